@@ -1,0 +1,218 @@
+#include "danemq/crypto/openssl.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include <limits>
+#include <stdexcept>
+
+#include "danemq/core/error_category.hpp"
+
+namespace danemq::crypto {
+namespace {
+
+const char* describe(errc e) {
+  switch (e) {
+    case errc::ok: return "success";
+    case errc::openssl_failure: return "OpenSSL operation failed";
+    case errc::bad_pem: return "not valid PEM";
+    case errc::bad_der: return "not valid DER";
+    case errc::unsupported_key: return "unsupported key type";
+  }
+  return nullptr;
+}
+
+unique_bio memory_bio() {
+  unique_bio bio(BIO_new(BIO_s_mem()));
+  if (!bio) throw std::bad_alloc();
+  return bio;
+}
+
+std::string bio_contents(BIO& bio) {
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(&bio, &data);
+  return {data, static_cast<std::size_t>(size)};
+}
+
+unique_bio read_only_bio(std::string_view text) {
+  if (text.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return nullptr;
+  return unique_bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+template <class T, class Writer>
+std::string pem_of(const T& object, Writer write) {
+  auto bio = memory_bio();
+  if (write(bio.get(), &object) != 1) throw std::runtime_error(openssl_failure("PEM encoding").message());
+  return bio_contents(*bio);
+}
+
+}  // namespace
+
+const std::error_category& crypto_category() noexcept {
+  static const enum_error_category<errc> instance("crypto", describe);
+  return instance;
+}
+
+std::string drain_openssl_errors() {
+  std::string text;
+  unsigned long code = 0;
+  while ((code = ERR_get_error()) != 0) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    if (!text.empty()) text += "; ";
+    text += buffer;
+  }
+  return text.empty() ? "no OpenSSL error reported" : text;
+}
+
+failure openssl_failure(std::string_view what) {
+  return fail(errc::openssl_failure, std::string(what) + " (" + drain_openssl_errors() + ")");
+}
+
+std::string to_hex(std::span<const std::uint8_t> data) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (const auto byte : data) {
+    out.push_back(digits[byte >> 4]);
+    out.push_back(digits[byte & 0x0f]);
+  }
+  return out;
+}
+
+result<bytes> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return fail(errc::bad_der, "hex string has an odd number of digits");
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  bytes out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int high = nibble(hex[i]);
+    const int low = nibble(hex[i + 1]);
+    if (high < 0 || low < 0) return fail(errc::bad_der, "not a hex digit at offset " + std::to_string(i));
+    out.push_back(static_cast<std::uint8_t>((high << 4) | low));
+  }
+  return out;
+}
+
+bytes sha256(std::span<const std::uint8_t> data) {
+  bytes out(SHA256_DIGEST_LENGTH);
+  SHA256(data.data(), data.size(), out.data());
+  return out;
+}
+
+bytes sha512(std::span<const std::uint8_t> data) {
+  bytes out(SHA512_DIGEST_LENGTH);
+  SHA512(data.data(), data.size(), out.data());
+  return out;
+}
+
+bytes certificate_der(const X509& cert) {
+  unsigned char* der = nullptr;
+  const int size = i2d_X509(&cert, &der);
+  if (size <= 0) throw std::runtime_error(openssl_failure("certificate DER encoding").message());
+  bytes out(der, der + size);
+  OPENSSL_free(der);
+  return out;
+}
+
+bytes public_key_der(const EVP_PKEY& key) {
+  unsigned char* der = nullptr;
+  const int size = i2d_PUBKEY(&key, &der);
+  if (size <= 0) throw std::runtime_error(openssl_failure("public key DER encoding").message());
+  bytes out(der, der + size);
+  OPENSSL_free(der);
+  return out;
+}
+
+bytes public_key_der(const X509& cert) {
+  const EVP_PKEY* key = X509_get0_pubkey(&cert);
+  if (key == nullptr) throw std::runtime_error(openssl_failure("certificate public key").message());
+  return public_key_der(*key);
+}
+
+result<unique_x509> certificate_from_der(std::span<const std::uint8_t> der) {
+  if (der.size() > static_cast<std::size_t>(std::numeric_limits<long>::max())) {
+    return fail(errc::bad_der, "certificate too large");
+  }
+  const unsigned char* cursor = der.data();
+  unique_x509 cert(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+  if (!cert) return fail(errc::bad_der, "certificate: " + drain_openssl_errors());
+  if (cursor != der.data() + der.size()) return fail(errc::bad_der, "certificate: trailing bytes after the DER");
+  return cert;
+}
+
+result<unique_evp_pkey> public_key_from_der(std::span<const std::uint8_t> der) {
+  const unsigned char* cursor = der.data();
+  unique_evp_pkey key(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(der.size())));
+  if (!key) return fail(errc::bad_der, "SubjectPublicKeyInfo: " + drain_openssl_errors());
+  if (cursor != der.data() + der.size()) return fail(errc::bad_der, "SubjectPublicKeyInfo: trailing bytes");
+  return key;
+}
+
+result<unique_x509> certificate_from_pem(std::string_view pem) {
+  auto bio = read_only_bio(pem);
+  if (!bio) return fail(errc::bad_pem, "certificate PEM too large");
+  unique_x509 cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) return fail(errc::bad_pem, "no certificate found (" + drain_openssl_errors() + ")");
+  return cert;
+}
+
+result<unique_evp_pkey> private_key_from_pem(std::string_view pem) {
+  auto bio = read_only_bio(pem);
+  if (!bio) return fail(errc::bad_pem, "private key PEM too large");
+  // An empty passphrase callback: an encrypted key fails instead of prompting on a tty.
+  auto no_passphrase = [](char*, int, int, void*) -> int { return 0; };
+  unique_evp_pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+  if (!key) return fail(errc::bad_pem, "no unencrypted private key found (" + drain_openssl_errors() + ")");
+  return key;
+}
+
+std::string to_pem(const X509& cert) { return pem_of(cert, PEM_write_bio_X509); }
+std::string to_pem(const X509_REQ& csr) { return pem_of(csr, PEM_write_bio_X509_REQ); }
+std::string public_key_to_pem(const EVP_PKEY& key) { return pem_of(key, PEM_write_bio_PUBKEY); }
+
+std::string private_key_to_pem(const EVP_PKEY& key) {
+  auto bio = memory_bio();
+  if (PEM_write_bio_PKCS8PrivateKey(bio.get(), &key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    throw std::runtime_error(openssl_failure("private key PEM encoding").message());
+  }
+  std::string pem = bio_contents(*bio);
+  // The memory BIO's buffer held the key too: clear it before it is freed.
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  OPENSSL_cleanse(data, static_cast<std::size_t>(size));
+  return pem;
+}
+
+void cleanse(std::string& secret) noexcept {
+  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
+  secret.clear();
+}
+
+key_kind kind_of(const EVP_PKEY& key) {
+  if (EVP_PKEY_is_a(&key, "RSA") == 1) return key_kind::rsa;
+  if (EVP_PKEY_is_a(&key, "EC") == 1) {
+    char curve[64] = {};
+    std::size_t length = 0;
+    if (EVP_PKEY_get_utf8_string_param(&key, "group", curve, sizeof curve, &length) == 1) {
+      const std::string_view name(curve, length);
+      if (name == "prime256v1" || name == "P-256" || name == "secp256r1") return key_kind::ec_p256;
+    }
+  }
+  return key_kind::other;
+}
+
+int key_bits(const EVP_PKEY& key) { return EVP_PKEY_get_bits(&key); }
+
+bool same_public_key(const EVP_PKEY& a, const EVP_PKEY& b) { return EVP_PKEY_eq(&a, &b) == 1; }
+
+}  // namespace danemq::crypto

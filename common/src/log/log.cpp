@@ -1,0 +1,94 @@
+#include "danemq/log/log.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "danemq/core/error_category.hpp"
+
+namespace danemq::log {
+namespace {
+
+const char* describe(errc e) {
+  switch (e) {
+    case errc::ok: return "success";
+    case errc::bad_format: return "invalid log format (expected text or json)";
+    case errc::bad_level: return "invalid log level";
+  }
+  return nullptr;
+}
+
+/// One JSON object per line; the message is escaped by nlohmann::json, which
+/// a pattern string could not do.
+class json_formatter final : public spdlog::formatter {
+ public:
+  explicit json_formatter(std::string service) : service_(std::move(service)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto time = std::chrono::system_clock::to_time_t(msg.time);
+    const auto millis =
+        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count() % 1000;
+    std::tm utc{};
+    gmtime_r(&time, &utc);
+    char stamp[40];
+    const auto length = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis));
+    const nlohmann::json line = {
+        {"time", stamp},
+        {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
+                              spdlog::level::to_string_view(msg.level).size())},
+        {"service", service_},
+        {"message", std::string(msg.payload.data(), msg.payload.size())},
+    };
+    const auto text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    dest.append(text.data(), text.data() + text.size());
+  }
+
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<json_formatter>(service_);
+  }
+
+ private:
+  std::string service_;
+};
+
+}  // namespace
+
+const std::error_category& log_category() noexcept {
+  static const enum_error_category<errc> instance("log", describe);
+  return instance;
+}
+
+result<format> parse_format(std::string_view text) {
+  if (text == "text") return format::text;
+  if (text == "json") return format::json;
+  return fail(errc::bad_format, "got '" + std::string(text) + "'");
+}
+
+result<spdlog::level::level_enum> parse_level(std::string_view text) {
+  for (int level = spdlog::level::trace; level < spdlog::level::n_levels; ++level) {
+    const auto name = spdlog::level::to_string_view(static_cast<spdlog::level::level_enum>(level));
+    if (text == std::string_view(name.data(), name.size())) return static_cast<spdlog::level::level_enum>(level);
+  }
+  if (text == "warn") return spdlog::level::warn;
+  return fail(errc::bad_level, "got '" + std::string(text) + "'");
+}
+
+void init(std::string_view service, format fmt, spdlog::level::level_enum level) {
+  auto logger = std::make_shared<spdlog::logger>(std::string(service),
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  if (fmt == format::json) {
+    logger->set_formatter(std::make_unique<json_formatter>(std::string(service)));
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(std::move(logger));
+}
+
+}  // namespace danemq::log
