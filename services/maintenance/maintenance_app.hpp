@@ -1,0 +1,109 @@
+#pragma once
+// danemq-maintenance: creates a device identity (key + self-signed
+// certificate or CSR) in the identity volume and prints its TLSA record.
+// DNS subcommands (check, lookup, publish-tlsa) are registered from
+// dns_commands.hpp.
+
+#include <sys/types.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "danemq/core/result.hpp"
+#include "danemq/identity/certificate.hpp"
+#include "danemq/identity/identity_files.hpp"
+#include "danemq/identity/key.hpp"
+
+namespace danemq::maintenance {
+
+/// Exit codes of danemq-maintenance (documented in the README).
+enum exit_code : int {
+  exit_success = 0,
+  exit_usage = 1,           ///< bad flag, missing or invalid setting (IDENTITY_NAME, ...)
+  exit_identity_files = 2,  ///< identity files: exist without --force, unreadable, corrupt, mismatched, unwritable
+  exit_dns_mismatch = 3,    ///< DNS does not (securely) publish the local identity, or a DNS operation failed
+};
+
+/// Settings shared by every subcommand, from the original's environment
+/// variables, each overridable by a flag. Loaded once, immutable afterwards.
+struct settings {
+  std::string identity_name;                          ///< IDENTITY_NAME, canonical after validation
+  std::filesystem::path crypto_path{"/identity/"};    ///< CRYPTO_PATH
+  std::optional<uid_t> app_uid;                       ///< APP_UID: owner of the files written
+  identity::subject_fields subject;                   ///< COUNTRY, STATE, LOCALITY, ORGANIZATION
+  std::string log_format{"text"};                     ///< LOG_FORMAT
+};
+
+/// What the local identity volume holds, for `check` and `watch`.
+struct local_report {
+  std::string key_type;                                  ///< "rsa-2048", "ec-p256"
+  std::string common_name;
+  std::vector<std::string> dns_names;                    ///< SubjectAltName dNSName entries
+  std::chrono::system_clock::time_point not_after;
+  std::chrono::days remaining{0};
+  std::vector<std::string> warnings;                     ///< expiry soon, name not in SAN, ...
+};
+
+/// Certificates closer than this to expiry are reported by `check`.
+inline constexpr std::chrono::days expiry_warning{30};
+
+class maintenance_app {
+ public:
+  /// Output (TLSA records, reports) goes to `out`, one-line errors to `err`.
+  maintenance_app(std::ostream& out, std::ostream& err);
+
+  /// Parses argv (the original's command names — create_selfsigned_id,
+  /// create_id_csr, generate_tlsa — as argv[0] select their subcommand), runs
+  /// the subcommand and returns its exit code. Never throws.
+  int run(int argc, char** argv);
+
+  /// The CLI, for modules that register more subcommands (dns_commands).
+  CLI::App& cli() { return cli_; }
+  /// The settings, valid once run() has parsed and validated them.
+  [[nodiscard]] const settings& config() const { return settings_; }
+  std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
+
+  /// Prints "error: <message>" to err and returns `code`.
+  int error(exit_code code, const std::string& message);
+
+  /// Loads and describes the local identity; failure from the identity module.
+  [[nodiscard]] result<local_report> describe_local_identity() const;
+
+  /// Adds a subcommand whose action runs after settings are validated; the
+  /// action returns the exit code.
+  CLI::App* add_command(const std::string& name, const std::string& description, std::function<int()> action);
+
+ private:
+  int create_selfsigned_id();
+  int create_id_csr();
+  int generate_tlsa();
+  [[nodiscard]] result<void> validate_settings();
+  [[nodiscard]] result<void> ensure_crypto_path() const;
+  [[nodiscard]] result<crypto::unique_evp_pkey> existing_or_new_key(bool& created);
+
+  std::ostream& out_;
+  std::ostream& err_;
+  CLI::App cli_;
+  settings settings_;
+  std::string crypto_path_text_;
+  std::string app_uid_text_;
+  std::function<int()> action_;
+
+  // Subcommand options.
+  std::string key_type_text_{"rsa-2048"};
+  int validity_days_{static_cast<int>(identity::default_validity.count())};
+  bool force_{false};
+  int usage_{3};
+  int selector_{0};
+  int matching_{0};
+};
+
+}  // namespace danemq::maintenance
