@@ -1,0 +1,61 @@
+#include "danemq/crypto/openssl.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+namespace danemq::crypto {
+namespace {
+
+TEST(Hex, RoundTripsAndRefusesBadDigits) {
+  const bytes data{0x00, 0x7f, 0x80, 0xff};
+  EXPECT_EQ(to_hex(data), "007f80ff");
+  EXPECT_EQ(*from_hex("007F80ff"), data);
+  EXPECT_FALSE(from_hex("abc"));
+  EXPECT_FALSE(from_hex("zz"));
+}
+
+TEST(OpensslErrors, DrainsTheWholeQueue) {
+  ERR_put_error(ERR_LIB_EVP, 0, ERR_R_MALLOC_FAILURE, __FILE__, __LINE__);
+  ERR_put_error(ERR_LIB_X509, 0, ERR_R_PASSED_NULL_PARAMETER, __FILE__, __LINE__);
+  const auto text = drain_openssl_errors();
+  EXPECT_NE(text.find("; "), std::string::npos) << text;
+  EXPECT_EQ(ERR_peek_error(), 0UL);
+  EXPECT_EQ(drain_openssl_errors(), "no OpenSSL error reported");
+}
+
+TEST(Pem, PrivateKeyRoundTrips) {
+  unique_evp_pkey key(EVP_EC_gen("P-256"));
+  ASSERT_TRUE(key);
+  std::string pem = private_key_to_pem(*key);
+  auto parsed = private_key_from_pem(pem);
+  cleanse(pem);
+  EXPECT_TRUE(pem.empty());
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(same_public_key(**parsed, *key));
+  EXPECT_EQ(kind_of(**parsed), key_kind::ec_p256);
+}
+
+TEST(Pem, RefusesGarbage) {
+  auto key = private_key_from_pem("not a key");
+  ASSERT_FALSE(key);
+  EXPECT_EQ(key.error().code, errc::bad_pem);
+  auto cert = certificate_from_pem("");
+  ASSERT_FALSE(cert);
+  EXPECT_EQ(cert.error().code, errc::bad_pem);
+}
+
+TEST(Der, PublicKeyRoundTripsAndRefusesTrailingBytes) {
+  unique_evp_pkey key(EVP_RSA_gen(2048));
+  ASSERT_TRUE(key);
+  auto der = public_key_der(*key);
+  auto parsed = public_key_from_der(der);
+  ASSERT_TRUE(parsed);
+  EXPECT_TRUE(same_public_key(**parsed, *key));
+  der.push_back(0);
+  EXPECT_FALSE(public_key_from_der(der));
+  EXPECT_FALSE(certificate_from_der(der));
+}
+
+}  // namespace
+}  // namespace danemq::crypto
