@@ -1,0 +1,138 @@
+#pragma once
+// SQLite behind a thin edge: the connection and its prepared statements owned
+// by std::unique_ptr with named deleters (declared here, once, for the whole
+// project), SQLite's result codes turned into store::errc values, and a
+// transaction that rolls back unless committed.
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "danemq/core/result.hpp"
+#include "danemq/store/errors.hpp"
+
+namespace danemq::store {
+
+struct SqliteDeleter {
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct SqliteStmtDeleter {
+  void operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
+};
+using unique_sqlite = std::unique_ptr<sqlite3, SqliteDeleter>;
+using unique_sqlite_stmt = std::unique_ptr<sqlite3_stmt, SqliteStmtDeleter>;
+
+/// How hard a commit insists on reaching the disk. `full` fsyncs the WAL on
+/// every commit: used where an acknowledgement depends on the data (a raw
+/// message before its PUBACK, an outbox entry before "queued"). `normal` may
+/// lose the last commits on power loss but never corrupts: used where the data
+/// can be derived again from something committed with `full`.
+enum class durability { full, normal };
+
+struct open_options {
+  bool read_only{false};                                  ///< open for reading only (listing commands, health)
+  std::chrono::milliseconds busy_timeout{std::chrono::seconds(5)};  ///< wait this long for another writer
+};
+
+/// The failure for SQLite result code `code` (primary or extended), with `what`
+/// and SQLite's message in the detail.
+[[nodiscard]] failure sqlite_failure(int code, std::string_view what, sqlite3* db = nullptr);
+
+/// A prepared statement. Binding indexes start at 1, columns at 0, as in SQLite.
+/// A binding error (SQLITE_TOOBIG, SQLITE_NOMEM) is kept and reported by step().
+class statement {
+ public:
+  statement(unique_sqlite_stmt stmt, sqlite3* db) : stmt_(std::move(stmt)), db_(db) {}
+
+  statement& bind(int index, std::int64_t value);
+  statement& bind(int index, std::string_view text);
+  statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
+  statement& bind_blob(int index, std::span<const std::uint8_t> data);
+  statement& bind_null(int index);
+  /// Binds the value, or NULL when empty.
+  statement& bind(int index, const std::optional<std::int64_t>& value);
+  statement& bind(int index, const std::optional<std::string>& text);
+
+  /// Advances: true when a row is available, false when done; failure on error.
+  [[nodiscard]] result<bool> step();
+  /// Runs a statement that returns no row.
+  [[nodiscard]] result<void> run();
+  /// Resets the statement and its bindings for another use.
+  void reset();
+
+  [[nodiscard]] std::int64_t column_int64(int column) const;
+  [[nodiscard]] std::optional<std::int64_t> column_optional_int64(int column) const;
+  [[nodiscard]] std::string column_text(int column) const;
+  [[nodiscard]] std::optional<std::string> column_optional_text(int column) const;
+  [[nodiscard]] std::vector<std::uint8_t> column_blob(int column) const;
+  [[nodiscard]] bool column_is_null(int column) const;
+
+ private:
+  void note_bind(int rc, int index);
+  unique_sqlite_stmt stmt_;
+  sqlite3* db_;
+  int bind_error_{SQLITE_OK};
+  int bind_error_index_{0};
+};
+
+/// One connection to a database file in WAL mode.
+class database {
+ public:
+  /// Opens (and with !read_only creates) the file; sets WAL, foreign keys and
+  /// the busy timeout. Failure open_failed, read_only, corrupt, io_error, busy.
+  [[nodiscard]] static result<database> open(const std::filesystem::path& path, const open_options& options = {});
+
+  /// Runs one or more statements with no result rows.
+  [[nodiscard]] result<void> exec(std::string_view sql);
+  /// Prepares one statement.
+  [[nodiscard]] result<statement> prepare(std::string_view sql);
+  /// Sets PRAGMA synchronous for the following commits.
+  [[nodiscard]] result<void> set_durability(durability level);
+
+  [[nodiscard]] std::int64_t last_insert_rowid() const;
+  [[nodiscard]] int changes() const;
+  [[nodiscard]] bool read_only() const { return read_only_; }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  database(unique_sqlite db, std::filesystem::path path, bool read_only)
+      : db_(std::move(db)), path_(std::move(path)), read_only_(read_only) {}
+  unique_sqlite db_;
+  std::filesystem::path path_;
+  bool read_only_{false};
+  durability durability_{durability::full};
+};
+
+/// BEGIN IMMEDIATE on construction through begin(); ROLLBACK on destruction
+/// unless commit() succeeded.
+class transaction {
+ public:
+  [[nodiscard]] static result<transaction> begin(database& db, durability level);
+  transaction(transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+  transaction& operator=(transaction&&) = delete;
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction();
+
+  /// COMMIT; on failure the transaction is rolled back.
+  [[nodiscard]] result<void> commit();
+
+ private:
+  explicit transaction(database& db) : db_(&db) {}
+  database* db_;
+};
+
+/// Milliseconds since the Unix epoch, the form every time takes in the database.
+[[nodiscard]] std::int64_t to_millis(std::chrono::system_clock::time_point time);
+[[nodiscard]] std::chrono::system_clock::time_point from_millis(std::int64_t millis);
+
+}  // namespace danemq::store

@@ -1,0 +1,243 @@
+#include "danemq/store/sqlite.hpp"
+
+#include <utility>
+
+#include "danemq/core/error_category.hpp"
+
+namespace danemq::store {
+namespace {
+
+const char* describe(errc e) {
+  switch (e) {
+    case errc::ok: return "success";
+    case errc::open_failed: return "cannot open database";
+    case errc::read_only: return "database is read-only";
+    case errc::corrupt: return "database file is corrupt";
+    case errc::disk_full: return "disk full";
+    case errc::io_error: return "database I/O error";
+    case errc::busy: return "database is locked";
+    case errc::schema_mismatch: return "database schema version not supported";
+    case errc::statement_failed: return "database statement failed";
+    case errc::not_found: return "no such row";
+    case errc::full: return "bounded table is full";
+    case errc::conflict: return "row with that key exists";
+  }
+  return nullptr;
+}
+
+errc classify(int code) {
+  switch (code & 0xff) {
+    case SQLITE_CANTOPEN: return errc::open_failed;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return errc::read_only;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return errc::corrupt;
+    case SQLITE_FULL: return errc::disk_full;
+    case SQLITE_IOERR: return errc::io_error;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return errc::busy;
+    case SQLITE_CONSTRAINT: return errc::conflict;
+    default: return errc::statement_failed;
+  }
+}
+
+}  // namespace
+
+const std::error_category& store_category() noexcept {
+  static const enum_error_category<errc> instance("store", describe);
+  return instance;
+}
+
+failure sqlite_failure(int code, std::string_view what, sqlite3* db) {
+  std::string detail(what);
+  detail += ": ";
+  // sqlite3_errmsg describes the last call on the connection, which is the
+  // failing one for every caller here; errstr is the fallback without one.
+  detail += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+  return fail(classify(code), std::move(detail));
+}
+
+std::int64_t to_millis(std::chrono::system_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+}
+
+std::chrono::system_clock::time_point from_millis(std::int64_t millis) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
+}
+
+// ---- statement ----
+
+void statement::note_bind(int rc, int index) {
+  if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) {
+    bind_error_ = rc;
+    bind_error_index_ = index;
+  }
+}
+
+statement& statement::bind(int index, std::int64_t value) {
+  note_bind(sqlite3_bind_int64(stmt_.get(), index, value), index);
+  return *this;
+}
+
+statement& statement::bind(int index, std::string_view text) {
+  note_bind(sqlite3_bind_text64(stmt_.get(), index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8), index);
+  return *this;
+}
+
+statement& statement::bind_blob(int index, std::span<const std::uint8_t> data) {
+  // A zero-length blob must still be a blob, not NULL: sqlite3_bind_blob64
+  // treats a null pointer as NULL, so point at a static byte.
+  static const std::uint8_t empty = 0;
+  const void* pointer = data.empty() ? &empty : data.data();
+  note_bind(sqlite3_bind_blob64(stmt_.get(), index, pointer, data.size(), SQLITE_TRANSIENT), index);
+  return *this;
+}
+
+statement& statement::bind_null(int index) {
+  note_bind(sqlite3_bind_null(stmt_.get(), index), index);
+  return *this;
+}
+
+statement& statement::bind(int index, const std::optional<std::int64_t>& value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+statement& statement::bind(int index, const std::optional<std::string>& text) {
+  return text ? bind(index, std::string_view(*text)) : bind_null(index);
+}
+
+result<bool> statement::step() {
+  if (bind_error_ != SQLITE_OK) {
+    return sqlite_failure(bind_error_, "binding parameter " + std::to_string(bind_error_index_));
+  }
+  const int rc = sqlite3_step(stmt_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_failure(rc, sqlite3_sql(stmt_.get()), db_);
+}
+
+result<void> statement::run() {
+  auto stepped = step();
+  if (!stepped) return stepped.error();
+  return ok();
+}
+
+void statement::reset() {
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+  bind_error_ = SQLITE_OK;
+  bind_error_index_ = 0;
+}
+
+std::int64_t statement::column_int64(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
+
+std::optional<std::int64_t> statement::column_optional_int64(int column) const {
+  if (column_is_null(column)) return std::nullopt;
+  return column_int64(column);
+}
+
+std::string statement::column_text(int column) const {
+  const auto* text = sqlite3_column_text(stmt_.get(), column);
+  const int size = sqlite3_column_bytes(stmt_.get(), column);
+  if (text == nullptr) return {};
+  return {reinterpret_cast<const char*>(text), static_cast<std::size_t>(size)};
+}
+
+std::optional<std::string> statement::column_optional_text(int column) const {
+  if (column_is_null(column)) return std::nullopt;
+  return column_text(column);
+}
+
+std::vector<std::uint8_t> statement::column_blob(int column) const {
+  const auto* data = static_cast<const std::uint8_t*>(sqlite3_column_blob(stmt_.get(), column));
+  const int size = sqlite3_column_bytes(stmt_.get(), column);
+  if (data == nullptr || size <= 0) return {};
+  return {data, data + size};
+}
+
+bool statement::column_is_null(int column) const {
+  return sqlite3_column_type(stmt_.get(), column) == SQLITE_NULL;
+}
+
+// ---- database ----
+
+result<database> database::open(const std::filesystem::path& path, const open_options& options) {
+  const int flags = (options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  unique_sqlite handle(raw);  // sqlite3_open_v2 may allocate a handle even on failure
+  if (rc != SQLITE_OK) return sqlite_failure(rc, "opening " + path.string(), handle.get());
+  sqlite3_extended_result_codes(handle.get(), 1);
+  sqlite3_busy_timeout(handle.get(), static_cast<int>(options.busy_timeout.count()));
+  database db(std::move(handle), path, options.read_only);
+  // A file that is not a database fails on the first read, not at open: read
+  // the schema now so that a corrupt file is reported as such at start.
+  if (auto probe = db.exec("SELECT count(*) FROM sqlite_schema"); !probe) return probe.error();
+  if (!options.read_only) {
+    if (auto wal = db.exec("PRAGMA journal_mode=WAL"); !wal) return wal.error();
+    if (auto fk = db.exec("PRAGMA foreign_keys=ON"); !fk) return fk.error();
+    if (auto sync = db.exec("PRAGMA synchronous=FULL"); !sync) return sync.error();
+  }
+  return db;
+}
+
+result<void> database::exec(std::string_view sql) {
+  const std::string text(sql);
+  char* message = nullptr;
+  const int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &message);
+  if (rc == SQLITE_OK) return ok();
+  std::string detail = text.substr(0, 60);
+  if (message != nullptr) {
+    detail += ": ";
+    detail += message;
+    sqlite3_free(message);
+  }
+  return fail(sqlite_failure(rc, "").code, std::move(detail));
+}
+
+result<statement> database::prepare(std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                    &raw, nullptr);
+  unique_sqlite_stmt stmt(raw);
+  if (rc != SQLITE_OK) return sqlite_failure(rc, "preparing " + std::string(sql.substr(0, 60)), db_.get());
+  return statement(std::move(stmt), db_.get());
+}
+
+result<void> database::set_durability(durability level) {
+  if (level == durability_) return ok();
+  auto set = exec(level == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  if (set) durability_ = level;
+  return set;
+}
+
+std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+
+int database::changes() const { return sqlite3_changes(db_.get()); }
+
+// ---- transaction ----
+
+result<transaction> transaction::begin(database& db, durability level) {
+  if (auto set = db.set_durability(level); !set) return set.error();
+  if (auto begun = db.exec("BEGIN IMMEDIATE"); !begun) return begun.error();
+  return transaction(db);
+}
+
+result<void> transaction::commit() {
+  if (db_ == nullptr) throw std::logic_error("transaction already finished");
+  auto committed = db_->exec("COMMIT");
+  if (!committed) {
+    // A failed COMMIT (disk full, I/O error) may leave the transaction open.
+    (void)db_->exec("ROLLBACK");
+  }
+  db_ = nullptr;
+  return committed;
+}
+
+transaction::~transaction() {
+  if (db_ != nullptr) (void)db_->exec("ROLLBACK");
+}
+
+}  // namespace danemq::store

@@ -1,0 +1,111 @@
+#include "danemq/store/sqlite.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "support/process.hpp"
+
+namespace danemq::store {
+namespace {
+
+TEST(SqliteDatabase, CreatesFileInWalMode) {
+  test::temp_dir dir;
+  auto db = database::open(dir.path() / "x.db");
+  ASSERT_TRUE(db) << db.error().message();
+  auto mode = db->prepare("PRAGMA journal_mode");
+  ASSERT_TRUE(mode);
+  ASSERT_TRUE(*mode->step());
+  EXPECT_EQ(mode->column_text(0), "wal");
+}
+
+TEST(SqliteDatabase, ReportsAFileThatIsNotADatabaseAsCorrupt) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "garbage.db";
+  std::ofstream(path) << std::string(8192, 'x');
+  auto db = database::open(path);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, make_error_code(errc::corrupt)) << db.error().message();
+}
+
+TEST(SqliteDatabase, ReportsAMissingDirectoryAsOpenFailed) {
+  test::temp_dir dir;
+  auto db = database::open(dir.path() / "no" / "such" / "dir" / "x.db");
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, make_error_code(errc::open_failed)) << db.error().message();
+}
+
+TEST(SqliteDatabase, ReportsAReadOnlyFileWhenWriting) {
+  if (geteuid() == 0) GTEST_SKIP() << "root ignores file permissions";
+  test::temp_dir dir;
+  const auto path = dir.path() / "ro.db";
+  {
+    auto db = database::open(path);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)"));
+  }
+  ::chmod(path.c_str(), 0400);
+  auto db = database::open(path);
+  ASSERT_FALSE(db);
+  EXPECT_EQ(db.error().code, make_error_code(errc::read_only)) << db.error().message();
+}
+
+TEST(SqliteTransaction, RollsBackUnlessCommitted) {
+  test::temp_dir dir;
+  auto db = database::open(dir.path() / "x.db");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)"));
+  {
+    auto tx = transaction::begin(*db, durability::full);
+    ASSERT_TRUE(tx);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)"));
+  }
+  {
+    auto tx = transaction::begin(*db, durability::normal);
+    ASSERT_TRUE(tx);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (2)"));
+    ASSERT_TRUE(tx->commit());
+  }
+  auto count = db->prepare("SELECT group_concat(x) FROM t");
+  ASSERT_TRUE(count);
+  ASSERT_TRUE(*count->step());
+  EXPECT_EQ(count->column_text(0), "2");
+}
+
+TEST(SqliteStatement, KeepsAnEmptyBlobDistinctFromNull) {
+  test::temp_dir dir;
+  auto db = database::open(dir.path() / "x.db");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->exec("CREATE TABLE t (b BLOB)"));
+  auto insert = db->prepare("INSERT INTO t VALUES (?1)");
+  ASSERT_TRUE(insert);
+  ASSERT_TRUE(insert->bind_blob(1, {}).run());
+  auto read = db->prepare("SELECT b IS NULL, length(b) FROM t");
+  ASSERT_TRUE(read);
+  ASSERT_TRUE(*read->step());
+  EXPECT_EQ(read->column_int64(0), 0);
+  EXPECT_EQ(read->column_int64(1), 0);
+}
+
+TEST(SqliteStatement, ReportsAConstraintViolationAsConflict) {
+  test::temp_dir dir;
+  auto db = database::open(dir.path() / "x.db");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER PRIMARY KEY)"));
+  ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)"));
+  auto insert = db->prepare("INSERT INTO t VALUES (1)");
+  ASSERT_TRUE(insert);
+  auto done = insert->run();
+  ASSERT_FALSE(done);
+  EXPECT_EQ(done.error().code, make_error_code(errc::conflict));
+}
+
+TEST(SqliteTime, RoundTripsMilliseconds) {
+  const auto now = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+  EXPECT_EQ(from_millis(to_millis(now)), now);
+}
+
+}  // namespace
+}  // namespace danemq::store
