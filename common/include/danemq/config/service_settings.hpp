@@ -1,0 +1,77 @@
+#pragma once
+// The settings every danemq service shares — identity, storage, broker, DNS,
+// logging — with their braced defaults, and the table of options that fills
+// them from the original's environment variables (IDENTITY_NAME, CRYPTO_PATH,
+// MQTT_HOST, MQTT_PORT, APP_UID, MAX_MESSAGE_SIZE) and the new ones, each also
+// a flag.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "danemq/config/options.hpp"
+#include "danemq/log/log.hpp"
+
+namespace danemq::config {
+
+enum class mqtt_protocol { v311, v5 };
+
+/// How to reach the broker. Nothing here assumes a single Mosquitto: the same
+/// settings reach EMQX, VerneMQ, HiveMQ or AWS IoT Core (port 8883, TLS with a
+/// client certificate).
+struct mqtt_settings {
+  std::string host;                            ///< MQTT_HOST (required)
+  std::uint16_t port{1883};                    ///< MQTT_PORT
+  mqtt_protocol protocol{mqtt_protocol::v311};  ///< MQTT_PROTOCOL: 3.1.1 as the original's broker spoke, or 5
+  int qos{1};                                  ///< MQTT_QOS: 1 loses nothing with our deferred acknowledgement
+  std::string topic_prefix;                    ///< MQTT_TOPIC_PREFIX: empty, the topic is the recipient's name
+  std::string client_id;                       ///< MQTT_CLIENT_ID: empty, derived from the identity
+  std::filesystem::path tls_ca_file;           ///< MQTT_TLS_CA_FILE: TLS when set
+  std::filesystem::path tls_cert_file;         ///< MQTT_TLS_CERT_FILE: client certificate (mutual TLS)
+  std::filesystem::path tls_key_file;          ///< MQTT_TLS_KEY_FILE: its key
+  std::string username;                        ///< MQTT_USERNAME
+  std::string password;                        ///< MQTT_PASSWORD (secret)
+  std::chrono::seconds keepalive{30};          ///< MQTT_KEEPALIVE
+};
+
+/// DNS settings for DANE discovery, kept as given; the dane module's
+/// configuration is built from them by the service.
+struct dns_settings {
+  std::string resolver;             ///< DNS_RESOLVER: host[:port]; empty, the system's resolvers
+  std::string dnssec_validation;    ///< DNSSEC_VALIDATION: empty, the dane module's default
+  std::filesystem::path trust_anchor;  ///< DNSSEC_TRUST_ANCHOR: file with the root (or test) trust anchor
+};
+
+struct service_settings {
+  std::string identity_name;                       ///< IDENTITY_NAME, canonical (lowercase, no final dot)
+  std::filesystem::path crypto_path{"/identity/"};  ///< CRYPTO_PATH: <name>.key.pem and .crt.pem live here
+  std::filesystem::path data_path{"/data/"};        ///< DATA_PATH: the service's SQLite database
+  std::optional<uid_t> app_uid{};                  ///< APP_UID: run as this user when started as root
+  std::size_t max_message_size{256 * 1024};        ///< MAX_MESSAGE_SIZE: bytes of an encrypted message
+  log::format log_format{log::format::text};       ///< LOG_FORMAT
+  spdlog::level::level_enum log_level{spdlog::level::info};  ///< LOG_LEVEL
+  mqtt_settings mqtt;
+  dns_settings dns;
+};
+
+/// The rows for service_settings. `identity_required`: IDENTITY_NAME must be given.
+[[nodiscard]] option_table<service_settings> service_options(bool identity_required = true);
+
+/// Checks what no single row can: a client certificate needs its key and a CA,
+/// and so on. The failure names the settings.
+[[nodiscard]] result<void> check_consistency(const service_settings& settings);
+
+/// The MQTT topic for a recipient: prefix + name.
+[[nodiscard]] std::string topic_for(const mqtt_settings& mqtt, std::string_view recipient);
+
+/// Drops root privileges to `uid` (and its primary group) when running as
+/// root; nothing when not root or no uid is set. Failure invalid_setting when
+/// the switch fails.
+[[nodiscard]] result<void> apply_app_uid(const std::optional<uid_t>& uid);
+
+}  // namespace danemq::config

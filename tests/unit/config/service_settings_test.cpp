@@ -1,0 +1,109 @@
+#include "danemq/config/service_settings.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/process.hpp"
+
+namespace danemq::config {
+namespace {
+
+result<service_settings> parse(std::vector<std::string> args) {
+  CLI::App app("service");
+  option_binding<service_settings> binding(app, service_options());
+  args.insert(args.begin(), "service");
+  std::vector<const char*> argv;
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  app.parse(static_cast<int>(argv.size()), argv.data());
+  service_settings settings;
+  if (auto applied = binding.apply(settings); !applied) return applied.error();
+  if (auto consistent = check_consistency(settings); !consistent) return consistent.error();
+  return settings;
+}
+
+TEST(ServiceOptions, KeepTheOriginalDefaults) {
+  auto s = parse({"--identity-name", "Bob.Example.", "--mqtt-host", "broker"});
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->identity_name, "bob.example");
+  EXPECT_EQ(s->crypto_path, "/identity/");
+  EXPECT_EQ(s->data_path, "/data/");
+  EXPECT_EQ(s->mqtt.port, 1883);
+  EXPECT_EQ(s->mqtt.qos, 1);
+  EXPECT_EQ(s->mqtt.protocol, mqtt_protocol::v311);
+  EXPECT_EQ(s->mqtt.topic_prefix, "");
+  EXPECT_EQ(topic_for(s->mqtt, "alice.example"), "alice.example");
+  EXPECT_EQ(s->log_format, log::format::text);
+  EXPECT_FALSE(s->app_uid.has_value());
+}
+
+TEST(ServiceOptions, RequireIdentityAndBroker) {
+  auto s = parse({"--mqtt-host", "broker"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().detail, "IDENTITY_NAME (--identity-name) is required");
+  auto t = parse({"--identity-name", "bob.example"});
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().detail, "MQTT_HOST (--mqtt-host) is required");
+}
+
+TEST(ServiceOptions, NameAnInvalidIdentityName) {
+  auto s = parse({"--identity-name", "bad..name", "--mqtt-host", "broker"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, make_error_code(errc::invalid_setting));
+  EXPECT_EQ(s.error().detail.rfind("IDENTITY_NAME (--identity-name): 'bad..name' is not a valid DNS name", 0), 0u)
+      << s.error().detail;
+}
+
+TEST(ServiceOptions, ReadTheNewBrokerSettings) {
+  auto s = parse({"--identity-name", "bob.example", "--mqtt-host", "broker", "--mqtt-protocol", "5", "--mqtt-qos", "2",
+                  "--mqtt-topic-prefix", "danemq/", "--mqtt-username", "u", "--mqtt-password", "p", "--log-format",
+                  "json", "--max-message-size", "1M", "--app-uid", "1000"});
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->mqtt.protocol, mqtt_protocol::v5);
+  EXPECT_EQ(s->mqtt.qos, 2);
+  EXPECT_EQ(topic_for(s->mqtt, "bob.example"), "danemq/bob.example");
+  EXPECT_EQ(s->mqtt.password, "p");
+  EXPECT_EQ(s->log_format, log::format::json);
+  EXPECT_EQ(s->max_message_size, 1024u * 1024);
+  EXPECT_EQ(s->app_uid, 1000u);
+}
+
+TEST(ServiceOptions, RefuseWildcardsInTheTopicPrefix) {
+  auto s = parse({"--identity-name", "bob.example", "--mqtt-host", "b", "--mqtt-topic-prefix", "a/#"});
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().detail.find("MQTT_TOPIC_PREFIX"), std::string::npos);
+}
+
+TEST(ServiceOptions, RefuseAnUnknownProtocolAndQos) {
+  EXPECT_FALSE(parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-protocol", "3.1"}));
+  EXPECT_FALSE(parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-qos", "3"}));
+  EXPECT_FALSE(parse({"--identity-name", "b.example", "--mqtt-host", "b", "--app-uid", "0"}));
+}
+
+TEST(ServiceConsistency, RequiresTheKeyAndCaWithAClientCertificate) {
+  test::temp_dir dir;
+  const auto cert = (dir.path() / "c.pem").string();
+  std::ofstream(cert) << "x";
+  auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-cert-file", cert});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().detail, "MQTT_TLS_KEY_FILE (--mqtt-tls-key-file) is required with MQTT_TLS_CERT_FILE");
+  auto t = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-cert-file", cert,
+                  "--mqtt-tls-key-file", cert});
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().detail.find("MQTT_TLS_CA_FILE"), std::string::npos);
+}
+
+TEST(ServiceConsistency, RefusesAMissingTlsFileAtStart) {
+  auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-ca-file", "/no/ca.pem"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().detail, "MQTT_TLS_CA_FILE (--mqtt-tls-ca-file): '/no/ca.pem' is not an existing file");
+}
+
+TEST(ServiceConsistency, NeverPrintsThePassword) {
+  auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-password", "hunter2"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().message().find("hunter2"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace danemq::config
