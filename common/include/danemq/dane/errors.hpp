@@ -23,6 +23,8 @@ enum class errc {
   pkix_failed,          ///< PKIX validation failed (PKIX-EE, PKIX-CD)
   bad_configuration,    ///< resolver address, trust anchor or mode invalid
   update_failed,        ///< a dynamic update (RFC 2136) was refused or failed
+  malformed_record,     ///< one TLSA record is malformed (bad parameters, hash length, unparseable DER)
+  unsupported_record,   ///< one TLSA record is well formed but not usable for an identity (e.g. DANE-TA, PKIX-EE without a certificate)
 };
 
 const std::error_category& dane_category() noexcept;

@@ -2,6 +2,8 @@
 // The interface through which the message layer finds a peer's keys: DANE
 // discovery implements it; unit tests of the message layer use a fake.
 
+#include <openssl/x509.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
@@ -28,6 +30,9 @@ struct dane_identity {
   std::vector<trusted_key> keys;     ///< every usable key, in a deterministic order; keys[0] is the one to encrypt to
   bool dnssec_secure{false};         ///< the TLSA RRset was DNSSEC-secure
   std::chrono::steady_clock::time_point valid_until{};  ///< cache expiry (TTL, capped)
+  /// Usable hash records (`x y 1`, `x y 2`): they carry no key, but confirm a
+  /// certificate presented in-band (see identity_source::confirm_certificate).
+  std::vector<identity::tlsa_record> confirming_records{};
 };
 
 using dane_identity_ptr = std::shared_ptr<const dane_identity>;
@@ -39,6 +44,13 @@ class identity_source {
   /// nxdomain, nodata, insecure, bogus, no_usable_record, timeout, servfail, ...
   /// Safe to call from several threads at once.
   [[nodiscard]] virtual result<dane_identity_ptr> discover(std::string_view name) = 0;
+
+  /// The key of `certificate`, presented in-band for `name` (e.g. in a
+  /// message header), when DANE vouches for it: the certificate (or its
+  /// public key) is one of the trusted keys, or matches a usable hash record.
+  /// Errors as discover(), plus no_match. The default implementation matches
+  /// against discover(name); discovery also uses hash-only RRsets.
+  [[nodiscard]] virtual result<trusted_key> confirm_certificate(std::string_view name, const X509& certificate);
 };
 
 }  // namespace danemq::dane
