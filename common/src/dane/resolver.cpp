@@ -68,7 +68,7 @@ std::optional<socket_address> to_socket_address(const server_address& server) {
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 int remaining_ms(steady::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()).count();
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - steady::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
 }
 

@@ -1,0 +1,85 @@
+#include "danemq/dane/discovery.hpp"
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "support/process.hpp"
+
+namespace danemq::dane {
+namespace {
+
+bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+
+TEST(DiscoveryConfig, RefusesABadResolverAddress) {
+  discovery_config config;
+  config.resolver = "resolver.example.net";
+  auto created = discovery::create(config);
+  ASSERT_TRUE(failed_with(created, errc::bad_configuration));
+  EXPECT_NE(created.error().detail.find("DNS_RESOLVER"), std::string::npos);
+}
+
+TEST(DiscoveryConfig, ReadsTheSystemResolverWhenUnset) {
+  test::temp_dir dir;
+  const auto resolv = dir.path() / "resolv.conf";
+  std::ofstream(resolv) << "nameserver 127.0.0.53\n";
+  discovery_config config;
+  config.resolv_conf = resolv;
+  auto created = discovery::create(config);
+  ASSERT_TRUE(created) << created.error().message();
+  EXPECT_EQ((*created)->resolver().to_string(), "127.0.0.53:53");
+}
+
+TEST(DiscoveryConfig, NeedsATrustAnchorInLocalMode) {
+  test::temp_dir dir;
+  discovery_config config;
+  config.resolver = "127.0.0.1:5353";
+  config.dnssec = dnssec_mode::local;
+  config.trust_anchor = dir.path() / "missing.key";
+  EXPECT_TRUE(failed_with(discovery::create(config), errc::bad_configuration));
+}
+
+TEST(DiscoveryConfig, RefusesANonPositiveTimeout) {
+  discovery_config config;
+  config.resolver = "127.0.0.1";
+  config.timeout = std::chrono::milliseconds(0);
+  EXPECT_TRUE(failed_with(discovery::create(config), errc::bad_configuration));
+}
+
+TEST(Discovery, RefusesAnInvalidNameWithoutAsking) {
+  discovery_config config;
+  config.resolver = "127.0.0.1:9";
+  auto created = discovery::create(config);
+  ASSERT_TRUE(created);
+  EXPECT_TRUE(failed_with((*created)->discover("bad..name"), errc::bad_name));
+  EXPECT_EQ((*created)->stats().dns_messages, 0u);
+  const auto report = (*created)->report("bad..name");
+  ASSERT_TRUE(report.lookup_error);
+  EXPECT_EQ(report.lookup_error->code, make_error_code(errc::bad_name));
+}
+
+TEST(DiscoveryReport, PrintsEachRecordAndTheVerdict) {
+  lookup_report report;
+  report.name = "dev._device.example.net";
+  report.resolver = "127.0.0.1:53";
+  report.rcode = 0;
+  report.authenticated_data = true;
+  report.ttl = 300;
+  report.dnssec = {dnssec_status::secure, {}};
+  record_report usable{identity::tlsa_record{3, 1, 1, crypto::bytes(32, 1)}, std::nullopt, true, {}, {}, {}, {}};
+  record_report broken{identity::tlsa_record{3, 0, 0, crypto::bytes{1}}, fail(errc::malformed_record, "not DER"), false,
+                       {}, {}, {}, {}};
+  report.records = {usable, broken};
+  report.verdict = fail(errc::no_usable_record, "only hash records");
+  const std::string text = format_report(report);
+  EXPECT_NE(text.find("Name: dev._device.example.net"), std::string::npos);
+  EXPECT_NE(text.find("NOERROR, AD, over UDP, TTL 300"), std::string::npos);
+  EXPECT_NE(text.find("DNSSEC: secure"), std::string::npos);
+  EXPECT_NE(text.find("[0] 3 1 1 (DANE-EE, 32 octets)"), std::string::npos);
+  EXPECT_NE(text.find("usable to confirm"), std::string::npos);
+  EXPECT_NE(text.find("not usable: malformed TLSA record: not DER"), std::string::npos);
+  EXPECT_NE(text.find("Verdict: refused: no usable TLSA record: only hash records"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace danemq::dane
