@@ -84,11 +84,12 @@ render "$here/unbound.conf.in" >"$state/unbound.conf"
 
 knot_pid=""
 unbound_pid=""
+# shellcheck disable=SC2317 # called from the traps
 stop_servers() {
   trap - TERM INT
   rm -f "$state/ready"
-  [[ -n "$unbound_pid" ]] && kill -TERM "$unbound_pid" 2>/dev/null || true
-  [[ -n "$knot_pid" ]] && kill -TERM "$knot_pid" 2>/dev/null || true
+  if [[ -n "$unbound_pid" ]]; then kill -TERM "$unbound_pid" 2>/dev/null || true; fi
+  if [[ -n "$knot_pid" ]]; then kill -TERM "$knot_pid" 2>/dev/null || true; fi
   wait 2>/dev/null || true
 }
 trap 'stop_servers; exit 0' TERM INT

@@ -21,7 +21,13 @@ command -v mosquitto >/dev/null || { echo "run-broker: mosquitto is not installe
 mkdir -p "$state"
 # Started as root, Mosquitto drops to its own user: let that user keep the
 # persistence file.
-if [[ $(id -u) -eq 0 ]] && id mosquitto >/dev/null 2>&1; then chown mosquitto: "$state"; fi
+if [[ $(id -u) -eq 0 ]] && id mosquitto >/dev/null 2>&1; then
+  chown mosquitto: "$state"
+  runuser -u mosquitto -- test -w "$state" || {
+    echo "run-broker: user mosquitto cannot write $state (are its parent directories searchable?)" >&2
+    exit 1
+  }
+fi
 sed -e "s|@STATE_DIR@|$state|g" -e "s|@BROKER_LISTEN@|$listen|g" -e "s|@BROKER_PORT@|$port|g" \
   "$here/mosquitto.conf.in" >"$state/mosquitto.conf"
 exec mosquitto -c "$state/mosquitto.conf"
