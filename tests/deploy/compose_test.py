@@ -142,6 +142,17 @@ class ComposeFile(unittest.TestCase):
         self.assertEqual(algorithm, "hmac-sha256")
         self.assertTrue(key_name and len(secret) >= 40, "a 256-bit base64 secret")
 
+    def test_balena_never_runs_the_local_servers(self):
+        # Balena's supervisor ignores profiles; an optional service whose
+        # requirement no device meets is skipped instead.
+        for name in files.LOCAL_SERVICES:
+            labels = self.plain["services"][name].get("labels", {})
+            self.assertEqual(labels.get("io.balena.features.optional"), "1", name)
+            self.assertEqual(labels.get("io.balena.features.requires.sw.supervisor"), "<1.0.0", name)
+        for name in files.SERVICES:
+            labels = self.plain["services"][name].get("labels", {})
+            self.assertFalse(any(key.startswith("io.balena.features.requires") for key in labels), name)
+
     def test_uses_no_field_balena_refuses(self):
         for name, service in self.raw["services"].items():
             self.assertFalse(BALENA_UNSUPPORTED_SERVICE_FIELDS & set(service), name)
