@@ -1,0 +1,230 @@
+#pragma once
+// An MQTT client over libmosquitto that loses nothing it acknowledged.
+//
+// One non-copyable object owns the `mosquitto*`; libmosquitto's C callbacks
+// are static functions that cast their context back to `this`. The network
+// loop is ours, on one thread the client owns (libmosquitto's loop_start and
+// its automatic reconnect are not used): connecting, reconnecting with
+// bounded exponential back-off, re-subscribing after every connect and
+// keepalive are explicit and tested.
+//
+// Deferred acknowledgement: libmosquitto 2.0 queues the QoS 1 PUBACK before
+// it calls the message callback. The handle is put in "threaded" mode, in
+// which queued packets are only written by our loop_write call; each read pass
+// collects the messages it produced and hands them, as one batch, to the
+// delivery handler on the network thread *before* writing anything. The
+// handler stores them durably; only when it returns success are the PUBACKs
+// written. If it fails (disk full) the connection is dropped without them and
+// the broker redelivers. See docs/delivery.md.
+
+#include <mosquitto.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "danemq/core/result.hpp"
+#include "danemq/mqtt/backoff.hpp"
+#include "danemq/mqtt/errors.hpp"
+
+namespace danemq::mqtt {
+
+struct MosquittoDeleter {
+  void operator()(mosquitto* handle) const noexcept { mosquitto_destroy(handle); }
+};
+struct MosquittoPropertyDeleter {
+  void operator()(mosquitto_property* list) const noexcept { mosquitto_property_free_all(&list); }
+};
+using unique_mosquitto = std::unique_ptr<mosquitto, MosquittoDeleter>;
+using unique_mosquitto_property = std::unique_ptr<mosquitto_property, MosquittoPropertyDeleter>;
+
+enum class protocol_version { v311, v5 };
+
+struct tls_options {
+  std::string ca_file;    ///< CA certificates that sign the broker's certificate (required for TLS)
+  std::string cert_file;  ///< client certificate, for mutual TLS (with key_file)
+  std::string key_file;
+};
+
+struct subscription {
+  std::string topic;
+  int qos{1};
+};
+
+struct client_options {
+  std::string host;
+  std::uint16_t port{1883};
+  protocol_version protocol{protocol_version::v311};
+  /// Stable across restarts for a persistent session (the broker keeps the
+  /// subscription and queues QoS 1 messages while we are away).
+  std::string client_id;
+  /// false: a persistent session (clean session off in 3.1.1; in 5, clean
+  /// start off with `session_expiry`).
+  bool clean_session{false};
+  /// MQTT 5 only: how long the broker keeps the session after we disconnect.
+  std::chrono::seconds session_expiry{std::chrono::hours(24 * 7)};
+  std::chrono::seconds keepalive{30};
+  std::optional<tls_options> tls;
+  std::string username;
+  std::string password;  ///< never logged
+  /// Subscribed again after every connect.
+  std::vector<subscription> subscriptions;
+  backoff_policy reconnect{};
+  /// Connect attempt abandoned when no CONNACK (and SUBACKs) arrived by then.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  /// Messages handed to the delivery handler at most at once.
+  std::size_t max_batch{256};
+  /// Our QoS 1/2 messages in flight at once (libmosquitto queues the rest).
+  unsigned max_inflight{20};
+};
+
+/// A message as delivered by the broker.
+struct message {
+  std::string topic;
+  std::vector<std::uint8_t> payload;
+  int qos{0};
+  bool retain{false};
+};
+
+/// A change of the connection: connected means CONNACK accepted and every
+/// subscription acknowledged.
+struct connection_event {
+  bool connected{false};
+  bool session_present{false};  ///< the broker still had our session
+  std::string reason;           ///< why we are not connected (empty when connected)
+};
+
+/// Receives the messages of one read pass on the network thread before any
+/// of them is acknowledged. Return success only once they are stored as
+/// durably as their acknowledgement promises; a failure drops the connection
+/// without acknowledging them, and the broker delivers them again. Must not
+/// call back into the client.
+using delivery_handler = std::function<result<void>(std::vector<message>& batch)>;
+/// Told of each connection change, on the network thread.
+using connection_handler = std::function<void(const connection_event& event)>;
+
+struct client_statistics {
+  std::uint64_t connects{0};       ///< accepted CONNACKs
+  std::uint64_t connection_losses{0};
+  std::uint64_t messages_received{0};
+  std::uint64_t batches_refused{0};  ///< batches whose handler failed (connection dropped, unacknowledged)
+  std::uint64_t published{0};        ///< publishes acknowledged
+};
+
+class client {
+ public:
+  client(client_options options, delivery_handler on_delivery, connection_handler on_connection = {});
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+  client(client&&) = delete;
+  client& operator=(client&&) = delete;
+
+  /// Checks the options, sets up libmosquitto and starts the network thread,
+  /// which connects (and reconnects) on its own. Failure bad_options naming
+  /// what is wrong (an unreadable TLS file, an empty client id or host).
+  [[nodiscard]] result<void> start();
+
+  /// Stops: no more reads, pending acknowledgements and a DISCONNECT are
+  /// flushed for up to `grace`, the thread is joined. Pending publishes fail
+  /// with stopped. Safe to call twice.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(2));
+
+  /// Queues a publish. The future completes when the broker acknowledged it
+  /// (PUBACK for QoS 1, PUBCOMP for QoS 2, written for QoS 0), or fails with
+  /// publish_refused (MQTT 5 reason code) or stopped. While disconnected the
+  /// publish waits; after a reconnect libmosquitto sends unacknowledged ones again.
+  [[nodiscard]] std::future<result<void>> publish(std::string topic, std::vector<std::uint8_t> payload, int qos,
+                                                  bool retain = false);
+
+  /// True once connected and subscribed; false after `timeout`.
+  [[nodiscard]] bool wait_connected(std::chrono::milliseconds timeout);
+  [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
+  /// Why the last attempt or connection failed (empty while connected).
+  [[nodiscard]] std::string last_error() const;
+
+  /// Back-pressure: while paused, nothing more is read from the broker (it
+  /// keeps the messages); keepalive goes on.
+  void set_paused(bool paused);
+
+  [[nodiscard]] client_statistics statistics() const;
+  [[nodiscard]] const client_options& options() const noexcept { return options_; }
+
+ private:
+  enum class phase { idle, connecting, subscribing, established };
+  struct publish_request {
+    std::string topic;
+    std::vector<std::uint8_t> payload;
+    int qos{0};
+    bool retain{false};
+    std::promise<result<void>> done;
+  };
+
+  static void on_connect(mosquitto* handle, void* context, int rc, int flags, const mosquitto_property* props);
+  static void on_subscribe(mosquitto* handle, void* context, int mid, int count, const int* granted,
+                           const mosquitto_property* props);
+  static void on_message(mosquitto* handle, void* context, const mosquitto_message* msg,
+                         const mosquitto_property* props);
+  static void on_publish(mosquitto* handle, void* context, int mid, int reason, const mosquitto_property* props);
+  static void on_log(mosquitto* handle, void* context, int level, const char* text);
+
+  void run();
+  void begin_connect();
+  void service_connection();
+  [[nodiscard]] bool read_pass();
+  [[nodiscard]] bool deliver_batch();
+  [[nodiscard]] result<void> store_batch();
+  void send_publishes();
+  void connection_lost(std::string reason, bool unacknowledged = false);
+  void set_phase(phase next);
+  void set_error(std::string reason);
+  void notify(const connection_event& event);
+  void wake() const;
+  void wait_for_wake(std::chrono::milliseconds timeout) const;
+  void shutdown_connection(std::chrono::milliseconds grace);
+  void fail_pending(const failure& why);
+
+  client_options options_;
+  delivery_handler on_delivery_;
+  connection_handler on_connection_;
+  unique_mosquitto handle_;
+  int wake_fd_{-1};
+  std::thread thread_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> connected_{false};
+  std::atomic<bool> paused_{false};
+  std::chrono::milliseconds stop_grace_{2000};
+
+  // Network thread only.
+  phase phase_{phase::idle};
+  backoff retry_;
+  std::chrono::steady_clock::time_point next_attempt_{};
+  std::chrono::steady_clock::time_point connect_deadline_{};
+  std::chrono::steady_clock::time_point paused_since_{};
+  bool session_present_{false};
+  std::string refusal_;    // set by callbacks during a read pass: the connection must be dropped
+  std::string log_error_;  // libmosquitto's last error-level log line, to explain a failure
+  std::vector<int> pending_subscriptions_;
+  std::vector<message> batch_;
+  std::map<int, std::promise<result<void>>> in_flight_;
+
+  // Shared with other threads.
+  mutable std::mutex mutex_;
+  std::condition_variable connected_changed_;
+  std::deque<publish_request> outgoing_;
+  std::string last_error_;
+  client_statistics stats_;
+};
+
+}  // namespace danemq::mqtt
