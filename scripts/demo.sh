@@ -132,7 +132,9 @@ for device in "$alice" "$bob"; do
 done
 
 say "Starting $bob's receiver"
-as_device "$bob" danemq-receiver >"$work/receiver.out" 2>"$work/receiver.log" &
+# A simple command, so that $! is the receiver itself and cleanup stops it.
+IDENTITY_NAME="$bob" CRYPTO_PATH="$work/$bob/identity/" DATA_PATH="$work/$bob/data/" \
+  danemq-receiver >"$work/receiver.out" 2>"$work/receiver.log" &
 pids+=($!)
 wait_for 60 "bob's receiver in sync with DNS" "$work/receiver.log" \
   grep -q "Reading .*$bob.key.pem" "$work/receiver.out" "$work/receiver.log"

@@ -40,7 +40,11 @@ access="${DNS_ACCESS:-127.0.0.0/8}"
 # Where the servers are reached from this host (a wildcard listen address is
 # not a destination).
 local_address="$listen"
-[[ "$listen" == "0.0.0.0" ]] && local_address="127.0.0.1"
+automatic=no
+if [[ "$listen" == "0.0.0.0" ]]; then
+  local_address="127.0.0.1"
+  automatic=yes
+fi
 ns_address="${DNS_NS_ADDRESS:-$local_address}"
 
 IFS=: read -r tsig_algorithm tsig_name tsig_secret <<<"$tsig"
@@ -67,6 +71,7 @@ render() {
     -e "s|@KNOT_PORT@|$knot_port|g" \
     -e "s|@UNBOUND_LISTEN@|$listen|g" \
     -e "s|@UNBOUND_PORT@|$unbound_port|g" \
+    -e "s|@UNBOUND_AUTOMATIC@|$automatic|g" \
     -e "s|@DNS_ACCESS@|$access|g" \
     -e "s|@NS_ADDRESS@|$ns_address|g" \
     -e "s|@TSIG_NAME@|$tsig_name|g" \

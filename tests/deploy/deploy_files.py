@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-SOURCE_DIR = Path(os.environ.get("DANEMQ_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+SOURCE_DIR = Path(os.environ.get("DANEMQ_SOURCE_DIR") or Path(__file__).resolve().parents[2])
 BINARY_DIR = Path(os.environ["DANEMQ_BINARY_DIR"]) if os.environ.get("DANEMQ_BINARY_DIR") else None
 
 SERVICES = ("maintenance", "receiver", "sender")
