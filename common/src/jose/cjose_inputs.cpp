@@ -1,0 +1,115 @@
+#include "cjose_inputs.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+
+#include <jansson.h>
+
+#include <array>
+#include <string>
+
+#include "danemq/crypto/openssl.hpp"
+#include "danemq/jose/errors.hpp"
+
+namespace danemq::jose::detail {
+namespace {
+
+/// Big-endian bytes of a key's BIGNUM parameter, padded to `width` when non-zero;
+/// the BIGNUM is cleared before it is freed.
+bool bignum_param(const EVP_PKEY& key, const char* name, crypto::bytes& out, int width = 0) {
+  BIGNUM* raw = nullptr;
+  if (EVP_PKEY_get_bn_param(&key, name, &raw) != 1) return false;
+  const crypto::unique_bignum number(raw);
+  const int size = width != 0 ? width : BN_num_bytes(number.get());
+  out.assign(static_cast<std::size_t>(size), 0);
+  const bool written = BN_bn2binpad(number.get(), out.data(), size) == size;
+  BN_clear(number.get());
+  return written;
+}
+
+/// Byte buffers that held private numbers, wiped on every way out.
+struct secret_buffers {
+  std::array<crypto::bytes, 8> buffer;
+  secret_buffers() = default;
+  secret_buffers(const secret_buffers&) = delete;
+  secret_buffers& operator=(const secret_buffers&) = delete;
+  ~secret_buffers() {
+    for (auto& b : buffer) OPENSSL_cleanse(b.data(), b.size());
+  }
+};
+
+result<unique_cjose_jwk> rsa_jwk(const EVP_PKEY& key, bool with_private) {
+  secret_buffers numbers;
+  auto& [n, e, d, p, q, dp, dq, qi] = numbers.buffer;
+  if (!bignum_param(key, OSSL_PKEY_PARAM_RSA_N, n) || !bignum_param(key, OSSL_PKEY_PARAM_RSA_E, e)) {
+    return fail(errc::internal_error, "RSA public numbers: " + crypto::drain_openssl_errors());
+  }
+  cjose_jwk_rsa_keyspec spec{};
+  spec.n = n.data(), spec.nlen = n.size(), spec.e = e.data(), spec.elen = e.size();
+  if (with_private) {
+    if (!bignum_param(key, OSSL_PKEY_PARAM_RSA_D, d) || !bignum_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, p) ||
+        !bignum_param(key, OSSL_PKEY_PARAM_RSA_FACTOR2, q) || !bignum_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp) ||
+        !bignum_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq) ||
+        !bignum_param(key, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qi)) {
+      ERR_clear_error();
+      return fail(errc::unsupported_key, "RSA key without its private numbers (CRT form required)");
+    }
+    spec.d = d.data(), spec.dlen = d.size(), spec.p = p.data(), spec.plen = p.size();
+    spec.q = q.data(), spec.qlen = q.size(), spec.dp = dp.data(), spec.dplen = dp.size();
+    spec.dq = dq.data(), spec.dqlen = dq.size(), spec.qi = qi.data(), spec.qilen = qi.size();
+  }
+  cjose_err err{};
+  unique_cjose_jwk jwk(cjose_jwk_create_RSA_spec(&spec, &err));
+  if (!jwk) return fail(errc::internal_error, "cjose RSA key: " + describe(err));
+  return jwk;
+}
+
+result<unique_cjose_jwk> ec_jwk(const EVP_PKEY& key, bool with_private) {
+  secret_buffers numbers;
+  auto& x = numbers.buffer[0];
+  auto& y = numbers.buffer[1];
+  auto& d = numbers.buffer[2];
+  if (!bignum_param(key, OSSL_PKEY_PARAM_EC_PUB_X, x, 32) || !bignum_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, y, 32)) {
+    return fail(errc::internal_error, "EC public point: " + crypto::drain_openssl_errors());
+  }
+  cjose_jwk_ec_keyspec spec{};
+  spec.crv = CJOSE_JWK_EC_P_256;
+  spec.x = x.data(), spec.xlen = x.size(), spec.y = y.data(), spec.ylen = y.size();
+  if (with_private) {
+    if (!bignum_param(key, OSSL_PKEY_PARAM_PRIV_KEY, d, 32)) {
+      ERR_clear_error();
+      return fail(errc::unsupported_key, "EC key without its private scalar");
+    }
+    spec.d = d.data(), spec.dlen = d.size();
+  }
+  cjose_err err{};
+  unique_cjose_jwk jwk(cjose_jwk_create_EC_spec(&spec, &err));
+  if (!jwk) return fail(errc::internal_error, "cjose EC key: " + describe(err));
+  return jwk;
+}
+
+}  // namespace
+
+result<unique_cjose_jwk> cjose_jwk_of(const EVP_PKEY& key, bool with_private) {
+  switch (crypto::kind_of(key)) {
+    case crypto::key_kind::rsa:
+      if (crypto::key_bits(key) < 2048) {
+        return fail(errc::unsupported_key, "RSA key of " + std::to_string(crypto::key_bits(key)) + " bits");
+      }
+      return rsa_jwk(key, with_private);
+    case crypto::key_kind::ec_p256: return ec_jwk(key, with_private);
+    case crypto::key_kind::other: break;
+  }
+  return fail(errc::unsupported_key, "only RSA (2048 bits or more) and EC P-256 keys are accepted");
+}
+
+result<unique_cjose_header> cjose_header_of(const nlohmann::json& object) {
+  if (!object.is_object()) return fail(errc::internal_error, "a header must be a JSON object");
+  const std::string text = object.dump();
+  json_error_t error{};
+  unique_cjose_header header(json_loadb(text.data(), text.size(), JSON_REJECT_DUPLICATES, &error));
+  if (!header) return fail(errc::internal_error, std::string("header for cjose: ") + error.text);
+  return header;
+}
+
+}  // namespace danemq::jose::detail

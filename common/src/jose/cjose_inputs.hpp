@@ -1,0 +1,24 @@
+#pragma once
+// What danemq hands to cjose: OpenSSL keys as JWKs, JSON objects as headers.
+
+#include <openssl/evp.h>
+
+#include <nlohmann/json.hpp>
+
+#include "danemq/core/result.hpp"
+#include "cjose_handles.hpp"
+
+namespace danemq::jose::detail {
+
+/// The cjose JWK of an RSA or EC P-256 key: the public part only, or with the
+/// private part when `with_private` (the key must have one). The private
+/// numbers pass through buffers that are cleansed. Failure unsupported_key,
+/// internal_error.
+[[nodiscard]] result<unique_cjose_jwk> cjose_jwk_of(const EVP_PKEY& key, bool with_private);
+
+/// A cjose header holding the members of `object`, in its order (a
+/// cjose_header_t is a jansson object; cjose itself can set only string
+/// members). Failure internal_error.
+[[nodiscard]] result<unique_cjose_header> cjose_header_of(const nlohmann::json& object);
+
+}  // namespace danemq::jose::detail

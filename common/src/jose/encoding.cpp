@@ -1,0 +1,116 @@
+#include "encoding.hpp"
+
+#include <cjose/base64.h>
+
+#include <set>
+#include <vector>
+
+#include "cjose_handles.hpp"
+#include "danemq/jose/errors.hpp"
+
+namespace danemq::jose::detail {
+namespace {
+
+bool is_base64url_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+}  // namespace
+
+std::string base64url_encode(std::span<const std::uint8_t> data) {
+  char* encoded = nullptr;
+  std::size_t length = 0;
+  cjose_err err{};
+  if (!cjose_base64url_encode(data.data(), data.size(), &encoded, &length, &err)) throw std::bad_alloc();
+  const unique_cjose_text owner(encoded);
+  return {encoded, length};
+}
+
+std::string base64url_encode(std::string_view data) {
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes of the text
+  return base64url_encode(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+}
+
+result<crypto::bytes> base64url_decode(std::string_view text, std::string_view what) {
+  for (const char c : text) {
+    if (!is_base64url_char(c)) return fail(errc::bad_format, std::string(what) + ": not base64url");
+  }
+  if (text.size() % 4 == 1) return fail(errc::bad_format, std::string(what) + ": base64url of impossible length");
+  std::uint8_t* decoded = nullptr;
+  std::size_t length = 0;
+  cjose_err err{};
+  if (!cjose_base64url_decode(text.data(), text.size(), &decoded, &length, &err)) {
+    return fail(errc::bad_format, std::string(what) + ": not base64url (" + describe(err) + ")");
+  }
+  const unique_cjose_bytes owner(decoded);
+  crypto::bytes out(decoded, decoded + length);
+  // The unused low bits of the last character must be zero: otherwise two
+  // texts would carry the same bytes.
+  if (base64url_encode(out) != text) return fail(errc::bad_format, std::string(what) + ": non-canonical base64url");
+  return out;
+}
+
+result<std::string> base64url_decode_text(std::string_view text, std::string_view what) {
+  auto decoded = base64url_decode(text, what);
+  if (!decoded) return decoded.error();
+  return std::string(decoded->begin(), decoded->end());
+}
+
+result<nlohmann::json> parse_json_object(std::string_view text, std::string_view what) {
+  // One set of member names per object being parsed, innermost last.
+  std::vector<std::set<std::string>> open_objects;
+  bool duplicate = false;
+  const nlohmann::json::parser_callback_t watch_members = [&](int, nlohmann::json::parse_event_t event,
+                                                                nlohmann::json& parsed) {
+    switch (event) {
+      case nlohmann::json::parse_event_t::object_start: open_objects.emplace_back(); break;
+      case nlohmann::json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case nlohmann::json::parse_event_t::key:
+        if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second) duplicate = true;
+        break;
+      default: break;
+    }
+    return true;
+  };
+  auto json = nlohmann::json::parse(text.begin(), text.end(), watch_members, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return fail(errc::bad_format, std::string(what) + ": not valid JSON");
+  if (duplicate) return fail(errc::bad_format, std::string(what) + ": a member appears twice");
+  if (!json.is_object()) return fail(errc::bad_format, std::string(what) + ": not a JSON object");
+  return json;
+}
+
+bool is_valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t extra = 0;
+    std::uint32_t code = 0;
+    std::uint32_t minimum = 0;
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    }
+    if ((byte & 0xe0) == 0xc0) {
+      extra = 1, code = byte & 0x1f, minimum = 0x80;
+    } else if ((byte & 0xf0) == 0xe0) {
+      extra = 2, code = byte & 0x0f, minimum = 0x800;
+    } else if ((byte & 0xf8) == 0xf0) {
+      extra = 3, code = byte & 0x07, minimum = 0x10000;
+    } else {
+      return false;
+    }
+    if (extra > text.size() - i - 1) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    if (code < minimum || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+}  // namespace danemq::jose::detail

@@ -1,0 +1,239 @@
+#include "danemq/jose/message.hpp"
+
+#include <openssl/rand.h>
+
+#include <exception>
+
+#include "danemq/identity/dns_name.hpp"
+#include "danemq/jose/dns_uri.hpp"
+#include "danemq/jose/jwe.hpp"
+#include "encoding.hpp"
+
+namespace danemq::jose {
+namespace {
+
+using clock = std::chrono::system_clock;
+
+/// A failed DANE lookup of a peer as one of our errors: the receiver must
+/// tell a temporary DNS failure (retry later) from a refusal.
+failure lookup_failure(const failure& cause, std::string_view role, std::string_view name) {
+  const std::string detail = std::string(role) + " " + std::string(name) + ": " + cause.message();
+  if (cause.code.category() == dane::dane_category()) {
+    switch (static_cast<dane::errc>(cause.code.value())) {
+      case dane::errc::nxdomain:
+      case dane::errc::nodata: return fail(errc::unknown_in_dns, detail);
+      case dane::errc::insecure:
+      case dane::errc::bogus: return fail(errc::not_dnssec_secure, detail);
+      case dane::errc::timeout:
+      case dane::errc::servfail:
+      case dane::errc::network_error: return fail(errc::lookup_temporarily_failed, detail);
+      default: break;
+    }
+  }
+  return fail(errc::lookup_failed, detail);
+}
+
+result<dane::dane_identity_ptr> look_up(dane::identity_source& peers, std::string_view role, const std::string& name,
+                                        bool require_dnssec) {
+  auto found = peers.discover(name);
+  if (!found) return lookup_failure(found.error(), role, name);
+  const auto& identity = *found;
+  if (!identity || identity->keys.empty()) {
+    return fail(errc::lookup_failed, std::string(role) + " " + name + ": discovery returned no key");
+  }
+  if (require_dnssec && !identity->dnssec_secure) {
+    return fail(errc::not_dnssec_secure, std::string(role) + " " + name + ": TLSA answer is not DNSSEC-secure");
+  }
+  return found;
+}
+
+result<std::string> our_name(const identity::local_identity& me) {
+  if (!me.key) return fail(errc::unsupported_key, "our identity has no private key");
+  auto name = identity::canonical_dns_name(me.name);
+  if (!name) return fail(errc::bad_format, "our own name: " + name.error().detail);
+  return name;
+}
+
+clock::time_point now_of(const std::optional<clock::time_point>& pinned) { return pinned ? *pinned : clock::now(); }
+
+result<std::string> random_jti() {
+  crypto::bytes random(16);
+  if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
+    return fail(errc::internal_error, "random jti: " + crypto::drain_openssl_errors());
+  }
+  return detail::base64url_encode(random);
+}
+
+/// Runs `body`, turning an escaping exception into internal_error: no failure
+/// leaves the API as an exception.
+template <class Body>
+auto guarded(const char* what, Body body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return fail(errc::internal_error, std::string(what) + ": " + e.what());
+  } catch (...) {
+    return fail(errc::internal_error, std::string(what) + ": unknown exception");
+  }
+}
+
+result<std::string> seal_message(const message_to_send& message, const identity::local_identity& me,
+                                 dane::identity_source& peers, const seal_options& options) {
+  auto sender = our_name(me);
+  if (!sender) return sender.error();
+  auto recipient = identity::canonical_dns_name(message.recipient);
+  if (!recipient) return fail(errc::bad_format, "recipient: " + recipient.error().detail);
+  if (!detail::is_valid_utf8(message.text)) return fail(errc::bad_format, "message text is not valid UTF-8");
+
+  // The lookup comes first: no private-key work for a recipient we cannot reach.
+  auto peer = look_up(peers, "recipient", *recipient, options.require_dnssec);
+  if (!peer) return peer.error();
+  const EVP_PKEY* recipient_key = (*peer)->keys.front().public_key.get();
+  if (recipient_key == nullptr) return fail(errc::lookup_failed, "recipient " + *recipient + ": key missing");
+
+  jws_header_fields fields;
+  std::string recipient_uri;
+  if (options.format == message_format::compat) {
+    fields.x5u = original_dns_uri(*sender);
+    recipient_uri = original_dns_uri(*recipient);
+  } else {
+    fields.x5u = dns_uri(*sender);
+    recipient_uri = dns_uri(*recipient);
+    fields.aud = recipient_uri;
+    fields.iat = std::chrono::duration_cast<std::chrono::seconds>(now_of(options.now).time_since_epoch()).count();
+    auto jti = random_jti();
+    if (!jti) return jti.error();
+    fields.jti = std::move(jti).value();
+  }
+  auto signed_text = sign_jws(message.text, *me.key, fields, options.form);
+  if (!signed_text) return signed_text.error();
+  auto wire = encrypt_jwe(*signed_text, *recipient_key, recipient_uri, options.form);
+  if (!wire) return wire.error();
+  if (options.max_message_size != 0 && wire->size() > options.max_message_size) {
+    return fail(errc::too_large, "sealed message of " + std::to_string(wire->size()) + " bytes (limit " +
+                                     std::to_string(options.max_message_size) + ")");
+  }
+  return wire;
+}
+
+/// The v2 claims, or none of them (legacy); refuses a mixture.
+result<bool> check_claims(const protected_header& header, const std::string& us, const open_options& options,
+                          clock::time_point now) {
+  const int present = int{header.aud.has_value()} + int{header.iat.has_value()} + int{header.jti.has_value()};
+  if (present == 0) {
+    if (!options.accept_legacy) {
+      return fail(errc::legacy_refused, "no signed recipient, time or id (the original's format); ACCEPT_LEGACY is off");
+    }
+    return true;
+  }
+  if (present != 3) return fail(errc::bad_format, "signed header has some of aud, iat, jti but not all three");
+  auto audience = name_from_audience(*header.aud);
+  if (!audience) return audience.error();
+  if (*audience != us) return fail(errc::not_for_us, "signed for " + *audience + ", not for " + us);
+  if (header.jti->empty() || header.jti->size() > 128) return fail(errc::bad_format, "jti is empty or too long");
+
+  // iat is attacker-chosen until verified: compare in seconds, never as a
+  // time_point (nanoseconds), which a huge value would overflow.
+  const std::int64_t now_seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  constexpr std::int64_t limit = std::int64_t{1} << 40;
+  if (*header.iat > limit || *header.iat < -limit) return fail(errc::bad_format, "iat out of range");
+  const std::chrono::seconds age(now_seconds - *header.iat);
+  if (age > options.max_age) {
+    return fail(errc::too_old, "issued " + std::to_string(age.count()) + " s ago (window " +
+                                   std::to_string(options.max_age.count()) + " s)");
+  }
+  if (-age > options.max_clock_skew) {
+    return fail(errc::from_the_future, "issued " + std::to_string((-age).count()) + " s in the future (skew allowed " +
+                                           std::to_string(options.max_clock_skew.count()) + " s)");
+  }
+  return false;
+}
+
+result<opened_message> open_message(std::string_view wire, const identity::local_identity& me,
+                                    dane::identity_source& peers, const open_options& options, replay_memory* replay) {
+  if (wire.size() > options.max_message_size) {
+    return fail(errc::too_large, "message of " + std::to_string(wire.size()) + " bytes (MAX_MESSAGE_SIZE " +
+                                     std::to_string(options.max_message_size) + ")");
+  }
+  auto us = our_name(me);
+  if (!us) return us.error();
+  const auto now = now_of(options.now);
+
+  auto jwe = parse_jwe(wire, options.max_message_size, options.max_plaintext_size);
+  if (!jwe) return jwe.error();
+  if (!jwe->header.x5u) return fail(errc::bad_format, "JWE names no recipient ('x5u')");
+  auto addressed = name_from_dns_uri(*jwe->header.x5u);
+  if (!addressed) return addressed.error();
+  if (*addressed != *us) return fail(errc::not_for_us, "encrypted for " + *addressed + ", not for " + *us);
+
+  auto signed_text = decrypt_jwe(*jwe, *me.key, options.max_plaintext_size);
+  if (!signed_text) return signed_text.error();
+  auto jws = parse_jws(*signed_text, options.max_plaintext_size);
+  if (!jws) return jws.error();
+  if (!jws->header.x5u) return fail(errc::bad_format, "JWS names no signer ('x5u')");
+  auto sender = name_from_dns_uri(*jws->header.x5u);
+  if (!sender) return sender.error();
+  auto legacy = check_claims(jws->header, *us, options, now);
+  if (!legacy) return legacy.error();
+  if (!detail::is_valid_utf8(jws->payload)) return fail(errc::bad_format, "message text is not valid UTF-8");
+
+  auto peer = look_up(peers, "sender", *sender, options.require_dnssec);
+  if (!peer) return peer.error();
+  bool fitting_key = false;
+  bool verified = false;
+  for (const auto& key : (*peer)->keys) {
+    if (!key.public_key) continue;
+    auto checked = verify_jws(*jws, *key.public_key);
+    if (checked) {
+      verified = true;
+      break;
+    }
+    fitting_key = fitting_key || checked.error().code != errc::bad_algorithm;
+  }
+  if (!verified) {
+    if (!fitting_key) return fail(errc::bad_algorithm, jws->header.alg + " fits none of " + *sender + "'s keys");
+    return fail(errc::signature_failed, "no key of " + *sender + " verifies the signature");
+  }
+
+  opened_message out;
+  out.sender = std::move(sender).value();
+  out.recipient = *us;
+  out.legacy = *legacy;
+  out.dnssec_secure = (*peer)->dnssec_secure;
+  out.outer_form = jwe->form;
+  out.inner_form = jws->form;
+  if (!out.legacy) {
+    out.issued_at = clock::time_point(std::chrono::seconds(*jws->header.iat));
+    out.jti = jws->header.jti;
+    out.replay_expires_at = *out.issued_at + options.max_age;
+    if (replay != nullptr) {
+      if (options.remember_in_open) {
+        auto verdict = replay->remember(out.sender, *out.jti, now, *out.replay_expires_at);
+        if (!verdict) return fail(errc::replay_memory_failed, verdict.error().message());
+        if (*verdict == replay_memory::verdict::seen_before) {
+          return fail(errc::replay, "jti " + *out.jti + " of " + out.sender + " was seen before");
+        }
+      } else {
+        auto seen = replay->seen(out.sender, *out.jti, now);
+        if (!seen) return fail(errc::replay_memory_failed, seen.error().message());
+        if (*seen) return fail(errc::replay, "jti " + *out.jti + " of " + out.sender + " was seen before");
+      }
+    }
+  }
+  out.text = std::move(jws->payload);
+  return out;
+}
+
+}  // namespace
+
+result<std::string> seal(const message_to_send& message, const identity::local_identity& me,
+                         dane::identity_source& peers, const seal_options& options) {
+  return guarded("seal", [&] { return seal_message(message, me, peers, options); });
+}
+
+result<opened_message> open(std::string_view wire, const identity::local_identity& me, dane::identity_source& peers,
+                            const open_options& options, replay_memory* replay) {
+  return guarded("open", [&] { return open_message(wire, me, peers, options, replay); });
+}
+
+}  // namespace danemq::jose
