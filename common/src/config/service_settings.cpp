@@ -55,9 +55,9 @@ option_table<service_settings> service_options(bool identity_required) {
                      return ok();
                    }});
   table.push_back({"MAX_MESSAGE_SIZE", "max-message-size",
-                   "largest encrypted message accepted or sent, in bytes (K/M suffix allowed)", "262144", false,
+                   "largest encrypted message accepted or sent, in bytes (K/M suffix allowed)", "4096", false,
                    false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto size = parse_size(text, 1024, 64ULL * 1024 * 1024);
+                     auto size = parse_size(text, 256, 64ULL * 1024 * 1024);
                      if (size) s.max_message_size = static_cast<std::size_t>(*size);
                      return carry(size);
                    }});
@@ -154,21 +154,58 @@ option_table<service_settings> service_options(bool identity_required) {
                      s.mqtt.password = std::string(text);
                      return ok();
                    }});
-  table.push_back({"DNS_RESOLVER", "dns-resolver", "resolver address[:port] for DANE lookups; default the system's",
+  table.push_back({"DNS_RESOLVER", "dns-resolver", "resolver ip[:port] for DANE lookups; default resolv.conf's first",
                    "", false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     s.dns.resolver = std::string(text);
+                     if (text.empty()) return ok();
+                     auto server = dane::parse_server_address(text);
+                     if (!server) return invalid(server.error().detail.empty() ? "is not an ip[:port]" : server.error().detail);
+                     s.dane.resolver = std::string(text);
                      return ok();
                    }});
-  table.push_back({"DNSSEC_VALIDATION", "dnssec-validation", "how DNSSEC answers are validated (see the DANE docs)",
-                   "", false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     s.dns.dnssec_validation = std::string(text);
+  table.push_back({"DNSSEC_VALIDATION", "dnssec-validation",
+                   "resolver (trust the AD bit of a validating resolver) or local (validate here)", "resolver", false,
+                   false, false, [](settings& s, std::string_view text) -> result<void> {
+                     auto mode = dane::parse_dnssec_mode(text);
+                     if (!mode) return invalid("is not resolver or local");
+                     s.dane.dnssec = *mode;
                      return ok();
                    }});
-  table.push_back({"DNSSEC_TRUST_ANCHOR", "dnssec-trust-anchor", "file with the DNSSEC trust anchor (DS or DNSKEY)",
-                   "", false, false, false, [](settings& s, std::string_view text) -> result<void> {
+  table.push_back({"DNSSEC_TRUST_ANCHOR", "dnssec-trust-anchor", "DS/DNSKEY records of the trust anchor (local mode)",
+                   dane::default_trust_anchor, false, false, false, [](settings& s, std::string_view text) -> result<void> {
                      auto file = parse_readable_file(text);
-                     if (file) s.dns.trust_anchor = *file;
+                     if (file) s.dane.trust_anchor = *file;
                      return carry(file);
+                   }});
+  table.push_back({"DNS_TIMEOUT_MS", "dns-timeout-ms", "DNS timeout per attempt, in milliseconds", "2000", false, false,
+                   false, [](settings& s, std::string_view text) -> result<void> {
+                     auto ms = parse_unsigned(text, 10, 60'000);
+                     if (ms) s.dane.timeout = milliseconds(*ms);
+                     return carry(ms);
+                   }});
+  table.push_back({"DNS_RETRIES", "dns-retries", "DNS attempts after the first", "2", false, false, false,
+                   [](settings& s, std::string_view text) -> result<void> {
+                     auto retries = parse_unsigned(text, 0, 10);
+                     if (retries) s.dane.retries = static_cast<unsigned>(*retries);
+                     return carry(retries);
+                   }});
+  table.push_back({"DANE_CACHE_MAX_TTL", "dane-cache-max-ttl", "longest time a DANE answer is cached (s, m, h)", "1h",
+                   false, false, false, [](settings& s, std::string_view text) -> result<void> {
+                     auto ttl = parse_duration(text, milliseconds(0), std::chrono::hours(24));
+                     if (ttl) s.dane.cache.max_ttl = std::chrono::duration_cast<seconds>(*ttl);
+                     return carry(ttl);
+                   }});
+  table.push_back({"DANE_NEGATIVE_CACHE_TTL", "dane-negative-cache-ttl",
+                   "longest time an NXDOMAIN/NODATA answer is cached (s, m)", "30s", false, false, false,
+                   [](settings& s, std::string_view text) -> result<void> {
+                     auto ttl = parse_duration(text, milliseconds(0), std::chrono::hours(1));
+                     if (ttl) s.dane.cache.max_negative_ttl = std::chrono::duration_cast<seconds>(*ttl);
+                     return carry(ttl);
+                   }});
+  table.push_back({"PKIX_CD", "pkix-cd", "accept PKIX-CD (usage 4) TLSA records, fetching CAs over HTTPS", "1", false,
+                   false, false, [](settings& s, std::string_view text) -> result<void> {
+                     auto on = parse_bool(text);
+                     if (on) s.dane.pkix_cd = *on;
+                     return carry(on);
                    }});
   return table;
 }

@@ -107,3 +107,29 @@ TEST(ServiceConsistency, NeverPrintsThePassword) {
 
 }  // namespace
 }  // namespace danemq::config
+
+namespace danemq::config {
+namespace {
+
+TEST(ServiceOptions, ReadTheDaneSettings) {
+  auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--dns-resolver", "127.0.0.1:5353",
+                  "--dnssec-validation", "local", "--dns-timeout-ms", "300", "--dane-negative-cache-ttl", "0"});
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->dane.resolver, "127.0.0.1:5353");
+  EXPECT_EQ(s->dane.dnssec, dane::dnssec_mode::local);
+  EXPECT_EQ(s->dane.timeout, std::chrono::milliseconds(300));
+  EXPECT_EQ(s->dane.cache.max_negative_ttl, std::chrono::seconds(0));
+  EXPECT_EQ(s->max_message_size, 4096u) << "the original's MAX_MESSAGE_SIZE";
+}
+
+TEST(ServiceOptions, RefuseAResolverThatIsAHostName) {
+  auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--dns-resolver", "dns.example"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().detail.rfind("DNS_RESOLVER (--dns-resolver): 'dns.example'", 0), 0u) << s.error().detail;
+  auto t = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--dnssec-validation", "maybe"});
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().detail, "DNSSEC_VALIDATION (--dnssec-validation): 'maybe' is not resolver or local");
+}
+
+}  // namespace
+}  // namespace danemq::config

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "danemq/config/options.hpp"
+#include "danemq/dane/discovery.hpp"
 #include "danemq/log/log.hpp"
 
 namespace danemq::config {
@@ -39,24 +40,20 @@ struct mqtt_settings {
   std::chrono::seconds keepalive{30};          ///< MQTT_KEEPALIVE
 };
 
-/// DNS settings for DANE discovery, kept as given; the dane module's
-/// configuration is built from them by the service.
-struct dns_settings {
-  std::string resolver;             ///< DNS_RESOLVER: host[:port]; empty, the system's resolvers
-  std::string dnssec_validation;    ///< DNSSEC_VALIDATION: empty, the dane module's default
-  std::filesystem::path trust_anchor;  ///< DNSSEC_TRUST_ANCHOR: file with the root (or test) trust anchor
-};
-
 struct service_settings {
   std::string identity_name;                       ///< IDENTITY_NAME, canonical (lowercase, no final dot)
   std::filesystem::path crypto_path{"/identity/"};  ///< CRYPTO_PATH: <name>.key.pem and .crt.pem live here
   std::filesystem::path data_path{"/data/"};        ///< DATA_PATH: the service's SQLite database
   std::optional<uid_t> app_uid{};                  ///< APP_UID: run as this user when started as root
-  std::size_t max_message_size{256 * 1024};        ///< MAX_MESSAGE_SIZE: bytes of an encrypted message
+  /// MAX_MESSAGE_SIZE: bytes of an encrypted message; the original's 4096
+  /// (jose::default_max_message_size) unless set.
+  std::size_t max_message_size{4096};
   log::format log_format{log::format::text};       ///< LOG_FORMAT
   spdlog::level::level_enum log_level{spdlog::level::info};  ///< LOG_LEVEL
   mqtt_settings mqtt;
-  dns_settings dns;
+  /// DNS_RESOLVER, DNSSEC_VALIDATION, DNSSEC_TRUST_ANCHOR, DNS_TIMEOUT_MS,
+  /// DNS_RETRIES, DANE_CACHE_MAX_TTL, DANE_NEGATIVE_CACHE_TTL, PKIX_CD.
+  dane::discovery_config dane{};
 };
 
 /// The rows for service_settings. `identity_required`: IDENTITY_NAME must be given.

@@ -1,0 +1,37 @@
+#include "danemq/config/connections.hpp"
+
+#include "danemq/dane/discovery.hpp"
+
+namespace danemq::config {
+
+std::string client_id_for(const service_settings& settings, std::string_view role) {
+  if (!settings.mqtt.client_id.empty()) return settings.mqtt.client_id;
+  return settings.identity_name + "/" + std::string(role);
+}
+
+mqtt::client_options mqtt_client_options(const mqtt_settings& settings, std::string client_id) {
+  mqtt::client_options options;
+  options.host = settings.host;
+  options.port = settings.port;
+  options.protocol = settings.protocol == mqtt_protocol::v5 ? mqtt::protocol_version::v5 : mqtt::protocol_version::v311;
+  options.client_id = std::move(client_id);
+  options.keepalive = settings.keepalive;
+  options.username = settings.username;
+  options.password = settings.password;
+  if (!settings.tls_ca_file.empty()) {
+    options.tls = mqtt::tls_options{settings.tls_ca_file.string(), settings.tls_cert_file.string(),
+                                    settings.tls_key_file.string()};
+  }
+  return options;
+}
+
+result<std::shared_ptr<dane::identity_source>> make_discovery(const service_settings& settings) {
+  auto made = dane::discovery::create(settings.dane);
+  if (!made) {
+    return fail(errc::invalid_setting, "DNS settings (DNS_RESOLVER, DNSSEC_VALIDATION, DNSSEC_TRUST_ANCHOR): " +
+                                           made.error().message());
+  }
+  return std::shared_ptr<dane::identity_source>(std::move(*made));
+}
+
+}  // namespace danemq::config
