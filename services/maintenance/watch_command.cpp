@@ -1,0 +1,160 @@
+#include "watch_command.hpp"
+
+#include <signal.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <sstream>
+#include <string_view>
+
+#include "danemq/log/log.hpp"
+
+namespace danemq::maintenance {
+namespace {
+
+constexpr unsigned default_interval_seconds = 300;
+
+std::string trim_error(const std::string& text) {
+  // check writes one line, "error: <what>"; keep the last non-empty line.
+  std::string line;
+  std::istringstream lines(text);
+  for (std::string next; std::getline(lines, next);) {
+    if (!next.empty()) line = next;
+  }
+  constexpr std::string_view prefix = "error: ";
+  if (line.rfind(prefix, 0) == 0) line.erase(0, prefix.size());
+  return line;
+}
+
+std::string verdict_line(const std::string& report) {
+  std::istringstream lines(report);
+  std::string found;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("Check: ", 0) == 0) found = line.substr(7);
+  }
+  return found.empty() ? "DNS publishes the local identity" : found;
+}
+
+watch_event state_event(const check_outcome& outcome, bool was_bad) {
+  switch (outcome.exit_code) {
+    case exit_success:
+      return {watch_level::info, std::string(was_bad ? "back in sync: " : "in sync: ") + verdict_line(outcome.report)};
+    case exit_identity_files:
+      return {watch_level::warning,
+              "no usable local identity: " + outcome.error +
+                  " (create it in this container with create_selfsigned_id, then publish its TLSA record: "
+                  "generate_tlsa or publish-tlsa)"};
+    case exit_dns_mismatch:
+      return {watch_level::error, "DRIFT between DNS and the local identity: " + outcome.error +
+                                      " (publish the record generate_tlsa prints, or run publish-tlsa)"};
+    case exit_usage:
+      return {watch_level::error, "cannot check: " + outcome.error};
+    default:
+      return {watch_level::error, "check exited " + std::to_string(outcome.exit_code) + ": " + outcome.error};
+  }
+}
+
+check_outcome run_check(const settings& config) {
+  std::ostringstream out;
+  std::ostringstream err;
+  maintenance_app check(out, err);
+  std::vector<std::string> args{"danemq-maintenance",       "check", "--identity-name", config.identity_name,
+                                "--crypto-path", config.crypto_path.string()};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  const int code = check.run(static_cast<int>(argv.size()), argv.data());
+  return {code, out.str(), code == exit_success ? std::string() : trim_error(err.str())};
+}
+
+void log_event(const watch_event& event) {
+  switch (event.level) {
+    case watch_level::debug: spdlog::debug("{}", event.message); break;
+    case watch_level::info: spdlog::info("{}", event.message); break;
+    case watch_level::warning: spdlog::warn("{}", event.message); break;
+    case watch_level::error: spdlog::error("{}", event.message); break;
+  }
+}
+
+int watch(maintenance_app& app, unsigned interval_seconds) {
+  const auto& config = app.config();
+  auto format = log::parse_format(config.log_format);
+  log::init("maintenance", format ? *format : log::format::text);
+
+  // SIGTERM/SIGINT are taken synchronously between checks: a check under
+  // way finishes, then watch stops.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &stop_signals, nullptr) != 0) {
+    return app.error(exit_usage, std::string("watch: cannot block SIGTERM/SIGINT: ") + std::strerror(errno));
+  }
+
+  spdlog::info("watch: checking {} against DNS every {} s", config.identity_name, interval_seconds);
+  drift_monitor monitor;
+  for (;;) {
+    for (const auto& event : monitor.observe(run_check(config))) log_event(event);
+    timespec wait{static_cast<std::time_t>(interval_seconds), 0};
+    const int signal = sigtimedwait(&stop_signals, nullptr, &wait);
+    if (signal == SIGTERM || signal == SIGINT) {
+      spdlog::info("watch: stopping ({})", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+      return exit_success;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> report_warnings(const std::string& report) {
+  std::vector<std::string> warnings;
+  std::istringstream lines(report);
+  constexpr std::string_view marker = "warning: ";
+  for (std::string line; std::getline(lines, line);) {
+    const auto at = line.find(marker);
+    if (at != std::string::npos && line.find_first_not_of(' ') == at) warnings.push_back(line.substr(at + marker.size()));
+  }
+  return warnings;
+}
+
+std::vector<watch_event> drift_monitor::observe(const check_outcome& outcome) {
+  const auto warnings = report_warnings(outcome.report);
+  const bool first = !last_exit_code_;
+  const bool state_changed = first || *last_exit_code_ != outcome.exit_code || last_error_ != outcome.error;
+  const bool warnings_changed = warnings != last_warnings_;
+  const bool was_bad = !first && *last_exit_code_ != exit_success;
+  rounds_unchanged_ = (state_changed || warnings_changed) ? 0 : rounds_unchanged_ + 1;
+  const bool remind = reminder_every_ > 0 && rounds_unchanged_ > 0 && rounds_unchanged_ % reminder_every_ == 0;
+
+  std::vector<watch_event> events;
+  if (state_changed) {
+    events.push_back(state_event(outcome, was_bad));
+  } else if (outcome.exit_code != exit_success && remind) {
+    auto event = state_event(outcome, was_bad);
+    event.message = "still: " + event.message;
+    events.push_back(std::move(event));
+  } else if (outcome.exit_code == exit_success) {
+    events.push_back({watch_level::debug, "in sync"});
+  }
+  if (warnings_changed || remind) {
+    for (const auto& warning : warnings) events.push_back({watch_level::warning, "identity: " + warning});
+  }
+
+  last_exit_code_ = outcome.exit_code;
+  last_error_ = outcome.error;
+  last_warnings_ = warnings;
+  return events;
+}
+
+void register_watch_command(maintenance_app& app) {
+  auto interval = std::make_shared<unsigned>(default_interval_seconds);
+  auto* command = app.add_command("watch", "Re-run check every interval and log drift and expiry (long-running)",
+                                  [&app, interval] { return watch(app, *interval); });
+  command->add_option("--interval", *interval, "Seconds between checks")
+      ->envname("WATCH_INTERVAL")
+      ->check(CLI::Range(1U, 86400U))
+      ->capture_default_str();
+}
+
+}  // namespace danemq::maintenance
