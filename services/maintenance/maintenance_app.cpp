@@ -14,6 +14,7 @@
 
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/tlsa_record.hpp"
+#include "dns_commands.hpp"
 
 namespace danemq::maintenance {
 namespace {
@@ -99,6 +100,8 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
   tlsa->add_option("--matching", matching_, "Matching type (0 = exact, 1 = SHA-256, 2 = SHA-512)")
       ->check(CLI::Range(0, 2))
       ->capture_default_str();
+
+  register_dns_commands(*this);
 }
 
 CLI::App* maintenance_app::add_command(const std::string& name, const std::string& description,
@@ -120,6 +123,7 @@ int maintenance_app::run(int argc, char** argv) {
   if (auto alias = command_aliases().find(program); alias != command_aliases().end()) args.push_back(alias->second);
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
   std::vector<char*> pointers;
+  pointers.reserve(args.size());
   for (auto& arg : args) pointers.push_back(arg.data());
 
   try {

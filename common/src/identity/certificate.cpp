@@ -117,7 +117,7 @@ result<crypto::unique_x509_req> make_csr(EVP_PKEY& key, std::string_view name, c
   if (!san) return san.error();
   unique_extension_stack extensions(sk_X509_EXTENSION_new_null());
   if (!extensions || sk_X509_EXTENSION_push(extensions.get(), san->get()) == 0) return certificate_error("CSR extensions");
-  san->release();  // now owned by the stack
+  (void)san->release();  // now owned by the stack
   if (X509_REQ_add_extensions(csr.get(), extensions.get()) != 1) return certificate_error("CSR extensions");
   if (X509_REQ_sign(csr.get(), &key, EVP_sha256()) <= 0) return certificate_error("signing the CSR");
   return csr;

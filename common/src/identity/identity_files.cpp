@@ -124,7 +124,7 @@ result<crypto::unique_evp_pkey> load_private_key(const std::filesystem::path& pa
     return fail(errc::insecure_key_file,
                 path.string() + " is accessible by group or others; fix with: chmod 600 " + path.string());
   }
-  auto pem = read_small_file(path, 64 * 1024);
+  auto pem = read_small_file(path, std::size_t{64} * 1024);
   if (!pem) return pem.error();
   auto key = crypto::private_key_from_pem(*pem);
   crypto::cleanse(*pem);
@@ -136,7 +136,7 @@ result<crypto::unique_evp_pkey> load_private_key(const std::filesystem::path& pa
 }
 
 result<crypto::unique_x509> load_certificate(const std::filesystem::path& path) {
-  auto pem = read_small_file(path, 256 * 1024);
+  auto pem = read_small_file(path, std::size_t{256} * 1024);
   if (!pem) return pem.error();
   auto cert = crypto::certificate_from_pem(*pem);
   if (!cert) return fail(errc::bad_certificate_file, path.string() + ": " + cert.error().detail);

@@ -36,7 +36,7 @@ class json_formatter final : public spdlog::formatter {
     gmtime_r(&time, &utc);
     char stamp[40];
     const auto length = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    std::snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis));
+    (void)std::snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis));
     const nlohmann::json line = {
         {"time", stamp},
         {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
