@@ -1,0 +1,237 @@
+#include "dns_commands.hpp"
+
+#include <memory>
+#include <ostream>
+
+#include "danemq/config/options.hpp"
+#include "danemq/dane/discovery.hpp"
+#include "danemq/dane/dns_update.hpp"
+#include "danemq/dane/trust.hpp"
+#include "danemq/identity/identity_files.hpp"
+#include "danemq/identity/tlsa_record.hpp"
+
+namespace danemq::maintenance {
+namespace {
+
+/// The settings of the DNS subcommands.
+struct dns_settings {
+  dane::discovery_config discovery{};
+  std::string update_server{};       ///< DNS_UPDATE_SERVER: ip[:port] of the primary accepting updates
+  std::string update_tsig{};         ///< DNS_UPDATE_TSIG: algorithm:keyname:base64secret (secret)
+};
+
+result<void> invalid(std::string reason) { return fail(config::errc::invalid_setting, std::move(reason)); }
+
+template <class T>
+result<void> carry(const result<T>& parsed) {
+  if (!parsed) return parsed.error();
+  return ok();
+}
+
+/// The one table of the DNS settings: env, flag, help, default, and how each applies.
+config::option_table<dns_settings> dns_options() {
+  using std::chrono::milliseconds;
+  config::option_table<dns_settings> table;
+  table.push_back({"DNS_RESOLVER", "dns-resolver", "resolver ip[:port] for DANE lookups; default resolv.conf's first", "",
+                   false, false, false, [](dns_settings& s, std::string_view text) -> result<void> {
+                     if (text.empty()) return ok();
+                     auto server = dane::parse_server_address(text);
+                     if (!server) return invalid(server.error().detail);
+                     s.discovery.resolver = std::string(text);
+                     return ok();
+                   }});
+  table.push_back({"DNSSEC_VALIDATION", "dnssec-validation",
+                   "resolver (trust the AD bit of a validating resolver) or local (validate here)", "resolver", false,
+                   false, false, [](dns_settings& s, std::string_view text) -> result<void> {
+                     auto mode = dane::parse_dnssec_mode(text);
+                     if (!mode) return invalid("is not resolver or local");
+                     s.discovery.dnssec = *mode;
+                     return ok();
+                   }});
+  table.push_back({"DNSSEC_TRUST_ANCHOR", "dnssec-trust-anchor", "DS/DNSKEY records of the trust anchor (local mode)",
+                   dane::default_trust_anchor, false, false, false,
+                   [](dns_settings& s, std::string_view text) -> result<void> {
+                     auto file = config::parse_readable_file(text);
+                     if (file) s.discovery.trust_anchor = *file;
+                     return carry(file);
+                   }});
+  table.push_back({"DNS_TIMEOUT_MS", "dns-timeout-ms", "DNS timeout per attempt, in milliseconds", "2000", false, false,
+                   false, [](dns_settings& s, std::string_view text) -> result<void> {
+                     auto ms = config::parse_unsigned(text, 10, 60'000);
+                     if (ms) s.discovery.timeout = milliseconds(*ms);
+                     return carry(ms);
+                   }});
+  table.push_back({"DNS_RETRIES", "dns-retries", "DNS attempts after the first", "2", false, false, false,
+                   [](dns_settings& s, std::string_view text) -> result<void> {
+                     auto retries = config::parse_unsigned(text, 0, 10);
+                     if (retries) s.discovery.retries = static_cast<unsigned>(*retries);
+                     return carry(retries);
+                   }});
+  table.push_back({"PKIX_CD", "pkix-cd", "accept PKIX-CD (usage 4) TLSA records, fetching CAs over HTTPS", "1", false,
+                   false, false, [](dns_settings& s, std::string_view text) -> result<void> {
+                     auto on = config::parse_bool(text);
+                     if (on) s.discovery.pkix_cd = *on;
+                     return carry(on);
+                   }});
+  table.push_back({"PKIX_CD_CA_BUNDLE", "pkix-cd-ca-bundle",
+                   "PEM CAs trusted for the PKIX-CD authority's HTTPS; default the system's", "", false, false, false,
+                   [](dns_settings& s, std::string_view text) -> result<void> {
+                     if (text.empty()) return ok();
+                     auto file = config::parse_readable_file(text);
+                     if (file) s.discovery.https.trusted_cas = *file;
+                     return carry(file);
+                   }});
+  table.push_back({"PKIX_CD_HTTPS_PORT", "pkix-cd-https-port", "port of the PKIX-CD authority's HTTPS server", "443",
+                   false, false, false, [](dns_settings& s, std::string_view text) -> result<void> {
+                     auto port = config::parse_port(text);
+                     if (port) s.discovery.https.port = *port;
+                     return carry(port);
+                   }});
+  table.push_back({"DNS_UPDATE_SERVER", "dns-update-server", "ip[:port] of the DNS server accepting updates (publish-tlsa)",
+                   "", false, false, false, [](dns_settings& s, std::string_view text) -> result<void> {
+                     if (text.empty()) return ok();
+                     auto server = dane::parse_server_address(text);
+                     if (!server) return invalid(server.error().detail);
+                     s.update_server = std::string(text);
+                     return ok();
+                   }});
+  table.push_back({"DNS_UPDATE_TSIG", "dns-update-tsig", "algorithm:keyname:base64secret signing the updates (publish-tlsa)",
+                   "", false, true, false, [](dns_settings& s, std::string_view text) -> result<void> {
+                     if (text.empty()) return ok();
+                     auto key = dane::parse_tsig_key(text);
+                     if (!key) return invalid(key.error().detail);
+                     s.update_tsig = std::string(text);
+                     return ok();
+                   }});
+  return table;
+}
+
+/// State of the DNS subcommands, alive as long as the CLI (owned by its callbacks).
+class dns_commands {
+ public:
+  explicit dns_commands(maintenance_app& app) : app_(app), binding_(app.cli(), dns_options()) {}
+
+  int check() {
+    auto settings = load();
+    if (!settings) return app_.error(exit_usage, settings.error().detail);
+    const auto& name = app_.config().identity_name;
+    auto local = identity::load_local_identity(app_.config().crypto_path, name);
+    if (!local) return app_.error(exit_identity_files, local.error().message());
+    auto described = app_.describe_local_identity();
+    if (!described) return app_.error(exit_identity_files, described.error().message());
+    auto source = dane::discovery::create(settings->discovery);
+    if (!source) return app_.error(exit_usage, source.error().message());
+
+    auto& out = app_.out();
+    out << "Local identity: " << name << " (" << described->key_type << "), certificate valid for "
+        << described->remaining.count() << " more days\n";
+    for (const auto& warning : described->warnings) out << "  warning: " << warning << "\n";
+    const auto report = (*source)->report(name);
+    out << dane::format_report(report);
+
+    // Agreement: peers can use what DNS publishes (no verdict against it) and
+    // a usable record (secure, or PKIX-CD verified) matches the local certificate.
+    bool agree = false;
+    for (std::size_t i = 0; i < report.records.size(); ++i) {
+      const auto& record = report.records[i];
+      const bool matches = !record.record.data.empty() &&
+                           dane::record_matches_certificate(record.record, *local->certificate);
+      out << "  [" << i << "] " << (matches ? "matches" : "does not match") << " the local certificate\n";
+      if (matches && !record.problem) agree = true;
+    }
+    if (agree && !report.verdict) {
+      out << "Check: DNS publishes the local identity"
+          << (report.dnssec.status == dane::dnssec_status::secure ? " securely (DNSSEC)" : " (PKIX-CD)") << "\n";
+      return exit_success;
+    }
+    std::string reason;
+    if (report.lookup_error) {
+      reason = report.lookup_error->message();
+    } else if (report.verdict) {
+      reason = report.verdict->message();
+    } else {
+      reason = "no usable TLSA record matches the local certificate";
+    }
+    return app_.error(exit_dns_mismatch, "check failed for " + name + ": " + reason);
+  }
+
+  int lookup() {
+    auto settings = load();
+    if (!settings) return app_.error(exit_usage, settings.error().detail);
+    auto source = dane::discovery::create(settings->discovery);
+    if (!source) return app_.error(exit_usage, source.error().message());
+    const auto report = (*source)->report(lookup_name_);
+    app_.out() << dane::format_report(report);
+    if (report.verdict || report.lookup_error) {
+      const auto& why = report.verdict ? *report.verdict : *report.lookup_error;
+      return app_.error(exit_dns_mismatch, "lookup of " + report.name + ": " + why.message());
+    }
+    return exit_success;
+  }
+
+  int publish() {
+    auto settings = load();
+    if (!settings) return app_.error(exit_usage, settings.error().detail);
+    if (settings->update_server.empty()) return app_.error(exit_usage, "DNS_UPDATE_SERVER (--dns-update-server) is required");
+    if (settings->update_tsig.empty()) return app_.error(exit_usage, "DNS_UPDATE_TSIG (--dns-update-tsig) is required");
+    const auto& name = app_.config().identity_name;
+    auto local = identity::load_local_identity(app_.config().crypto_path, name);
+    if (!local) return app_.error(exit_identity_files, local.error().message());
+    auto record = identity::make_tlsa_record(*local->certificate, static_cast<std::uint8_t>(usage_),
+                                             static_cast<std::uint8_t>(selector_), static_cast<std::uint8_t>(matching_));
+    if (!record) return app_.error(exit_usage, record.error().message());
+    const dane::update_target target{*dane::parse_server_address(settings->update_server),
+                                      *dane::parse_tsig_key(settings->update_tsig), settings->discovery.timeout,
+                                      settings->discovery.retries};
+    auto published = dane::replace_tlsa_records(target, name, {*record}, ttl_);
+    if (!published) return app_.error(exit_dns_mismatch, "publish-tlsa: " + published.error().message());
+    app_.out() << "Published " << identity::zone_file_line(name, *record, ttl_) << "\n"
+               << "(replacing any other TLSA record at " << name << " on " << target.server.to_string()
+               << "; run `check` to see it through the resolver, which may keep an earlier answer for its TTL)\n";
+    return exit_success;
+  }
+
+  void add_subcommands(const std::shared_ptr<dns_commands>& self) {
+    app_.add_command("check", "Report what DNS publishes for this identity; exit 0 only if it matches securely",
+                     [self] { return self->check(); });
+    auto* lookup = app_.add_command("lookup", "Report the TLSA records DNS publishes for any name",
+                                    [self] { return self->lookup(); });
+    lookup->add_option("name", lookup_name_, "DNS name to look up")->required();
+    auto* publish = app_.add_command("publish-tlsa", "Publish this identity's TLSA record by signed dynamic update",
+                                     [self] { return self->publish(); });
+    publish->add_option("--usage", usage_, "Certificate usage (3 = DANE-EE, 4 = PKIX-CD)")
+        ->check(CLI::Range(0, 4))
+        ->capture_default_str();
+    publish->add_option("--selector", selector_, "Selector (0 = certificate, 1 = public key)")
+        ->check(CLI::Range(0, 1))
+        ->capture_default_str();
+    publish->add_option("--matching", matching_, "Matching type (0 = exact, 1 = SHA-256, 2 = SHA-512)")
+        ->check(CLI::Range(0, 2))
+        ->capture_default_str();
+    publish->add_option("--ttl", ttl_, "TTL of the record, in seconds")->check(CLI::Range(1, 86400))->capture_default_str();
+  }
+
+ private:
+  result<dns_settings> load() const {
+    dns_settings settings;
+    if (auto applied = binding_.apply(settings); !applied) return applied.error();
+    return settings;
+  }
+
+  maintenance_app& app_;
+  config::option_binding<dns_settings> binding_;
+  std::string lookup_name_;
+  int usage_{3};
+  int selector_{0};
+  int matching_{0};
+  unsigned ttl_{3600};
+};
+
+}  // namespace
+
+void register_dns_commands(maintenance_app& app) {
+  auto commands = std::make_shared<dns_commands>(app);
+  commands->add_subcommands(commands);
+}
+
+}  // namespace danemq::maintenance

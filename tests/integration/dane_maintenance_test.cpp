@@ -1,0 +1,116 @@
+// danemq-maintenance publish-tlsa, check and lookup against the real Knot and
+// Unbound of the DNS rig: the executable as a user runs it.
+
+#include <gtest/gtest.h>
+
+#include "danemq/dane/tlsa_rdata.hpp"
+#include "danemq/identity/identity_files.hpp"
+#include "danemq/identity/tlsa_record.hpp"
+#include "support/dns_rig.hpp"
+#include "unit/dane/test_certificates.hpp"
+
+namespace danemq::dane {
+namespace {
+
+using test::command_result;
+
+class maintenance {
+ public:
+  explicit maintenance(const test::dns_rig& rig) : rig_(rig) {}
+
+  command_result run(const std::string& identity, std::vector<std::string> args,
+                     std::map<std::string, std::string> env = {}) const {
+    env.emplace("IDENTITY_NAME", identity);
+    env.emplace("CRYPTO_PATH", crypto_.path().string());
+    env.emplace("DNS_RESOLVER", rig_.resolver());
+    env.emplace("DNS_UPDATE_SERVER", rig_.authoritative());
+    env.emplace("DNS_UPDATE_TSIG", rig_.tsig());
+    args.insert(args.begin(), (test::binary_dir() / "danemq-maintenance").string());
+    return test::run_command(args, env, {}, std::chrono::seconds(30));
+  }
+  [[nodiscard]] std::filesystem::path certificate(const std::string& identity) const {
+    return identity::identity_paths::of(crypto_.path(), identity).certificate;
+  }
+
+ private:
+  const test::dns_rig& rig_;
+  test::temp_dir crypto_{"danemq-identity"};
+};
+
+std::string all(const command_result& r) { return "exit " + std::to_string(r.exit_code) + "\n" + r.out + r.err; }
+
+TEST(DaneMaintenance, PublishedRecordPassesCheckAndMismatchFails) {
+  test::dns_rig rig;
+  maintenance tool(rig);
+  const std::string name = "dev1._device.danemq.test";
+
+  ASSERT_EQ(tool.run(name, {"create-selfsigned-id", "--key-type", "ec-p256"}).exit_code, 0);
+  // Nothing published yet: check fails and says why.
+  const auto before = tool.run(name, {"check"});
+  EXPECT_EQ(before.exit_code, 3) << all(before);
+  EXPECT_NE(before.err.find("NXDOMAIN"), std::string::npos) << all(before);
+
+  const auto published = tool.run(name, {"publish-tlsa"});
+  ASSERT_EQ(published.exit_code, 0) << all(published);
+  EXPECT_NE(published.out.find("IN TLSA 3 0 0"), std::string::npos) << all(published);
+  // The resolver still holds the NXDOMAIN of the first check (the zone's negative TTL).
+  rig.flush("danemq.test");
+
+  const auto check = tool.run(name, {"check"});
+  EXPECT_EQ(check.exit_code, 0) << all(check);
+  EXPECT_NE(check.out.find("DNSSEC: secure"), std::string::npos) << all(check);
+  EXPECT_NE(check.out.find("matches the local certificate"), std::string::npos) << all(check);
+
+  const auto local = tool.run(name, {"check"},
+                              {{"DNSSEC_VALIDATION", "local"}, {"DNSSEC_TRUST_ANCHOR", rig.trust_anchor().string()}});
+  EXPECT_EQ(local.exit_code, 0) << all(local);
+
+  // DNS disagrees: another certificate is published under the name.
+  const auto stranger = testing::make_identity(name);
+  const auto foreign = *identity::make_tlsa_record(*stranger.cert, 3, 0, 0);
+  rig.update("danemq.test", {"update delete " + name + ". TLSA",
+                             "update add " + identity::zone_file_line(name, foreign, 60)});
+  const auto mismatch = tool.run(name, {"check"});
+  EXPECT_EQ(mismatch.exit_code, 3) << all(mismatch);
+  EXPECT_NE(mismatch.out.find("does not match the local certificate"), std::string::npos) << all(mismatch);
+  EXPECT_NE(mismatch.err.find("no usable TLSA record matches the local certificate"), std::string::npos) << all(mismatch);
+
+  // lookup shows any name's records; its exit code says whether they are usable.
+  const auto lookup = tool.run(name, {"lookup", name});
+  EXPECT_EQ(lookup.exit_code, 0) << all(lookup);
+  EXPECT_NE(lookup.out.find("3 0 0 (DANE-EE"), std::string::npos) << all(lookup);
+  EXPECT_NE(lookup.out.find("Verdict: trusted"), std::string::npos) << all(lookup);
+
+  // A hash record alone gives peers no key: check fails even though it matches.
+  const auto own_hash = *identity::make_tlsa_record(*identity::load_certificate(tool.certificate(name)).value(), 3, 1, 1);
+  rig.update("danemq.test", {"update delete " + name + ". TLSA",
+                             "update add " + identity::zone_file_line(name, own_hash, 60)});
+  const auto hash_only = tool.run(name, {"check"});
+  EXPECT_EQ(hash_only.exit_code, 3) << all(hash_only);
+  EXPECT_NE(hash_only.out.find("[0] matches the local certificate"), std::string::npos) << all(hash_only);
+  EXPECT_NE(hash_only.err.find("only hash records"), std::string::npos) << all(hash_only);
+  const auto missing = tool.run(name, {"lookup", "nobody._device.danemq.test"});
+  EXPECT_EQ(missing.exit_code, 3) << all(missing);
+}
+
+TEST(DaneMaintenance, CheckRefusesAnUnsignedZoneAndPublishNeedsTheKey) {
+  test::dns_rig rig;
+  maintenance tool(rig);
+  const std::string name = "dev2._device.unsigned.test";
+  ASSERT_EQ(tool.run(name, {"create-selfsigned-id", "--key-type", "ec-p256"}).exit_code, 0);
+  const auto published = tool.run(name, {"publish-tlsa"});
+  ASSERT_EQ(published.exit_code, 0) << all(published);
+  const auto check = tool.run(name, {"check"});
+  EXPECT_EQ(check.exit_code, 3) << all(check);
+  EXPECT_NE(check.err.find("not DNSSEC-secure"), std::string::npos) << all(check);
+
+  const auto no_key = tool.run(name, {"publish-tlsa"}, {{"DNS_UPDATE_TSIG", ""}});
+  EXPECT_EQ(no_key.exit_code, 1) << all(no_key);
+  const auto wrong_key =
+      tool.run(name, {"publish-tlsa"}, {{"DNS_UPDATE_TSIG", "hmac-sha256:danemq-update:c2VjcmV0c2VjcmV0c2VjcmV0"}});
+  EXPECT_EQ(wrong_key.exit_code, 3) << all(wrong_key);
+  EXPECT_EQ(wrong_key.err.find("c2VjcmV0c2VjcmV0c2VjcmV0"), std::string::npos) << "secret leaked: " << all(wrong_key);
+}
+
+}  // namespace
+}  // namespace danemq::dane
