@@ -1,0 +1,36 @@
+#pragma once
+// What the receiver prints: the original's line for each accepted message,
+// one JSON object per line with --json, and the rows of the `inbox` and
+// `quarantine` listings. Pure: values in, text out.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "danemq/core/result.hpp"
+#include "danemq/store/message_store.hpp"
+
+namespace danemq::receiver {
+
+/// "<sender> says: <message>" — the original's line.
+[[nodiscard]] std::string says_line(const store::inbox_entry& entry);
+/// One JSON object: id, sender, recipient, received_at, iat, jti, message, dnssec_secure, legacy.
+[[nodiscard]] std::string inbox_json(const store::inbox_entry& entry);
+/// "<received_at> <sender> says: <message>" for `inbox`.
+[[nodiscard]] std::string inbox_line(const store::inbox_entry& entry);
+/// One JSON object: id, raw_id, topic, received_at, quarantined_at, reason {category, code, text}, payload_base64, size.
+[[nodiscard]] std::string quarantine_json(const store::quarantine_entry& entry);
+/// "<received_at> #<raw id> <topic> <category>:<code> <text> (<n> bytes)" for `quarantine`.
+[[nodiscard]] std::string quarantine_line(const store::quarantine_entry& entry);
+
+/// ISO 8601 UTC with milliseconds: "2024-05-01T12:00:00.000Z".
+[[nodiscard]] std::string iso_time(std::chrono::system_clock::time_point time);
+
+/// --since: a duration back from `now` ("90s", "15m", "2h", "3d") or an ISO
+/// date/time in UTC ("2024-05-01", "2024-05-01T12:00:00Z"). Failure
+/// config::errc::invalid_setting.
+[[nodiscard]] result<std::chrono::system_clock::time_point> parse_since(std::string_view text,
+                                                                        std::chrono::system_clock::time_point now);
+
+}  // namespace danemq::receiver

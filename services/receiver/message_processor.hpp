@@ -1,0 +1,67 @@
+#pragma once
+// Decides the fate of one stored message and records it: accepted into the
+// inbox (with its replay entry, in one transaction), refused into the
+// quarantine with the typed reason, or — for a temporary failure such as a
+// DNS timeout — parked for a retry with back-off until a time limit, then
+// quarantined. Runs on the worker threads; thread-safe.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+#include "danemq/core/result.hpp"
+#include "danemq/dane/identity_source.hpp"
+#include "danemq/identity/identity_files.hpp"
+#include "danemq/jose/message.hpp"
+#include "danemq/mqtt/backoff.hpp"
+#include "danemq/store/message_store.hpp"
+
+namespace danemq::receiver {
+
+struct processor_options {
+  jose::open_options open{};  ///< remember_in_open and now are set per message
+  std::chrono::milliseconds retry_limit{std::chrono::minutes(10)};
+  mqtt::backoff_policy retry{std::chrono::seconds(1), std::chrono::seconds(60)};
+};
+
+enum class fate {
+  accepted,     ///< in the inbox
+  quarantined,  ///< in the quarantine
+  deferred,     ///< still pending, retried at next_attempt
+  unchanged,    ///< still pending: the database could not record the outcome (or it was recorded before)
+};
+
+struct processing_outcome {
+  fate what{fate::unchanged};
+  std::int64_t raw_id{0};
+  int attempts{0};                              ///< attempts before this one
+  std::optional<store::inbox_entry> accepted;   ///< accepted
+  std::optional<failure> reason;                ///< quarantined, deferred, unchanged
+  std::optional<std::chrono::system_clock::time_point> next_attempt;  ///< deferred
+};
+
+class message_processor {
+ public:
+  message_processor(const identity::local_identity& me, dane::identity_source& peers, store::message_store& store,
+                    processor_options options)
+      : me_(me), peers_(peers), store_(store), options_(std::move(options)) {}
+
+  /// Opens the message as of its arrival time (freshness is judged when it
+  /// reached us, not when a retry finally succeeds) and records the outcome,
+  /// unless `cancelled` became true meanwhile (the receiver is stopping):
+  /// then nothing is recorded (fate unchanged) and the message stays pending.
+  [[nodiscard]] processing_outcome process(const store::pending_message& message,
+                                           const std::atomic<bool>* cancelled = nullptr);
+
+ private:
+  [[nodiscard]] processing_outcome quarantine(const store::pending_message& message, const failure& why);
+  [[nodiscard]] processing_outcome retry_or_quarantine(const store::pending_message& message, const failure& why);
+
+  const identity::local_identity& me_;
+  dane::identity_source& peers_;
+  store::message_store& store_;
+  processor_options options_;
+};
+
+}  // namespace danemq::receiver

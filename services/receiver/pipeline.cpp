@@ -1,0 +1,172 @@
+#include "pipeline.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <vector>
+
+#include "danemq/log/log.hpp"
+
+namespace danemq::receiver {
+namespace {
+
+using clock = std::chrono::system_clock;
+constexpr std::chrono::seconds database_retry{1};
+
+}  // namespace
+
+pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, message_processor& processor,
+                   pipeline_options options, outcome_handler on_outcome, pause_handler pause)
+    : io_(io),
+      store_(store),
+      processor_(processor),
+      options_(options),
+      on_outcome_(std::move(on_outcome)),
+      pause_(std::move(pause)),
+      workers_(std::max(1U, options.workers)),
+      retry_timer_(io) {}
+
+pipeline::~pipeline() {
+  stopping_ = true;
+  workers_.stop();
+  workers_.join();
+}
+
+result<void> pipeline::start() {
+  auto untried = store_.untried_count();
+  if (!untried) return untried.error();
+  backlog_ = *untried;
+  if (*untried > 0) spdlog::info("{} stored messages wait for processing; processing them first", *untried);
+  update_pause();
+  boost::asio::post(io_, [this] { fill(); });
+  return ok();
+}
+
+void pipeline::notify_stored(std::size_t fresh) {
+  if (fresh == 0) return;
+  backlog_ += fresh;
+  update_pause();
+  boost::asio::post(io_, [this] { fill(); });
+}
+
+void pipeline::update_pause() {
+  const auto backlog = backlog_.load();
+  bool expected = paused_.load();
+  if (!expected && backlog >= options_.backlog_limit) {
+    if (paused_.compare_exchange_strong(expected, true)) {
+      spdlog::warn("{} stored messages wait for processing: pausing reads from the broker", backlog);
+      if (pause_) pause_(true);
+    }
+  } else if (expected && backlog < options_.backlog_limit / 2 + 1) {
+    if (paused_.compare_exchange_strong(expected, false)) {
+      spdlog::info("backlog down to {}: reading from the broker again", backlog);
+      if (pause_) pause_(false);
+    }
+  }
+}
+
+void pipeline::fill() {
+  if (stopping_) return;
+  if (std::chrono::steady_clock::now() < hold_until_) return;
+  if (in_flight_.size() >= options_.in_flight) return;
+  const std::vector<std::int64_t> exclude(in_flight_.begin(), in_flight_.end());  // std::set: sorted
+  auto due = store_.due_pending(clock::now(), options_.in_flight - in_flight_.size(), exclude);
+  if (!due) {
+    spdlog::error("cannot read stored messages: {}; trying again in {} s", due.error().message(),
+                  database_retry.count());
+    hold_until_ = std::chrono::steady_clock::now() + database_retry;
+    retry_timer_.expires_after(database_retry);
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) fill();
+    });
+    return;
+  }
+  for (auto& message : *due) {
+    in_flight_.insert(message.raw_id);
+    {
+      std::lock_guard lock(mutex_);
+      ++busy_;
+    }
+    boost::asio::post(workers_, [this, message = std::move(message)]() mutable { work(std::move(message)); });
+  }
+  if (in_flight_.size() < options_.in_flight) schedule_retry();
+}
+
+void pipeline::schedule_retry() {
+  // Everything due is loaded: wake up when the next parked message is due.
+  auto next = store_.next_due();
+  if (!next || !next->has_value()) return;
+  const auto wait = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(**next - clock::now()),
+                             std::chrono::milliseconds(1));
+  if (wait <= std::chrono::milliseconds(1) && !in_flight_.empty()) return;  // due now, but all in flight
+  retry_timer_.expires_after(wait);
+  retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) fill();
+  });
+}
+
+void pipeline::work(store::pending_message message) {
+  const bool was_untried = message.attempts == 0;
+  const auto raw_id = message.raw_id;
+  fate what = fate::unchanged;
+  if (!stopping_) {
+    auto outcome = processor_.process(message, &stopping_);
+    what = outcome.what;
+    if (on_outcome_ && !(what == fate::unchanged && stopping_)) on_outcome_(outcome);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    switch (what) {
+      case fate::accepted: ++stats_.accepted; break;
+      case fate::quarantined: ++stats_.quarantined; break;
+      case fate::deferred: ++stats_.deferred; break;
+      case fate::unchanged: ++stats_.unchanged; break;
+    }
+  }
+  boost::asio::post(io_, [this, raw_id, was_untried, what] { finished(raw_id, was_untried, what); });
+  {
+    std::lock_guard lock(mutex_);
+    --busy_;
+  }
+  idle_.notify_all();
+}
+
+void pipeline::finished(std::int64_t raw_id, bool was_untried, fate what) {
+  in_flight_.erase(raw_id);
+  if (was_untried && what != fate::unchanged) {
+    backlog_ -= std::min<std::size_t>(backlog_.load(), 1);
+    update_pause();
+  }
+  if (what == fate::unchanged && !stopping_) {
+    // The database refused the outcome (disk full?): do not spin on it.
+    hold_until_ = std::chrono::steady_clock::now() + database_retry;
+    retry_timer_.expires_after(database_retry);
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) fill();
+    });
+    return;
+  }
+  fill();
+}
+
+bool pipeline::stop(std::chrono::milliseconds grace) {
+  stopping_ = true;
+  retry_timer_.cancel();
+  std::unique_lock lock(mutex_);
+  const bool all_done = idle_.wait_for(lock, grace, [this] { return busy_ == 0; });
+  lock.unlock();
+  if (all_done) {
+    workers_.stop();
+    workers_.join();
+  }
+  return all_done;
+}
+
+pipeline_statistics pipeline::statistics() const {
+  std::lock_guard lock(mutex_);
+  auto copy = stats_;
+  copy.backlog = backlog_.load();
+  copy.paused = paused_.load();
+  return copy;
+}
+
+}  // namespace danemq::receiver

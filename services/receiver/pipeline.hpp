@@ -1,0 +1,96 @@
+#pragma once
+// The receiver's processing pipeline on Boost.Asio. The network thread only
+// stores raw messages and calls notify_stored(); the pipeline, on the
+// io_context's thread, loads due pending messages from the database — the
+// backlog left by a restart first, in arrival order — into a bounded set in
+// flight and hands each to a pool of workers, so that one slow DNS lookup
+// holds up one worker and not the others. Parked messages (temporary
+// failures) come back when their retry time is due. When too many stored
+// messages wait, reading from the broker is paused (back-pressure), never
+// dropped.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <set>
+
+#include "message_processor.hpp"
+
+namespace danemq::receiver {
+
+struct pipeline_options {
+  unsigned workers{8};
+  std::size_t in_flight{128};      ///< messages loaded into memory at once
+  std::size_t backlog_limit{2048};  ///< untried stored messages at which reading pauses (resumes at half)
+};
+
+struct pipeline_statistics {
+  std::uint64_t accepted{0};
+  std::uint64_t quarantined{0};
+  std::uint64_t deferred{0};
+  std::uint64_t unchanged{0};
+  std::size_t backlog{0};  ///< stored messages never processed yet
+  bool paused{false};
+};
+
+class pipeline {
+ public:
+  using outcome_handler = std::function<void(const processing_outcome&)>;
+  using pause_handler = std::function<void(bool paused)>;
+
+  /// `on_outcome` runs on a worker after the outcome is recorded; `pause`
+  /// is told when reading from the broker must pause or may resume.
+  pipeline(boost::asio::io_context& io, store::message_store& store, message_processor& processor,
+           pipeline_options options, outcome_handler on_outcome, pause_handler pause);
+  ~pipeline();
+  pipeline(const pipeline&) = delete;
+  pipeline& operator=(const pipeline&) = delete;
+
+  /// Counts the stored backlog and starts loading it. Failure: the database's.
+  [[nodiscard]] result<void> start();
+  /// From any thread (the network thread): `fresh` new messages were stored.
+  void notify_stored(std::size_t fresh);
+  /// Stops loading; waits up to `grace` for the messages being processed.
+  /// True when all finished; false when some were still busy (they stay
+  /// pending in the database and are processed at the next start).
+  [[nodiscard]] bool stop(std::chrono::milliseconds grace);
+
+  [[nodiscard]] pipeline_statistics statistics() const;
+
+ private:
+  void fill();
+  void schedule_retry();
+  void work(store::pending_message message);
+  void finished(std::int64_t raw_id, bool was_untried, fate what);
+  void update_pause();
+
+  boost::asio::io_context& io_;
+  store::message_store& store_;
+  message_processor& processor_;
+  pipeline_options options_;
+  outcome_handler on_outcome_;
+  pause_handler pause_;
+  boost::asio::thread_pool workers_;
+  boost::asio::steady_timer retry_timer_;
+
+  // io thread only
+  std::set<std::int64_t> in_flight_;
+  std::chrono::steady_clock::time_point hold_until_{};  // after a database failure
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::size_t> backlog_{0};
+  std::atomic<bool> paused_{false};
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;
+  std::size_t busy_{0};
+  pipeline_statistics stats_;
+};
+
+}  // namespace danemq::receiver

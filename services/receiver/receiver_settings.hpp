@@ -1,0 +1,42 @@
+#pragma once
+// danemq-receiver's settings: the shared ones plus how messages are checked,
+// retried, processed and printed. Loaded once, immutable afterwards.
+
+#include <chrono>
+#include <cstddef>
+
+#include "danemq/config/options.hpp"
+#include "danemq/config/service_settings.hpp"
+#include "danemq/mqtt/backoff.hpp"
+
+namespace danemq::receiver {
+
+struct receiver_settings {
+  config::service_settings service{};
+  bool json_output{false};                            ///< OUTPUT_JSON: one JSON object per message/row
+  bool accept_legacy{false};                          ///< ACCEPT_LEGACY: accept the original's format
+  std::chrono::seconds max_age{std::chrono::minutes(5)};  ///< MESSAGE_MAX_AGE: freshness window of `iat`
+  std::chrono::seconds max_clock_skew{60};            ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
+  /// LOOKUP_RETRY_DELAY / LOOKUP_RETRY_LIMIT: a message whose sender cannot
+  /// be looked up for a temporary reason (DNS timeout, SERVFAIL) is retried
+  /// with back-off from this delay, and quarantined once it failed this long.
+  std::chrono::milliseconds lookup_retry_delay{std::chrono::seconds(1)};
+  std::chrono::milliseconds lookup_retry_limit{std::chrono::minutes(10)};
+  /// IDENTITY_RETRY_DELAY: first delay of the start-up identity check's back-off (up to a minute).
+  std::chrono::milliseconds identity_retry_delay{std::chrono::seconds(1)};
+  unsigned workers{8};            ///< RECEIVER_WORKERS: messages processed at once (decryption, DNS, verification)
+  std::size_t queue_size{128};    ///< RECEIVER_QUEUE_SIZE: messages held in memory for processing
+  std::size_t backlog_limit{2048};  ///< RECEIVER_BACKLOG: stored-but-unprocessed messages before reading pauses
+  std::size_t replay_capacity{1'000'000};  ///< REPLAY_MEMORY_SIZE: bound of the replay memory
+  std::chrono::milliseconds health_interval{std::chrono::seconds(5)};  ///< HEALTH_INTERVAL: how often health is saved
+  std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};       ///< STOP_GRACE: SIGTERM to exit, at most
+
+  [[nodiscard]] mqtt::backoff_policy lookup_retry() const {
+    return mqtt::backoff_policy{lookup_retry_delay, std::max(lookup_retry_delay, std::chrono::milliseconds(60'000))};
+  }
+};
+
+/// The shared rows plus the receiver's.
+[[nodiscard]] config::option_table<receiver_settings> receiver_options();
+
+}  // namespace danemq::receiver

@@ -1,0 +1,99 @@
+#pragma once
+// danemq-sender: `send <recipient> <message|->` signs with the local
+// identity, finds the recipient's certificate by DANE, encrypts, publishes at
+// QoS 1 to the recipient's topic and exits 0 only after the broker's PUBACK
+// (the original's `send_message <recipient> <message>` is an alias). With
+// --queue an unreachable broker is not a failure: the encrypted message waits
+// in the outbox, which `run` (the container's long-running process) delivers
+// in order, removing each entry only after its PUBACK.
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <future>
+#include <iosfwd>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "danemq/core/result.hpp"
+#include "danemq/dane/identity_source.hpp"
+#include "danemq/mqtt/backoff.hpp"
+#include "danemq/mqtt/client.hpp"
+#include "danemq/store/outbox.hpp"
+#include "sender_settings.hpp"
+
+namespace danemq::sender {
+
+/// Exit codes of danemq-sender (documented in the README).
+enum exit_code : int {
+  exit_success = 0,    ///< acknowledged by the broker, or queued with --queue
+  exit_usage = 1,      ///< usage, a missing or invalid setting, the local identity, a message too large
+  exit_recipient = 2,  ///< the recipient's identity is not usable: no TLSA, not DNSSEC-secure, bad key (as the original)
+  exit_broker = 3,     ///< the broker could not be reached or did not acknowledge the publish
+};
+
+/// The exit code for a jose::seal failure: exit_recipient when it concerns
+/// the recipient's identity (unknown_in_dns, not_dnssec_secure,
+/// lookup_failed, lookup_temporarily_failed, unsupported_key), else exit_usage.
+[[nodiscard]] exit_code exit_code_for_seal_failure(const failure& why);
+
+/// What tests replace: where peers' keys come from (null: DANE discovery as configured).
+struct sender_dependencies {
+  std::shared_ptr<dane::identity_source> peers{};
+};
+
+/// `run`: publishes the outbox in order whenever the broker is reachable.
+class outbox_runner {
+ public:
+  outbox_runner(sender_settings settings, store::outbox& outbox);
+  ~outbox_runner();
+  outbox_runner(const outbox_runner&) = delete;
+  outbox_runner& operator=(const outbox_runner&) = delete;
+
+  /// Runs until request_stop(), SIGTERM or SIGINT; returns the exit code.
+  int run();
+  void request_stop();
+  [[nodiscard]] std::uint64_t delivered() const { return delivered_.load(); }
+
+ private:
+  void tick();
+  void schedule();
+  void stop_now();
+
+  sender_settings settings_;
+  store::outbox& outbox_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_{io_};
+  boost::asio::steady_timer timer_{io_};
+  std::unique_ptr<mqtt::client> client_;
+  std::map<std::int64_t, std::future<result<void>>> in_flight_;
+  std::chrono::steady_clock::time_point next_look_{};
+  std::chrono::steady_clock::time_point hold_until_{};
+  mqtt::backoff refused_{mqtt::backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
+  std::atomic<std::uint64_t> delivered_{0};
+  bool stopping_{false};
+};
+
+class sender_app {
+ public:
+  /// Results and one-line errors go to `out` / `err`; `in` is read for the message `-`.
+  sender_app(std::ostream& out, std::ostream& err, std::istream& in, sender_dependencies dependencies = {});
+  /// Parses argv (argv[0] `send_message` means `send`), runs the subcommand, returns its exit code. Never throws.
+  int run(int argc, char** argv);
+
+ private:
+  int send(const sender_settings& settings, const std::string& recipient, std::string text);
+  int run_outbox(const sender_settings& settings);
+  int queue_message(const sender_settings& settings, store::outbox& outbox, const std::string& recipient,
+                    const std::string& topic, const std::string& wire, const std::string& why);
+  int error(exit_code code, const std::string& message);
+
+  std::ostream& out_;
+  std::ostream& err_;
+  std::istream& in_;
+  sender_dependencies dependencies_;
+};
+
+}  // namespace danemq::sender

@@ -1,0 +1,31 @@
+#pragma once
+// danemq-sender's settings: the shared ones plus the message format and how
+// long to wait for the broker. Loaded once, immutable afterwards.
+
+#include <chrono>
+
+#include "danemq/config/options.hpp"
+#include "danemq/config/service_settings.hpp"
+#include "danemq/jose/message.hpp"
+
+namespace danemq::sender {
+
+struct sender_settings {
+  config::service_settings service{};
+  /// MESSAGE_FORMAT / --format: v2 (recipient binding, freshness) or compat
+  /// (exactly the original's, for peers still on it).
+  jose::message_format format{jose::message_format::v2};
+  /// SEND_TIMEOUT: for `send`, to connect and then to get the PUBACK.
+  std::chrono::milliseconds timeout{std::chrono::seconds(10)};
+  /// SEND_QUEUE / --queue: when the broker cannot be reached, keep the
+  /// encrypted message in the outbox for `run` instead of failing.
+  bool queue{false};
+  /// OUTBOX_POLL_INTERVAL: how often `run` looks for new outbox entries.
+  std::chrono::milliseconds poll_interval{std::chrono::milliseconds(500)};
+  /// OUTBOX_WINDOW: outbox messages published before their PUBACKs come back.
+  unsigned window{16};
+};
+
+[[nodiscard]] config::option_table<sender_settings> sender_options();
+
+}  // namespace danemq::sender

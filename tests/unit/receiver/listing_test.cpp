@@ -1,0 +1,87 @@
+#include "listing.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace danemq::receiver {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::system_clock;
+
+store::inbox_entry sample() {
+  store::inbox_entry entry;
+  entry.id = 7;
+  entry.raw_id = 9;
+  entry.sender = "alice.example";
+  entry.recipient = "bob.example";
+  entry.received_at = clock::time_point(std::chrono::milliseconds(1'714'564'800'123));
+  entry.issued_at = 1'714'564'799;
+  entry.jti = "abc";
+  entry.message = "hello \"bob\"\nbye";
+  entry.dnssec_secure = true;
+  return entry;
+}
+
+TEST(Listing, PrintsTheOriginalsLine) { EXPECT_EQ(says_line(sample()), "alice.example says: hello \"bob\"\nbye"); }
+
+TEST(Listing, PrintsOneJsonObjectPerMessage) {
+  const auto line = inbox_json(sample());
+  EXPECT_EQ(line.find('\n'), std::string::npos);
+  const auto parsed = nlohmann::json::parse(line);
+  EXPECT_EQ(parsed["sender"], "alice.example");
+  EXPECT_EQ(parsed["message"], "hello \"bob\"\nbye");
+  EXPECT_EQ(parsed["received_at"], "2024-05-01T12:00:00.123Z");
+  EXPECT_EQ(parsed["iat"], 1'714'564'799);
+  EXPECT_EQ(parsed["legacy"], false);
+  auto legacy = sample();
+  legacy.jti.reset();
+  legacy.issued_at.reset();
+  EXPECT_TRUE(nlohmann::json::parse(inbox_json(legacy))["jti"].is_null());
+}
+
+TEST(Listing, ReplacesInvalidUtf8RatherThanFail) {
+  auto entry = sample();
+  entry.message = "bad \xff byte";
+  EXPECT_TRUE(nlohmann::json::accept(inbox_json(entry)));
+}
+
+TEST(Listing, ShowsTheQuarantineReasonAndTheRawBytes) {
+  store::quarantine_entry entry;
+  entry.raw_id = 3;
+  entry.topic = "bob.example";
+  entry.payload = {'x', 'y', 'z'};
+  entry.received_at = clock::time_point(std::chrono::seconds(1'714'564'800));
+  entry.reason = store::refusal{"jose", 10, "replay: jti j of alice.example was seen before"};
+  EXPECT_EQ(quarantine_line(entry),
+            "2024-05-01T12:00:00.000Z #3 bob.example jose:10 replay: jti j of alice.example was seen before (3 bytes)");
+  const auto parsed = nlohmann::json::parse(quarantine_json(entry));
+  EXPECT_EQ(parsed["payload_base64"], "eHl6");
+  EXPECT_EQ(parsed["reason"]["code"], 10);
+}
+
+TEST(ParseSince, ReadsDurationsBackFromNow) {
+  const auto now = clock::now();
+  EXPECT_EQ(*parse_since("15m", now), now - 15min);
+  EXPECT_EQ(*parse_since("2h", now), now - 2h);
+  EXPECT_EQ(*parse_since("3d", now), now - 72h);
+}
+
+TEST(ParseSince, ReadsUtcDatesAndTimes) {
+  const auto now = clock::now();
+  EXPECT_EQ(*parse_since("2024-05-01", now), clock::time_point(std::chrono::seconds(1'714'521'600)));
+  EXPECT_EQ(*parse_since("2024-05-01T12:00:00Z", now), clock::time_point(std::chrono::seconds(1'714'564'800)));
+  EXPECT_EQ(*parse_since("2024-05-01T12:00:00", now), clock::time_point(std::chrono::seconds(1'714'564'800)));
+}
+
+TEST(ParseSince, RefusesWhatItCannotRead) {
+  const auto now = clock::now();
+  EXPECT_FALSE(parse_since("yesterday", now));
+  EXPECT_FALSE(parse_since("2024-13-01", now));
+  EXPECT_FALSE(parse_since("2024-05-01T12:00:00+02:00", now));
+  EXPECT_FALSE(parse_since("", now));
+}
+
+}  // namespace
+}  // namespace danemq::receiver

@@ -1,0 +1,200 @@
+#include "message_processor.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/process.hpp"
+#include "unit/receiver/test_peers.hpp"
+
+namespace danemq::receiver {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::system_clock;
+
+class MessageProcessor : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    keys_dir = new test::temp_dir("danemq-keys");
+    alice = new identity::local_identity(test::make_identity(keys_dir->path(), "alice.example"));
+    bob = new identity::local_identity(test::make_identity(keys_dir->path(), "bob.example"));
+    carol = new identity::local_identity(test::make_identity(keys_dir->path(), "carol.example"));
+  }
+  static void TearDownTestSuite() {
+    delete alice;
+    delete bob;
+    delete carol;
+    delete keys_dir;
+  }
+
+  void SetUp() override {
+    auto opened = store::message_store::open(dir.path() / "receiver.db");
+    ASSERT_TRUE(opened);
+    store.emplace(std::move(*opened));
+    peers.publish(*alice);
+    peers.publish(*bob);
+    peers.publish(*carol);
+    options.retry_limit = 2s;
+    options.retry = mqtt::backoff_policy{100ms, 1s, 2.0, 0.0};
+    processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  }
+
+  std::string seal(const identity::local_identity& from, const std::string& to, const std::string& text,
+                   jose::seal_options sealing = {}) {
+    auto wire = jose::seal(jose::message_to_send{to, text}, from, peers, sealing);
+    EXPECT_TRUE(wire) << wire.error().message();
+    return wire ? *wire : std::string();
+  }
+
+  /// Stores the wire text as if it arrived on `topic` at `at`; returns it pending.
+  store::pending_message arrive(const std::string& wire, clock::time_point at = clock::now(),
+                                std::string topic = "bob.example") {
+    const std::vector<store::incoming_message> one = {
+        store::incoming_message{std::move(topic), std::vector<std::uint8_t>(wire.begin(), wire.end()), at}};
+    auto stored = store->store_raw(one);
+    EXPECT_TRUE(stored);
+    auto due = store->due_pending(clock::now() + 1h, 1000);
+    for (auto& message : *due) {
+      if (message.raw_id == (*stored)[0].raw_id) return message;
+    }
+    ADD_FAILURE() << "stored message not pending";
+    return {};
+  }
+
+  std::vector<store::quarantine_entry> quarantined() { return store->list_quarantine().value(); }
+
+  static inline test::temp_dir* keys_dir = nullptr;
+  static inline identity::local_identity* alice = nullptr;
+  static inline identity::local_identity* bob = nullptr;
+  static inline identity::local_identity* carol = nullptr;
+  test::temp_dir dir;
+  std::optional<store::message_store> store;
+  test::fake_peers peers;
+  processor_options options;
+  std::unique_ptr<message_processor> processor;
+};
+
+TEST_F(MessageProcessor, AcceptsAGoodMessageIntoTheInboxWithItsClaims) {
+  auto outcome = processor->process(arrive(seal(*alice, "bob.example", "hello bob")));
+  ASSERT_EQ(outcome.what, fate::accepted) << (outcome.reason ? outcome.reason->message() : "");
+  const auto inbox = store->list_inbox().value();
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].sender, "alice.example");
+  EXPECT_EQ(inbox[0].recipient, "bob.example");
+  EXPECT_EQ(inbox[0].message, "hello bob");
+  EXPECT_TRUE(inbox[0].jti.has_value());
+  EXPECT_TRUE(inbox[0].issued_at.has_value());
+  EXPECT_TRUE(inbox[0].dnssec_secure);
+  EXPECT_FALSE(inbox[0].legacy);
+  EXPECT_EQ(*store->pending_count(), 0u);
+  EXPECT_TRUE(*store->replay_contains("alice.example", *inbox[0].jti, clock::now()));
+}
+
+TEST_F(MessageProcessor, QuarantinesATamperedMessageWithItsBytes) {
+  auto wire = seal(*alice, "bob.example", "hello");
+  const auto at = wire.find("\"ciphertext\":\"") + 20;
+  wire[at] = wire[at] == 'A' ? 'B' : 'A';
+  auto outcome = processor->process(arrive(wire));
+  EXPECT_EQ(outcome.what, fate::quarantined);
+  const auto rows = quarantined();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].reason.category, "jose");
+  EXPECT_EQ(rows[0].reason.value, static_cast<int>(jose::errc::decryption_failed)) << rows[0].reason.text;
+  EXPECT_EQ(std::string(rows[0].payload.begin(), rows[0].payload.end()), wire);
+  EXPECT_TRUE(store->list_inbox()->empty());
+}
+
+TEST_F(MessageProcessor, QuarantinesAReplayOfAnAcceptedMessage) {
+  const auto wire = seal(*alice, "bob.example", "once");
+  ASSERT_EQ(processor->process(arrive(wire)).what, fate::accepted);
+  // The identical bytes on the same topic are one stored message; a replay
+  // that reaches the processor comes as another raw message.
+  auto outcome = processor->process(arrive(wire, clock::now(), "bob.example/replayed"));
+  EXPECT_EQ(outcome.what, fate::quarantined);
+  ASSERT_EQ(quarantined().size(), 1u);
+  EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::replay));
+}
+
+TEST_F(MessageProcessor, QuarantinesAMessageForSomeoneElse) {
+  auto outcome = processor->process(arrive(seal(*alice, "carol.example", "not yours")));
+  EXPECT_EQ(outcome.what, fate::quarantined);
+  EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::not_for_us));
+}
+
+TEST_F(MessageProcessor, QuarantinesAnOversizedMessageBeforeParsing) {
+  const std::string huge(8000, '{');
+  auto outcome = processor->process(arrive(huge));
+  EXPECT_EQ(outcome.what, fate::quarantined);
+  EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::too_large));
+  EXPECT_EQ(quarantined()[0].payload.size(), huge.size());
+}
+
+TEST_F(MessageProcessor, QuarantinesAnUnknownSender) {
+  test::temp_dir other;
+  const auto mallory = test::make_identity(other.path(), "mallory.example");
+  auto wire = seal(mallory, "bob.example", "hi");  // sealing needs only bob's key
+  auto outcome = processor->process(arrive(wire));
+  EXPECT_EQ(outcome.what, fate::quarantined);
+  EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::unknown_in_dns));
+}
+
+TEST_F(MessageProcessor, RetriesATemporaryLookupFailureThenQuarantines) {
+  const auto wire = seal(*alice, "bob.example", "dns is down");
+  peers.fail_with("alice.example", dane::errc::timeout);
+  auto first = processor->process(arrive(wire));
+  ASSERT_EQ(first.what, fate::deferred);
+  ASSERT_TRUE(first.next_attempt.has_value());
+  EXPECT_GT(*first.next_attempt, clock::now());
+  EXPECT_EQ(*store->pending_count(), 1u);
+  EXPECT_TRUE(store->due_pending(clock::now(), 10)->empty()) << "parked until its retry time";
+
+  auto again = store->due_pending(clock::now() + 1h, 10).value().front();
+  EXPECT_EQ(again.attempts, 1);
+  std::this_thread::sleep_for(options.retry_limit);
+  auto last = processor->process(again);
+  EXPECT_EQ(last.what, fate::quarantined);
+  ASSERT_EQ(quarantined().size(), 1u);
+  EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::lookup_temporarily_failed));
+  EXPECT_NE(quarantined()[0].reason.text.find("still failing after 2 attempts"), std::string::npos)
+      << quarantined()[0].reason.text;
+}
+
+TEST_F(MessageProcessor, AcceptsARetriedMessageOnceDnsIsBack) {
+  const auto wire = seal(*alice, "bob.example", "patience");
+  peers.fail_with("alice.example", dane::errc::servfail);
+  ASSERT_EQ(processor->process(arrive(wire)).what, fate::deferred);
+  peers.publish(*alice);
+  auto again = store->due_pending(clock::now() + 1h, 10).value().front();
+  EXPECT_EQ(processor->process(again).what, fate::accepted);
+  EXPECT_EQ(store->list_inbox()->size(), 1u);
+}
+
+TEST_F(MessageProcessor, JudgesFreshnessAtArrivalNotAtProcessing) {
+  jose::seal_options sealing;
+  sealing.now = clock::now() - 20min;
+  const auto wire = seal(*alice, "bob.example", "delayed by a long DNS outage", sealing);
+  // Arrived one minute after it was signed, processed now: still fresh.
+  auto outcome = processor->process(arrive(wire, *sealing.now + 1min));
+  EXPECT_EQ(outcome.what, fate::accepted) << (outcome.reason ? outcome.reason->message() : "");
+  // The same signed time arriving now is too old.
+  auto late = processor->process(arrive(seal(*alice, "bob.example", "late", sealing)));
+  EXPECT_EQ(late.what, fate::quarantined);
+  EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::too_old));
+}
+
+TEST_F(MessageProcessor, AcceptsTheOriginalFormatOnlyWhenAllowed) {
+  jose::seal_options compat;
+  compat.format = jose::message_format::compat;
+  auto refused = processor->process(arrive(seal(*alice, "bob.example", "old style", compat)));
+  EXPECT_EQ(refused.what, fate::quarantined);
+  EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::legacy_refused));
+
+  options.open.accept_legacy = true;
+  message_processor lenient(*bob, peers, *store, options);
+  auto accepted = lenient.process(arrive(seal(*alice, "bob.example", "old style again", compat)));
+  ASSERT_EQ(accepted.what, fate::accepted);
+  EXPECT_TRUE(accepted.accepted->legacy);
+  EXPECT_FALSE(accepted.accepted->jti.has_value());
+}
+
+}  // namespace
+}  // namespace danemq::receiver

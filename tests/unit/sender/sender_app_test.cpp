@@ -1,0 +1,242 @@
+#include "sender_app.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <sstream>
+
+#include "danemq/store/outbox.hpp"
+#include "support/mosquitto_rig.hpp"
+#include "unit/receiver/test_peers.hpp"
+
+namespace danemq::sender {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(SenderExitCodes, BlameTheRecipientOnlyForItsIdentity) {
+  EXPECT_EQ(exit_code_for_seal_failure(fail(jose::errc::unknown_in_dns)), exit_recipient);
+  EXPECT_EQ(exit_code_for_seal_failure(fail(jose::errc::not_dnssec_secure)), exit_recipient);
+  EXPECT_EQ(exit_code_for_seal_failure(fail(jose::errc::lookup_failed)), exit_recipient);
+  EXPECT_EQ(exit_code_for_seal_failure(fail(jose::errc::lookup_temporarily_failed)), exit_recipient);
+  EXPECT_EQ(exit_code_for_seal_failure(fail(jose::errc::unsupported_key)), exit_recipient);
+  EXPECT_EQ(exit_code_for_seal_failure(fail(jose::errc::too_large)), exit_usage);
+  EXPECT_EQ(exit_code_for_seal_failure(fail(jose::errc::bad_format)), exit_usage);
+  EXPECT_EQ(exit_code_for_seal_failure(fail(jose::errc::internal_error)), exit_usage);
+}
+
+/// A subscriber that records what reaches a topic.
+class subscriber {
+ public:
+  subscriber(const test::mosquitto_rig& broker, const std::string& topic) {
+    mqtt::client_options options;
+    options.host = broker.host();
+    options.port = broker.port();
+    options.client_id = "test-subscriber";
+    options.subscriptions = {{topic, 1}};
+    client_ = std::make_unique<mqtt::client>(options, [this](std::vector<mqtt::message>& batch) {
+      std::lock_guard lock(mutex_);
+      for (auto& m : batch) payloads_.emplace_back(m.payload.begin(), m.payload.end());
+      changed_.notify_all();
+      return ok();
+    });
+    EXPECT_TRUE(client_->start());
+    EXPECT_TRUE(client_->wait_connected(10s));
+  }
+  bool wait_for(std::size_t count, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return payloads_.size() >= count; });
+  }
+  std::vector<std::string> payloads() {
+    std::lock_guard lock(mutex_);
+    return payloads_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<std::string> payloads_;
+  std::unique_ptr<mqtt::client> client_;
+};
+
+class Sender : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    keys = new test::temp_dir("danemq-keys");
+    alice = new identity::local_identity(test::make_identity(keys->path(), "alice.example"));
+    bob = new identity::local_identity(test::make_identity(keys->path(), "bob.example", identity::key_type::ec_p256));
+  }
+  static void TearDownTestSuite() {
+    delete alice;
+    delete bob;
+    delete keys;
+  }
+  void SetUp() override {
+    peers = std::make_shared<test::fake_peers>();
+    peers->publish(*alice);
+    peers->publish(*bob);
+  }
+
+  struct outcome {
+    int code;
+    std::string out;
+    std::string err;
+  };
+
+  outcome run(std::vector<std::string> args, const std::string& input = {}, unsigned short port = 0) {
+    std::vector<std::string> argv = {program,
+                                     "--identity-name",
+                                     "alice.example",
+                                     "--crypto-path",
+                                     keys->path().string(),
+                                     "--data-path",
+                                     data.path().string(),
+                                     "--mqtt-host",
+                                     broker.host(),
+                                     "--mqtt-port",
+                                     std::to_string(port != 0 ? port : broker.port()),
+                                     "--timeout",
+                                     "2s"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::ostringstream out;
+    std::ostringstream err;
+    std::istringstream in(input);
+    std::vector<char*> pointers;
+    for (auto& arg : argv) pointers.push_back(arg.data());
+    sender_app app(out, err, in, sender_dependencies{peers});
+    const int code = app.run(static_cast<int>(pointers.size()), pointers.data());
+    return {code, out.str(), err.str()};
+  }
+
+  /// Opens bob's messages as bob would, to check what was sent.
+  std::string open_for_bob(const std::string& wire) {
+    auto opened = jose::open(wire, *bob, *peers);
+    EXPECT_TRUE(opened) << opened.error().message();
+    return opened ? opened->text : std::string();
+  }
+
+  std::size_t outbox_size() {
+    auto box = store::outbox::open(data.path() / "sender.db");
+    return box ? box->size().value() : 0;
+  }
+
+  static inline test::temp_dir* keys = nullptr;
+  static inline identity::local_identity* alice = nullptr;
+  static inline identity::local_identity* bob = nullptr;
+  std::string program = "danemq-sender";
+  test::mosquitto_rig broker;
+  test::temp_dir data;
+  std::shared_ptr<test::fake_peers> peers;
+};
+
+TEST_F(Sender, PublishesAnEncryptedMessageAndExitsZeroAfterThePuback) {
+  subscriber bob_topic(broker, "bob.example");
+  auto sent = run({"send", "bob.example", "hello bob"});
+  ASSERT_EQ(sent.code, 0) << sent.err;
+  EXPECT_EQ(sent.out, "sent to bob.example\n");
+  ASSERT_TRUE(bob_topic.wait_for(1));
+  const auto wire = bob_topic.payloads()[0];
+  EXPECT_EQ(wire.find("hello bob"), std::string::npos) << "the broker sees only ciphertext";
+  EXPECT_EQ(open_for_bob(wire), "hello bob");
+}
+
+TEST_F(Sender, ActsAsSendMessageUnderTheOriginalsName) {
+  subscriber bob_topic(broker, "bob.example");
+  program = "/usr/local/bin/send_message";
+  auto sent = run({"bob.example", "from the alias"});
+  ASSERT_EQ(sent.code, 0) << sent.err;
+  ASSERT_TRUE(bob_topic.wait_for(1));
+  EXPECT_EQ(open_for_bob(bob_topic.payloads()[0]), "from the alias");
+}
+
+TEST_F(Sender, ReadsTheMessageFromStandardInput) {
+  subscriber bob_topic(broker, "bob.example");
+  auto sent = run({"send", "bob.example", "-"}, "line one\nline two\n");
+  ASSERT_EQ(sent.code, 0) << sent.err;
+  ASSERT_TRUE(bob_topic.wait_for(1));
+  EXPECT_EQ(open_for_bob(bob_topic.payloads()[0]), "line one\nline two\n");
+}
+
+TEST_F(Sender, ProducesTheOriginalsFormatWhenAsked) {
+  subscriber bob_topic(broker, "bob.example");
+  ASSERT_EQ(run({"--format", "compat", "send", "bob.example", "old style"}).code, 0);
+  ASSERT_TRUE(bob_topic.wait_for(1));
+  jose::open_options lenient;
+  lenient.accept_legacy = true;
+  auto opened = jose::open(bob_topic.payloads()[0], *bob, *peers, lenient);
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_TRUE(opened->legacy);
+}
+
+TEST_F(Sender, UsesTheTopicPrefix) {
+  subscriber prefixed(broker, "fleet/bob.example");
+  ASSERT_EQ(run({"--mqtt-topic-prefix", "fleet/", "send", "bob.example", "prefixed"}).code, 0);
+  EXPECT_TRUE(prefixed.wait_for(1));
+}
+
+TEST_F(Sender, ExitsTwoWhenTheRecipientHasNoUsableIdentity) {
+  auto unknown = run({"send", "nobody.example", "hi"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.err.find("nobody.example"), std::string::npos) << unknown.err;
+  test::temp_dir other;
+  auto carol = test::make_identity(other.path(), "carol.example");
+  peers->publish(carol, false);
+  auto insecure = run({"send", "carol.example", "hi"});
+  EXPECT_EQ(insecure.code, 2) << insecure.err;
+}
+
+TEST_F(Sender, ExitsThreeWhenTheBrokerIsUnreachable) {
+  broker.stop();
+  auto unreachable = run({"send", "bob.example", "hi"});
+  EXPECT_EQ(unreachable.code, 3);
+  EXPECT_NE(unreachable.err.find("unreachable"), std::string::npos) << unreachable.err;
+  EXPECT_EQ(outbox_size(), 0u);
+}
+
+TEST_F(Sender, ExitsOneOnUsageErrors) {
+  EXPECT_EQ(run({"send", "bob.example"}).code, 1);
+  EXPECT_EQ(run({"send", "not a name", "hi"}).code, 1);
+  EXPECT_EQ(run({"--format", "v3", "send", "bob.example", "hi"}).code, 1);
+  EXPECT_EQ(run({"send", "bob.example", std::string(10000, 'x')}).code, 1) << "over MAX_MESSAGE_SIZE";
+  EXPECT_EQ(run({"--help"}).code, 0);
+}
+
+TEST_F(Sender, QueuesWhenTheBrokerIsUnreachableAndRunDeliversInOrder) {
+  broker.stop();
+  for (int i = 0; i < 5; ++i) {
+    auto queued = run({"--queue", "send", "bob.example", "queued " + std::to_string(i)});
+    ASSERT_EQ(queued.code, 0) << queued.err;
+    EXPECT_NE(queued.out.find("queued for bob.example"), std::string::npos) << queued.out;
+  }
+  EXPECT_EQ(outbox_size(), 5u);
+  broker.start();
+  // The outbox is not empty: a new --queue message goes behind the others
+  // even though the broker is back.
+  auto behind = run({"--queue", "send", "bob.example", "queued 5"});
+  ASSERT_EQ(behind.code, 0);
+  EXPECT_NE(behind.out.find("earlier messages"), std::string::npos) << behind.out;
+
+  subscriber bob_topic(broker, "bob.example");
+  auto box = store::outbox::open(data.path() / "sender.db");
+  ASSERT_TRUE(box);
+  sender_settings settings;
+  settings.service.identity_name = "alice.example";
+  settings.service.data_path = data.path();
+  settings.service.mqtt.host = broker.host();
+  settings.service.mqtt.port = broker.port();
+  settings.poll_interval = 50ms;
+  settings.window = 2;
+  outbox_runner runner(settings, *box);
+  std::thread running([&] { (void)runner.run(); });
+  const bool all = bob_topic.wait_for(6);
+  runner.request_stop();
+  running.join();
+  ASSERT_TRUE(all);
+  const auto got = bob_topic.payloads();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(open_for_bob(got[i]), "queued " + std::to_string(i));
+  EXPECT_EQ(runner.delivered(), 6u);
+  EXPECT_EQ(outbox_size(), 0u);
+}
+
+}  // namespace
+}  // namespace danemq::sender
