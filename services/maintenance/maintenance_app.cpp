@@ -15,6 +15,7 @@
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/tlsa_record.hpp"
 #include "dns_commands.hpp"
+#include "watch_command.hpp"
 
 namespace danemq::maintenance {
 namespace {
@@ -102,6 +103,7 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
       ->capture_default_str();
 
   register_dns_commands(*this);
+  register_watch_command(*this);
 }
 
 CLI::App* maintenance_app::add_command(const std::string& name, const std::string& description,

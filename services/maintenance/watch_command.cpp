@@ -48,11 +48,11 @@ watch_event state_event(const check_outcome& outcome, bool was_bad) {
                   "generate_tlsa or publish-tlsa)"};
     case exit_dns_mismatch:
       return {watch_level::error, "DRIFT between DNS and the local identity: " + outcome.error +
-                                      " (publish the record generate_tlsa prints, or run publish-tlsa)"};
-    case exit_usage:
-      return {watch_level::error, "cannot check: " + outcome.error};
-    default:
-      return {watch_level::error, "check exited " + std::to_string(outcome.exit_code) + ": " + outcome.error};
+                                      " (when DNS is reachable but the record is missing or stale: publish the one "
+                                      "generate_tlsa prints, or run "
+                                      "publish-tlsa)"};
+    case exit_usage: return {watch_level::error, "cannot check: " + outcome.error};
+    default: return {watch_level::error, "check exited " + std::to_string(outcome.exit_code) + ": " + outcome.error};
   }
 }
 
@@ -60,8 +60,8 @@ check_outcome run_check(const settings& config) {
   std::ostringstream out;
   std::ostringstream err;
   maintenance_app check(out, err);
-  std::vector<std::string> args{"danemq-maintenance",       "check", "--identity-name", config.identity_name,
-                                "--crypto-path", config.crypto_path.string()};
+  std::vector<std::string> args{"danemq-maintenance", "check",         "--identity-name",
+                                config.identity_name, "--crypto-path", config.crypto_path.string()};
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   const int code = check.run(static_cast<int>(argv.size()), argv.data());
@@ -113,7 +113,8 @@ std::vector<std::string> report_warnings(const std::string& report) {
   constexpr std::string_view marker = "warning: ";
   for (std::string line; std::getline(lines, line);) {
     const auto at = line.find(marker);
-    if (at != std::string::npos && line.find_first_not_of(' ') == at) warnings.push_back(line.substr(at + marker.size()));
+    if (at != std::string::npos && line.find_first_not_of(' ') == at)
+      warnings.push_back(line.substr(at + marker.size()));
   }
   return warnings;
 }

@@ -19,9 +19,12 @@ const std::string expiring_report =
     "  warning: certificate expires in 12 days, on 2030-01-01 00:00:00 UTC\n"
     "Check: DNS publishes the local identity securely (DNSSEC)\n";
 
-check_outcome in_sync() { return {exit_success, in_sync_report, ""}; }
-check_outcome drifted(const std::string& why = "check failed for alice.example.net: no usable TLSA record matches "
-                                               "the local certificate") {
+check_outcome in_sync() {
+  return {exit_success, in_sync_report, ""};
+}
+check_outcome drifted(const std::string& why =
+                          "check failed for alice.example.net: no usable TLSA record matches "
+                          "the local certificate") {
   return {exit_dns_mismatch, "Local identity: alice.example.net (rsa-2048)\n", why};
 }
 check_outcome no_identity() {
