@@ -61,7 +61,8 @@ TEST(PkixCdAuthority, ReadsKeyIdentifiers) {
   ASSERT_TRUE(aki);
   EXPECT_EQ(*aki, *subject_key_id(*pki.intermediate.cert));
   auto bare = testing::make_identity(name);
-  X509_delete_ext(bare.cert.get(), X509_get_ext_by_NID(bare.cert.get(), NID_authority_key_identifier, -1));
+  X509_EXTENSION_free(
+      X509_delete_ext(bare.cert.get(), X509_get_ext_by_NID(bare.cert.get(), NID_authority_key_identifier, -1)));
   EXPECT_TRUE(failed_with(authority_key_id(*bare.cert), errc::pkix_failed));
 }
 
