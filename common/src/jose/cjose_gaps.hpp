@@ -51,7 +51,7 @@ struct jwe_parts {
   std::optional<std::string> recipient_header_json;
 };
 
-/// A JSON object (first non-blank byte '{') is read as flattened JSON with
+/// A JSON object (first non-blank character '{') is read as flattened JSON with
 /// exactly the members payload, protected, signature; anything else as
 /// compact: three parts of base64url characters. Failure bad_format (also for
 /// general JSON, an unprotected `header`, unknown members).
@@ -77,7 +77,9 @@ struct jwe_parts {
 
 /// JWA 4.6 ECDH-ES in direct key agreement mode: Z = ECDH(our key, epk),
 /// CEK = ConcatKDF-SHA256(Z, AlgorithmID = enc, apu, apv, key_bits). Both
-/// keys on the same curve. Failure decryption_failed, internal_error.
+/// keys on the same curve; `ephemeral_key` must come from
+/// p256_public_key_from_jwk (which validates it). Failure
+/// decryption_failed, internal_error.
 [[nodiscard]] result<crypto::bytes> ecdh_es_content_key(const EVP_PKEY& private_key, const EVP_PKEY& ephemeral_key,
                                                         std::string_view enc, std::size_t key_bits,
                                                         std::span<const std::uint8_t> apu = {},

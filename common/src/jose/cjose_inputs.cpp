@@ -5,8 +5,12 @@
 
 #include <jansson.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "danemq/crypto/openssl.hpp"
 #include "danemq/jose/errors.hpp"
@@ -101,6 +105,44 @@ result<unique_cjose_jwk> cjose_jwk_of(const EVP_PKEY& key, bool with_private) {
     case crypto::key_kind::other: break;
   }
   return fail(errc::unsupported_key, "only RSA (2048 bits or more) and EC P-256 keys are accepted");
+}
+
+result<shared_cjose_jwk> cached_cjose_jwk(const EVP_PKEY& key, bool with_private) {
+  struct entry {
+    const EVP_PKEY* key;
+    bool with_private;
+    crypto::unique_evp_pkey reference;  // keeps `key` alive, so its address stays its own
+    shared_cjose_jwk jwk;
+    std::uint64_t last_use;
+  };
+  static constexpr std::size_t capacity = 32;
+  static std::mutex mutex;
+  static std::vector<entry> entries;  // guarded by mutex
+  static std::uint64_t clock = 0;     // guarded by mutex
+
+  {
+    const std::lock_guard lock(mutex);
+    for (auto& cached : entries) {
+      if (cached.key == &key && cached.with_private == with_private) {
+        cached.last_use = ++clock;
+        return cached.jwk;
+      }
+    }
+  }
+  auto made = cjose_jwk_of(key, with_private);
+  if (!made) return made.error();
+  shared_cjose_jwk jwk(made->release(), CjoseJwkDeleter{});
+  EVP_PKEY_up_ref(const_cast<EVP_PKEY*>(&key));
+  crypto::unique_evp_pkey reference(const_cast<EVP_PKEY*>(&key));
+
+  const std::lock_guard lock(mutex);
+  if (entries.size() >= capacity) {
+    const auto oldest = std::min_element(entries.begin(), entries.end(),
+                                         [](const entry& a, const entry& b) { return a.last_use < b.last_use; });
+    entries.erase(oldest);
+  }
+  entries.push_back({&key, with_private, std::move(reference), jwk, ++clock});
+  return jwk;
 }
 
 result<unique_cjose_header> cjose_header_of(const nlohmann::json& object) {

@@ -1,6 +1,8 @@
 #include "content_encryption.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "cjose_handles.hpp"
 #include "cjose_inputs.hpp"
@@ -28,6 +30,19 @@ result<unique_cjose_header> direct_header() {
     return fail(errc::internal_error, "cjose header: " + describe(err));
   }
   return header;
+}
+
+/// The string value of the member `quoted_name` in cjose's exported JSON.
+std::optional<std::string> member_value(std::string_view json, std::string_view quoted_name) {
+  auto at = json.find(quoted_name);
+  if (at == std::string_view::npos) return std::nullopt;
+  at = json.find_first_not_of(" \t\n", at + quoted_name.size());
+  if (at == std::string_view::npos || json[at] != ':') return std::nullopt;
+  at = json.find_first_not_of(" \t\n", at + 1);
+  if (at == std::string_view::npos || json[at] != '"') return std::nullopt;
+  const auto end = json.find('"', at + 1);
+  if (end == std::string_view::npos) return std::nullopt;
+  return std::string(json.substr(at + 1, end - at - 1));
 }
 
 }  // namespace
@@ -61,28 +76,32 @@ result<encrypted_content> encrypt_content(const nlohmann::json& protected_header
   // cjose writes a JWE with unprotected headers only as JSON.
   const unique_cjose_text exported(cjose_jwe_export_json(jwe.get(), &err));
   if (!exported) return fail(errc::internal_error, "cjose export: " + describe(err));
-  auto written = parse_json_object(exported.get(), "cjose output");
-  if (!written) return fail(errc::internal_error, written.error().detail);
+  // cjose's own output, whose values are all base64url: each member is read
+  // as `"name"`, a colon, and the quoted value (a quote never occurs inside
+  // base64url, so `"name"` can only be the key). Parsing the whole JSON
+  // again would cost a tenth of an RSA signature.
+  const std::string_view written(exported.get());
   encrypted_content out;
-  for (auto [target, name] : {std::pair{&out.protected_b64, "protected"}, std::pair{&out.iv_b64, "iv"},
-                              std::pair{&out.ciphertext_b64, "ciphertext"}, std::pair{&out.tag_b64, "tag"}}) {
-    const auto found = written->find(name);
-    if (found == written->end() || !found->is_string()) {
-      return fail(errc::internal_error, std::string("cjose output lacks ") + name);
-    }
-    *target = found->get<std::string>();
+  for (auto [target, name] : {std::pair{&out.protected_b64, "\"protected\""}, std::pair{&out.iv_b64, "\"iv\""},
+                              std::pair{&out.ciphertext_b64, "\"ciphertext\""}, std::pair{&out.tag_b64, "\"tag\""}}) {
+    auto value = member_value(written, name);
+    if (!value) return fail(errc::internal_error, std::string("cjose output lacks ") + name);
+    *target = std::move(value).value();
   }
   return out;
 }
 
 result<std::string> decrypt_content(const encrypted_content& content, std::span<const std::uint8_t> cek) {
-  const nlohmann::json flattened = {{"protected", content.protected_b64},
-                                    {"header", {{"alg", "dir"}}},
-                                    {"encrypted_key", ""},
-                                    {"iv", content.iv_b64},
-                                    {"ciphertext", content.ciphertext_b64},
-                                    {"tag", content.tag_b64}};
-  const std::string text = flattened.dump();
+  // Base64url needs no escaping in JSON; anything else is refused here.
+  for (const std::string* field : {&content.protected_b64, &content.iv_b64, &content.ciphertext_b64, &content.tag_b64}) {
+    const bool plain = std::all_of(field->begin(), field->end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+    if (!plain) return fail(errc::decryption_failed, "content fields are not base64url");
+  }
+  const std::string text = R"({"protected":")" + content.protected_b64 +
+                           R"(","header":{"alg":"dir"},"encrypted_key":"","iv":")" + content.iv_b64 +
+                           R"(","ciphertext":")" + content.ciphertext_b64 + R"(","tag":")" + content.tag_b64 + "\"}";
   cjose_err err{};
   const unique_cjose_jwe jwe(cjose_jwe_import_json(text.c_str(), text.size(), &err));
   if (!jwe) return fail(errc::decryption_failed, "cjose import: " + describe(err));

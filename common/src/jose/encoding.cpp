@@ -2,7 +2,7 @@
 
 #include <cjose/base64.h>
 
-#include <set>
+#include <algorithm>
 #include <vector>
 
 #include "cjose_handles.hpp"
@@ -10,6 +10,8 @@
 
 namespace danemq::jose::detail {
 namespace {
+
+constexpr std::string_view base64url_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 bool is_base64url_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
@@ -31,11 +33,25 @@ std::string base64url_encode(std::string_view data) {
   return base64url_encode(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
 }
 
-result<crypto::bytes> base64url_decode(std::string_view text, std::string_view what) {
-  for (const char c : text) {
-    if (!is_base64url_char(c)) return fail(errc::bad_format, std::string(what) + ": not base64url");
+result<std::size_t> base64url_checked_size(std::string_view text, std::string_view what) {
+  if (!std::all_of(text.begin(), text.end(), is_base64url_char)) {
+    return fail(errc::bad_format, std::string(what) + ": not base64url");
   }
-  if (text.size() % 4 == 1) return fail(errc::bad_format, std::string(what) + ": base64url of impossible length");
+  const std::size_t rest = text.size() % 4;
+  if (rest == 1) return fail(errc::bad_format, std::string(what) + ": base64url of impossible length");
+  // The unused low bits of the last character must be zero: otherwise two
+  // texts would carry the same bytes.
+  if (rest != 0) {
+    const auto value = static_cast<unsigned>(base64url_alphabet.find(text.back()));
+    if ((value & (rest == 2 ? 0x0fU : 0x03U)) != 0) {
+      return fail(errc::bad_format, std::string(what) + ": non-canonical base64url");
+    }
+  }
+  return text.size() / 4 * 3 + (rest == 0 ? 0 : rest - 1);
+}
+
+result<crypto::bytes> base64url_decode(std::string_view text, std::string_view what) {
+  if (auto checked = base64url_checked_size(text, what); !checked) return checked.error();
   std::uint8_t* decoded = nullptr;
   std::size_t length = 0;
   cjose_err err{};
@@ -43,11 +59,7 @@ result<crypto::bytes> base64url_decode(std::string_view text, std::string_view w
     return fail(errc::bad_format, std::string(what) + ": not base64url (" + describe(err) + ")");
   }
   const unique_cjose_bytes owner(decoded);
-  crypto::bytes out(decoded, decoded + length);
-  // The unused low bits of the last character must be zero: otherwise two
-  // texts would carry the same bytes.
-  if (base64url_encode(out) != text) return fail(errc::bad_format, std::string(what) + ": non-canonical base64url");
-  return out;
+  return crypto::bytes(decoded, decoded + length);
 }
 
 result<std::string> base64url_decode_text(std::string_view text, std::string_view what) {
@@ -57,8 +69,9 @@ result<std::string> base64url_decode_text(std::string_view text, std::string_vie
 }
 
 result<nlohmann::json> parse_json_object(std::string_view text, std::string_view what) {
-  // One set of member names per object being parsed, innermost last.
-  std::vector<std::set<std::string>> open_objects;
+  // The member names of each object being parsed, innermost last (headers
+  // have a handful of members: a linear search beats a set).
+  std::vector<std::vector<std::string>> open_objects;
   bool duplicate = false;
   const nlohmann::json::parser_callback_t watch_members = [&](int, nlohmann::json::parse_event_t event,
                                                                 nlohmann::json& parsed) {
@@ -67,9 +80,14 @@ result<nlohmann::json> parse_json_object(std::string_view text, std::string_view
       case nlohmann::json::parse_event_t::object_end:
         if (!open_objects.empty()) open_objects.pop_back();
         break;
-      case nlohmann::json::parse_event_t::key:
-        if (!open_objects.empty() && !open_objects.back().insert(parsed.get<std::string>()).second) duplicate = true;
+      case nlohmann::json::parse_event_t::key: {
+        if (open_objects.empty()) break;
+        auto& names = open_objects.back();
+        const auto& name = parsed.get_ref<const std::string&>();
+        if (std::find(names.begin(), names.end(), name) != names.end()) duplicate = true;
+        names.push_back(name);
         break;
+      }
       default: break;
     }
     return true;

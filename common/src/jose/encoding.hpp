@@ -24,6 +24,8 @@ namespace danemq::jose::detail {
 /// 1 mod 4 and non-zero unused bits (bad_format naming `what`).
 [[nodiscard]] result<crypto::bytes> base64url_decode(std::string_view text, std::string_view what);
 [[nodiscard]] result<std::string> base64url_decode_text(std::string_view text, std::string_view what);
+/// The same checks without decoding: the number of bytes `text` encodes.
+[[nodiscard]] result<std::size_t> base64url_checked_size(std::string_view text, std::string_view what);
 
 /// Parses a JSON object, refusing other JSON values, invalid UTF-8 and
 /// objects (at any depth) with a member twice. bad_format naming `what`.

@@ -20,7 +20,7 @@ result<std::optional<std::string>> optional_string(const json& header, const cha
 
 }  // namespace
 
-result<protected_header> decode_protected_header(std::string_view b64) {
+result<protected_header> decode_protected_header(std::string_view b64, nlohmann::json* parsed_out) {
   if (b64.empty()) return fail(errc::bad_format, "empty protected header");
   auto text = base64url_decode_text(b64, "protected header");
   if (!text) return text.error();
@@ -57,6 +57,7 @@ result<protected_header> decode_protected_header(std::string_view b64) {
     }
     out.iat = iat->get<std::int64_t>();
   }
+  if (parsed_out != nullptr) *parsed_out = std::move(parsed).value();
   return out;
 }
 

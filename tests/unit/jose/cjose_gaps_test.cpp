@@ -52,6 +52,34 @@ TEST(JweSerialization, KeepsThePerRecipientHeaderForThePolicyToJudge) {
   EXPECT_FALSE(split_jwe(R"({"ciphertext":"Yw","header":"x","iv":"aQ","protected":"cA","tag":"dA"})"));
 }
 
+TEST(JoseSerialization, ReadsAnyJsonSpellingOfTheSameEnvelopeAlike) {
+  // The one-pass reader takes the plain envelopes; whitespace, escapes and
+  // reordering take the full JSON parser: the parts are the same.
+  for (const char* text : {R"({"payload":"aGk","protected":"eyJ9","signature":"c2ln"})",
+                           " {\n \"payload\" : \"aGk\",\t\"protected\":\"eyJ9\" , \"signature\":\"c2ln\" }\r\n",
+                           R"({"signature":"c2ln","protected":"eyJ9","payload":"aGk"})",
+                           R"({"\u0070ayload":"aGk","protected":"eyJ9","signature":"c\u0032ln"})"}) {
+    auto split = split_jws(text);
+    ASSERT_TRUE(split) << text << ": " << split.error().message();
+    EXPECT_EQ(split->payload_b64, "aGk") << text;
+    EXPECT_EQ(split->protected_b64, "eyJ9") << text;
+    EXPECT_EQ(split->signature_b64, "c2ln") << text;
+  }
+  // A member twice is refused whichever reader sees it.
+  for (const char* text : {R"({"payload":"aGk","protected":"eyJ9","signature":"c2ln","payload":"eA"})",
+                           R"({"payload":"aGk","protected":"eyJ9","signature":"c2ln","\u0070ayload":"eA"})"}) {
+    auto split = split_jws(text);
+    ASSERT_FALSE(split) << text;
+    EXPECT_NE(split.error().detail.find("twice"), std::string::npos) << split.error().detail;
+  }
+  // Trailing text, a missing brace or comma: not JSON.
+  for (const char* text : {R"({"payload":"aGk","protected":"eyJ9","signature":"c2ln"}x)",
+                           R"({"payload":"aGk","protected":"eyJ9","signature":"c2ln")",
+                           R"({"payload":"aGk" "protected":"eyJ9","signature":"c2ln"})"}) {
+    EXPECT_FALSE(split_jws(text)) << text;
+  }
+}
+
 TEST(JoseSerialization, RefusesWhatItDoesNotKnow) {
   for (const char* text : {R"({"payload":"a","protected":"b","signature":"c","x":1})",
                            R"({"payload":"a","protected":"b","signatures":[]})",

@@ -28,9 +28,13 @@ struct parsed_jwe {
   protected_header header;
   crypto::bytes encrypted_key;     ///< RSA-OAEP-256: the wrapped key; ECDH-ES: empty
   crypto::bytes iv;
-  crypto::bytes ciphertext;
   crypto::bytes tag;
+  std::string iv_b64;              ///< as received: canonical base64url of the above
+  std::string ciphertext_b64;      ///< checked canonical base64url, decoded by cjose only
+  std::string tag_b64;
   crypto::unique_evp_pkey ephemeral_key;  ///< ECDH-ES: the sender's `epk`, checked to be a P-256 point
+  crypto::bytes party_u_info;      ///< ECDH-ES: `apu`, if any
+  crypto::bytes party_v_info;      ///< ECDH-ES: `apv`, if any
 };
 
 /// Parses a flattened-JSON or compact JWE. Refuses, before any crypto: input
