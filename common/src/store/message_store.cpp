@@ -205,6 +205,15 @@ result<std::size_t> message_store::pending_count() {
   return static_cast<std::size_t>(stmt->column_int64(0));
 }
 
+result<std::size_t> message_store::untried_count() {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare("SELECT count(*) FROM raw_messages WHERE state = 0 AND attempts = 0");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  return static_cast<std::size_t>(stmt->column_int64(0));
+}
+
 result<void> message_store::insert_replay(std::span<const replay_entry> entries, clock::time_point now) {
   if (entries.empty()) return ok();
   auto count = db_.prepare("SELECT count(*) FROM replay");

@@ -130,6 +130,8 @@ TEST_F(MessageStore, ParksADeferredMessageUntilItIsDue) {
   ASSERT_EQ(later->size(), 2u);
   EXPECT_EQ((*later)[0].attempts, 1);
   ASSERT_TRUE((*later)[0].first_failure_at.has_value());
+  EXPECT_EQ(*store->untried_count(), 1u);
+  EXPECT_EQ(*store->pending_count(), 2u);
   auto next = store->next_due();
   ASSERT_TRUE(next);
   ASSERT_TRUE(next->has_value());

@@ -67,19 +67,23 @@ class option_binding {
     }
   }
 
-  /// Applies every given setting in table order, then checks the required
-  /// ones. The failure names the first setting that is missing or invalid.
-  [[nodiscard]] result<void> apply(Settings& settings) const {
+  /// Applies every given setting in table order and, with
+  /// `enforce_required`, checks the required ones (a subcommand that needs
+  /// fewer settings passes false). The failure names the first setting that
+  /// is missing or invalid.
+  [[nodiscard]] result<void> apply(Settings& settings, bool enforce_required = true) const {
     for (std::size_t i = 0; i < table_.size(); ++i) {
       const auto& row = table_[i];
       const CLI::Option* given = options_[i];
       if (given->count() == 0) {
-        if (row.required) return fail(errc::missing_setting, display_name(row) + " is required");
+        if (row.required && enforce_required) return fail(errc::missing_setting, display_name(row) + " is required");
         continue;
       }
       std::string text = *values_[i];
       if (row.is_switch && text.empty()) text = "true";
-      if (row.required && text.empty()) return fail(errc::missing_setting, display_name(row) + " is empty");
+      if (row.required && enforce_required && text.empty()) {
+        return fail(errc::missing_setting, display_name(row) + " is empty");
+      }
       auto applied = row.apply(settings, text);
       if (!applied) {
         std::string line = display_name(row) + ": ";

@@ -135,6 +135,8 @@ class message_store {
   [[nodiscard]] result<std::optional<clock::time_point>> next_due();
   /// Number of pending messages.
   [[nodiscard]] result<std::size_t> pending_count();
+  /// Number of pending messages never processed (no temporary failure yet).
+  [[nodiscard]] result<std::size_t> untried_count();
 
   /// Moves a pending message to the inbox and remembers its replay entries, in
   /// one transaction. Failure not_found when it is no longer pending,
