@@ -37,7 +37,8 @@ struct BufferDeleter {
 };
 /// Memory ldns hands out with malloc (ldns_rdf2str, ldns_pkt2wire, ...).
 struct MallocDeleter {
-  void operator()(void* p) const noexcept { std::free(p); }  // NOLINT(cppcoreguidelines-no-malloc)
+  // ldns returns malloc()ed buffers: free() is their only release.
+  void operator()(void* p) const noexcept { std::free(p); }  // NOLINT(cppcoreguidelines-owning-memory)
 };
 
 using unique_pkt = std::unique_ptr<ldns_pkt, PktDeleter>;

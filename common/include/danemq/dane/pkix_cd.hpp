@@ -57,7 +57,7 @@ struct https_ca_source_options {
   std::filesystem::path trusted_cas{};
   std::uint16_t port{443};                   ///< tests use a loopback high port
   std::chrono::milliseconds timeout{5000};   ///< for the whole fetch of one certificate
-  std::size_t max_body{64 * 1024};           ///< a CA certificate is a few KiB
+  std::size_t max_body{std::size_t{64} * 1024};  ///< a CA certificate is a few KiB
 };
 
 /// Fetches over HTTPS with Boost.Beast and OpenSSL, verifying the server's
