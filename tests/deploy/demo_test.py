@@ -71,10 +71,11 @@ class Demo(unittest.TestCase):
             if any(Path(self.tmp.name).glob("danemq-demo.*/dns/ready")):
                 break
             time.sleep(0.1)
-        self.assertIsNone(demo.poll(), demo.stdout.read() if demo.stdout else "")
+        if demo.poll() is not None:
+            self.fail(f"the demo ended before its servers were ready:\n{demo.communicate()[0]}")
         os.kill(demo.pid, signal.SIGTERM)
         output, _ = demo.communicate(timeout=30)
-        self.assertNotEqual(demo.returncode, 0, output)
+        self.assertEqual(demo.returncode, 128 + signal.SIGTERM, output)
         self.assert_nothing_left()
 
 

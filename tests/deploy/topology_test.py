@@ -280,7 +280,7 @@ class Topology(unittest.TestCase):
             record = self.run_in(device, "maintenance", "generate_tlsa")
             self.assertEqual(record.returncode, 0, record.stderr)
             self.assertRegex(record.stdout, rf"{re.escape(device)}\.\s+\d+\s+IN\s+TLSA\s+3 0 0 [0-9a-fA-F]+")
-            published = self.run_in(device, "maintenance", "publish-tlsa")
+            published = self.run_in(device, "maintenance", "danemq-maintenance", "publish-tlsa")
             self.assertEqual(published.returncode, 0, published.stdout + published.stderr)
 
         # the receivers come in sync with DNS: the original's log line, then healthy
@@ -304,6 +304,14 @@ class Topology(unittest.TestCase):
         for device in DEVICES:
             checked = self.run_in(device, "maintenance", "danemq-maintenance", "check")
             self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+        # every client reached the broker over the bridge, from a service's own namespace
+        connections = re.findall(r"New connection from (\S+?):\d+ on port", self.broker.output())
+        self.assertTrue(connections, self.broker.output())
+        service_network = ipaddress.ip_network(self.compose[alice]["networks"]["default"]["ipam"]["config"][0]["subnet"])
+        for address in connections:
+            self.assertIn(ipaddress.ip_address(address), service_network, "a client came from outside the network")
+            self.assertNotIn(address, self.network.hosts.values(), "a client ran in the servers' namespace")
 
         # the long-running services are still up
         for (device, service), process in self.processes.items():
