@@ -27,11 +27,20 @@ def run(command, **kwargs):
     return subprocess.run(command, capture_output=True, text=True, timeout=120, **kwargs)
 
 
-def installed_version(package):
-    done = run(["dpkg-query", "-W", "-f=${Status}|${Version}", package])
-    if done.returncode != 0 or not done.stdout.startswith("install ok installed"):
-        return None
-    return done.stdout.split("|", 1)[1]
+_installed = None
+
+
+def installed_packages():
+    """Installed package -> (priority, essential, depends): one dpkg-query for all."""
+    global _installed
+    if _installed is None:
+        done = run(["dpkg-query", "-W", "-f=${Package}\\t${Status}\\t${Priority}\\t${Essential}\\t${Depends},${Pre-Depends}\\n"])
+        _installed = {}
+        for line in done.stdout.splitlines():
+            package, status, priority, essential, depends = (line.split("\t") + [""] * 5)[:5]
+            if status.endswith(" installed"):
+                _installed[package] = (priority, essential == "yes", depends)
+    return _installed
 
 
 def known_to_apt(package):
@@ -39,34 +48,38 @@ def known_to_apt(package):
     return done.returncode == 0 and f"Package: {package}" in done.stdout
 
 
-def package_of(library_path):
-    """The Debian package that ships a library file (usrmerge-aware)."""
-    real = os.path.realpath(library_path)
-    candidates = {library_path, real}
-    for path in list(candidates):
-        if path.startswith("/usr/lib/"):
-            candidates.add(path[len("/usr"):])
-        elif path.startswith("/lib/"):
-            candidates.add("/usr" + path)
-    for path in candidates:
-        done = run(["dpkg-query", "-S", path])
-        if done.returncode == 0:
-            return done.stdout.split(":", 1)[0].strip()
-    return None
+def packages_of(library_paths):
+    """Library file -> the Debian package that ships it (usrmerge-aware), for
+    all of them with one dpkg-query (each call reads every file list)."""
+    candidates = {}
+    for path in library_paths:
+        real = os.path.realpath(path)
+        names = {path, real}
+        for name in list(names):
+            if name.startswith("/usr/lib/"):
+                names.add(name[len("/usr"):])
+            elif name.startswith("/lib/"):
+                names.add("/usr" + name)
+        candidates[path] = names
+    every = sorted(set().union(*candidates.values())) if candidates else []
+    done = run(["dpkg-query", "-S", *every])
+    owner = {}
+    for line in done.stdout.splitlines():
+        package, _, path = line.partition(": ")
+        owner[path.strip()] = package.split(":")[0].strip()
+    return {path: next((owner[n] for n in names if n in owner), None) for path, names in candidates.items()}
 
 
 def depends_closure(packages):
     """The packages plus everything they (recursively) depend on, as installed here."""
+    installed = installed_packages()
     seen, todo = set(), list(packages)
     while todo:
         package = todo.pop()
         if package in seen:
             continue
         seen.add(package)
-        done = run(["dpkg-query", "-W", "-f=${Depends},${Pre-Depends}", package])
-        if done.returncode != 0:
-            continue
-        for clause in done.stdout.split(","):
+        for clause in installed.get(package, ("", False, ""))[2].split(","):
             for alternative in clause.split("|"):
                 name = alternative.strip().split(" ")[0].split(":")[0]
                 if name:
@@ -75,14 +88,9 @@ def depends_closure(packages):
 
 
 def required_packages():
-    """Packages of priority required: present in every Debian base image."""
-    done = run(["dpkg-query", "-W", "-f=${Package} ${Priority} ${Essential}\\n"])
-    required = set()
-    for line in done.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and (parts[1] == "required" or parts[-1] == "yes"):
-            required.add(parts[0])
-    return required
+    """Packages of priority required (or essential): present in every Debian base image."""
+    return {name for name, (priority, essential, _) in installed_packages().items()
+            if priority == "required" or essential}
 
 
 class DockerfileStructure(unittest.TestCase):
@@ -181,7 +189,7 @@ class DependencyLists(unittest.TestCase):
     def test_every_listed_package_is_a_debian_package(self):
         for list_name in ("build", "runtime", "servers", "test"):
             for package in files.read_deps_list(list_name):
-                self.assertTrue(installed_version(package) or known_to_apt(package),
+                self.assertTrue(package in installed_packages() or known_to_apt(package),
                                 f"deps/{list_name}.txt: {package} is neither installed nor known to apt")
 
     def test_lists_repeat_no_package(self):
@@ -230,19 +238,20 @@ class BuiltExecutables(unittest.TestCase):
 
     def test_runtime_list_covers_every_library_the_services_load(self):
         covered = depends_closure(files.read_deps_list("runtime")) | required_packages() | SANITIZER_PACKAGES
+        needed = {}  # library -> the executables loading it
         for executable in files.EXECUTABLES:
-            path = self.prefix / "bin" / executable
-            done = run(["ldd", str(path)])
+            done = run(["ldd", str(self.prefix / "bin" / executable)])
             self.assertEqual(done.returncode, 0, done.stderr)
             for line in done.stdout.splitlines():
                 self.assertNotIn("not found", line, f"{executable}: {line.strip()}")
                 match = re.search(r"=>\s+(/\S+)", line)
-                if not match:
-                    continue
-                package = package_of(match.group(1))
-                self.assertIsNotNone(package, f"{executable}: {match.group(1)} belongs to no Debian package")
-                self.assertIn(package, covered,
-                              f"{executable} needs {match.group(1)} from {package}, missing in deps/runtime.txt")
+                if match:
+                    needed.setdefault(match.group(1), []).append(executable)
+        self.assertTrue(needed, "ldd listed no library")
+        for library, package in packages_of(needed).items():
+            self.assertIsNotNone(package, f"{library} (for {needed[library]}) belongs to no Debian package")
+            self.assertTrue(package in covered,
+                            f"{needed[library]} load {library} from {package}, missing in deps/runtime.txt")
 
     def test_image_commands_name_real_subcommands(self):
         for target in files.SERVICES:
@@ -258,6 +267,10 @@ class BuiltExecutables(unittest.TestCase):
                 self.assertEqual(done.returncode, 0,
                                  f"{target} {keyword} {shlex.join(command)}: --help exits {done.returncode}\n"
                                  f"{done.stdout}{done.stderr}")
+                # --help of an unknown subcommand prints the program's help: the
+                # usage line must be the subcommand's own.
+                self.assertIn(f"Usage: {shlex.join(command)} [OPTIONS]", done.stdout + done.stderr,
+                              f"{target} {keyword}: {shlex.join(command)} is not a subcommand")
 
 
 if __name__ == "__main__":
