@@ -1,6 +1,10 @@
 #include "danemq/dane/discovery.hpp"
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -28,6 +32,40 @@ TEST(DiscoveryConfig, ReadsTheSystemResolverWhenUnset) {
   auto created = discovery::create(config);
   ASSERT_TRUE(created) << created.error().message();
   EXPECT_EQ((*created)->resolver().to_string(), "127.0.0.53:53");
+}
+
+/// Captures what is logged through the default logger while alive.
+class captured_log {
+ public:
+  captured_log() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text_);
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  }
+  ~captured_log() { spdlog::set_default_logger(previous_); }
+  captured_log(const captured_log&) = delete;
+  captured_log& operator=(const captured_log&) = delete;
+  [[nodiscard]] std::string text() const { return text_.str(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream text_;
+};
+
+TEST(DiscoveryConfig, WarnsWhenTheAdBitComesFromAResolverOffLoopback) {
+  {
+    captured_log log;
+    discovery_config config;
+    config.resolver = "192.0.2.53";
+    ASSERT_TRUE(discovery::create(config));
+    EXPECT_NE(log.text().find("192.0.2.53:53, which is not on loopback"), std::string::npos) << log.text();
+  }
+  {
+    captured_log log;
+    discovery_config config;
+    config.resolver = "[::1]:5353";
+    ASSERT_TRUE(discovery::create(config));
+    EXPECT_EQ(log.text().find("not on loopback"), std::string::npos) << log.text();
+  }
 }
 
 TEST(DiscoveryConfig, NeedsATrustAnchorInLocalMode) {

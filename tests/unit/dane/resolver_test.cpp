@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -79,18 +80,27 @@ TEST(SystemResolver, RefusesAFileWithoutNameserver) {
   EXPECT_TRUE(failed_with(system_resolver(dir.path() / "missing"), errc::bad_configuration));
 }
 
-/// A UDP socket on loopback that the test drives by hand.
+/// A UDP socket on loopback (IPv4 or IPv6) that the test drives by hand.
 class udp_server {
  public:
-  udp_server() : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) throw std::runtime_error("bind");
-    socklen_t length = sizeof address;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
-    port_ = ntohs(address.sin_port);
+  explicit udp_server(int family = AF_INET) : fd_(::socket(family, SOCK_DGRAM, 0)) {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    if (family == AF_INET6) {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+      v6->sin6_family = AF_INET6;
+      v6->sin6_addr = in6addr_loopback;
+      length = sizeof(sockaddr_in6);
+    } else {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+      v4->sin_family = AF_INET;
+      v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      length = sizeof(sockaddr_in);
+    }
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&storage), length) != 0) throw std::runtime_error("bind");
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&storage), &length);
+    port_ = ntohs(family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                                     : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
   }
   ~udp_server() { ::close(fd_); }
   udp_server(const udp_server&) = delete;
@@ -115,11 +125,11 @@ TEST(StubResolver, TimesOutAgainstASilentServerAfterItsRetries) {
   EXPECT_LT(elapsed, std::chrono::seconds(3));
 }
 
-TEST(StubResolver, IgnoresAnswersWithAnotherIdAndTakesTheRightOne) {
-  udp_server server;
-  std::thread responder([&server] {
+/// Answers one query on `server`: first with a wrong ID, then properly.
+std::thread answer_once(const udp_server& server) {
+  return std::thread([&server] {
     std::uint8_t query[512];
-    sockaddr_in from{};
+    sockaddr_storage from{};
     socklen_t length = sizeof from;
     const ssize_t n = ::recvfrom(server.fd(), query, sizeof query, 0, reinterpret_cast<sockaddr*>(&from), &length);
     if (n < 12) return;
@@ -130,11 +140,34 @@ TEST(StubResolver, IgnoresAnswersWithAnotherIdAndTakesTheRightOne) {
         {.name = "dev.example.net", .answer = {"dev.example.net. 60 IN TLSA 3 1 1 " + std::string(64, 'a')}, .id = id});
     ::sendto(server.fd(), real.data(), real.size(), 0, reinterpret_cast<sockaddr*>(&from), length);
   });
+}
+
+TEST(StubResolver, IgnoresAnswersWithAnotherIdAndTakesTheRightOne) {
+  udp_server server;
+  std::thread responder = answer_once(server);
   stub_resolver resolver({{"127.0.0.1", server.port()}, std::chrono::milliseconds(2000), 0, 1232});
   auto answer = resolver.query("dev.example.net", rr_type::tlsa);
   responder.join();
   ASSERT_TRUE(answer) << answer.error().message();
   EXPECT_FALSE(answer->over_tcp);
+  auto parsed = parse_answer(answer->wire, "dev.example.net", rr_type::tlsa);
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->records.size(), 1u);
+}
+
+TEST(StubResolver, AsksAnIpv6Resolver) {
+  std::unique_ptr<udp_server> bound;
+  try {
+    bound = std::make_unique<udp_server>(AF_INET6);
+  } catch (const std::runtime_error&) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine";
+  }
+  const udp_server& server = *bound;
+  std::thread responder = answer_once(server);
+  stub_resolver resolver({*parse_server_address("[::1]:" + std::to_string(server.port())), std::chrono::milliseconds(2000), 0, 1232});
+  auto answer = resolver.query("dev.example.net", rr_type::tlsa);
+  responder.join();
+  ASSERT_TRUE(answer) << answer.error().message();
   auto parsed = parse_answer(answer->wire, "dev.example.net", rr_type::tlsa);
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->records.size(), 1u);
