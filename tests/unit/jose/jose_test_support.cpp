@@ -4,24 +4,31 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <stdexcept>
 
-#include "danemq/identity/key.hpp"
 #include "encoding.hpp"
 
 namespace danemq::jose::test {
 namespace {
 
-const EVP_PKEY& cached(identity::key_type type, int index) {
+/// Keys committed under tests/unit/jose/keys/, loaded once per process.
+const EVP_PKEY& cached(const std::string& kind, int index) {
   static std::mutex mutex;
-  static std::map<std::pair<identity::key_type, int>, crypto::unique_evp_pkey> keys;
+  static std::map<std::pair<std::string, int>, crypto::unique_evp_pkey> keys;
   const std::lock_guard lock(mutex);
-  auto& slot = keys[{type, index}];
+  auto& slot = keys[{kind, index}];
   if (!slot) {
-    auto made = identity::generate_key(type);
-    if (!made) throw std::runtime_error(made.error().message());
-    slot = std::move(made).value();
+    const std::string path =
+        std::string(DANEMQ_SOURCE_DIR) + "/tests/unit/jose/keys/" + kind + "-" + std::to_string(index) + ".key.pem";
+    std::ifstream in(path);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    auto key = crypto::private_key_from_pem(pem.str());
+    if (!key) throw std::runtime_error(path + ": " + key.error().message());
+    slot = std::move(key).value();
   }
   return *slot;
 }
@@ -53,8 +60,8 @@ std::string signature_of(std::string_view input, const EVP_PKEY& key) {
 
 }  // namespace
 
-const EVP_PKEY& rsa_key(int index) { return cached(identity::key_type::rsa_2048, index); }
-const EVP_PKEY& ec_key(int index) { return cached(identity::key_type::ec_p256, index); }
+const EVP_PKEY& rsa_key(int index) { return cached("rsa", index); }
+const EVP_PKEY& ec_key(int index) { return cached("ec", index); }
 
 crypto::unique_evp_pkey share(const EVP_PKEY& key) {
   EVP_PKEY_up_ref(const_cast<EVP_PKEY*>(&key));

@@ -1,5 +1,5 @@
 #pragma once
-// What the jose unit tests share: real keys (made once per test binary), a
+// What the jose unit tests share: real keys (committed test keys), a
 // fake identity_source standing in for DANE discovery, and raw JOSE builders
 // (OpenSSL EVP directly) to make the malformed or hostile messages cjose
 // would refuse to produce.
@@ -20,7 +20,8 @@
 
 namespace danemq::jose::test {
 
-/// A key made once per process and kept: `index` picks one of several.
+/// Test keys (tests/unit/jose/keys/, RSA-2048 0..9, P-256 0..5), loaded
+/// once per process: `index` picks one.
 [[nodiscard]] const EVP_PKEY& rsa_key(int index = 0);
 [[nodiscard]] const EVP_PKEY& ec_key(int index = 0);
 
