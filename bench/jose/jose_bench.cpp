@@ -15,15 +15,15 @@
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
+#include <ctime>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 #include "danemq/crypto/openssl.hpp"
 #include "danemq/jose/message.hpp"
@@ -103,7 +103,8 @@ struct raw_primitives {
     EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key));
     EVP_DigestSign(ctx.get(), nullptr, &size, reinterpret_cast<const unsigned char*>(data.data()), data.size());
     crypto::bytes out(size);
-    if (EVP_DigestSign(ctx.get(), out.data(), &size, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
+    if (EVP_DigestSign(ctx.get(), out.data(), &size, reinterpret_cast<const unsigned char*>(data.data()),
+                       data.size()) != 1) {
       die("sign");
     }
     out.resize(size);
@@ -112,8 +113,8 @@ struct raw_primitives {
   void verify() const {
     const crypto::unique_evp_md_ctx ctx(EVP_MD_CTX_new());
     EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key));
-    if (EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), reinterpret_cast<const unsigned char*>(data.data()),
-                         data.size()) != 1) {
+    if (EVP_DigestVerify(ctx.get(), signature.data(), signature.size(),
+                         reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
       die("verify");
     }
   }
@@ -151,7 +152,8 @@ struct raw_primitives {
     auto ctx = context_of(mine);
     std::size_t size = 64;
     unsigned char secret[64];
-    if (EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), const_cast<EVP_PKEY*>(&peer)) != 1 ||
+    if (EVP_PKEY_derive_init(ctx.get()) != 1 ||
+        EVP_PKEY_derive_set_peer(ctx.get(), const_cast<EVP_PKEY*>(&peer)) != 1 ||
         EVP_PKEY_derive(ctx.get(), secret, &size) != 1) {
       die("ECDH");
     }
@@ -220,11 +222,12 @@ int main(int argc, char** argv) {
     const auto [seal_us, raw_seal_us] = compare(seal_once, raw_seal);
     const auto [open_us, raw_open_us] = compare(open_once, raw_open);
 
-    std::printf("\n%s (message %zu bytes on the wire)\n", rsa ? "RSA-2048: RS256 + RSA-OAEP-256/A256CBC-HS512"
-                                                               : "P-256: ES256 + ECDH-ES/A256GCM",
-                wire->size());
-    row("seal (sign + encrypt)", seal_us, raw_seal_us, rsa ? "(RS256 sign + OAEP wrap)" : "(ES256 sign + keygen + ECDH)");
-    row("open (decrypt + verify)", open_us, raw_open_us, rsa ? "(OAEP unwrap + RS256 verify)" : "(ECDH + ES256 verify)");
+    std::printf("\n%s (message %zu bytes on the wire)\n",
+                rsa ? "RSA-2048: RS256 + RSA-OAEP-256/A256CBC-HS512" : "P-256: ES256 + ECDH-ES/A256GCM", wire->size());
+    row("seal (sign + encrypt)", seal_us, raw_seal_us,
+        rsa ? "(RS256 sign + OAEP wrap)" : "(ES256 sign + keygen + ECDH)");
+    row("open (decrypt + verify)", open_us, raw_open_us,
+        rsa ? "(OAEP unwrap + RS256 verify)" : "(ECDH + ES256 verify)");
     if (rsa) {
       std::printf("  JOSE layer on top of them: seal +%.0f%%, open +%.0f%% (target < 20%%)\n",
                   100.0 * (seal_us / raw_seal_us - 1.0), 100.0 * (open_us / raw_open_us - 1.0));

@@ -28,7 +28,8 @@ int main(int argc, char** argv) {
     std::cout << name << "\n";
   };
   for (const auto& [sender, sender_kind] : {std::pair{"alice.example", "rsa"}, std::pair{"erin.example", "ec"}}) {
-    for (const auto& [recipient, recipient_kind] : {std::pair{"bob.example", "rsa"}, std::pair{"frank.example", "ec"}}) {
+    for (const auto& [recipient, recipient_kind] :
+         {std::pair{"bob.example", "rsa"}, std::pair{"frank.example", "ec"}}) {
       for (const auto format : {message_format::compat, message_format::v2}) {
         for (const auto form : {serialization::flattened_json, serialization::compact}) {
           seal_options options;

@@ -36,7 +36,9 @@ struct message_parties {
     }
   }
 
-  [[nodiscard]] identity::local_identity local(const std::string& name) const { return test::local(name, *keys.at(name)); }
+  [[nodiscard]] identity::local_identity local(const std::string& name) const {
+    return test::local(name, *keys.at(name));
+  }
 };
 
 }  // namespace danemq::jose::fuzz

@@ -24,7 +24,9 @@ const std::string python = "/usr/bin/python3";
 const fs::path peer_script = fs::path(DANEMQ_SOURCE_DIR) / "tests" / "integration" / "jwcrypto_peer.py";
 
 enum class kind { rsa, ec };
-std::string name_of(kind k) { return k == kind::rsa ? "rsa" : "ec"; }
+std::string name_of(kind k) {
+  return k == kind::rsa ? "rsa" : "ec";
+}
 
 /// Two parties per key type, their keys written as the original keeps them (PEM files).
 class JwcryptoInterop : public ::testing::Test {
@@ -35,8 +37,9 @@ class JwcryptoInterop : public ::testing::Test {
   }
 
   void SetUp() override {
-    for (const auto& [name, key] : {std::pair{"alice.example", &test::rsa_key(0)}, std::pair{"bob.example", &test::rsa_key(1)},
-                                    std::pair{"erin.example", &test::ec_key(0)}, std::pair{"frank.example", &test::ec_key(1)}}) {
+    for (const auto& [name, key] :
+         {std::pair{"alice.example", &test::rsa_key(0)}, std::pair{"bob.example", &test::rsa_key(1)},
+          std::pair{"erin.example", &test::ec_key(0)}, std::pair{"frank.example", &test::ec_key(1)}}) {
       write(dir_.path() / (std::string(name) + ".key.pem"), crypto::private_key_to_pem(*key));
       write(dir_.path() / (std::string(name) + ".pub.pem"), crypto::public_key_to_pem(*key));
       dns_.publish(name, {key});
@@ -55,9 +58,16 @@ class JwcryptoInterop : public ::testing::Test {
 
   /// The peer acting as `me`, knowing `peer`'s public key.
   danemq::test::command_result run_peer(const std::string& mode, const std::string& me, const std::string& peer,
-                                const std::string& input, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv{python,  peer_script.string(), mode, "--key", (dir_.path() / (me + ".key.pem")).string(),
-                                  "--name", me, "--peer", peer + "=" + (dir_.path() / (peer + ".pub.pem")).string()};
+                                        const std::string& input, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv{python,
+                                  peer_script.string(),
+                                  mode,
+                                  "--key",
+                                  (dir_.path() / (me + ".key.pem")).string(),
+                                  "--name",
+                                  me,
+                                  "--peer",
+                                  peer + "=" + (dir_.path() / (peer + ".pub.pem")).string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return danemq::test::run_command(argv, {}, input, std::chrono::seconds(30));
   }
@@ -106,16 +116,16 @@ TEST_P(DanemqToOriginal, OriginalDecryptsAndVerifiesWhatDanemqSeals) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllPairs, DanemqToOriginal,
-    ::testing::Combine(::testing::Values(kind::rsa, kind::ec), ::testing::Values(kind::rsa, kind::ec),
-                       ::testing::Values(message_format::compat, message_format::v2),
-                       ::testing::Values(serialization::flattened_json, serialization::compact)),
-    [](const auto& info) {
-      return name_of(std::get<0>(info.param)) + "_to_" + name_of(std::get<1>(info.param)) + "_" +
-             (std::get<2>(info.param) == message_format::v2 ? "v2" : "compat") + "_" +
-             (std::get<3>(info.param) == serialization::compact ? "compact" : "json");
-    });
+INSTANTIATE_TEST_SUITE_P(AllPairs, DanemqToOriginal,
+                         ::testing::Combine(::testing::Values(kind::rsa, kind::ec),
+                                            ::testing::Values(kind::rsa, kind::ec),
+                                            ::testing::Values(message_format::compat, message_format::v2),
+                                            ::testing::Values(serialization::flattened_json, serialization::compact)),
+                         [](const auto& info) {
+                           return name_of(std::get<0>(info.param)) + "_to_" + name_of(std::get<1>(info.param)) + "_" +
+                                  (std::get<2>(info.param) == message_format::v2 ? "v2" : "compat") + "_" +
+                                  (std::get<3>(info.param) == serialization::compact ? "compact" : "json");
+                         });
 
 TEST_F(JwcryptoInterop, OriginalRefusesADanemqMessageTamperedInTransit) {
   auto wire = seal({"bob.example", "pay 10"}, local("alice.example"), dns_);
@@ -136,9 +146,9 @@ TEST_P(OriginalToDanemq, DanemqOpensWhatTheOriginalSealsAsLegacy) {
   const std::string sender = sender_of(sender_kind);
   const std::string recipient = recipient_of(recipient_kind);
   const std::string text = "Hello from the original — ✓ " + std::string(150, 'y');
-  const auto result = run_peer("seal", sender, recipient, text,
-                               compact ? std::vector<std::string>{"--to", recipient, "--compact"}
-                                       : std::vector<std::string>{"--to", recipient});
+  const auto result = run_peer(
+      "seal", sender, recipient, text,
+      compact ? std::vector<std::string>{"--to", recipient, "--compact"} : std::vector<std::string>{"--to", recipient});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::string& wire = result.out;
   EXPECT_EQ(wire.front() == '{', !compact);
@@ -167,16 +177,17 @@ TEST_P(OriginalToDanemq, DanemqOpensWhatTheOriginalSealsAsLegacy) {
   EXPECT_EQ(misdirected.error().code, make_error_code(errc::not_for_us));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Pairs, OriginalToDanemq,
-    ::testing::Values(original_to_danemq{kind::rsa, kind::rsa, false},  // exactly the original
-                      original_to_danemq{kind::rsa, kind::rsa, true}, original_to_danemq{kind::ec, kind::ec, false},
-                      original_to_danemq{kind::ec, kind::ec, true}, original_to_danemq{kind::rsa, kind::ec, false},
-                      original_to_danemq{kind::ec, kind::rsa, false}),
-    [](const auto& info) {
-      return name_of(std::get<0>(info.param)) + "_to_" + name_of(std::get<1>(info.param)) +
-             (std::get<2>(info.param) ? "_compact" : "_json");
-    });
+INSTANTIATE_TEST_SUITE_P(Pairs, OriginalToDanemq,
+                         ::testing::Values(original_to_danemq{kind::rsa, kind::rsa, false},  // exactly the original
+                                           original_to_danemq{kind::rsa, kind::rsa, true},
+                                           original_to_danemq{kind::ec, kind::ec, false},
+                                           original_to_danemq{kind::ec, kind::ec, true},
+                                           original_to_danemq{kind::rsa, kind::ec, false},
+                                           original_to_danemq{kind::ec, kind::rsa, false}),
+                         [](const auto& info) {
+                           return name_of(std::get<0>(info.param)) + "_to_" + name_of(std::get<1>(info.param)) +
+                                  (std::get<2>(info.param) ? "_compact" : "_json");
+                         });
 
 TEST_F(JwcryptoInterop, DanemqRefusesAnOriginalMessageSignedByAKeyNotInDns) {
   // Alice's DNS now holds another key: the original's message no longer verifies.

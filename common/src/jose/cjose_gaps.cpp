@@ -49,7 +49,9 @@ struct envelope_member {
   std::string value;  ///< the string, or an object's JSON text
 };
 
-bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 bool is_base64url_char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
@@ -142,7 +144,7 @@ result<void> take_string_members(const std::vector<envelope_member>& members, st
       known = true;
     }
     if (!known) {
-      return fail(errc::bad_format, std::string(what) + " has an unexpected member '" + member.name.substr(0, 40) + "'");
+      return fail(errc::bad_format, std::string(what) + " has an unexpected member " + quoted_for_log(member.name));
     }
   }
   for (const auto& [wanted_name, target] : wanted) {
@@ -163,7 +165,8 @@ bool looks_like_json(std::string_view text) {
 }
 
 bool has_member(const std::vector<envelope_member>& members, std::string_view name) {
-  return std::any_of(members.begin(), members.end(), [&](const envelope_member& member) { return member.name == name; });
+  return std::any_of(members.begin(), members.end(),
+                     [&](const envelope_member& member) { return member.name == name; });
 }
 
 crypto::unique_evp_pkey_ctx context_of(const EVP_PKEY& key) {
@@ -195,7 +198,8 @@ result<jws_parts> split_jws(std::string_view text) {
     if (has_member(*members, "header")) return fail(errc::bad_format, "unprotected JWS header is not accepted");
     auto taken = take_string_members(
         *members, "JWS",
-        {{"payload", &parts.payload_b64}, {"protected", &parts.protected_b64}, {"signature", &parts.signature_b64}}, {});
+        {{"payload", &parts.payload_b64}, {"protected", &parts.protected_b64}, {"signature", &parts.signature_b64}},
+        {});
     if (!taken) return taken.error();
     parts.form = serialization::flattened_json;
     return parts;
@@ -225,7 +229,8 @@ result<jwe_parts> split_jwe(std::string_view text) {
     if (has_member(*members, "recipients")) {
       return fail(errc::bad_format, "general JWE JSON serialization (several recipients) is not accepted");
     }
-    if (has_member(*members, "unprotected")) return fail(errc::bad_format, "shared unprotected JWE header is not accepted");
+    if (has_member(*members, "unprotected"))
+      return fail(errc::bad_format, "shared unprotected JWE header is not accepted");
     if (has_member(*members, "aad")) return fail(errc::bad_format, "JWE additional authenticated data is not accepted");
     const auto header = std::find_if(members->begin(), members->end(),
                                      [](const envelope_member& member) { return member.name == "header"; });
@@ -262,13 +267,13 @@ result<jwe_parts> split_jwe(std::string_view text) {
 
 std::string join_jwe(const jwe_parts& parts, serialization form) {
   if (form == serialization::compact) {
-    return parts.protected_b64 + '.' + parts.encrypted_key_b64 + '.' + parts.iv_b64 + '.' + parts.ciphertext_b64 +
-           '.' + parts.tag_b64;
+    return parts.protected_b64 + '.' + parts.encrypted_key_b64 + '.' + parts.iv_b64 + '.' + parts.ciphertext_b64 + '.' +
+           parts.tag_b64;
   }
   std::string out = R"({"ciphertext":")" + parts.ciphertext_b64 + '"';
   if (!parts.encrypted_key_b64.empty()) out += R"(,"encrypted_key":")" + parts.encrypted_key_b64 + '"';
-  out += R"(,"iv":")" + parts.iv_b64 + R"(","protected":")" + parts.protected_b64 + R"(","tag":")" + parts.tag_b64 +
-         "\"}";
+  out +=
+      R"(,"iv":")" + parts.iv_b64 + R"(","protected":")" + parts.protected_b64 + R"(","tag":")" + parts.tag_b64 + "\"}";
   return out;
 }
 
@@ -316,8 +321,8 @@ result<crypto::bytes> rsa_oaep256_unwrap(const EVP_PKEY& private_key, std::span<
 }
 
 result<crypto::bytes> ecdh_es_content_key(const EVP_PKEY& private_key, const EVP_PKEY& ephemeral_key,
-                                          std::string_view enc, std::size_t key_bits,
-                                          std::span<const std::uint8_t> apu, std::span<const std::uint8_t> apv) {
+                                          std::string_view enc, std::size_t key_bits, std::span<const std::uint8_t> apu,
+                                          std::span<const std::uint8_t> apv) {
   if (key_bits == 0 || key_bits % 8 != 0) return fail(errc::internal_error, "ECDH-ES: bad key length");
   auto ctx = context_of(private_key);
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) {

@@ -7,8 +7,8 @@
 
 #include <memory>
 
-#include "danemq/core/result.hpp"
 #include "cjose_handles.hpp"
+#include "danemq/core/result.hpp"
 
 namespace danemq::jose::detail {
 

@@ -93,7 +93,8 @@ result<encrypted_content> encrypt_content(const nlohmann::json& protected_header
 
 result<std::string> decrypt_content(const encrypted_content& content, std::span<const std::uint8_t> cek) {
   // Base64url needs no escaping in JSON; anything else is refused here.
-  for (const std::string* field : {&content.protected_b64, &content.iv_b64, &content.ciphertext_b64, &content.tag_b64}) {
+  for (const std::string* field :
+       {&content.protected_b64, &content.iv_b64, &content.ciphertext_b64, &content.tag_b64}) {
     const bool plain = std::all_of(field->begin(), field->end(), [](char c) {
       return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     });

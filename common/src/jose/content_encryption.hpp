@@ -30,8 +30,7 @@ struct encrypted_content {
 /// Encrypts under `protected_header` (must name `enc`) with `cek`, a fresh
 /// random IV. Failure internal_error.
 [[nodiscard]] result<encrypted_content> encrypt_content(const nlohmann::json& protected_header,
-                                                        std::span<const std::uint8_t> cek,
-                                                        std::string_view plaintext);
+                                                        std::span<const std::uint8_t> cek, std::string_view plaintext);
 
 /// Authenticates and decrypts. The `enc` named in the protected header picks
 /// the cipher; the caller has checked it and the IV and tag lengths.

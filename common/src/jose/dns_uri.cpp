@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "danemq/identity/dns_name.hpp"
+#include "encoding.hpp"
 
 namespace danemq::jose {
 namespace {
@@ -20,20 +21,25 @@ bool iequals(std::string_view a, std::string_view b) {
 result<std::string> canonical(std::string_view name, std::string_view uri) {
   auto canonical_name = identity::canonical_dns_name(name);
   if (!canonical_name) {
-    return fail(errc::bad_format, "DNS URI '" + std::string(uri) + "': " + canonical_name.error().detail);
+    return fail(errc::bad_format, "DNS URI " + detail::quoted_for_log(uri, 300) + ": " +
+                                      detail::printable_for_log(canonical_name.error().detail));
   }
   return std::move(canonical_name).value();
 }
 
 }  // namespace
 
-std::string dns_uri(std::string_view name) { return "dns:" + std::string(name) + "?type=TLSA"; }
+std::string dns_uri(std::string_view name) {
+  return "dns:" + std::string(name) + "?type=TLSA";
+}
 
-std::string original_dns_uri(std::string_view name) { return "dns://" + std::string(name) + "?type=TLSA"; }
+std::string original_dns_uri(std::string_view name) {
+  return "dns://" + std::string(name) + "?type=TLSA";
+}
 
 result<std::string> name_from_dns_uri(std::string_view uri) {
   const auto refuse = [&](const char* why) {
-    return fail(errc::bad_format, "DNS URI '" + std::string(uri.substr(0, 300)) + "': " + why);
+    return fail(errc::bad_format, "DNS URI " + detail::quoted_for_log(uri, 300) + ": " + why);
   };
   if (uri.size() < scheme.size() + tlsa_query.size() || !iequals(uri.substr(0, scheme.size()), scheme)) {
     return refuse("not a dns: URI");

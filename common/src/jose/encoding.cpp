@@ -74,7 +74,7 @@ result<nlohmann::json> parse_json_object(std::string_view text, std::string_view
   std::vector<std::vector<std::string>> open_objects;
   bool duplicate = false;
   const nlohmann::json::parser_callback_t watch_members = [&](int, nlohmann::json::parse_event_t event,
-                                                                nlohmann::json& parsed) {
+                                                              nlohmann::json& parsed) {
     switch (event) {
       case nlohmann::json::parse_event_t::object_start: open_objects.emplace_back(); break;
       case nlohmann::json::parse_event_t::object_end:
@@ -97,6 +97,18 @@ result<nlohmann::json> parse_json_object(std::string_view text, std::string_view
   if (duplicate) return fail(errc::bad_format, std::string(what) + ": a member appears twice");
   if (!json.is_object()) return fail(errc::bad_format, std::string(what) + ": not a JSON object");
   return json;
+}
+
+std::string printable_for_log(std::string_view text, std::size_t limit) {
+  std::string out;
+  out.reserve(std::min(text.size(), limit) + 3);
+  for (const char c : text.substr(0, limit)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  if (text.size() > limit) out += "...";
+  return out;
+}
+
+std::string quoted_for_log(std::string_view text, std::size_t limit) {
+  return '\'' + printable_for_log(text, limit) + '\'';
 }
 
 bool is_valid_utf8(std::string_view text) {

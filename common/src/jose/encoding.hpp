@@ -31,6 +31,13 @@ namespace danemq::jose::detail {
 /// objects (at any depth) with a member twice. bad_format naming `what`.
 [[nodiscard]] result<nlohmann::json> parse_json_object(std::string_view text, std::string_view what);
 
+/// Attacker-chosen text made fit for a failure detail (which ends up in
+/// logs): at most `limit` characters, anything but printable ASCII shown as
+/// '?', in single quotes.
+[[nodiscard]] std::string quoted_for_log(std::string_view text, std::size_t limit = 40);
+/// The same without the quotes.
+[[nodiscard]] std::string printable_for_log(std::string_view text, std::size_t limit = 300);
+
 /// True when `text` is valid UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
 [[nodiscard]] bool is_valid_utf8(std::string_view text);
 

@@ -21,20 +21,16 @@ const char* signature_algorithm_for(const EVP_PKEY& key) {
   return nullptr;
 }
 
-/// The value quoted for a failure detail, cut to a sane length (built
-/// step by step: GCC 12 -O3 warns falsely on `"x" + std::string`).
 std::string in_quotes(std::string_view value) {
-  std::string out(1, '\'');
-  out.append(value.substr(0, 40));
-  out.push_back('\'');
-  return out;
+  return detail::quoted_for_log(value);
 }
 
 result<void> check_signature_algorithm(std::string_view alg) {
   if (alg == "RS256" || alg == "ES256") return ok();
   if (alg == "none") return fail(errc::bad_algorithm, "unsigned JWS (alg 'none') is not accepted");
   if (alg.substr(0, 2) == "HS") {
-    return fail(errc::bad_algorithm, "HMAC signature " + in_quotes(alg) + " is not accepted (public keys are not secrets)");
+    return fail(errc::bad_algorithm,
+                "HMAC signature " + in_quotes(alg) + " is not accepted (public keys are not secrets)");
   }
   return fail(errc::bad_algorithm, "JWS algorithm " + in_quotes(alg) + " is not accepted (RS256, ES256)");
 }
@@ -43,7 +39,8 @@ result<void> check_signature_algorithm(std::string_view alg) {
 
 result<parsed_jws> parse_jws(std::string_view text, std::size_t max_size) {
   if (text.size() > max_size) {
-    return fail(errc::too_large, "JWS of " + std::to_string(text.size()) + " bytes (limit " + std::to_string(max_size) + ")");
+    return fail(errc::too_large,
+                "JWS of " + std::to_string(text.size()) + " bytes (limit " + std::to_string(max_size) + ")");
   }
   auto parts = detail::split_jws(text);
   if (!parts) return parts.error();

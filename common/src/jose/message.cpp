@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "danemq/identity/dns_name.hpp"
@@ -54,7 +55,9 @@ result<std::string> our_name(const identity::local_identity& me) {
   return name;
 }
 
-clock::time_point now_of(const std::optional<clock::time_point>& pinned) { return pinned ? *pinned : clock::now(); }
+clock::time_point now_of(const std::optional<clock::time_point>& pinned) {
+  return pinned ? *pinned : clock::now();
+}
 
 result<std::string> random_jti() {
   crypto::bytes random(16);
@@ -122,7 +125,8 @@ result<bool> check_claims(const protected_header& header, const std::string& us,
   const int present = int{header.aud.has_value()} + int{header.iat.has_value()} + int{header.jti.has_value()};
   if (present == 0) {
     if (!options.accept_legacy) {
-      return fail(errc::legacy_refused, "no signed recipient, time or id (the original's format); ACCEPT_LEGACY is off");
+      return fail(errc::legacy_refused,
+                  "no signed recipient, time or id (the original's format); ACCEPT_LEGACY is off");
     }
     return true;
   }
@@ -130,7 +134,12 @@ result<bool> check_claims(const protected_header& header, const std::string& us,
   auto audience = name_from_audience(*header.aud);
   if (!audience) return audience.error();
   if (*audience != us) return fail(errc::not_for_us, "signed for " + *audience + ", not for " + us);
-  if (header.jti->empty() || header.jti->size() > 128) return fail(errc::bad_format, "jti is empty or too long");
+  // The jti ends up in logs and in the replay memory's keys: printable ASCII only.
+  const bool printable =
+      std::all_of(header.jti->begin(), header.jti->end(), [](char c) { return c > 0x20 && c < 0x7f; });
+  if (header.jti->empty() || header.jti->size() > 128 || !printable) {
+    return fail(errc::bad_format, "jti is empty, too long or not printable ASCII");
+  }
 
   // iat is attacker-chosen until verified: compare in seconds, never as a
   // time_point (nanoseconds), which a huge value would overflow.

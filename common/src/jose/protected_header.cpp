@@ -52,7 +52,8 @@ result<protected_header> decode_protected_header(std::string_view b64, nlohmann:
   }
   if (const auto iat = header.find("iat"); iat != header.end()) {
     if (!iat->is_number_integer()) return fail(errc::bad_format, "header member 'iat' is not an integer");
-    if (iat->is_number_unsigned() && iat->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    if (iat->is_number_unsigned() &&
+        iat->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
       return fail(errc::bad_format, "header member 'iat' is out of range");
     }
     out.iat = iat->get<std::int64_t>();

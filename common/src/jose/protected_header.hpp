@@ -18,7 +18,6 @@ namespace danemq::jose::detail {
 /// (bad_format). Algorithms are left to the caller's allow-list.
 /// When `parsed` is given, it receives the whole header object (for the
 /// members a caller reads beyond protected_header's).
-[[nodiscard]] result<protected_header> decode_protected_header(std::string_view b64,
-                                                               nlohmann::json* parsed = nullptr);
+[[nodiscard]] result<protected_header> decode_protected_header(std::string_view b64, nlohmann::json* parsed = nullptr);
 
 }  // namespace danemq::jose::detail

@@ -1,8 +1,8 @@
 #include "cjose_gaps.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <openssl/rsa.h>
+#include <nlohmann/json.hpp>
 
 #include "danemq/jose/errors.hpp"
 #include "jose_test_support.hpp"
@@ -40,7 +40,8 @@ TEST(JweSerialization, ConvertsBetweenFlattenedJsonAndCompact) {
   }
   auto direct = parts;
   direct.encrypted_key_b64.clear();
-  EXPECT_EQ(join_jwe(direct, serialization::flattened_json), R"({"ciphertext":"Yw","iv":"aQ","protected":"cA","tag":"dA"})");
+  EXPECT_EQ(join_jwe(direct, serialization::flattened_json),
+            R"({"ciphertext":"Yw","iv":"aQ","protected":"cA","tag":"dA"})");
   EXPECT_EQ(join_jwe(direct, serialization::compact), "cA..aQ.Yw.dA");
 }
 
@@ -115,7 +116,8 @@ TEST(RsaOaep256, WrapsAndUnwrapsAContentKey) {
 TEST(RsaOaep256, IsNotOaepWithSha1) {
   // A key wrapped with RSA-OAEP (SHA-1, what cjose calls RSA-OAEP) must not unwrap.
   const crypto::bytes cek(64, 0x5a);
-  const crypto::unique_evp_pkey_ctx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, const_cast<EVP_PKEY*>(&test::rsa_key(1)), nullptr));
+  const crypto::unique_evp_pkey_ctx ctx(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, const_cast<EVP_PKEY*>(&test::rsa_key(1)), nullptr));
   ASSERT_EQ(EVP_PKEY_encrypt_init(ctx.get()), 1);
   ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING), 1);
   std::size_t size = 256;
@@ -129,7 +131,8 @@ TEST(RsaOaep256, IsNotOaepWithSha1) {
 TEST(RsaOaep256, RefusesWrongLengthsAndNonRsaKeys) {
   EXPECT_EQ(rsa_oaep256_unwrap(test::rsa_key(1), crypto::bytes(255, 1)).error().code,
             make_error_code(errc::decryption_failed));
-  EXPECT_EQ(rsa_oaep256_unwrap(test::rsa_key(1), crypto::bytes{}).error().code, make_error_code(errc::decryption_failed));
+  EXPECT_EQ(rsa_oaep256_unwrap(test::rsa_key(1), crypto::bytes{}).error().code,
+            make_error_code(errc::decryption_failed));
   EXPECT_EQ(rsa_oaep256_wrap(test::ec_key(0), crypto::bytes(64)).error().code, make_error_code(errc::unsupported_key));
 }
 
@@ -164,11 +167,12 @@ TEST(EphemeralKey, ReadsOnlyP256PointsOnTheCurve) {
   auto key = p256_public_key_from_jwk(good);
   ASSERT_TRUE(key) << key.error().message();
   EXPECT_EQ(crypto::kind_of(**key), crypto::key_kind::ec_p256);
-  for (const std::string bad : {
-           R"({"kty":"EC","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFppo"})",
-           R"({"kty":"EC","crv":"P-384","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps"})",
-           R"({"kty":"RSA","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps"})",
-           R"({"kty":"EC","crv":"P-256","x":"AA","y":"AA"})", R"({"kty":"EC","crv":"P-256"})", R"("x")"}) {
+  for (
+      const std::string bad :
+      {R"({"kty":"EC","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFppo"})",
+       R"({"kty":"EC","crv":"P-384","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps"})",
+       R"({"kty":"RSA","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps"})",
+       R"({"kty":"EC","crv":"P-256","x":"AA","y":"AA"})", R"({"kty":"EC","crv":"P-256"})", R"("x")"}) {
     auto refused = p256_public_key_from_jwk(bad);
     ASSERT_FALSE(refused) << bad;
     EXPECT_EQ(refused.error().code, make_error_code(errc::bad_format)) << bad;

@@ -22,11 +22,11 @@ namespace {
 
 using nlohmann::json;
 
-const std::filesystem::path cookbook = std::filesystem::path(DANEMQ_SOURCE_DIR) / ".." / "shared" / "conformance" /
-                                       "jose-cookbook";
+const std::filesystem::path cookbook =
+    std::filesystem::path(DANEMQ_SOURCE_DIR) / ".." / "shared" / "conformance" / "jose-cookbook";
 
-#define REQUIRE_COOKBOOK()                                                                                     \
-  if (!std::filesystem::is_directory(cookbook)) {                                                              \
+#define REQUIRE_COOKBOOK()                                                                                        \
+  if (!std::filesystem::is_directory(cookbook)) {                                                                 \
     GTEST_SKIP() << "JOSE Cookbook vectors not found at " << cookbook.string() << " (RFC 7520 conformance data)"; \
   }
 
@@ -87,8 +87,8 @@ crypto::unique_evp_pkey key_from_jwk(const json& jwk) {
       point.insert(point.end(), value.begin(), value.end());
     }
     storage.push_back(std::move(point));
-    params.push_back(OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, storage.back().data(),
-                                                       storage.back().size()));
+    params.push_back(
+        OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, storage.back().data(), storage.back().size()));
     if (is_private) add_bn(OSSL_PKEY_PARAM_PRIV_KEY, "d");
   }
   params.push_back(OSSL_PARAM_construct_end());
@@ -132,9 +132,9 @@ TEST(JoseCookbook, A256GcmContentDecryptsWithTheVectorsContentKey) {
   const json& content = vector.at("encrypting_content");
   const auto cek = bytes_of(vector.at("generated"), "cek");
   ASSERT_EQ(cek.size(), detail::content_key_size("A256GCM"));
-  detail::encrypted_content encrypted{content.at("protected_b64u").get<std::string>(),
-                                      vector.at("generated").at("iv").get<std::string>(),
-                                      content.at("ciphertext").get<std::string>(), content.at("tag").get<std::string>()};
+  detail::encrypted_content encrypted{
+      content.at("protected_b64u").get<std::string>(), vector.at("generated").at("iv").get<std::string>(),
+      content.at("ciphertext").get<std::string>(), content.at("tag").get<std::string>()};
   auto plaintext = detail::decrypt_content(encrypted, cek);
   ASSERT_TRUE(plaintext) << plaintext.error().message();
   EXPECT_EQ(*plaintext, vector.at("input").at("plaintext").get<std::string>());
@@ -154,11 +154,10 @@ TEST(JoseCookbook, EcdhEsKeyAgreementOnP256DerivesTheVectorsContentKey) {
   auto cek = detail::ecdh_es_content_key(*recipient, **epk, "A128CBC-HS256", 256);
   ASSERT_TRUE(cek) << cek.error().message();
   EXPECT_EQ(detail::base64url_encode(*cek), vector.at("encrypting_key").at("cek").get<std::string>());
-  auto plaintext = detail::decrypt_content({content.at("protected_b64u").get<std::string>(),
-                                            vector.at("generated").at("iv").get<std::string>(),
-                                            content.at("ciphertext").get<std::string>(),
-                                            content.at("tag").get<std::string>()},
-                                           *cek);
+  auto plaintext = detail::decrypt_content(
+      {content.at("protected_b64u").get<std::string>(), vector.at("generated").at("iv").get<std::string>(),
+       content.at("ciphertext").get<std::string>(), content.at("tag").get<std::string>()},
+      *cek);
   ASSERT_TRUE(plaintext) << plaintext.error().message();
   EXPECT_EQ(*plaintext, vector.at("input").at("plaintext").get<std::string>());
 }
@@ -181,8 +180,8 @@ TEST_P(JoseCookbookJws, IsRefusedWithTheExactError) {
   if (vector.contains("sign")) vector = vector.at("sign");  // section 6 nests a JWS
   auto parsed = parse_jws(output_text(vector, row.form));
   ASSERT_FALSE(parsed) << row.file << " " << row.form;
-  EXPECT_EQ(parsed.error().code, make_error_code(row.expected)) << row.file << " " << row.form << ": "
-                                                                << parsed.error().message();
+  EXPECT_EQ(parsed.error().code, make_error_code(row.expected))
+      << row.file << " " << row.form << ": " << parsed.error().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -212,8 +211,8 @@ TEST_P(JoseCookbookJwe, IsRefusedWithTheExactError) {
   if (vector.contains("encrypt")) vector = vector.at("encrypt");  // section 6 nests the JWS in a JWE
   auto parsed = parse_jwe(output_text(vector, row.form), 1 << 20, 1 << 20);
   ASSERT_FALSE(parsed) << row.file << " " << row.form;
-  EXPECT_EQ(parsed.error().code, make_error_code(row.expected)) << row.file << " " << row.form << ": "
-                                                                << parsed.error().message();
+  EXPECT_EQ(parsed.error().code, make_error_code(row.expected))
+      << row.file << " " << row.form << ": " << parsed.error().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -11,9 +11,9 @@ TEST(DnsUri, WritesTheV2AndTheOriginalForms) {
 }
 
 TEST(DnsUri, ReadsEveryAcceptedFormAsTheCanonicalName) {
-  for (const char* uri : {"dns:alice.example?type=TLSA", "dns://alice.example?type=TLSA",
-                          "dns://192.0.2.53/alice.example?type=TLSA", "DNS:Alice.Example.?TYPE=tlsa",
-                          "dns://resolver.example:53/alice.example?type=TLSA"}) {
+  for (const char* uri :
+       {"dns:alice.example?type=TLSA", "dns://alice.example?type=TLSA", "dns://192.0.2.53/alice.example?type=TLSA",
+        "DNS:Alice.Example.?TYPE=tlsa", "dns://resolver.example:53/alice.example?type=TLSA"}) {
     auto name = name_from_dns_uri(uri);
     ASSERT_TRUE(name) << uri << ": " << name.error().message();
     EXPECT_EQ(*name, "alice.example") << uri;

@@ -36,9 +36,11 @@ TEST(JsonObject, RefusesDuplicatesAtAnyDepthAndNonObjects) {
 
 TEST(Utf8, AcceptsValidTextAndRefusesMalformedSequences) {
   EXPECT_TRUE(is_valid_utf8("plain"));
-  EXPECT_TRUE(is_valid_utf8("Gr\xc3\xbc\xc3\x9f" "e \xe2\x80\x94 \xf0\x9f\x94\x90"));
-  for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "\x80", "\xff",
-                          "ab\xe2\x80"}) {
+  EXPECT_TRUE(
+      is_valid_utf8("Gr\xc3\xbc\xc3\x9f"
+                    "e \xe2\x80\x94 \xf0\x9f\x94\x90"));
+  for (const char* bad :
+       {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "\x80", "\xff", "ab\xe2\x80"}) {
     EXPECT_FALSE(is_valid_utf8(bad)) << bad;
   }
 }

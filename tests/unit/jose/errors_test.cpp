@@ -22,7 +22,8 @@ TEST(JoseErrors, OnlyDnsTroubleAndReplayMemoryFailuresAreTemporary) {
   }
   EXPECT_TRUE(is_temporary(fail(errc::lookup_temporarily_failed, "timeout")));
   // Codes of other categories with the same value are not ours.
-  EXPECT_FALSE(is_temporary(std::make_error_code(static_cast<std::errc>(static_cast<int>(errc::lookup_temporarily_failed)))));
+  EXPECT_FALSE(
+      is_temporary(std::make_error_code(static_cast<std::errc>(static_cast<int>(errc::lookup_temporarily_failed)))));
 }
 
 }  // namespace

@@ -49,8 +49,8 @@ TEST(MessageFuzzCorpus, EverySeedIsARealMessageOfItsKind) {
     auto opened = open(text, parties.local(to_ec ? "frank.example" : "bob.example"), parties.dns, options);
     ASSERT_TRUE(opened) << name << ": " << opened.error().message();
     EXPECT_EQ(opened->legacy, name.find("-v2-") == std::string::npos) << name;
-    EXPECT_EQ(opened->outer_form, name.find("compact") != std::string::npos ? serialization::compact
-                                                                            : serialization::flattened_json)
+    EXPECT_EQ(opened->outer_form,
+              name.find("compact") != std::string::npos ? serialization::compact : serialization::flattened_json)
         << name;
     ++messages;
   }

@@ -5,8 +5,8 @@
 
 #include <array>
 #include <fstream>
-#include <sstream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 
 #include "encoding.hpp"
@@ -37,7 +37,8 @@ std::string signature_of(std::string_view input, const EVP_PKEY& key) {
   const crypto::unique_evp_md_ctx ctx(EVP_MD_CTX_new());
   std::size_t size = 0;
   if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key)) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &size, reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1) {
+      EVP_DigestSign(ctx.get(), nullptr, &size, reinterpret_cast<const unsigned char*>(input.data()), input.size()) !=
+          1) {
     throw std::runtime_error(crypto::drain_openssl_errors());
   }
   crypto::bytes signature(size);
@@ -60,8 +61,12 @@ std::string signature_of(std::string_view input, const EVP_PKEY& key) {
 
 }  // namespace
 
-const EVP_PKEY& rsa_key(int index) { return cached("rsa", index); }
-const EVP_PKEY& ec_key(int index) { return cached("ec", index); }
+const EVP_PKEY& rsa_key(int index) {
+  return cached("rsa", index);
+}
+const EVP_PKEY& ec_key(int index) {
+  return cached("ec", index);
+}
 
 crypto::unique_evp_pkey share(const EVP_PKEY& key) {
   EVP_PKEY_up_ref(const_cast<EVP_PKEY*>(&key));

@@ -1,8 +1,8 @@
 #include "danemq/jose/jwe.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <openssl/rand.h>
+#include <nlohmann/json.hpp>
 
 #include "cjose_gaps.hpp"
 #include "content_encryption.hpp"
@@ -23,7 +23,8 @@ void expect_refused(const std::string& text, errc expected) {
 }
 
 nlohmann::json flattened(const EVP_PKEY& recipient, std::string_view plaintext = "secret") {
-  return nlohmann::json::parse(*encrypt_jwe(plaintext, recipient, "dns:bob.example?type=TLSA", serialization::flattened_json));
+  return nlohmann::json::parse(
+      *encrypt_jwe(plaintext, recipient, "dns:bob.example?type=TLSA", serialization::flattened_json));
 }
 
 std::string header_of(const nlohmann::json& jwe) {

@@ -103,10 +103,21 @@ TEST(JwsVerify, RefusesSignaturesOfTheWrongLength) {
 }
 
 TEST(JwsParse, RefusesAlgorithmsOutsideTheAllowList) {
-  for (const char* alg : {"none", "HS256", "HS384", "HS512", "PS256", "RS384", "RS512", "ES384", "ES512", "EdDSA", "rs256"}) {
+  for (const char* alg :
+       {"none", "HS256", "HS384", "HS512", "PS256", "RS384", "RS512", "ES384", "ES512", "EdDSA", "rs256"}) {
     const std::string header = std::string(R"({"alg":")") + alg + R"("})";
     expect_refused(test::raw_jws_with_signature(header, "x", "AAAA"), errc::bad_algorithm);
   }
+}
+
+TEST(JwsParse, KeepsAttackerTextInFailureDetailsPrintableAndShort) {
+  auto parsed = parse_jws(test::raw_jws_with_signature(
+      R"({"alg":"RS256\n2026-01-01 INFO accepted message from bank.example )" + std::string(200, 'x') + R"("})", "x",
+      "AAAA"));
+  ASSERT_FALSE(parsed);
+  EXPECT_EQ(parsed.error().code, make_error_code(errc::bad_algorithm));
+  EXPECT_EQ(parsed.error().detail.find('\n'), std::string::npos) << parsed.error().detail;
+  EXPECT_LT(parsed.error().detail.size(), 120U) << parsed.error().detail;
 }
 
 TEST(JwsParse, RefusesCritZipAndB64) {

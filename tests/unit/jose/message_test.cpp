@@ -18,8 +18,12 @@ using test::rsa_key;
 using test::test_now;
 
 enum class kind { rsa, ec };
-const EVP_PKEY& key_of(kind k, int index) { return k == kind::rsa ? rsa_key(index) : ec_key(index); }
-std::string name_of(kind k) { return k == kind::rsa ? "rsa" : "ec"; }
+const EVP_PKEY& key_of(kind k, int index) {
+  return k == kind::rsa ? rsa_key(index) : ec_key(index);
+}
+std::string name_of(kind k) {
+  return k == kind::rsa ? "rsa" : "ec";
+}
 
 /// Alice (sender), Bob (recipient) and Carol (a third party), each with a
 /// key of the chosen type, all published in the fake DNS.
@@ -78,8 +82,8 @@ TEST_P(MessageRoundTrip, OpensWhatItSealsWithTheExpectedAlgorithms) {
   EXPECT_EQ(jwe->header.alg, recipient == kind::rsa ? "RSA-OAEP-256" : "ECDH-ES");
   EXPECT_EQ(jwe->header.enc, recipient == kind::rsa ? "A256CBC-HS512" : "A256GCM");
   EXPECT_EQ(jwe->header.typ, "JWE");
-  EXPECT_EQ(jwe->header.x5u, format == message_format::compat ? "dns://bob.example?type=TLSA"
-                                                              : "dns:bob.example?type=TLSA");
+  EXPECT_EQ(jwe->header.x5u,
+            format == message_format::compat ? "dns://bob.example?type=TLSA" : "dns:bob.example?type=TLSA");
 
   open_options options_in = pinned();
   options_in.accept_legacy = format == message_format::compat;
@@ -108,16 +112,16 @@ TEST_P(MessageRoundTrip, OpensWhatItSealsWithTheExpectedAlgorithms) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllPairs, MessageRoundTrip,
-    ::testing::Combine(::testing::Values(kind::rsa, kind::ec), ::testing::Values(kind::rsa, kind::ec),
-                       ::testing::Values(message_format::compat, message_format::v2),
-                       ::testing::Values(serialization::flattened_json, serialization::compact)),
-    [](const auto& info) {
-      return name_of(std::get<0>(info.param)) + "_to_" + name_of(std::get<1>(info.param)) + "_" +
-             (std::get<2>(info.param) == message_format::v2 ? "v2" : "compat") + "_" +
-             (std::get<3>(info.param) == serialization::compact ? "compact" : "json");
-    });
+INSTANTIATE_TEST_SUITE_P(AllPairs, MessageRoundTrip,
+                         ::testing::Combine(::testing::Values(kind::rsa, kind::ec),
+                                            ::testing::Values(kind::rsa, kind::ec),
+                                            ::testing::Values(message_format::compat, message_format::v2),
+                                            ::testing::Values(serialization::flattened_json, serialization::compact)),
+                         [](const auto& info) {
+                           return name_of(std::get<0>(info.param)) + "_to_" + name_of(std::get<1>(info.param)) + "_" +
+                                  (std::get<2>(info.param) == message_format::v2 ? "v2" : "compat") + "_" +
+                                  (std::get<3>(info.param) == serialization::compact ? "compact" : "json");
+                         });
 
 TEST(MessageSeal, CompatFormatWritesExactlyTheOriginalHeaders) {
   parties p;
@@ -127,8 +131,9 @@ TEST(MessageSeal, CompatFormatWritesExactlyTheOriginalHeaders) {
   auto jwe = parse_jwe(wire, 1 << 16, 1 << 16);
   ASSERT_TRUE(jwe);
   auto header = nlohmann::json::parse(jwe->header.json);
-  EXPECT_EQ(header, nlohmann::json::parse(
-                        R"({"alg":"RSA-OAEP-256","enc":"A256CBC-HS512","typ":"JWE","x5u":"dns://bob.example?type=TLSA"})"));
+  EXPECT_EQ(header,
+            nlohmann::json::parse(
+                R"({"alg":"RSA-OAEP-256","enc":"A256CBC-HS512","typ":"JWE","x5u":"dns://bob.example?type=TLSA"})"));
   auto inner = decrypt_jwe(*jwe, *p.bob.key, 1 << 16);
   ASSERT_TRUE(inner);
   auto jws = parse_jws(*inner);
@@ -137,7 +142,8 @@ TEST(MessageSeal, CompatFormatWritesExactlyTheOriginalHeaders) {
             nlohmann::json::parse(R"({"alg":"RS256","x5u":"dns://alice.example?type=TLSA"})"));
   // jwcrypto's flattened JSON: exactly these members.
   auto outer = nlohmann::json::parse(wire);
-  for (const char* member : {"protected", "encrypted_key", "iv", "ciphertext", "tag"}) EXPECT_TRUE(outer.contains(member));
+  for (const char* member : {"protected", "encrypted_key", "iv", "ciphertext", "tag"})
+    EXPECT_TRUE(outer.contains(member));
   EXPECT_EQ(outer.size(), 5U);
   auto signed_object = nlohmann::json::parse(*inner);
   EXPECT_EQ(signed_object.size(), 3U);
@@ -226,8 +232,9 @@ TEST(MessageOpen, RefusesLegacyMessagesUnlessAcceptLegacyIsSet) {
 
 TEST(MessageOpen, RefusesHeaderWithSomeButNotAllV2Claims) {
   parties p;
-  const std::string jws = test::raw_jws(R"({"alg":"RS256","aud":"dns:bob.example?type=TLSA","x5u":"dns:alice.example?type=TLSA"})",
-                                        "partial", rsa_key(0));
+  const std::string jws =
+      test::raw_jws(R"({"alg":"RS256","aud":"dns:bob.example?type=TLSA","x5u":"dns:alice.example?type=TLSA"})",
+                    "partial", rsa_key(0));
   auto wire = encrypt_jwe(jws, *p.bob.key, dns_uri("bob.example"), serialization::flattened_json);
   open_options legacy = pinned();
   legacy.accept_legacy = true;
@@ -236,11 +243,11 @@ TEST(MessageOpen, RefusesHeaderWithSomeButNotAllV2Claims) {
 
 TEST(MessageOpen, AcceptsAudienceAsBareNameOrAnyDnsUriForm) {
   parties p;
-  for (const std::string aud : {"bob.example", "dns://bob.example?type=TLSA", "dns://10.0.0.1/bob.example?type=TLSA",
-                                "BOB.example."}) {
+  for (const std::string aud :
+       {"bob.example", "dns://bob.example?type=TLSA", "dns://10.0.0.1/bob.example?type=TLSA", "BOB.example."}) {
     const std::string header = R"({"alg":"RS256","aud":")" + aud + R"(","iat":)" +
-                               std::to_string(test::seconds_of(test_now)) +
-                               R"(,"jti":")" + "id-" + aud + R"(","x5u":"dns:alice.example?type=TLSA"})";
+                               std::to_string(test::seconds_of(test_now)) + R"(,"jti":")" + "id-" + aud +
+                               R"(","x5u":"dns:alice.example?type=TLSA"})";
     auto wire = encrypt_jwe(test::raw_jws(header, "hi", rsa_key(0)), *p.bob.key, dns_uri("bob.example"),
                             serialization::flattened_json);
     auto opened = open(*wire, p.bob, p.dns, pinned());
@@ -274,9 +281,22 @@ TEST(MessageOpen, AcceptsClockSkewButNotMessagesFromTheFuture) {
 TEST(MessageOpen, RefusesHugeIatWithoutOverflow) {
   parties p;
   for (const std::int64_t iat : {std::int64_t{9'000'000'000'000'000'000}, std::int64_t{-9'000'000'000'000'000'000}}) {
-    auto wire = encrypt_jwe(test::raw_jws(test::v2_header("RS256", "alice.example", "bob.example", iat, "j"), "x",
-                                          rsa_key(0)),
-                            *p.bob.key, dns_uri("bob.example"), serialization::flattened_json);
+    auto wire =
+        encrypt_jwe(test::raw_jws(test::v2_header("RS256", "alice.example", "bob.example", iat, "j"), "x", rsa_key(0)),
+                    *p.bob.key, dns_uri("bob.example"), serialization::flattened_json);
+    expect_error(open(*wire, p.bob, p.dns, pinned()), errc::bad_format);
+  }
+}
+
+TEST(MessageOpen, RefusesJtiThatIsNotPrintableAscii) {
+  // A jti goes to logs and to the replay memory's keys.
+  parties p;
+  for (const std::string& jti : std::vector<std::string>{std::string("line\\nbreak"), std::string("tab\\tx"),
+                                                         std::string(129, 'j'), std::string("")}) {
+    auto wire = encrypt_jwe(
+        test::raw_jws(test::v2_header("RS256", "alice.example", "bob.example", test::seconds_of(test_now), jti), "x",
+                      rsa_key(0)),
+        *p.bob.key, dns_uri("bob.example"), serialization::flattened_json);
     expect_error(open(*wire, p.bob, p.dns, pinned()), errc::bad_format);
   }
 }
@@ -567,8 +587,9 @@ TEST(MessageOpen, AnExceptionFromTheIdentitySourceBecomesAnError) {
 
 TEST(MessageOpen, RefusesGarbageWithTypedErrors) {
   parties p;
-  for (const std::string& garbage : std::vector<std::string>{"", "{", "{}", "[]", "null", "a.b.c.d.e", "....", "{\"protected\":1}",
-                                    "eyJhbGciOiJub25lIn0.e30.", std::string(3000, '.')}) {
+  for (const std::string& garbage :
+       std::vector<std::string>{"", "{", "{}", "[]", "null", "a.b.c.d.e", "....", "{\"protected\":1}",
+                                "eyJhbGciOiJub25lIn0.e30.", std::string(3000, '.')}) {
     auto opened = open(garbage, p.bob, p.dns, pinned());
     ASSERT_FALSE(opened) << garbage;
     EXPECT_EQ(opened.error().code.category(), jose_category()) << garbage;

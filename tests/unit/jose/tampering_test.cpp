@@ -99,8 +99,8 @@ const std::vector<tampering>& table() {
       // The inner JWS, changed and re-encrypted to the recipient (anyone can).
       {"JWS header: sender alice -> Alice (same name, other bytes)", layer::jws, field::protected_header,
        flip_in("alice.example", 0, 0x20), errc::signature_failed},
-      {"JWS header: signed recipient bob -> cob", layer::jws, field::protected_header,
-       flip_in("bob.example", 0, 0x01), errc::not_for_us},
+      {"JWS header: signed recipient bob -> cob", layer::jws, field::protected_header, flip_in("bob.example", 0, 0x01),
+       errc::not_for_us},
       {"JWS header: iat one second later", layer::jws, field::protected_header, flip_in(R"("iat")", 15, 0x01),
        errc::signature_failed},
       {"JWS header: first byte is no longer '{'", layer::jws, field::protected_header, flip_at(0, 0x01),
@@ -115,7 +115,8 @@ const std::vector<tampering>& table() {
   return rows;
 }
 
-using tampering_case = std::tuple<std::size_t, bool, serialization>;  // row, RSA (else EC), serialization of both layers
+using tampering_case =
+    std::tuple<std::size_t, bool, serialization>;  // row, RSA (else EC), serialization of both layers
 class MessageTampering : public ::testing::TestWithParam<tampering_case> {};
 
 TEST_P(MessageTampering, IsRefusedWithTheExactError) {
@@ -160,8 +161,8 @@ TEST_P(MessageTampering, IsRefusedWithTheExactError) {
     auto parts = detail::split_jws(*inner);
     ASSERT_TRUE(parts);
     mutate_base64(*field_of(*parts, row.which), row.mutate);
-    auto reencrypted = encrypt_jwe(detail::join_jws(*parts, form), *test::public_only(bob_key),
-                                   dns_uri("bob.example"), form);
+    auto reencrypted =
+        encrypt_jwe(detail::join_jws(*parts, form), *test::public_only(bob_key), dns_uri("bob.example"), form);
     ASSERT_TRUE(reencrypted);
     tampered = std::move(reencrypted).value();
   }
@@ -180,7 +181,9 @@ INSTANTIATE_TEST_SUITE_P(EveryFieldOfEverySerialization, MessageTampering,
                                   (std::get<2>(info.param) == serialization::compact ? "_compact" : "_json");
                          });
 
-TEST(MessageTampering, TableCoversEveryRowTheInstantiationRuns) { EXPECT_EQ(table().size(), 18U); }
+TEST(MessageTampering, TableCoversEveryRowTheInstantiationRuns) {
+  EXPECT_EQ(table().size(), 18U);
+}
 
 TEST(MessageTampering, AnotherSpellingOfAnyFieldIsBadFormat) {
   // Wrong alphabet, padding, or non-zero unused bits in the last character
@@ -197,7 +200,8 @@ TEST(MessageTampering, AnotherSpellingOfAnyFieldIsBadFormat) {
     auto wire = seal({"bob.example", "x"}, alice, dns, seal_with);
     ASSERT_TRUE(wire);
     const auto parts = *detail::split_jwe(*wire);
-    for (const field which : {field::protected_header, field::encrypted_key, field::iv, field::ciphertext, field::tag}) {
+    for (const field which :
+         {field::protected_header, field::encrypted_key, field::iv, field::ciphertext, field::tag}) {
       std::vector<std::string> spellings;
       auto copy = parts;
       const std::string b64 = *field_of(copy, which);

@@ -11,28 +11,30 @@ namespace danemq::jose {
 
 enum class errc {
   ok = 0,
-  bad_format,                ///< not a JWE/JWS we accept: syntax, base64url, JSON, missing or misplaced members
-  bad_algorithm,             ///< alg/enc outside the allow-list, `none`, HS*, an alg that does not fit the key, `zip`
-  unsupported_extension,     ///< a `crit` header names an extension danemq does not implement
-  too_large,                 ///< over MAX_MESSAGE_SIZE (before parsing) or over the plaintext limit
-  not_for_us,                ///< the JWE `x5u` or the signed `aud` names another recipient
-  legacy_refused,            ///< no signed recipient binding (the original's format) while accept_legacy is off
-  too_old,                   ///< `iat` is older than the freshness window
-  from_the_future,           ///< `iat` is later than now plus the allowed clock skew
-  replay,                    ///< (sender, jti) was already seen within the window
-  decryption_failed,         ///< the content key could not be unwrapped or the content did not authenticate
-  signature_failed,          ///< no key of the sender verifies the signature
-  unknown_in_dns,            ///< the peer's name has no TLSA record (NXDOMAIN or NODATA)
-  not_dnssec_secure,         ///< the peer's TLSA answer is not DNSSEC-secure (insecure or bogus)
-  lookup_failed,             ///< DANE discovery failed for another, permanent, reason
-  lookup_temporarily_failed, ///< DNS timeout, SERVFAIL or network error: try again later
-  replay_memory_failed,      ///< the replay memory could not be read or written: try again later
-  unsupported_key,           ///< a key outside the allow-list (RSA >= 2048 bits, EC P-256)
-  internal_error,            ///< cjose or OpenSSL failed where it should not (allocation, ...)
+  bad_format,                 ///< not a JWE/JWS we accept: syntax, base64url, JSON, missing or misplaced members
+  bad_algorithm,              ///< alg/enc outside the allow-list, `none`, HS*, an alg that does not fit the key, `zip`
+  unsupported_extension,      ///< a `crit` header names an extension danemq does not implement
+  too_large,                  ///< over MAX_MESSAGE_SIZE (before parsing) or over the plaintext limit
+  not_for_us,                 ///< the JWE `x5u` or the signed `aud` names another recipient
+  legacy_refused,             ///< no signed recipient binding (the original's format) while accept_legacy is off
+  too_old,                    ///< `iat` is older than the freshness window
+  from_the_future,            ///< `iat` is later than now plus the allowed clock skew
+  replay,                     ///< (sender, jti) was already seen within the window
+  decryption_failed,          ///< the content key could not be unwrapped or the content did not authenticate
+  signature_failed,           ///< no key of the sender verifies the signature
+  unknown_in_dns,             ///< the peer's name has no TLSA record (NXDOMAIN or NODATA)
+  not_dnssec_secure,          ///< the peer's TLSA answer is not DNSSEC-secure (insecure or bogus)
+  lookup_failed,              ///< DANE discovery failed for another, permanent, reason
+  lookup_temporarily_failed,  ///< DNS timeout, SERVFAIL or network error: try again later
+  replay_memory_failed,       ///< the replay memory could not be read or written: try again later
+  unsupported_key,            ///< a key outside the allow-list (RSA >= 2048 bits, EC P-256)
+  internal_error,             ///< cjose or OpenSSL failed where it should not (allocation, ...)
 };
 
 const std::error_category& jose_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), jose_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), jose_category()};
+}
 
 /// True for the failures that say nothing about the message itself (a DNS
 /// timeout, SERVFAIL or network error; a replay memory that could not be
@@ -40,7 +42,9 @@ inline std::error_code make_error_code(errc e) noexcept { return {static_cast<in
 /// of quarantining it. False for every other code, including codes of other
 /// categories.
 [[nodiscard]] bool is_temporary(const std::error_code& code) noexcept;
-[[nodiscard]] inline bool is_temporary(const failure& f) noexcept { return is_temporary(f.code); }
+[[nodiscard]] inline bool is_temporary(const failure& f) noexcept {
+  return is_temporary(f.code);
+}
 
 }  // namespace danemq::jose
 

@@ -24,17 +24,17 @@ namespace danemq::jose {
 /// A JWE that passed the syntax and algorithm checks, not yet decrypted.
 struct parsed_jwe {
   serialization form{serialization::flattened_json};
-  std::string protected_b64;       ///< as received: the additional authenticated data
+  std::string protected_b64;  ///< as received: the additional authenticated data
   protected_header header;
-  crypto::bytes encrypted_key;     ///< RSA-OAEP-256: the wrapped key; ECDH-ES: empty
+  crypto::bytes encrypted_key;  ///< RSA-OAEP-256: the wrapped key; ECDH-ES: empty
   crypto::bytes iv;
   crypto::bytes tag;
-  std::string iv_b64;              ///< as received: canonical base64url of the above
-  std::string ciphertext_b64;      ///< checked canonical base64url, decoded by cjose only
+  std::string iv_b64;          ///< as received: canonical base64url of the above
+  std::string ciphertext_b64;  ///< checked canonical base64url, decoded by cjose only
   std::string tag_b64;
   crypto::unique_evp_pkey ephemeral_key;  ///< ECDH-ES: the sender's `epk`, checked to be a P-256 point
-  crypto::bytes party_u_info;      ///< ECDH-ES: `apu`, if any
-  crypto::bytes party_v_info;      ///< ECDH-ES: `apv`, if any
+  crypto::bytes party_u_info;             ///< ECDH-ES: `apu`, if any
+  crypto::bytes party_v_info;             ///< ECDH-ES: `apv`, if any
 };
 
 /// Parses a flattened-JSON or compact JWE. Refuses, before any crypto: input
@@ -47,8 +47,7 @@ struct parsed_jwe {
 /// encrypted key, a `typ` other than JWE (bad_format); an `alg` other than
 /// RSA-OAEP-256 / ECDH-ES, an `enc` other than A256CBC-HS512 / A256GCM, and
 /// `zip` (bad_algorithm); any `crit` (unsupported_extension).
-[[nodiscard]] result<parsed_jwe> parse_jwe(std::string_view text, std::size_t max_size,
-                                           std::size_t max_plaintext_size);
+[[nodiscard]] result<parsed_jwe> parse_jwe(std::string_view text, std::size_t max_size, std::size_t max_plaintext_size);
 
 /// Decrypts with our private key. Failure bad_algorithm when `alg` does not
 /// fit the key, decryption_failed when the key does not unwrap or the content

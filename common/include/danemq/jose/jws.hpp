@@ -28,7 +28,7 @@ enum class serialization {
 /// unless named in `crit`, which is refused.
 struct protected_header {
   std::string alg;
-  std::optional<std::string> enc;   ///< JWE only
+  std::optional<std::string> enc;  ///< JWE only
   std::optional<std::string> typ;
   std::optional<std::string> x5u;   ///< a DNS URI of the signer (JWS) or of the recipient (JWE)
   std::optional<std::string> aud;   ///< v2: the recipient the signer meant
@@ -44,7 +44,7 @@ struct parsed_jws {
   std::string payload_b64;    ///< as received: part of the signing input
   std::string signature_b64;
   protected_header header;
-  std::string payload;        ///< decoded (still unauthenticated)
+  std::string payload;  ///< decoded (still unauthenticated)
 };
 
 /// Largest JWS text parse_jws reads by default.
@@ -66,8 +66,8 @@ inline constexpr std::size_t default_max_jws_size = 1 << 20;
 /// What the signer puts in the protected header besides `alg` (which the key
 /// decides: RS256 for RSA, ES256 for EC P-256).
 struct jws_header_fields {
-  std::string x5u;                  ///< the signer's DNS URI
-  std::optional<std::string> aud;   ///< v2 claims; all three or none
+  std::string x5u;                 ///< the signer's DNS URI
+  std::optional<std::string> aud;  ///< v2 claims; all three or none
   std::optional<std::int64_t> iat;
   std::optional<std::string> jti;
 };
