@@ -147,12 +147,16 @@ result<void> take_string_members(const std::vector<envelope_member>& members, st
       return fail(errc::bad_format, std::string(what) + " has an unexpected member " + quoted_for_log(member.name));
     }
   }
-  for (const auto& [wanted_name, target] : wanted) {
+  for (const auto& wanted_member : wanted) {
+    // A plain variable: clang 14 cannot capture a structured binding.
+    const std::string_view wanted_name = wanted_member.first;
     const bool present = std::any_of(members.begin(), members.end(),
                                      [&](const envelope_member& member) { return member.name == wanted_name; });
     const bool is_optional = std::any_of(optional.begin(), optional.end(),
                                          [&](const char* name) { return std::string_view(name) == wanted_name; });
-    if (!present && !is_optional) return fail(errc::bad_format, std::string(what) + " has no '" + wanted_name + "'");
+    if (!present && !is_optional) {
+      return fail(errc::bad_format, std::string(what) + " has no '" + std::string(wanted_name) + "'");
+    }
   }
   return ok();
 }
