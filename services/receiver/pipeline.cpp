@@ -23,7 +23,8 @@ pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, mes
       on_outcome_(std::move(on_outcome)),
       pause_(std::move(pause)),
       workers_(std::max(1U, options.workers)),
-      retry_timer_(io) {}
+      retry_timer_(io),
+      hold_timer_(io) {}
 
 pipeline::~pipeline() {
   stopping_ = true;
@@ -37,7 +38,10 @@ result<void> pipeline::start() {
   backlog_ = *untried;
   if (*untried > 0) spdlog::info("{} stored messages wait for processing; processing them first", *untried);
   update_pause();
-  boost::asio::post(io_, [this] { fill(); });
+  boost::asio::post(io_, [this] {
+    fill();
+    schedule_retry();  // messages parked by an earlier run
+  });
   return ok();
 }
 
@@ -68,19 +72,29 @@ void pipeline::fill() {
   if (stopping_) return;
   if (std::chrono::steady_clock::now() < hold_until_) return;
   if (in_flight_.size() >= options_.in_flight) return;
-  const std::vector<std::int64_t> exclude(in_flight_.begin(), in_flight_.end());  // std::set: sorted
-  auto due = store_.due_pending(clock::now(), options_.in_flight - in_flight_.size(), exclude);
-  if (!due) {
-    spdlog::error("cannot read stored messages: {}; trying again in {} s", due.error().message(),
-                  database_retry.count());
-    hold_until_ = std::chrono::steady_clock::now() + database_retry;
-    retry_timer_.expires_after(database_retry);
-    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) fill();
-    });
-    return;
+  const auto now = clock::now();
+  std::vector<store::pending_message> loaded;
+  // Retries first (parked messages now due, or messages whose outcome could
+  // not be recorded); only when something may be due, as it scans.
+  if (retry_scan_needed_) {
+    const std::vector<std::int64_t> exclude(in_flight_.begin(), in_flight_.end());  // std::set: sorted
+    const auto room = options_.in_flight - in_flight_.size();
+    auto due = store_.due_pending(now, room, exclude, loaded_up_to_);
+    if (!due) return hold(due.error());
+    retry_scan_needed_ = due->size() == room;  // more may be due
+    loaded = std::move(*due);
   }
-  for (auto& message : *due) {
+  // Then what arrived since the last load (at start: the whole backlog), in order.
+  const auto room = options_.in_flight - in_flight_.size() - loaded.size();
+  if (room > 0) {
+    auto fresh = store_.pending_after(loaded_up_to_, now, room);
+    if (!fresh) return hold(fresh.error());
+    for (auto& message : *fresh) {
+      loaded_up_to_ = std::max(loaded_up_to_, message.raw_id);
+      loaded.push_back(std::move(message));
+    }
+  }
+  for (auto& message : loaded) {
     in_flight_.insert(message.raw_id);
     {
       std::lock_guard lock(mutex_);
@@ -88,19 +102,30 @@ void pipeline::fill() {
     }
     boost::asio::post(workers_, [this, message = std::move(message)]() mutable { work(std::move(message)); });
   }
-  if (in_flight_.size() < options_.in_flight) schedule_retry();
+}
+
+void pipeline::hold(const failure& why) {
+  spdlog::error("cannot read stored messages: {}; trying again in {} s", why.message(), database_retry.count());
+  hold_until_ = std::chrono::steady_clock::now() + database_retry;
+  retry_scan_needed_ = true;
+  hold_timer_.expires_after(database_retry);
+  hold_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) fill();
+  });
 }
 
 void pipeline::schedule_retry() {
-  // Everything due is loaded: wake up when the next parked message is due.
-  auto next = store_.next_due();
+  // Wake up when the earliest parked message is due.
+  auto next = store_.next_due(clock::now());
   if (!next || !next->has_value()) return;
   const auto wait = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(**next - clock::now()),
                              std::chrono::milliseconds(1));
-  if (wait <= std::chrono::milliseconds(1) && !in_flight_.empty()) return;  // due now, but all in flight
   retry_timer_.expires_after(wait);
   retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) fill();
+    if (ec) return;
+    retry_scan_needed_ = true;
+    fill();
+    schedule_retry();
   });
 }
 
@@ -136,21 +161,25 @@ void pipeline::finished(std::int64_t raw_id, bool was_untried, fate what) {
     backlog_ -= std::min<std::size_t>(backlog_.load(), 1);
     update_pause();
   }
-  if (what == fate::unchanged && !stopping_) {
+  if (stopping_) return;
+  if (what == fate::unchanged) {
     // The database refused the outcome (disk full?): do not spin on it.
     hold_until_ = std::chrono::steady_clock::now() + database_retry;
-    retry_timer_.expires_after(database_retry);
-    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+    retry_scan_needed_ = true;
+    hold_timer_.expires_after(database_retry);
+    hold_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec) fill();
     });
     return;
   }
+  if (what == fate::deferred) schedule_retry();
   fill();
 }
 
 bool pipeline::stop(std::chrono::milliseconds grace) {
   stopping_ = true;
   retry_timer_.cancel();
+  hold_timer_.cancel();
   std::unique_lock lock(mutex_);
   const bool all_done = idle_.wait_for(lock, grace, [this] { return busy_ == 0; });
   lock.unlock();

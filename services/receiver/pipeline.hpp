@@ -66,6 +66,7 @@ class pipeline {
 
  private:
   void fill();
+  void hold(const failure& why);
   void schedule_retry();
   void work(store::pending_message message);
   void finished(std::int64_t raw_id, bool was_untried, fate what);
@@ -78,10 +79,13 @@ class pipeline {
   outcome_handler on_outcome_;
   pause_handler pause_;
   boost::asio::thread_pool workers_;
-  boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer retry_timer_;  // the next parked message is due
+  boost::asio::steady_timer hold_timer_;   // the database failed: try again later
 
   // io thread only
   std::set<std::int64_t> in_flight_;
+  std::int64_t loaded_up_to_{0};     // highest raw id ever loaded: newer ones are new arrivals
+  bool retry_scan_needed_{false};    // parked or refused messages may be due
   std::chrono::steady_clock::time_point hold_until_{};  // after a database failure
 
   std::atomic<bool> stopping_{false};

@@ -270,6 +270,10 @@ void receiver_daemon::save_health() {
   if (auto saved = store_->save_health(health); !saved) {
     spdlog::warn("cannot record health: {}", saved.error().message());
   }
+  // Keeps the replay memory down to the entries that still matter.
+  if (auto purged = store_->purge_replay(health.updated_at); !purged) {
+    spdlog::warn("cannot purge the replay memory: {}", purged.error().message());
+  }
 }
 
 void receiver_daemon::schedule_health() {

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS raw_messages (
   last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS raw_pending ON raw_messages(next_attempt_at, id) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS raw_pending_by_id ON raw_messages(id) WHERE state = 0;
 CREATE TABLE IF NOT EXISTS inbox (
   id INTEGER PRIMARY KEY,
   raw_id INTEGER NOT NULL UNIQUE REFERENCES raw_messages(id),
@@ -156,8 +157,25 @@ result<std::vector<raw_outcome>> message_store::store_raw(std::span<const incomi
   return outcomes;
 }
 
+namespace {
+
+/// Reads the pending_message columns (id, topic, payload, received_at, attempts, first_failure_at).
+pending_message pending_from(const statement& row) {
+  pending_message message;
+  message.raw_id = row.column_int64(0);
+  message.topic = row.column_text(1);
+  message.payload = row.column_blob(2);
+  message.received_at = from_millis(row.column_int64(3));
+  message.attempts = static_cast<int>(row.column_int64(4));
+  if (auto first = row.column_optional_int64(5)) message.first_failure_at = from_millis(*first);
+  return message;
+}
+
+}  // namespace
+
 result<std::vector<pending_message>> message_store::due_pending(clock::time_point now, std::size_t limit,
-                                                                std::span<const std::int64_t> exclude) {
+                                                                std::span<const std::int64_t> exclude,
+                                                                std::int64_t up_to_id) {
   std::lock_guard lock(mutex_);
   std::vector<pending_message> out;
   if (limit == 0) return out;
@@ -165,31 +183,43 @@ result<std::vector<pending_message>> message_store::due_pending(clock::time_poin
   // backlog in the order the broker delivered it.
   auto stmt = db_.prepare(
       "SELECT id, topic, payload, received_at, attempts, first_failure_at FROM raw_messages "
-      "WHERE state = 0 AND next_attempt_at <= ?1 ORDER BY id LIMIT ?2");
+      "WHERE state = 0 AND next_attempt_at <= ?1 AND id <= ?3 ORDER BY id LIMIT ?2");
   if (!stmt) return stmt.error();
-  stmt->bind(1, to_millis(now)).bind(2, static_cast<std::int64_t>(limit + exclude.size()));
+  stmt->bind(1, to_millis(now)).bind(2, static_cast<std::int64_t>(limit + exclude.size())).bind(3, up_to_id);
   while (out.size() < limit) {
     auto row = stmt->step();
     if (!row) return row.error();
     if (!*row) break;
-    const auto id = stmt->column_int64(0);
-    if (std::binary_search(exclude.begin(), exclude.end(), id)) continue;
-    pending_message message;
-    message.raw_id = id;
-    message.topic = stmt->column_text(1);
-    message.payload = stmt->column_blob(2);
-    message.received_at = from_millis(stmt->column_int64(3));
-    message.attempts = static_cast<int>(stmt->column_int64(4));
-    if (auto first = stmt->column_optional_int64(5)) message.first_failure_at = from_millis(*first);
-    out.push_back(std::move(message));
+    if (std::binary_search(exclude.begin(), exclude.end(), stmt->column_int64(0))) continue;
+    out.push_back(pending_from(*stmt));
   }
   return out;
 }
 
-result<std::optional<clock::time_point>> message_store::next_due() {
+result<std::vector<pending_message>> message_store::pending_after(std::int64_t after_id, clock::time_point now,
+                                                                  std::size_t limit) {
   std::lock_guard lock(mutex_);
-  auto stmt = db_.prepare("SELECT min(next_attempt_at) FROM raw_messages WHERE state = 0");
+  std::vector<pending_message> out;
+  if (limit == 0) return out;
+  auto stmt = db_.prepare(
+      "SELECT id, topic, payload, received_at, attempts, first_failure_at FROM raw_messages "
+      "WHERE id > ?1 AND state = 0 AND next_attempt_at <= ?2 ORDER BY id LIMIT ?3");
   if (!stmt) return stmt.error();
+  stmt->bind(1, after_id).bind(2, to_millis(now)).bind(3, static_cast<std::int64_t>(limit));
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(pending_from(*stmt));
+  }
+  return out;
+}
+
+result<std::optional<clock::time_point>> message_store::next_due(clock::time_point after) {
+  std::lock_guard lock(mutex_);
+  auto stmt = db_.prepare("SELECT min(next_attempt_at) FROM raw_messages WHERE state = 0 AND next_attempt_at > ?1");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, to_millis(after));
   auto row = stmt->step();
   if (!row) return row.error();
   if (!*row || stmt->column_is_null(0)) return std::optional<clock::time_point>{};
@@ -216,16 +246,21 @@ result<std::size_t> message_store::untried_count() {
 
 result<void> message_store::insert_replay(std::span<const replay_entry> entries, clock::time_point now) {
   if (entries.empty()) return ok();
-  auto count = db_.prepare("SELECT count(*) FROM replay");
-  if (!count) return count.error();
-  auto counted = count->step();
-  if (!counted) return counted.error();
-  auto size = static_cast<std::size_t>(count->column_int64(0));
+  if (!replay_count_) {
+    // Counted once, then kept up to date: a count(*) per message would grow
+    // with the memory.
+    auto count = db_.prepare("SELECT count(*) FROM replay");
+    if (!count) return count.error();
+    auto counted = count->step();
+    if (!counted) return counted.error();
+    replay_count_ = static_cast<std::size_t>(count->column_int64(0));
+  }
+  auto size = *replay_count_;
   if (size + entries.size() > limits_.max_replay_entries) {
     auto purge = db_.prepare("DELETE FROM replay WHERE expires_at <= ?1");
     if (!purge) return purge.error();
     if (auto purged = purge->bind(1, to_millis(now)).run(); !purged) return purged.error();
-    size -= static_cast<std::size_t>(db_.changes());
+    size -= std::min(size, static_cast<std::size_t>(db_.changes()));
     if (size + entries.size() > limits_.max_replay_entries) {
       return fail(errc::full, "replay memory holds " + std::to_string(size) + " unexpired entries (limit " +
                                   std::to_string(limits_.max_replay_entries) + ")");
@@ -243,6 +278,9 @@ result<void> message_store::insert_replay(std::span<const replay_entry> entries,
     if (auto done = insert->run(); !done) return done.error();
     if (db_.changes() != 1) return fail(errc::conflict, "(" + entry.sender + ", " + entry.jti + ") already remembered");
   }
+  // Applied to replay_count_ by the caller once committed (an overwritten
+  // expired entry counts once more: the count errs on the full side).
+  pending_replay_count_ = size + entries.size();
   return ok();
 }
 
@@ -268,7 +306,11 @@ result<std::int64_t> message_store::accept(const inbox_entry& entry, std::span<c
   insert->bind(9, std::int64_t{entry.dnssec_secure ? 1 : 0}).bind(10, std::int64_t{entry.legacy ? 1 : 0});
   if (auto done = insert->run(); !done) return done.error();
   const auto id = db_.last_insert_rowid();
-  if (auto committed = tx->commit(); !committed) return committed.error();
+  if (auto committed = tx->commit(); !committed) {
+    replay_count_.reset();
+    return committed.error();
+  }
+  if (!replay.empty()) replay_count_ = pending_replay_count_;
   return id;
 }
 
@@ -385,7 +427,12 @@ result<void> message_store::replay_remember(std::span<const replay_entry> entrie
   auto tx = transaction::begin(db_, durability::normal);
   if (!tx) return tx.error();
   if (auto inserted = insert_replay(entries, now); !inserted) return inserted.error();
-  return tx->commit();
+  if (auto committed = tx->commit(); !committed) {
+    replay_count_.reset();
+    return committed.error();
+  }
+  if (!entries.empty()) replay_count_ = pending_replay_count_;
+  return ok();
 }
 
 result<std::size_t> message_store::purge_replay(clock::time_point now) {
@@ -394,7 +441,9 @@ result<std::size_t> message_store::purge_replay(clock::time_point now) {
   auto stmt = db_.prepare("DELETE FROM replay WHERE expires_at <= ?1");
   if (!stmt) return stmt.error();
   if (auto done = stmt->bind(1, to_millis(now)).run(); !done) return done.error();
-  return static_cast<std::size_t>(db_.changes());
+  const auto purged = static_cast<std::size_t>(db_.changes());
+  if (replay_count_) *replay_count_ -= std::min(*replay_count_, purged);
+  return purged;
 }
 
 result<std::size_t> message_store::replay_size() {

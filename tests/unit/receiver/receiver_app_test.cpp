@@ -217,6 +217,27 @@ TEST_F(ReceiverDaemon, DoesNotLetASlowSenderStallTheOthers) {
   ASSERT_TRUE(eventually([&] { return accepted() == 2; }));
 }
 
+TEST_F(ReceiverDaemon, RetriesAMessageWhoseSenderLookupFailedTemporarily) {
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  auto wire = jose::seal(jose::message_to_send{"bob.example", "after the outage"}, *alice, *peers);
+  ASSERT_TRUE(wire);
+  peers->fail_with("alice.example", dane::errc::timeout);
+  mqtt::client_options options;
+  options.host = broker.host();
+  options.port = broker.port();
+  options.clean_session = true;
+  mqtt::client raw(options, [](std::vector<mqtt::message>&) { return ok(); });
+  ASSERT_TRUE(raw.start());
+  ASSERT_TRUE(raw.wait_connected(5s));
+  ASSERT_TRUE(raw.publish("bob.example", std::vector<std::uint8_t>(wire->begin(), wire->end()), 1).get());
+  ASSERT_TRUE(eventually([&] { return daemon->statistics()->deferred >= 2; })) << "retried with back-off";
+  peers->publish(*alice);
+  ASSERT_TRUE(eventually([&] { return accepted() == 1; }));
+  stop();
+  EXPECT_EQ(output.str(), "alice.example says: after the outage\n");
+}
+
 TEST_F(ReceiverDaemon, PausesReadingWhenTheBacklogIsFullAndLosesNothing) {
   peers->slow("alice.example", 30ms);
   settings.workers = 1;

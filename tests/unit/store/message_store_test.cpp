@@ -132,9 +132,29 @@ TEST_F(MessageStore, ParksADeferredMessageUntilItIsDue) {
   ASSERT_TRUE((*later)[0].first_failure_at.has_value());
   EXPECT_EQ(*store->untried_count(), 1u);
   EXPECT_EQ(*store->pending_count(), 2u);
-  auto next = store->next_due();
+  auto next = store->next_due(now);
   ASSERT_TRUE(next);
   ASSERT_TRUE(next->has_value());
+  EXPECT_GT(**next, now + 59min);
+  EXPECT_FALSE(store->next_due(now + 2h)->has_value());
+}
+
+TEST_F(MessageStore, LoadsNewArrivalsAfterAnId) {
+  std::vector<incoming_message> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back(incoming("bob", "n" + std::to_string(i)));
+  auto ids = store->store_raw(batch);
+  ASSERT_TRUE(ids);
+  const auto now = clock::now();
+  ASSERT_TRUE(store->defer((*ids)[2].raw_id, 1, now + 1h, now, refusal{"dane", 5, "timeout"}));
+  auto after = store->pending_after((*ids)[0].raw_id, now, 10);
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->size(), 2u) << "the parked one is left to the retries";
+  EXPECT_EQ((*after)[0].raw_id, (*ids)[1].raw_id);
+  EXPECT_EQ((*after)[1].raw_id, (*ids)[3].raw_id);
+  auto retries = store->due_pending(now + 2h, 10, {}, (*ids)[3].raw_id - 1);
+  ASSERT_TRUE(retries);
+  ASSERT_EQ(retries->size(), 3u);
+  EXPECT_EQ((*retries)[2].raw_id, (*ids)[2].raw_id);
 }
 
 TEST_F(MessageStore, SkipsExcludedIdsWithoutShorteningTheBatch) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -128,11 +129,17 @@ class message_store {
   /// Nothing is stored on failure (disk_full, io_error, ...).
   [[nodiscard]] result<std::vector<raw_outcome>> store_raw(std::span<const incoming_message> messages);
 
-  /// Up to `limit` pending messages due at `now`, oldest first, skipping `exclude` (sorted ascending).
-  [[nodiscard]] result<std::vector<pending_message>> due_pending(clock::time_point now, std::size_t limit,
-                                                                 std::span<const std::int64_t> exclude = {});
-  /// The earliest time a parked pending message becomes due, if any.
-  [[nodiscard]] result<std::optional<clock::time_point>> next_due();
+  /// Up to `limit` pending messages due at `now` with an id up to `up_to_id`,
+  /// oldest first, skipping `exclude` (sorted ascending): the retries.
+  [[nodiscard]] result<std::vector<pending_message>> due_pending(
+      clock::time_point now, std::size_t limit, std::span<const std::int64_t> exclude = {},
+      std::int64_t up_to_id = std::numeric_limits<std::int64_t>::max());
+  /// Up to `limit` pending messages due at `now` with an id above `after_id`,
+  /// oldest first: what arrived since the last call (at start: the backlog).
+  [[nodiscard]] result<std::vector<pending_message>> pending_after(std::int64_t after_id, clock::time_point now,
+                                                                   std::size_t limit);
+  /// The earliest time after `after` at which a parked pending message becomes due, if any.
+  [[nodiscard]] result<std::optional<clock::time_point>> next_due(clock::time_point after);
   /// Number of pending messages.
   [[nodiscard]] result<std::size_t> pending_count();
   /// Number of pending messages never processed (no temporary failure yet).
@@ -176,6 +183,8 @@ class message_store {
   database db_;
   message_store_limits limits_;
   std::mutex mutex_;  // one connection, used by the network thread and the workers
+  std::optional<std::size_t> replay_count_;  // rows of `replay`, once counted; guarded by mutex_
+  std::size_t pending_replay_count_{0};      // the count once the open transaction commits
 };
 
 }  // namespace danemq::store
