@@ -153,7 +153,11 @@ class Topology(unittest.TestCase):
 
         # The image's /usr/local: what the build stage's `cmake --install` makes.
         cls.prefix = cls.work / "usr-local"
-        sh("cmake", "--install", files.BINARY_DIR, "--prefix", cls.prefix, timeout=120)
+        installed = subprocess.run(["cmake", "--install", str(files.BINARY_DIR), "--prefix", str(cls.prefix)],
+                                   capture_output=True, text=True, timeout=120)
+        if installed.returncode != 0:
+            raise AssertionError("cmake --install into a fresh prefix failed; the Dockerfile's build stage runs the "
+                                 f"same command, so the images would not build:\n{installed.stdout}{installed.stderr}")
 
         cls.compose = {device: files.compose_config(env_file=LOCAL_ENV, profiles=("local",),
                                                     environment={"IDENTITY_NAME": device})
@@ -270,6 +274,12 @@ class Topology(unittest.TestCase):
             for service in files.SERVICES:
                 self.up(device, service)
 
+        # without an identity, the receiver's health check says unhealthy
+        health = self.image_command("receiver", "HEALTHCHECK")
+        for device in DEVICES:
+            unhealthy = self.run_in(device, "receiver", *health, timeout=15)
+            self.assertNotEqual(unhealthy.returncode, 0, f"{device}: healthy without an identity\n{unhealthy.stdout}")
+
         # docker-compose run maintenance create_selfsigned_id; generate_tlsa; publish-tlsa
         for device in DEVICES:
             created = self.run_in(device, "maintenance", "create_selfsigned_id")
@@ -288,7 +298,6 @@ class Topology(unittest.TestCase):
             receiver = self.processes[device, "receiver"]
             line = re.compile(rf"Reading \S*{re.escape(device)}\.key\.pem")
             self.wait_until(lambda: line.search(receiver.output()), f"{device}'s receiver in sync")
-            health = self.image_command("receiver", "HEALTHCHECK")
             self.wait_until(lambda: self.run_in(device, "receiver", *health, timeout=15).returncode == 0,
                             f"{device}'s receiver healthy ({' '.join(health)})")
 
