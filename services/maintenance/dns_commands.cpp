@@ -195,7 +195,7 @@ class dns_commands {
     app_.add_command("check", "Report what DNS publishes for this identity; exit 0 only if it matches securely",
                      [self] { return self->check(); });
     auto* lookup = app_.add_command("lookup", "Report the TLSA records DNS publishes for any name",
-                                    [self] { return self->lookup(); });
+                                    [self] { return self->lookup(); }, /*needs_identity=*/false);
     lookup->add_option("name", lookup_name_, "DNS name to look up")->required();
     auto* publish = app_.add_command("publish-tlsa", "Publish this identity's TLSA record by signed dynamic update",
                                      [self] { return self->publish(); });

@@ -107,9 +107,12 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
 }
 
 CLI::App* maintenance_app::add_command(const std::string& name, const std::string& description,
-                                       std::function<int()> action) {
+                                       std::function<int()> action, bool needs_identity) {
   auto* command = cli_.add_subcommand(name, description);
-  command->callback([this, action = std::move(action)] { action_ = action; });
+  command->callback([this, action = std::move(action), needs_identity] {
+    action_ = action;
+    action_needs_identity_ = needs_identity;
+  });
   return command;
 }
 
@@ -147,12 +150,14 @@ int maintenance_app::run(int argc, char** argv) {
 }
 
 result<void> maintenance_app::validate_settings() {
-  if (settings_.identity_name.empty()) {
+  if (settings_.identity_name.empty() && action_needs_identity_) {
     return fail(identity::errc::bad_dns_name, "IDENTITY_NAME is not set (set the variable or pass --identity-name)");
   }
-  auto name = identity::canonical_dns_name(settings_.identity_name);
-  if (!name) return fail(identity::errc::bad_dns_name, "IDENTITY_NAME: " + name.error().message());
-  settings_.identity_name = *name;
+  if (!settings_.identity_name.empty()) {
+    auto name = identity::canonical_dns_name(settings_.identity_name);
+    if (!name) return fail(identity::errc::bad_dns_name, "IDENTITY_NAME: " + name.error().message());
+    settings_.identity_name = *name;
+  }
   if (!app_uid_text_.empty()) {
     const bool digits = std::all_of(app_uid_text_.begin(), app_uid_text_.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits || app_uid_text_.size() > 9) {

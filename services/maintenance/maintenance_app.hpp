@@ -78,8 +78,10 @@ class maintenance_app {
   [[nodiscard]] result<local_report> describe_local_identity() const;
 
   /// Adds a subcommand whose action runs after settings are validated; the
-  /// action returns the exit code.
-  CLI::App* add_command(const std::string& name, const std::string& description, std::function<int()> action);
+  /// action returns the exit code. A command with `needs_identity` false
+  /// (lookup of another name) runs without IDENTITY_NAME.
+  CLI::App* add_command(const std::string& name, const std::string& description, std::function<int()> action,
+                        bool needs_identity = true);
 
  private:
   int create_selfsigned_id();
@@ -96,6 +98,7 @@ class maintenance_app {
   std::string crypto_path_text_;
   std::string app_uid_text_;
   std::function<int()> action_;
+  bool action_needs_identity_{true};
 
   // Subcommand options.
   std::string key_type_text_{"rsa-2048"};

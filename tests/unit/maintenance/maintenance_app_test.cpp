@@ -168,3 +168,18 @@ TEST(MaintenanceFiles, CorruptOrMismatchedFilesAreReportedAndLeftUntouched) {
 
 }  // namespace
 }  // namespace danemq::maintenance
+
+namespace danemq::maintenance {
+namespace {
+
+TEST(MaintenanceSettings, LookupOfAnotherNameNeedsNoIdentityName) {
+  // An unreachable resolver: the command must get past settings validation and
+  // fail on DNS (exit 3), not on the missing IDENTITY_NAME (exit 1).
+  auto looked_up = run_app({"danemq-maintenance", "lookup", "peer.example", "--dns-resolver", "127.0.0.1:9",
+                            "--dns-timeout-ms", "200", "--dns-retries", "0"});
+  EXPECT_NE(looked_up.exit_code, exit_usage) << looked_up.err;
+  EXPECT_EQ(looked_up.err.find("IDENTITY_NAME"), std::string::npos) << looked_up.err;
+}
+
+}  // namespace
+}  // namespace danemq::maintenance
