@@ -1,28 +1,77 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing (apt), builds, runs CTest
-# twice: once in a normal build and once under AddressSanitizer +
-# UndefinedBehaviorSanitizer. The integration tests start their own Mosquitto,
-# Knot and Unbound on loopback high ports and stop them, also on failure.
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+#   1. installs what is missing (apt; deps/build.txt and deps/test.txt),
+#   2. static analysis (cppcheck with the checked-in settings),
+#   3. g++ normal build (RelWithDebInfo, what the images ship): every test,
+#   4. g++ AddressSanitizer + UndefinedBehaviorSanitizer build: every test,
+#   5. ThreadSanitizer build of the services: the end-to-end tests (label e2e),
+#   6. libFuzzer regression: every fuzz target over its corpus for a short time.
+# The integration tests start their own Mosquitto, Knot and Unbound on
+# loopback high ports and stop them, also on failure.
 #
 # Usage: scripts/test.sh [ctest arguments...]   e.g. scripts/test.sh -L unit
+# SKIP_STAGES="tsan fuzz" skips stages by name (normal asan tsan fuzz lint).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-deps.sh build test
 
 jobs="$(nproc)"
-run_suite() {
+ctest_args=("$@")
+started=$SECONDS
+stage() { printf '\n== %s (at %ds) ==\n' "$1" "$((SECONDS - started))"; }
+wanted() { [[ " ${SKIP_STAGES:-} " != *" $1 "* ]]; }
+
+configure() {
   local dir="$1"
   shift
   cmake -S . -B "$dir" -G Ninja -DDANEMQ_BUILD_FUZZ=OFF "$@" >/dev/null
-  cmake --build "$dir" -j "$jobs"
-  ctest --test-dir "$dir" --output-on-failure -j "$jobs" "${CTEST_ARGS[@]}"
 }
-CTEST_ARGS=("$@")
+run_ctest() {
+  local dir="$1"
+  shift
+  ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$jobs" "$@" "${ctest_args[@]}"
+}
 
-echo "== normal build =="
-run_suite build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
-echo "== AddressSanitizer + UndefinedBehaviorSanitizer build =="
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DDANEMQ_SANITIZE=address,undefined -DDANEMQ_BUILD_BENCH=OFF
-echo "== all suites passed =="
+if wanted lint; then
+  stage "static analysis (cppcheck)"
+  mapfile -t sources < <(git ls-files 'common/src/*.cpp' 'services/*.cpp')
+  cppcheck --std=c++20 --enable=warning,performance,portability --inline-suppr --error-exitcode=1 --quiet \
+    --suppress=missingIncludeSystem -I common/include "${sources[@]}"
+fi
+
+if wanted normal; then
+  stage "normal build (g++, RelWithDebInfo)"
+  configure build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  cmake --build build/test -j "$jobs"
+  run_ctest build/test
+fi
+
+if wanted asan; then
+  stage "AddressSanitizer + UndefinedBehaviorSanitizer build (g++)"
+  configure build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DDANEMQ_SANITIZE=address,undefined \
+    -DDANEMQ_BUILD_BENCH=OFF
+  cmake --build build/asan -j "$jobs"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_ctest build/asan
+fi
+
+if wanted tsan; then
+  stage "ThreadSanitizer build (g++): end-to-end tests"
+  configure build/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DDANEMQ_SANITIZE=thread -DDANEMQ_BUILD_BENCH=OFF
+  cmake --build build/tsan -j "$jobs" --target danemq_e2e_tests
+  tsan_options="halt_on_error=1:second_deadlock_stack=1"
+  [[ -f tests/tsan.supp ]] && tsan_options+=":suppressions=$root/tests/tsan.supp"
+  TSAN_OPTIONS="$tsan_options" run_ctest build/tsan -L e2e
+fi
+
+if wanted fuzz; then
+  stage "libFuzzer regression (clang, ASan + UBSan)"
+  if [[ -x scripts/fuzz.sh ]]; then
+    scripts/fuzz.sh 15
+  else
+    echo "scripts/fuzz.sh not present: no fuzz stage"
+  fi
+fi
+
+stage "all stages passed"
