@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "danemq/config/options.hpp"
+#include "danemq/config/service_settings.hpp"
 #include "danemq/dane/discovery.hpp"
 #include "danemq/dane/dns_update.hpp"
 #include "danemq/dane/trust.hpp"
@@ -22,71 +23,10 @@ struct dns_settings {
 
 result<void> invalid(std::string reason) { return fail(config::errc::invalid_setting, std::move(reason)); }
 
-template <class T>
-result<void> carry(const result<T>& parsed) {
-  if (!parsed) return parsed.error();
-  return ok();
-}
-
 /// The one table of the DNS settings: env, flag, help, default, and how each applies.
 config::option_table<dns_settings> dns_options() {
-  using std::chrono::milliseconds;
   config::option_table<dns_settings> table;
-  table.push_back({"DNS_RESOLVER", "dns-resolver", "resolver ip[:port] for DANE lookups; default resolv.conf's first", "",
-                   false, false, false, [](dns_settings& s, std::string_view text) -> result<void> {
-                     if (text.empty()) return ok();
-                     auto server = dane::parse_server_address(text);
-                     if (!server) return invalid(server.error().detail);
-                     s.discovery.resolver = std::string(text);
-                     return ok();
-                   }});
-  table.push_back({"DNSSEC_VALIDATION", "dnssec-validation",
-                   "resolver (trust the AD bit of a validating resolver) or local (validate here)", "resolver", false,
-                   false, false, [](dns_settings& s, std::string_view text) -> result<void> {
-                     auto mode = dane::parse_dnssec_mode(text);
-                     if (!mode) return invalid("is not resolver or local");
-                     s.discovery.dnssec = *mode;
-                     return ok();
-                   }});
-  table.push_back({"DNSSEC_TRUST_ANCHOR", "dnssec-trust-anchor", "DS/DNSKEY records of the trust anchor (local mode)",
-                   dane::default_trust_anchor, false, false, false,
-                   [](dns_settings& s, std::string_view text) -> result<void> {
-                     auto file = config::parse_readable_file(text);
-                     if (file) s.discovery.trust_anchor = *file;
-                     return carry(file);
-                   }});
-  table.push_back({"DNS_TIMEOUT_MS", "dns-timeout-ms", "DNS timeout per attempt, in milliseconds", "2000", false, false,
-                   false, [](dns_settings& s, std::string_view text) -> result<void> {
-                     auto ms = config::parse_unsigned(text, 10, 60'000);
-                     if (ms) s.discovery.timeout = milliseconds(*ms);
-                     return carry(ms);
-                   }});
-  table.push_back({"DNS_RETRIES", "dns-retries", "DNS attempts after the first", "2", false, false, false,
-                   [](dns_settings& s, std::string_view text) -> result<void> {
-                     auto retries = config::parse_unsigned(text, 0, 10);
-                     if (retries) s.discovery.retries = static_cast<unsigned>(*retries);
-                     return carry(retries);
-                   }});
-  table.push_back({"PKIX_CD", "pkix-cd", "accept PKIX-CD (usage 4) TLSA records, fetching CAs over HTTPS", "1", false,
-                   false, false, [](dns_settings& s, std::string_view text) -> result<void> {
-                     auto on = config::parse_bool(text);
-                     if (on) s.discovery.pkix_cd = *on;
-                     return carry(on);
-                   }});
-  table.push_back({"PKIX_CD_CA_BUNDLE", "pkix-cd-ca-bundle",
-                   "PEM CAs trusted for the PKIX-CD authority's HTTPS; default the system's", "", false, false, false,
-                   [](dns_settings& s, std::string_view text) -> result<void> {
-                     if (text.empty()) return ok();
-                     auto file = config::parse_readable_file(text);
-                     if (file) s.discovery.https.trusted_cas = *file;
-                     return carry(file);
-                   }});
-  table.push_back({"PKIX_CD_HTTPS_PORT", "pkix-cd-https-port", "port of the PKIX-CD authority's HTTPS server", "443",
-                   false, false, false, [](dns_settings& s, std::string_view text) -> result<void> {
-                     auto port = config::parse_port(text);
-                     if (port) s.discovery.https.port = *port;
-                     return carry(port);
-                   }});
+  config::append(table, config::lift(config::discovery_options(), &dns_settings::discovery));
   table.push_back({"DNS_UPDATE_SERVER", "dns-update-server", "ip[:port] of the DNS server accepting updates (publish-tlsa)",
                    "", false, false, false, [](dns_settings& s, std::string_view text) -> result<void> {
                      if (text.empty()) return ok();

@@ -24,6 +24,80 @@ result<void> carry(const result<T>& parsed) {
 
 }  // namespace
 
+option_table<dane::discovery_config> discovery_options() {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  option_table<dane::discovery_config> table;
+  table.push_back({"DNS_RESOLVER", "dns-resolver", "resolver ip[:port] for DANE lookups; default resolv.conf's first",
+                   "", false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     if (text.empty()) return ok();
+                     auto server = dane::parse_server_address(text);
+                     if (!server) return invalid(server.error().detail.empty() ? "is not an ip[:port]" : server.error().detail);
+                     s.resolver = std::string(text);
+                     return ok();
+                   }});
+  table.push_back({"DNSSEC_VALIDATION", "dnssec-validation",
+                   "resolver (trust the AD bit of a validating resolver) or local (validate here)", "resolver", false,
+                   false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     auto mode = dane::parse_dnssec_mode(text);
+                     if (!mode) return invalid("is not resolver or local");
+                     s.dnssec = *mode;
+                     return ok();
+                   }});
+  table.push_back({"DNSSEC_TRUST_ANCHOR", "dnssec-trust-anchor", "DS/DNSKEY records of the trust anchor (local mode)",
+                   dane::default_trust_anchor, false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     auto file = parse_readable_file(text);
+                     if (file) s.trust_anchor = *file;
+                     return carry(file);
+                   }});
+  table.push_back({"DNS_TIMEOUT_MS", "dns-timeout-ms", "DNS timeout per attempt, in milliseconds", "2000", false, false,
+                   false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     auto ms = parse_unsigned(text, 10, 60'000);
+                     if (ms) s.timeout = milliseconds(*ms);
+                     return carry(ms);
+                   }});
+  table.push_back({"DNS_RETRIES", "dns-retries", "DNS attempts after the first", "2", false, false, false,
+                   [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     auto retries = parse_unsigned(text, 0, 10);
+                     if (retries) s.retries = static_cast<unsigned>(*retries);
+                     return carry(retries);
+                   }});
+  table.push_back({"DANE_CACHE_MAX_TTL", "dane-cache-max-ttl", "longest time a DANE answer is cached (s, m, h)", "1h",
+                   false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     auto ttl = parse_duration(text, milliseconds(0), std::chrono::hours(24));
+                     if (ttl) s.cache.max_ttl = std::chrono::duration_cast<seconds>(*ttl);
+                     return carry(ttl);
+                   }});
+  table.push_back({"DANE_NEGATIVE_CACHE_TTL", "dane-negative-cache-ttl",
+                   "longest time an NXDOMAIN/NODATA answer is cached (s, m)", "30s", false, false, false,
+                   [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     auto ttl = parse_duration(text, milliseconds(0), std::chrono::hours(1));
+                     if (ttl) s.cache.max_negative_ttl = std::chrono::duration_cast<seconds>(*ttl);
+                     return carry(ttl);
+                   }});
+  table.push_back({"PKIX_CD", "pkix-cd", "accept PKIX-CD (usage 4) TLSA records, fetching CAs over HTTPS", "1", false,
+                   false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     auto on = parse_bool(text);
+                     if (on) s.pkix_cd = *on;
+                     return carry(on);
+                   }});
+  table.push_back({"PKIX_CD_CA_BUNDLE", "pkix-cd-ca-bundle",
+                   "PEM CAs trusted for the PKIX-CD authority's HTTPS; default the system's", "", false, false, false,
+                   [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     if (text.empty()) return ok();
+                     auto file = parse_readable_file(text);
+                     if (file) s.https.trusted_cas = *file;
+                     return carry(file);
+                   }});
+  table.push_back({"PKIX_CD_HTTPS_PORT", "pkix-cd-https-port", "port of the PKIX-CD authority's HTTPS server", "443",
+                   false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                     auto port = parse_port(text);
+                     if (port) s.https.port = *port;
+                     return carry(port);
+                   }});
+  return table;
+}
+
 option_table<service_settings> service_options(bool identity_required) {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
@@ -154,59 +228,7 @@ option_table<service_settings> service_options(bool identity_required) {
                      s.mqtt.password = std::string(text);
                      return ok();
                    }});
-  table.push_back({"DNS_RESOLVER", "dns-resolver", "resolver ip[:port] for DANE lookups; default resolv.conf's first",
-                   "", false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     if (text.empty()) return ok();
-                     auto server = dane::parse_server_address(text);
-                     if (!server) return invalid(server.error().detail.empty() ? "is not an ip[:port]" : server.error().detail);
-                     s.dane.resolver = std::string(text);
-                     return ok();
-                   }});
-  table.push_back({"DNSSEC_VALIDATION", "dnssec-validation",
-                   "resolver (trust the AD bit of a validating resolver) or local (validate here)", "resolver", false,
-                   false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto mode = dane::parse_dnssec_mode(text);
-                     if (!mode) return invalid("is not resolver or local");
-                     s.dane.dnssec = *mode;
-                     return ok();
-                   }});
-  table.push_back({"DNSSEC_TRUST_ANCHOR", "dnssec-trust-anchor", "DS/DNSKEY records of the trust anchor (local mode)",
-                   dane::default_trust_anchor, false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto file = parse_readable_file(text);
-                     if (file) s.dane.trust_anchor = *file;
-                     return carry(file);
-                   }});
-  table.push_back({"DNS_TIMEOUT_MS", "dns-timeout-ms", "DNS timeout per attempt, in milliseconds", "2000", false, false,
-                   false, [](settings& s, std::string_view text) -> result<void> {
-                     auto ms = parse_unsigned(text, 10, 60'000);
-                     if (ms) s.dane.timeout = milliseconds(*ms);
-                     return carry(ms);
-                   }});
-  table.push_back({"DNS_RETRIES", "dns-retries", "DNS attempts after the first", "2", false, false, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     auto retries = parse_unsigned(text, 0, 10);
-                     if (retries) s.dane.retries = static_cast<unsigned>(*retries);
-                     return carry(retries);
-                   }});
-  table.push_back({"DANE_CACHE_MAX_TTL", "dane-cache-max-ttl", "longest time a DANE answer is cached (s, m, h)", "1h",
-                   false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto ttl = parse_duration(text, milliseconds(0), std::chrono::hours(24));
-                     if (ttl) s.dane.cache.max_ttl = std::chrono::duration_cast<seconds>(*ttl);
-                     return carry(ttl);
-                   }});
-  table.push_back({"DANE_NEGATIVE_CACHE_TTL", "dane-negative-cache-ttl",
-                   "longest time an NXDOMAIN/NODATA answer is cached (s, m)", "30s", false, false, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     auto ttl = parse_duration(text, milliseconds(0), std::chrono::hours(1));
-                     if (ttl) s.dane.cache.max_negative_ttl = std::chrono::duration_cast<seconds>(*ttl);
-                     return carry(ttl);
-                   }});
-  table.push_back({"PKIX_CD", "pkix-cd", "accept PKIX-CD (usage 4) TLSA records, fetching CAs over HTTPS", "1", false,
-                   false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto on = parse_bool(text);
-                     if (on) s.dane.pkix_cd = *on;
-                     return carry(on);
-                   }});
+  append(table, lift(discovery_options(), &settings::dane));
   return table;
 }
 

@@ -51,10 +51,15 @@ struct service_settings {
   log::format log_format{log::format::text};       ///< LOG_FORMAT
   spdlog::level::level_enum log_level{spdlog::level::info};  ///< LOG_LEVEL
   mqtt_settings mqtt;
-  /// DNS_RESOLVER, DNSSEC_VALIDATION, DNSSEC_TRUST_ANCHOR, DNS_TIMEOUT_MS,
-  /// DNS_RETRIES, DANE_CACHE_MAX_TTL, DANE_NEGATIVE_CACHE_TTL, PKIX_CD.
+  /// The rows of discovery_options().
   dane::discovery_config dane{};
 };
+
+/// The rows of DANE discovery's settings (DNS_RESOLVER, DNSSEC_VALIDATION,
+/// DNSSEC_TRUST_ANCHOR, DNS_TIMEOUT_MS, DNS_RETRIES, DANE_CACHE_MAX_TTL,
+/// DANE_NEGATIVE_CACHE_TTL, PKIX_CD, PKIX_CD_CA_BUNDLE, PKIX_CD_HTTPS_PORT),
+/// for every program that looks names up; lift() them into a bigger struct.
+[[nodiscard]] option_table<dane::discovery_config> discovery_options();
 
 /// The rows for service_settings. `identity_required`: IDENTITY_NAME must be given.
 [[nodiscard]] option_table<service_settings> service_options(bool identity_required = true);
