@@ -68,6 +68,26 @@ std::chrono::system_clock::time_point from_millis(std::int64_t millis) {
 
 // ---- statement ----
 
+unique_sqlite_stmt statement_cache::take(std::string_view sql) {
+  const auto found = idle_.find(std::string(sql));
+  if (found == idle_.end() || found->second.empty()) return nullptr;
+  auto stmt = std::move(found->second.back());
+  found->second.pop_back();
+  return stmt;
+}
+
+void statement_cache::give(std::string sql, unique_sqlite_stmt stmt) {
+  auto& idle = idle_[std::move(sql)];
+  if (idle.size() < 4) idle.push_back(std::move(stmt));  // more is a statement used recursively: let it go
+}
+
+statement::~statement() {
+  if (!stmt_ || cache_ == nullptr) return;
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+  cache_->give(std::move(sql_), std::move(stmt_));
+}
+
 void statement::note_bind(int rc, int index) {
   if (rc != SQLITE_OK && bind_error_ == SQLITE_OK) {
     bind_error_ = rc;
@@ -198,12 +218,13 @@ result<void> database::exec(std::string_view sql) {
 }
 
 result<statement> database::prepare(std::string_view sql) {
+  if (auto cached = cache_->take(sql)) return statement(std::move(cached), db_.get(), cache_.get(), std::string(sql));
   sqlite3_stmt* raw = nullptr;
   const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
                                     &raw, nullptr);
   unique_sqlite_stmt stmt(raw);
   if (rc != SQLITE_OK) return sqlite_failure(rc, "preparing " + std::string(sql.substr(0, 60)), db_.get());
-  return statement(std::move(stmt), db_.get());
+  return statement(std::move(stmt), db_.get(), cache_.get(), std::string(sql));
 }
 
 result<void> database::set_durability(durability level) {
@@ -221,13 +242,16 @@ int database::changes() const { return sqlite3_changes(db_.get()); }
 
 result<transaction> transaction::begin(database& db, durability level) {
   if (auto set = db.set_durability(level); !set) return set.error();
-  if (auto begun = db.exec("BEGIN IMMEDIATE"); !begun) return begun.error();
+  auto begin = db.prepare("BEGIN IMMEDIATE");
+  if (!begin) return begin.error();
+  if (auto begun = begin->run(); !begun) return begun.error();
   return transaction(db);
 }
 
 result<void> transaction::commit() {
   if (db_ == nullptr) throw std::logic_error("transaction already finished");
-  auto committed = db_->exec("COMMIT");
+  auto commit = db_->prepare("COMMIT");
+  auto committed = commit ? commit->run() : result<void>(commit.error());
   if (!committed) {
     // A failed COMMIT (disk full, I/O error) may leave the transaction open.
     (void)db_->exec("ROLLBACK");

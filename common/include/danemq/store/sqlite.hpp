@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "danemq/core/result.hpp"
@@ -46,11 +47,30 @@ struct open_options {
 /// and SQLite's message in the detail.
 [[nodiscard]] failure sqlite_failure(int code, std::string_view what, sqlite3* db = nullptr);
 
+/// Prepared statements not in use, by SQL text, so that the statements run
+/// for every message are parsed once per connection.
+class statement_cache {
+ public:
+  [[nodiscard]] unique_sqlite_stmt take(std::string_view sql);
+  void give(std::string sql, unique_sqlite_stmt stmt);
+
+ private:
+  std::unordered_map<std::string, std::vector<unique_sqlite_stmt>> idle_;
+};
+
 /// A prepared statement. Binding indexes start at 1, columns at 0, as in SQLite.
 /// A binding error (SQLITE_TOOBIG, SQLITE_NOMEM) is kept and reported by step().
+/// It goes back to its connection's cache (reset) when destroyed, so it must
+/// not outlive the database it came from.
 class statement {
  public:
-  statement(unique_sqlite_stmt stmt, sqlite3* db) : stmt_(std::move(stmt)), db_(db) {}
+  statement(unique_sqlite_stmt stmt, sqlite3* db, statement_cache* cache = nullptr, std::string sql = {})
+      : stmt_(std::move(stmt)), db_(db), cache_(cache), sql_(std::move(sql)) {}
+  statement(statement&&) noexcept = default;
+  statement& operator=(statement&&) = delete;
+  statement(const statement&) = delete;
+  statement& operator=(const statement&) = delete;
+  ~statement();
 
   statement& bind(int index, std::int64_t value);
   statement& bind(int index, std::string_view text);
@@ -80,6 +100,8 @@ class statement {
   void note_bind(int rc, int index);
   unique_sqlite_stmt stmt_;
   sqlite3* db_;
+  statement_cache* cache_;
+  std::string sql_;
   int bind_error_{SQLITE_OK};
   int bind_error_index_{0};
 };
@@ -93,7 +115,7 @@ class database {
 
   /// Runs one or more statements with no result rows.
   [[nodiscard]] result<void> exec(std::string_view sql);
-  /// Prepares one statement.
+  /// Prepares one statement (or takes it, reset, from the cache).
   [[nodiscard]] result<statement> prepare(std::string_view sql);
   /// Sets PRAGMA synchronous for the following commits.
   [[nodiscard]] result<void> set_durability(durability level);
@@ -105,8 +127,9 @@ class database {
 
  private:
   database(unique_sqlite db, std::filesystem::path path, bool read_only)
-      : db_(std::move(db)), path_(std::move(path)), read_only_(read_only) {}
+      : db_(std::move(db)), cache_(std::make_unique<statement_cache>()), path_(std::move(path)), read_only_(read_only) {}
   unique_sqlite db_;
+  std::unique_ptr<statement_cache> cache_;  // after db_: finalized before the connection closes
   std::filesystem::path path_;
   bool read_only_{false};
   durability durability_{durability::full};
