@@ -118,8 +118,9 @@ void pipeline::schedule_retry() {
   // Wake up when the earliest parked message is due.
   auto next = store_.next_due(clock::now());
   if (!next || !next->has_value()) return;
-  const auto wait = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(**next - clock::now()),
-                             std::chrono::milliseconds(1));
+  // Rounded up, plus a millisecond: a timer that fired a fraction early would
+  // find nothing due and, the time being past, arm no further wake-up.
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(**next - clock::now()) + std::chrono::milliseconds(1);
   retry_timer_.expires_after(wait);
   retry_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
@@ -174,6 +175,14 @@ void pipeline::finished(std::int64_t raw_id, bool was_untried, fate what) {
   }
   if (what == fate::deferred) schedule_retry();
   fill();
+}
+
+void pipeline::rescan() {
+  boost::asio::post(io_, [this] {
+    retry_scan_needed_ = true;
+    fill();
+    schedule_retry();
+  });
 }
 
 bool pipeline::stop(std::chrono::milliseconds grace) {

@@ -57,6 +57,9 @@ class pipeline {
   [[nodiscard]] result<void> start();
   /// From any thread (the network thread): `fresh` new messages were stored.
   void notify_stored(std::size_t fresh);
+  /// From any thread: looks again for due retries (a safety net the daemon
+  /// pulls periodically; the retry timer normally does it).
+  void rescan();
   /// Stops loading; waits up to `grace` for the messages being processed.
   /// True when all finished; false when some were still busy (they stay
   /// pending in the database and are processed at the next start).

@@ -281,6 +281,7 @@ void receiver_daemon::schedule_health() {
   health_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     save_health();
+    if (pipeline_) pipeline_->rescan();
     schedule_health();
   });
 }
