@@ -18,6 +18,16 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
+/// RFC 4501's dnsauthority, host [":" port], as far as a resolver hint goes:
+/// a name, an IPv4 address or a bracketed IPv6 literal, and a port. Nothing
+/// that would end the authority for a URI parser ('?', '#') or encode ('%').
+bool is_authority(std::string_view authority) {
+  return std::all_of(authority.begin(), authority.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == '_' || c == ':' ||
+           c == '[' || c == ']';
+  });
+}
+
 result<std::string> canonical(std::string_view name, std::string_view uri) {
   auto canonical_name = identity::canonical_dns_name(name);
   if (!canonical_name) {
@@ -49,7 +59,10 @@ result<std::string> name_from_dns_uri(std::string_view uri) {
   if (rest.substr(0, 2) == "//") {
     rest.remove_prefix(2);
     // "dns://name" (the original's) or "dns://authority/name".
-    if (const auto slash = rest.find('/'); slash != std::string_view::npos) rest.remove_prefix(slash + 1);
+    if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+      if (!is_authority(rest.substr(0, slash))) return refuse("the authority is not a host[:port]");
+      rest.remove_prefix(slash + 1);
+    }
   }
   if (rest.find_first_of("/?;%") != std::string_view::npos) return refuse("unexpected characters in the name");
   return canonical(rest, uri);
