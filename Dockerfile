@@ -26,7 +26,7 @@ COPY deps/ deps/
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh build && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDANEMQ_WERROR=OFF \
       -DDANEMQ_BUILD_TESTS=OFF -DDANEMQ_BUILD_BENCH=OFF -DDANEMQ_BUILD_FUZZ=OFF \
  && cmake --build /build \
  && DESTDIR=/staging cmake --install /build --prefix /usr/local --strip

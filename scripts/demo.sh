@@ -35,7 +35,7 @@ if [[ -n "${DEMO_BIN_DIR:-}" ]]; then
 else
   say "Installing what is missing and building (build/demo)"
   scripts/install-deps.sh build test
-  cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DDANEMQ_WERROR=OFF \
     -DDANEMQ_BUILD_TESTS=OFF -DDANEMQ_BUILD_BENCH=OFF -DDANEMQ_BUILD_FUZZ=OFF >/dev/null
   cmake --build build/demo --target danemq-maintenance danemq-sender danemq-receiver
   bin="$root/build/demo/bin"

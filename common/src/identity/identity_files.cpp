@@ -56,7 +56,10 @@ result<void> write_file_atomically(const std::filesystem::path& path, std::strin
   if (!overwrite && lstat(path.c_str(), &existing) == 0) {
     return fail(errc::file_exists, path.string() + " already exists (use --force to replace it)");
   }
-  const auto temporary = directory / ("." + path.filename().string() + ".tmp-" + random_suffix());
+  // Appended rather than "." + name + ...: g++ 12 at -O3 warns falsely (-Wrestrict) on that form.
+  std::string temporary_name(1, '.');
+  temporary_name.append(path.filename().string()).append(".tmp-").append(random_suffix());
+  const auto temporary = directory / temporary_name;
   // Created with the final mode from the start: a key is never readable by others, not even briefly.
   fd_closer file(open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode));
   if (file.fd < 0) return unwritable(directory, "cannot create a file");
