@@ -104,7 +104,10 @@ result<clock::time_point> parse_since(std::string_view text, clock::time_point n
   if (fields != 3 && fields != 6 && fields != 7) return invalid();
   if (fields == 3 && copy.size() != 10) return invalid();
   if (fields == 7 && std::string_view(tail) != "Z") return invalid();
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return invalid();
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+      second < 0 || second > 60) {
+    return invalid();
+  }
   utc.tm_year = year - 1900;
   utc.tm_mon = month - 1;
   utc.tm_mday = day;
@@ -113,6 +116,9 @@ result<clock::time_point> parse_since(std::string_view text, clock::time_point n
   utc.tm_sec = second;
   const std::time_t seconds = timegm(&utc);
   if (seconds == static_cast<std::time_t>(-1)) return invalid();
+  // The clock counts nanoseconds in 64 bits: years 1678..2262. Beyond, from_time_t overflows.
+  constexpr auto limit = std::chrono::duration_cast<std::chrono::seconds>(clock::duration::max()).count();
+  if (seconds >= limit || seconds <= -limit) return invalid();
   return clock::from_time_t(seconds);
 }
 

@@ -83,5 +83,24 @@ TEST(ParseSince, RefusesWhatItCannotRead) {
   EXPECT_FALSE(parse_since("", now));
 }
 
+// Found by tests/fuzz/config_env_fuzz (UBSan: signed overflow in
+// system_clock::from_time_t): a date beyond what the clock can hold
+// (years 1678..2262 in nanoseconds) overflowed instead of being refused.
+TEST(ParseSince, RefusesADateTheClockCannotHold) {
+  const auto now = clock::now();
+  for (const char* date : {"2300-01-01T00:00:00Z", "2263-01-01", "1000-01-01", "9999-12-31T23:59:59Z"}) {
+    EXPECT_FALSE(parse_since(date, now)) << date;
+  }
+  EXPECT_TRUE(parse_since("2262-01-01", now));
+  EXPECT_TRUE(parse_since("1970-01-01", now));
+}
+
+TEST(ParseSince, RefusesNegativeTimeFields) {
+  const auto now = clock::now();
+  EXPECT_FALSE(parse_since("2024-05-01T-1:00:00Z", now));
+  EXPECT_FALSE(parse_since("2024-05-01T12:-5:00Z", now));
+  EXPECT_FALSE(parse_since("2024-05-01T12:00:-9Z", now));
+}
+
 }  // namespace
 }  // namespace danemq::receiver
