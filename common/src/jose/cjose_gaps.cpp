@@ -19,16 +19,8 @@ namespace {
 
 using nlohmann::json;
 
-// The KDF handles are used nowhere else in danemq; their deleters belong with
-// the others in danemq/crypto/openssl.hpp once a second user appears.
-struct EvpKdfDeleter {
-  void operator()(EVP_KDF* p) const noexcept { EVP_KDF_free(p); }
-};
-struct EvpKdfCtxDeleter {
-  void operator()(EVP_KDF_CTX* p) const noexcept { EVP_KDF_CTX_free(p); }
-};
-using unique_evp_kdf = std::unique_ptr<EVP_KDF, EvpKdfDeleter>;
-using unique_evp_kdf_ctx = std::unique_ptr<EVP_KDF_CTX, EvpKdfCtxDeleter>;
+using crypto::unique_evp_kdf;
+using crypto::unique_evp_kdf_ctx;
 
 std::vector<std::string_view> split_on_dots(std::string_view text) {
   std::vector<std::string_view> parts;

@@ -4,6 +4,7 @@
 // (PEM/DER, hex, SHA-2 digests) and the error queue turned into text.
 
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -29,6 +30,12 @@ struct EvpMdCtxDeleter {
 };
 struct EvpCipherCtxDeleter {
   void operator()(EVP_CIPHER_CTX* p) const noexcept { EVP_CIPHER_CTX_free(p); }
+};
+struct EvpKdfDeleter {
+  void operator()(EVP_KDF* p) const noexcept { EVP_KDF_free(p); }
+};
+struct EvpKdfCtxDeleter {
+  void operator()(EVP_KDF_CTX* p) const noexcept { EVP_KDF_CTX_free(p); }
 };
 struct X509Deleter {
   void operator()(X509* p) const noexcept { X509_free(p); }
@@ -59,6 +66,8 @@ using unique_evp_pkey = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
 using unique_evp_pkey_ctx = std::unique_ptr<EVP_PKEY_CTX, EvpPkeyCtxDeleter>;
 using unique_evp_md_ctx = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
 using unique_evp_cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxDeleter>;
+using unique_evp_kdf = std::unique_ptr<EVP_KDF, EvpKdfDeleter>;
+using unique_evp_kdf_ctx = std::unique_ptr<EVP_KDF_CTX, EvpKdfCtxDeleter>;
 using unique_x509 = std::unique_ptr<X509, X509Deleter>;
 using unique_x509_req = std::unique_ptr<X509_REQ, X509ReqDeleter>;
 using unique_x509_store = std::unique_ptr<X509_STORE, X509StoreDeleter>;
