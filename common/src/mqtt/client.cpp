@@ -424,11 +424,14 @@ bool client::read_pass() {
 }
 
 result<void> client::store_batch() {
-  auto stored = on_delivery_(batch_);
   {
     std::lock_guard lock(mutex_);
     stats_.messages_received += batch_.size();
-    if (!stored) ++stats_.batches_refused;
+  }
+  auto stored = on_delivery_(batch_);
+  if (!stored) {
+    std::lock_guard lock(mutex_);
+    ++stats_.batches_refused;
   }
   batch_.clear();
   return stored;
