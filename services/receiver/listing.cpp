@@ -15,8 +15,8 @@ using clock = std::chrono::system_clock;
 
 std::string base64(const std::vector<std::uint8_t>& data) {
   std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
-                                     static_cast<int>(data.size()));
+  const int length =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(), static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(std::max(length, 0)));
   return out;
 }
@@ -39,7 +39,9 @@ std::string iso_time(clock::time_point time) {
   return text;
 }
 
-std::string says_line(const store::inbox_entry& entry) { return entry.sender + " says: " + entry.message; }
+std::string says_line(const store::inbox_entry& entry) {
+  return entry.sender + " says: " + entry.message;
+}
 
 std::string inbox_line(const store::inbox_entry& entry) {
   return iso_time(entry.received_at) + " " + says_line(entry) + (entry.legacy ? " [legacy]" : "");
@@ -99,8 +101,8 @@ result<clock::time_point> parse_since(std::string_view text, clock::time_point n
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   const std::string copy(text);
   char tail[8] = {};
-  const int fields = std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%7s", &year, &month, &day, &hour, &minute,
-                                 &second, tail);
+  const int fields =
+      std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%7s", &year, &month, &day, &hour, &minute, &second, tail);
   if (fields != 3 && fields != 6 && fields != 7) return invalid();
   if (fields == 3 && copy.size() != 10) return invalid();
   if (fields == 7 && std::string_view(tail) != "Z") return invalid();

@@ -19,7 +19,8 @@ namespace danemq::receiver {
 [[nodiscard]] std::string inbox_json(const store::inbox_entry& entry);
 /// "<received_at> <sender> says: <message>" for `inbox`.
 [[nodiscard]] std::string inbox_line(const store::inbox_entry& entry);
-/// One JSON object: id, raw_id, topic, received_at, quarantined_at, reason {category, code, text}, payload_base64, size.
+/// One JSON object: id, raw_id, topic, received_at, quarantined_at, reason {category, code, text}, payload_base64,
+/// size.
 [[nodiscard]] std::string quarantine_json(const store::quarantine_entry& entry);
 /// "<received_at> #<raw id> <topic> <category>:<code> <text> (<n> bytes)" for `quarantine`.
 [[nodiscard]] std::string quarantine_line(const store::quarantine_entry& entry);

@@ -81,15 +81,14 @@ processing_outcome message_processor::quarantine(const store::pending_message& m
   return outcome;
 }
 
-processing_outcome message_processor::retry_or_quarantine(const store::pending_message& message,
-                                                          const failure& why) {
+processing_outcome message_processor::retry_or_quarantine(const store::pending_message& message, const failure& why) {
   const auto now = clock::now();
   const auto first = message.first_failure_at.value_or(now);
   const auto failing_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - first);
   if (failing_for >= options_.retry_limit) {
-    return quarantine(message, failure{why.code, why.detail + " (still failing after " +
-                                                     std::to_string(message.attempts + 1) + " attempts over " +
-                                                     seconds_text(failing_for) + ")"});
+    return quarantine(message,
+                      failure{why.code, why.detail + " (still failing after " + std::to_string(message.attempts + 1) +
+                                            " attempts over " + seconds_text(failing_for) + ")"});
   }
   // The delay of attempt n follows the back-off policy; seeded by the id so
   // that messages parked together spread out.

@@ -35,9 +35,9 @@ enum class fate {
 struct processing_outcome {
   fate what{fate::unchanged};
   std::int64_t raw_id{0};
-  int attempts{0};                              ///< attempts before this one
-  std::optional<store::inbox_entry> accepted;   ///< accepted
-  std::optional<failure> reason;                ///< quarantined, deferred, unchanged
+  int attempts{0};                                                    ///< attempts before this one
+  std::optional<store::inbox_entry> accepted;                         ///< accepted
+  std::optional<failure> reason;                                      ///< quarantined, deferred, unchanged
   std::optional<std::chrono::system_clock::time_point> next_attempt;  ///< deferred
 };
 

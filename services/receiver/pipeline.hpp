@@ -27,7 +27,7 @@ namespace danemq::receiver {
 
 struct pipeline_options {
   unsigned workers{8};
-  std::size_t in_flight{128};      ///< messages loaded into memory at once
+  std::size_t in_flight{128};       ///< messages loaded into memory at once
   std::size_t backlog_limit{2048};  ///< untried stored messages at which reading pauses (resumes at half)
 };
 
@@ -87,8 +87,8 @@ class pipeline {
 
   // io thread only
   std::set<std::int64_t> in_flight_;
-  std::int64_t loaded_up_to_{0};     // highest raw id ever loaded: newer ones are new arrivals
-  bool retry_scan_needed_{false};    // parked or refused messages may be due
+  std::int64_t loaded_up_to_{0};                        // highest raw id ever loaded: newer ones are new arrivals
+  bool retry_scan_needed_{false};                       // parked or refused messages may be due
   std::chrono::steady_clock::time_point hold_until_{};  // after a database failure
 
   std::atomic<bool> stopping_{false};

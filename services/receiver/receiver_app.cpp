@@ -49,13 +49,13 @@ int receiver_daemon::run() {
   // A peer closing a TLS connection must not kill the process.
   ::signal(SIGPIPE, SIG_IGN);
   spdlog::info("danemq-receiver for {}: broker {}:{} (MQTT {}), QoS {}, data in {}", service.identity_name,
-               service.mqtt.host, service.mqtt.port,
-               service.mqtt.protocol == config::mqtt_protocol::v5 ? "5" : "3.1.1", service.mqtt.qos,
-               service.data_path.string());
+               service.mqtt.host, service.mqtt.port, service.mqtt.protocol == config::mqtt_protocol::v5 ? "5" : "3.1.1",
+               service.mqtt.qos, service.data_path.string());
   if (service.mqtt.qos != 1) {
-    spdlog::warn("MQTT_QOS={}: only QoS 1 loses nothing across crashes (QoS 0 is never redelivered; libmosquitto "
-                 "acknowledges QoS 2 before we can store), see docs/delivery.md",
-                 service.mqtt.qos);
+    spdlog::warn(
+        "MQTT_QOS={}: only QoS 1 loses nothing across crashes (QoS 0 is never redelivered; libmosquitto "
+        "acknowledges QoS 2 before we can store), see docs/delivery.md",
+        service.mqtt.qos);
   }
   std::error_code ec;
   std::filesystem::create_directories(service.data_path, ec);
@@ -63,8 +63,8 @@ int receiver_daemon::run() {
     spdlog::error("DATA_PATH {}: cannot create: {}", service.data_path.string(), ec.message());
     return exit_failure;
   }
-  auto opened = store::message_store::open(database_path(settings_), {},
-                                           store::message_store_limits{settings_.replay_capacity});
+  auto opened =
+      store::message_store::open(database_path(settings_), {}, store::message_store_limits{settings_.replay_capacity});
   if (!opened) {
     spdlog::error("cannot open the database {}: {}", database_path(settings_).string(), opened.error().message());
     return exit_failure;
@@ -102,7 +102,9 @@ void receiver_daemon::request_stop() {
   boost::asio::post(io_, [this] { stop_now(exit_success); });
 }
 
-bool receiver_daemon::receiving() const { return identity_in_sync_ && client_ && client_->connected(); }
+bool receiver_daemon::receiving() const {
+  return identity_in_sync_ && client_ && client_->connected();
+}
 
 std::optional<pipeline_statistics> receiver_daemon::statistics() const {
   if (!pipeline_) return std::nullopt;
@@ -173,8 +175,7 @@ void receiver_daemon::start_receiving() {
   processing.retry = settings_.lookup_retry();
   processor_ = std::make_unique<message_processor>(*me_, *peers_, *store_, processing);
   pipeline_ = std::make_unique<pipeline>(
-      io_, *store_, *processor_,
-      pipeline_options{settings_.workers, settings_.queue_size, settings_.backlog_limit},
+      io_, *store_, *processor_, pipeline_options{settings_.workers, settings_.queue_size, settings_.backlog_limit},
       [this](const processing_outcome& outcome) { on_outcome(outcome); },
       [this](bool paused) {
         if (client_) client_->set_paused(paused);
@@ -296,9 +297,9 @@ void receiver_daemon::stop_now(int code) {
   // First stop reading: what was stored gets its PUBACK, nothing new comes in.
   if (client_) client_->stop(std::min<std::chrono::milliseconds>(settings_.stop_grace / 3, std::chrono::seconds(1)));
   if (pipeline_) {
-    const auto left = std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   deadline - std::chrono::steady_clock::now()),
-                               std::chrono::milliseconds(100));
+    const auto left =
+        std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()),
+                 std::chrono::milliseconds(100));
     if (!pipeline_->stop(left)) {
       left_work_behind_ = true;
       spdlog::warn("messages still in processing stay stored and are processed at the next start");
@@ -325,17 +326,20 @@ int receiver_app::run(int argc, char** argv) {
                  "danemq-receiver");
     cli.fallthrough();
     cli.require_subcommand(0, 1);
-    cli.footer("Exit codes: 0 success (health: healthy); 1 usage, configuration or start-up failure (health: unhealthy).");
+    cli.footer(
+        "Exit codes: 0 success (health: healthy); 1 usage, configuration or start-up failure (health: unhealthy).");
     config::option_binding<receiver_settings> binding(cli, receiver_options());
     auto* run_command = cli.add_subcommand("run", "receive, store and print messages (the default)");
     std::string since;
     std::string from;
     std::size_t limit = 0;
     auto* inbox_command = cli.add_subcommand("inbox", "list accepted messages, oldest first");
-    inbox_command->add_option("--since", since, "received at or after: a duration back (15m, 2h, 3d) or a UTC date/time");
+    inbox_command->add_option("--since", since,
+                              "received at or after: a duration back (15m, 2h, 3d) or a UTC date/time");
     inbox_command->add_option("--from", from, "only messages from this sender (DNS name)");
     inbox_command->add_option("--limit", limit, "at most this many");
-    auto* quarantine_command = cli.add_subcommand("quarantine", "list refused messages with their reason, oldest first");
+    auto* quarantine_command =
+        cli.add_subcommand("quarantine", "list refused messages with their reason, oldest first");
     quarantine_command->add_option("--since", since, "received at or after: a duration back or a UTC date/time");
     quarantine_command->add_option("--limit", limit, "at most this many");
     auto* health_command =
@@ -424,8 +428,8 @@ int receiver_app::health(const receiver_settings& settings) {
   if (!recorded->has_value()) return unhealthy("the daemon has not recorded its health yet");
   const auto& state = **recorded;
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - state.updated_at);
-  const auto stale_after = std::chrono::duration_cast<std::chrono::seconds>(3 * settings.health_interval) +
-                           std::chrono::seconds(5);
+  const auto stale_after =
+      std::chrono::duration_cast<std::chrono::seconds>(3 * settings.health_interval) + std::chrono::seconds(5);
   if (age > stale_after) {
     return unhealthy("last health record is " + std::to_string(age.count()) + " s old (daemon not running?)");
   }

@@ -30,8 +30,8 @@ config::option_table<receiver_settings> receiver_options() {
                    if (on) s.accept_legacy = *on;
                    return carry(on);
                  }});
-  own.push_back({"MESSAGE_MAX_AGE", "message-max-age", "refuse messages signed longer ago than this", "5m", false, false,
-                 false, [](settings& s, std::string_view text) -> result<void> {
+  own.push_back({"MESSAGE_MAX_AGE", "message-max-age", "refuse messages signed longer ago than this", "5m", false,
+                 false, false, [](settings& s, std::string_view text) -> result<void> {
                    auto age = config::parse_duration(text, std::chrono::seconds(10), std::chrono::hours(24));
                    if (age) s.max_age = std::chrono::duration_cast<std::chrono::seconds>(*age);
                    return carry(age);

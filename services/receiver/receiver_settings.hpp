@@ -13,10 +13,10 @@ namespace danemq::receiver {
 
 struct receiver_settings {
   config::service_settings service{};
-  bool json_output{false};                            ///< OUTPUT_JSON: one JSON object per message/row
-  bool accept_legacy{false};                          ///< ACCEPT_LEGACY: accept the original's format
+  bool json_output{false};                                ///< OUTPUT_JSON: one JSON object per message/row
+  bool accept_legacy{false};                              ///< ACCEPT_LEGACY: accept the original's format
   std::chrono::seconds max_age{std::chrono::minutes(5)};  ///< MESSAGE_MAX_AGE: freshness window of `iat`
-  std::chrono::seconds max_clock_skew{60};            ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
+  std::chrono::seconds max_clock_skew{60};                ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
   /// LOOKUP_RETRY_DELAY / LOOKUP_RETRY_LIMIT: a message whose sender cannot
   /// be looked up for a temporary reason (DNS timeout, SERVFAIL) is retried
   /// with back-off from this delay, and quarantined once it failed this long.
@@ -24,8 +24,8 @@ struct receiver_settings {
   std::chrono::milliseconds lookup_retry_limit{std::chrono::minutes(10)};
   /// IDENTITY_RETRY_DELAY: first delay of the start-up identity check's back-off (up to a minute).
   std::chrono::milliseconds identity_retry_delay{std::chrono::seconds(1)};
-  unsigned workers{8};            ///< RECEIVER_WORKERS: messages processed at once (decryption, DNS, verification)
-  std::size_t queue_size{128};    ///< RECEIVER_QUEUE_SIZE: messages held in memory for processing
+  unsigned workers{8};              ///< RECEIVER_WORKERS: messages processed at once (decryption, DNS, verification)
+  std::size_t queue_size{128};      ///< RECEIVER_QUEUE_SIZE: messages held in memory for processing
   std::size_t backlog_limit{2048};  ///< RECEIVER_BACKLOG: stored-but-unprocessed messages before reading pauses
   std::size_t replay_capacity{1'000'000};  ///< REPLAY_MEMORY_SIZE: bound of the replay memory
   std::chrono::milliseconds health_interval{std::chrono::seconds(5)};  ///< HEALTH_INTERVAL: how often health is saved

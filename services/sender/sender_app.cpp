@@ -20,7 +20,9 @@
 namespace danemq::sender {
 namespace {
 
-std::filesystem::path outbox_path(const sender_settings& settings) { return settings.service.data_path / "sender.db"; }
+std::filesystem::path outbox_path(const sender_settings& settings) {
+  return settings.service.data_path / "sender.db";
+}
 
 result<store::outbox> open_outbox(const sender_settings& settings) {
   std::error_code ec;
@@ -31,13 +33,16 @@ result<store::outbox> open_outbox(const sender_settings& settings) {
   return store::outbox::open(outbox_path(settings));
 }
 
-std::vector<std::uint8_t> bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
+std::vector<std::uint8_t> bytes_of(const std::string& text) {
+  return {text.begin(), text.end()};
+}
 
 /// A client id of its own for each `send`, so that it never takes over the
 /// session of `run` (or of another `send`) on the broker.
 std::string one_shot_client_id(const sender_settings& settings) {
   std::random_device random;
-  return settings.service.identity_name + "/send-" + std::to_string(::getpid()) + "-" + std::to_string(random() % 100000);
+  return settings.service.identity_name + "/send-" + std::to_string(::getpid()) + "-" +
+         std::to_string(random() % 100000);
 }
 
 }  // namespace
@@ -62,7 +67,8 @@ outbox_runner::~outbox_runner() {
 
 int outbox_runner::run() {
   ::signal(SIGPIPE, SIG_IGN);
-  auto options = config::mqtt_client_options(settings_.service.mqtt, config::client_id_for(settings_.service, "sender"));
+  auto options =
+      config::mqtt_client_options(settings_.service.mqtt, config::client_id_for(settings_.service, "sender"));
   // Nothing to resume on the broker: unacknowledged messages are in the outbox.
   options.clean_session = true;
   options.max_inflight = std::max(settings_.window, 1U);
@@ -257,8 +263,8 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   if (auto started = client.start(); !started) return error(exit_usage, "MQTT: " + started.error().message());
   const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
   if (!client.wait_connected(settings.timeout)) {
-    const auto why = "broker " + service.mqtt.host + ":" + std::to_string(service.mqtt.port) + " unreachable: " +
-                     client.last_error();
+    const auto why = "broker " + service.mqtt.host + ":" + std::to_string(service.mqtt.port) +
+                     " unreachable: " + client.last_error();
     client.stop();
     if (outbox) return queue_message(settings, *outbox, *recipient, topic, *wire, why);
     return error(exit_broker, why);

@@ -28,10 +28,11 @@ namespace danemq::sender {
 
 /// Exit codes of danemq-sender (documented in the README).
 enum exit_code : int {
-  exit_success = 0,    ///< acknowledged by the broker, or queued with --queue
-  exit_usage = 1,      ///< usage, a missing or invalid setting, the local identity, a message too large
-  exit_recipient = 2,  ///< the recipient's identity is not usable: no TLSA, not DNSSEC-secure, bad key (as the original)
-  exit_broker = 3,     ///< the broker could not be reached or did not acknowledge the publish
+  exit_success = 0,  ///< acknowledged by the broker, or queued with --queue
+  exit_usage = 1,    ///< usage, a missing or invalid setting, the local identity, a message too large
+  exit_recipient =
+      2,            ///< the recipient's identity is not usable: no TLSA, not DNSSEC-secure, bad key (as the original)
+  exit_broker = 3,  ///< the broker could not be reached or did not acknowledge the publish
 };
 
 /// The exit code for a jose::seal failure: exit_recipient when it concerns

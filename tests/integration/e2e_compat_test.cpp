@@ -14,7 +14,8 @@ namespace danemq::e2e {
 namespace {
 
 const std::string python = "/usr/bin/python3";
-const std::filesystem::path peer_script = std::filesystem::path(DANEMQ_SOURCE_DIR) / "tests/integration/jwcrypto_peer.py";
+const std::filesystem::path peer_script =
+    std::filesystem::path(DANEMQ_SOURCE_DIR) / "tests/integration/jwcrypto_peer.py";
 
 class EndToEndCompat : public ::testing::Test {
  protected:

@@ -82,7 +82,8 @@ TEST(EndToEndRefusals, BadMessagesGoToQuarantineWithTheirReasonAndGoodOnesGetThr
   jose::jws_header_fields fields;
   fields.x5u = "dns:alice.danemq.test?type=TLSA";
   fields.aud = "dns:bob.danemq.test?type=TLSA";
-  fields.iat = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  fields.iat =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   fields.jti = "replayed-jti-1";
   const auto signed_note = jose::sign_jws("say it twice", *alice.key, fields, jose::serialization::flattened_json);
   ASSERT_TRUE(signed_note);

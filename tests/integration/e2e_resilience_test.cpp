@@ -31,8 +31,11 @@ TEST(EndToEndResilience, BrokerKilledAndRestartedMidStreamLosesNothingAndDuplica
     for (int i = 0; i < 1000; ++i) {
       sent.push_back("stream #" + std::to_string(i));
       const auto wire = w.seal("alice", "bob", sent.back());
-      store::outbox_entry entry{0, "bob.danemq.test", "bob.danemq.test",
-                                std::vector<std::uint8_t>(wire.begin(), wire.end()), std::chrono::system_clock::now(),
+      store::outbox_entry entry{0,
+                                "bob.danemq.test",
+                                "bob.danemq.test",
+                                std::vector<std::uint8_t>(wire.begin(), wire.end()),
+                                std::chrono::system_clock::now(),
                                 0};
       ASSERT_TRUE(outbox->enqueue(entry));
     }
@@ -44,8 +47,9 @@ TEST(EndToEndResilience, BrokerKilledAndRestartedMidStreamLosesNothingAndDuplica
   const auto at_kill = w.inbox("bob").size();
   std::this_thread::sleep_for(300ms);
   w.broker().start();
-  ASSERT_TRUE(w.wait_for_stored("bob", 1000, 90s))
-      << "stored " << w.inbox("bob").size() << "\n--- sender\n" << alice.errors() << "\n--- broker\n" << w.broker().log();
+  ASSERT_TRUE(w.wait_for_stored("bob", 1000, 90s)) << "stored " << w.inbox("bob").size() << "\n--- sender\n"
+                                                   << alice.errors() << "\n--- broker\n"
+                                                   << w.broker().log();
   std::this_thread::sleep_for(500ms);
   expect_each_once(texts_of(w.inbox("bob")), sent);
   EXPECT_TRUE(w.quarantine("bob").empty());

@@ -37,8 +37,8 @@ void make_certificate(const std::filesystem::path& dir, const std::string& name,
   const auto csr = (dir / (name + ".csr")).string();
   must(run_command({"openssl", "req", "-new", "-key", key, "-subj", subject, "-out", csr}), "openssl req");
   must(run_command({"openssl", "x509", "-req", "-in", csr, "-CA", (dir / (ca + ".crt")).string(), "-CAkey",
-                    (dir / (ca + ".key")).string(), "-CAcreateserial", "-days", "2", "-out", cert, "-extfile",
-                    ext_file, "-extensions", "v3"}),
+                    (dir / (ca + ".key")).string(), "-CAcreateserial", "-days", "2", "-out", cert, "-extfile", ext_file,
+                    "-extensions", "v3"}),
        "openssl x509 -req");
 }
 
@@ -56,9 +56,8 @@ broker_tls_files make_broker_tls_files(const std::filesystem::path& dir) {
   make_certificate(dir, "stranger-ca", "/CN=someone else's CA", "", ca_ext);
   make_certificate(dir, "stranger", "/CN=stranger", "stranger-ca",
                    "[v3]\nbasicConstraints=CA:false\nextendedKeyUsage=clientAuth\n");
-  return broker_tls_files{dir / "ca.crt",     dir / "server.crt",      dir / "server.key",
-                          dir / "client.crt", dir / "client.key",      dir / "stranger-ca.crt",
-                          dir / "stranger.crt", dir / "stranger.key"};
+  return broker_tls_files{dir / "ca.crt",     dir / "server.crt",      dir / "server.key",   dir / "client.crt",
+                          dir / "client.key", dir / "stranger-ca.crt", dir / "stranger.crt", dir / "stranger.key"};
 }
 
 mosquitto_rig::mosquitto_rig(mosquitto_rig_options options) : options_(std::move(options)), port_(free_port()) {
@@ -126,7 +125,9 @@ void mosquitto_rig::stop() {
   if (process_) (void)process_->stop(std::chrono::seconds(5));
 }
 
-bool mosquitto_rig::running() const { return process_ && process_->running(); }
+bool mosquitto_rig::running() const {
+  return process_ && process_->running();
+}
 
 std::string mosquitto_rig::log() const {
   std::ifstream earlier(dir_.path() / "earlier.log");

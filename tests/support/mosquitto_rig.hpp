@@ -39,7 +39,7 @@ struct mosquitto_rig_options {
   /// so that a SIGKILL loses as little as Mosquitto allows.
   bool autosave_on_every_change{true};
   std::optional<std::pair<std::string, std::string>> user{};  ///< require this user name and password
-  std::string extra_config{};              ///< appended to the configuration
+  std::string extra_config{};                                 ///< appended to the configuration
 };
 
 class mosquitto_rig {

@@ -28,8 +28,8 @@ mqtt::client_options mqtt_client_options(const mqtt_settings& settings, std::str
 result<std::shared_ptr<dane::identity_source>> make_discovery(const service_settings& settings) {
   auto made = dane::discovery::create(settings.dane);
   if (!made) {
-    return fail(errc::invalid_setting, "DNS settings (DNS_RESOLVER, DNSSEC_VALIDATION, DNSSEC_TRUST_ANCHOR): " +
-                                           made.error().message());
+    return fail(errc::invalid_setting,
+                "DNS settings (DNS_RESOLVER, DNSSEC_VALIDATION, DNSSEC_TRUST_ANCHOR): " + made.error().message());
   }
   return std::shared_ptr<dane::identity_source>(std::move(*made));
 }

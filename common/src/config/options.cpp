@@ -31,7 +31,8 @@ result<std::uint64_t> parse_digits(std::string_view text) {
   std::uint64_t value = 0;
   const auto* end = text.data() + text.size();
   const auto [stop, error] = std::from_chars(text.data(), end, value);
-  if (text.empty() || error == std::errc::result_out_of_range) return fail(errc::invalid_setting, "is not a number in range");
+  if (text.empty() || error == std::errc::result_out_of_range)
+    return fail(errc::invalid_setting, "is not a number in range");
   if (error != std::errc() || stop != end) return fail(errc::invalid_setting, "is not a whole number");
   return value;
 }
@@ -81,7 +82,8 @@ result<std::uint64_t> parse_size(std::string_view text, std::uint64_t min, std::
   if (*count > std::numeric_limits<std::uint64_t>::max() / unit) return fail(errc::invalid_setting, "is too large");
   const auto bytes = *count * unit;
   if (bytes < min || bytes > max) {
-    return fail(errc::invalid_setting, "is out of range (" + std::to_string(min) + ".." + std::to_string(max) + " bytes)");
+    return fail(errc::invalid_setting,
+                "is out of range (" + std::to_string(min) + ".." + std::to_string(max) + " bytes)");
   }
   return bytes;
 }
@@ -106,8 +108,8 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chr
   if (*count > static_cast<std::uint64_t>(max.count()) / scale + 1) return fail(errc::invalid_setting, "is too long");
   const std::chrono::milliseconds value(static_cast<std::int64_t>(*count * scale));
   if (value < min || value > max) {
-    return fail(errc::invalid_setting, "is out of range (" + std::to_string(min.count()) + " ms.." +
-                                           std::to_string(max.count()) + " ms)");
+    return fail(errc::invalid_setting,
+                "is out of range (" + std::to_string(min.count()) + " ms.." + std::to_string(max.count()) + " ms)");
   }
   return value;
 }

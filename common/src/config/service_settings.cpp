@@ -14,7 +14,9 @@ namespace {
 
 using settings = service_settings;
 
-result<void> invalid(std::string reason) { return fail(errc::invalid_setting, std::move(reason)); }
+result<void> invalid(std::string reason) {
+  return fail(errc::invalid_setting, std::move(reason));
+}
 
 template <class T>
 result<void> carry(const result<T>& parsed) {
@@ -32,7 +34,8 @@ option_table<dane::discovery_config> discovery_options() {
                    "", false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
                      if (text.empty()) return ok();
                      auto server = dane::parse_server_address(text);
-                     if (!server) return invalid(server.error().detail.empty() ? "is not an ip[:port]" : server.error().detail);
+                     if (!server)
+                       return invalid(server.error().detail.empty() ? "is not an ip[:port]" : server.error().detail);
                      s.resolver = std::string(text);
                      return ok();
                    }});
@@ -45,7 +48,8 @@ option_table<dane::discovery_config> discovery_options() {
                      return ok();
                    }});
   table.push_back({"DNSSEC_TRUST_ANCHOR", "dnssec-trust-anchor", "DS/DNSKEY records of the trust anchor (local mode)",
-                   dane::default_trust_anchor, false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
+                   dane::default_trust_anchor, false, false, false,
+                   [](dane::discovery_config& s, std::string_view text) -> result<void> {
                      auto file = parse_readable_file(text);
                      if (file) s.trust_anchor = *file;
                      return carry(file);
@@ -129,8 +133,8 @@ option_table<service_settings> service_options(bool identity_required) {
                      return ok();
                    }});
   table.push_back({"MAX_MESSAGE_SIZE", "max-message-size",
-                   "largest encrypted message accepted or sent, in bytes (K/M suffix allowed)", "4096", false,
-                   false, false, [](settings& s, std::string_view text) -> result<void> {
+                   "largest encrypted message accepted or sent, in bytes (K/M suffix allowed)", "4096", false, false,
+                   false, [](settings& s, std::string_view text) -> result<void> {
                      auto size = parse_size(text, 256, 64ULL * 1024 * 1024);
                      if (size) s.max_message_size = static_cast<std::size_t>(*size);
                      return carry(size);
@@ -145,7 +149,8 @@ option_table<service_settings> service_options(bool identity_required) {
   table.push_back({"LOG_LEVEL", "log-level", "trace, debug, info, warning, error, critical or off", "info", false,
                    false, false, [](settings& s, std::string_view text) -> result<void> {
                      auto level = log::parse_level(text);
-                     if (!level) return invalid("is not a log level (trace, debug, info, warning, error, critical, off)");
+                     if (!level)
+                       return invalid("is not a log level (trace, debug, info, warning, error, critical, off)");
                      s.log_level = *level;
                      return ok();
                    }});
@@ -241,8 +246,9 @@ result<void> check_consistency(const service_settings& settings) {
     return fail(errc::missing_setting, "MQTT_TLS_CERT_FILE (--mqtt-tls-cert-file) is required with MQTT_TLS_KEY_FILE");
   }
   if (!mqtt.tls_cert_file.empty() && mqtt.tls_ca_file.empty()) {
-    return fail(errc::missing_setting,
-                "MQTT_TLS_CA_FILE (--mqtt-tls-ca-file) is required with a client certificate: TLS needs the broker's CA");
+    return fail(
+        errc::missing_setting,
+        "MQTT_TLS_CA_FILE (--mqtt-tls-ca-file) is required with a client certificate: TLS needs the broker's CA");
   }
   if (!mqtt.password.empty() && mqtt.username.empty()) {
     return fail(errc::missing_setting, "MQTT_USERNAME (--mqtt-username) is required with MQTT_PASSWORD");
@@ -264,8 +270,8 @@ result<void> apply_app_uid(const std::optional<uid_t>& uid) {
   passwd* found = nullptr;
   if (::getpwuid_r(*uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) gid = found->pw_gid;
   if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(*uid) != 0) {
-    return fail(errc::invalid_setting, "APP_UID (--app-uid): cannot switch to user " + std::to_string(*uid) + ": " +
-                                           std::strerror(errno));
+    return fail(errc::invalid_setting,
+                "APP_UID (--app-uid): cannot switch to user " + std::to_string(*uid) + ": " + std::strerror(errno));
   }
   return ok();
 }

@@ -81,7 +81,8 @@ result<void> client::start() {
     return fail(errc::bad_options, "a persistent session needs a client id");
   }
   for (const auto& sub : options_.subscriptions) {
-    if (sub.qos < 0 || sub.qos > 2) return fail(errc::bad_options, "QoS " + std::to_string(sub.qos) + " for " + sub.topic);
+    if (sub.qos < 0 || sub.qos > 2)
+      return fail(errc::bad_options, "QoS " + std::to_string(sub.qos) + " for " + sub.topic);
     if (sub.topic.empty()) return fail(errc::bad_options, "empty subscription topic");
   }
   if (options_.tls) {
@@ -90,14 +91,14 @@ result<void> client::start() {
     }
     if (!options_.tls->cert_file.empty() || !options_.tls->key_file.empty()) {
       for (const auto& [path, what] : {std::pair{options_.tls->cert_file, "TLS certificate file"},
-                                        std::pair{options_.tls->key_file, "TLS key file"}}) {
+                                       std::pair{options_.tls->key_file, "TLS key file"}}) {
         if (auto problem = readable_file_problem(path, what); !problem.empty()) return fail(errc::bad_options, problem);
       }
     }
   }
   init_library();
-  handle_.reset(mosquitto_new(options_.client_id.empty() ? nullptr : options_.client_id.c_str(),
-                              options_.clean_session, this));
+  handle_.reset(
+      mosquitto_new(options_.client_id.empty() ? nullptr : options_.client_id.c_str(), options_.clean_session, this));
   if (!handle_) return fail(errc::library_failure, std::string("mosquitto_new: ") + std::strerror(errno));
   auto* h = handle_.get();
   const bool v5 = options_.protocol == protocol_version::v5;
@@ -107,7 +108,8 @@ result<void> client::start() {
   // handler has stored the message.
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_threaded_set(h, true);
   if (rc == MOSQ_ERR_SUCCESS) {
-    rc = mosquitto_int_option(h, MOSQ_OPT_SEND_MAXIMUM, static_cast<int>(std::clamp(options_.max_inflight, 1U, 65535U)));
+    rc =
+        mosquitto_int_option(h, MOSQ_OPT_SEND_MAXIMUM, static_cast<int>(std::clamp(options_.max_inflight, 1U, 65535U)));
   }
   if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_int_option(h, MOSQ_OPT_TCP_NODELAY, 1);
   if (rc == MOSQ_ERR_SUCCESS && !options_.username.empty()) {
@@ -134,7 +136,8 @@ result<void> client::start() {
     // longer than sun_path it stores them and fails at once without any
     // socket; our asynchronous connects then send them.
     mosquitto_property* list = nullptr;
-    const auto expiry = static_cast<std::uint32_t>(std::clamp<std::int64_t>(options_.session_expiry.count(), 0, 0xFFFFFFFF));
+    const auto expiry =
+        static_cast<std::uint32_t>(std::clamp<std::int64_t>(options_.session_expiry.count(), 0, 0xFFFFFFFF));
     if (mosquitto_property_add_int32(&list, MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry) != MOSQ_ERR_SUCCESS) {
       return fail(errc::library_failure, "cannot build CONNECT properties");
     }
@@ -162,8 +165,7 @@ void client::stop(std::chrono::milliseconds grace) {
   thread_.join();
 }
 
-std::future<result<void>> client::publish(std::string topic, std::vector<std::uint8_t> payload, int qos,
-                                          bool retain) {
+std::future<result<void>> client::publish(std::string topic, std::vector<std::uint8_t> payload, int qos, bool retain) {
   publish_request request{std::move(topic), std::move(payload), qos, retain, {}};
   auto future = request.done.get_future();
   if (qos < 0 || qos > 2) {
@@ -208,9 +210,9 @@ client_statistics client::statistics() const {
 void client::on_connect(mosquitto* handle, void* context, int rc, int flags, const mosquitto_property*) {
   auto* self = static_cast<client*>(context);
   if (rc != 0) {
-    self->refusal_ = std::string("broker refused the connection: ") +
-                     (self->options_.protocol == protocol_version::v5 ? mosquitto_reason_string(rc)
-                                                                       : mosquitto_connack_string(rc));
+    self->refusal_ =
+        std::string("broker refused the connection: ") +
+        (self->options_.protocol == protocol_version::v5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
     return;
   }
   self->session_present_ = (flags & 1) != 0;
@@ -241,8 +243,8 @@ void client::on_subscribe(mosquitto*, void* context, int mid, int count, const i
   pending.erase(found);
   for (int i = 0; i < count; ++i) {
     if (granted[i] >= 0x80) {
-      const auto& topic = index < self->options_.subscriptions.size() ? self->options_.subscriptions[index].topic
-                                                                      : std::string("?");
+      const auto& topic =
+          index < self->options_.subscriptions.size() ? self->options_.subscriptions[index].topic : std::string("?");
       self->refusal_ = "broker refused the subscription to " + topic + " (reason " + std::to_string(granted[i]) + ")";
       return;
     }
@@ -455,9 +457,9 @@ void client::send_publishes() {
   while (!ready.empty()) {
     auto& request = ready.front();
     int mid = 0;
-    const int rc = mosquitto_publish_v5(handle_.get(), &mid, request.topic.c_str(),
-                                        static_cast<int>(request.payload.size()), request.payload.data(), request.qos,
-                                        request.retain, nullptr);
+    const int rc =
+        mosquitto_publish_v5(handle_.get(), &mid, request.topic.c_str(), static_cast<int>(request.payload.size()),
+                             request.payload.data(), request.qos, request.retain, nullptr);
     if (rc == MOSQ_ERR_NO_CONN) break;  // sent again once connected
     if (rc == MOSQ_ERR_SUCCESS) {
       in_flight_.emplace(mid, std::move(request.done));

@@ -80,7 +80,9 @@ bytes digest_of(const incoming_message& message) {
   return crypto::sha256(material);
 }
 
-std::string reason_line(const refusal& reason) { return reason.category + ":" + std::to_string(reason.value) + " " + reason.text; }
+std::string reason_line(const refusal& reason) {
+  return reason.category + ":" + std::to_string(reason.value) + " " + reason.text;
+}
 
 result<int> user_version(database& db) {
   auto stmt = db.prepare("PRAGMA user_version");
@@ -103,8 +105,7 @@ refusal refusal::of(const failure& reason) {
   return refusal{reason.code.category().name(), reason.code.value(), reason.message()};
 }
 
-message_store::message_store(message_store&& other) noexcept
-    : db_(std::move(other.db_)), limits_(other.limits_) {}
+message_store::message_store(message_store&& other) noexcept : db_(std::move(other.db_)), limits_(other.limits_) {}
 
 result<message_store> message_store::open(const std::filesystem::path& path, const open_options& options,
                                           const message_store_limits& limits) {
@@ -294,7 +295,8 @@ result<std::int64_t> message_store::accept(const inbox_entry& entry, std::span<c
   auto mark = db_.prepare("UPDATE raw_messages SET state = 1, payload = NULL WHERE id = ?1 AND state = 0");
   if (!mark) return mark.error();
   if (auto done = mark->bind(1, entry.raw_id).run(); !done) return done.error();
-  if (db_.changes() != 1) return fail(errc::not_found, "raw message " + std::to_string(entry.raw_id) + " is not pending");
+  if (db_.changes() != 1)
+    return fail(errc::not_found, "raw message " + std::to_string(entry.raw_id) + " is not pending");
   if (auto remembered = insert_replay(replay, now); !remembered) return remembered.error();
   auto insert = db_.prepare(
       "INSERT INTO inbox (raw_id, sender, recipient, received_at, processed_at, issued_at, jti, message, "

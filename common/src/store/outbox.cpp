@@ -57,8 +57,8 @@ result<std::int64_t> outbox::enqueue(const outbox_entry& entry) {
 result<std::vector<outbox_entry>> outbox::oldest(std::size_t limit) {
   std::lock_guard lock(mutex_);
   std::vector<outbox_entry> out;
-  auto stmt = db_.prepare(
-      "SELECT id, recipient, topic, payload, created_at, attempts FROM outbox ORDER BY id LIMIT ?1");
+  auto stmt =
+      db_.prepare("SELECT id, recipient, topic, payload, created_at, attempts FROM outbox ORDER BY id LIMIT ?1");
   if (!stmt) return stmt.error();
   stmt->bind(1, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
   for (;;) {

@@ -150,7 +150,9 @@ void statement::reset() {
   bind_error_index_ = 0;
 }
 
-std::int64_t statement::column_int64(int column) const { return sqlite3_column_int64(stmt_.get(), column); }
+std::int64_t statement::column_int64(int column) const {
+  return sqlite3_column_int64(stmt_.get(), column);
+}
 
 std::optional<std::int64_t> statement::column_optional_int64(int column) const {
   if (column_is_null(column)) return std::nullopt;
@@ -220,8 +222,8 @@ result<void> database::exec(std::string_view sql) {
 result<statement> database::prepare(std::string_view sql) {
   if (auto cached = cache_->take(sql)) return statement(std::move(cached), db_.get(), cache_.get(), std::string(sql));
   sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
-                                    &raw, nullptr);
+  const int rc =
+      sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   unique_sqlite_stmt stmt(raw);
   if (rc != SQLITE_OK) return sqlite_failure(rc, "preparing " + std::string(sql.substr(0, 60)), db_.get());
   return statement(std::move(stmt), db_.get(), cache_.get(), std::string(sql));
@@ -234,9 +236,13 @@ result<void> database::set_durability(durability level) {
   return set;
 }
 
-std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+std::int64_t database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_.get());
+}
 
-int database::changes() const { return sqlite3_changes(db_.get()); }
+int database::changes() const {
+  return sqlite3_changes(db_.get());
+}
 
 // ---- transaction ----
 

@@ -55,9 +55,10 @@ TEST(ServiceOptions, NameAnInvalidIdentityName) {
 }
 
 TEST(ServiceOptions, ReadTheNewBrokerSettings) {
-  auto s = parse({"--identity-name", "bob.example", "--mqtt-host", "broker", "--mqtt-protocol", "5", "--mqtt-qos", "2",
-                  "--mqtt-topic-prefix", "danemq/", "--mqtt-username", "u", "--mqtt-password", "p", "--log-format",
-                  "json", "--max-message-size", "1M", "--app-uid", "1000"});
+  auto s = parse({"--identity-name", "bob.example", "--mqtt-host",         "broker",  "--mqtt-protocol",    "5",
+                  "--mqtt-qos",      "2",           "--mqtt-topic-prefix", "danemq/", "--mqtt-username",    "u",
+                  "--mqtt-password", "p",           "--log-format",        "json",    "--max-message-size", "1M",
+                  "--app-uid",       "1000"});
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(s->mqtt.protocol, mqtt_protocol::v5);
   EXPECT_EQ(s->mqtt.qos, 2);
@@ -87,8 +88,8 @@ TEST(ServiceConsistency, RequiresTheKeyAndCaWithAClientCertificate) {
   auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-cert-file", cert});
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().detail, "MQTT_TLS_KEY_FILE (--mqtt-tls-key-file) is required with MQTT_TLS_CERT_FILE");
-  auto t = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-cert-file", cert,
-                  "--mqtt-tls-key-file", cert});
+  auto t = parse(
+      {"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-cert-file", cert, "--mqtt-tls-key-file", cert});
   ASSERT_FALSE(t);
   EXPECT_NE(t.error().detail.find("MQTT_TLS_CA_FILE"), std::string::npos);
 }

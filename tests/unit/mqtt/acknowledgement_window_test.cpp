@@ -114,7 +114,9 @@ struct window_case {
   std::size_t expected_redelivered;
 };
 
-void PrintTo(const window_case& c, std::ostream* out) { *out << c.name; }
+void PrintTo(const window_case& c, std::ostream* out) {
+  *out << c.name;
+}
 
 class AcknowledgementWindow : public ::testing::TestWithParam<window_case> {};
 
@@ -137,15 +139,15 @@ TEST_P(AcknowledgementWindow, CrashInsideTheCallback) {
 // broker redelivers. QoS 2 through our client still loses it, because the
 // PUBREC went out when the PUBLISH arrived, long before the callback (which
 // libmosquitto calls on PUBREL): the broker never sends that PUBLISH again.
-INSTANTIATE_TEST_SUITE_P(
-    Libmosquitto, AcknowledgementWindow,
-    ::testing::Values(window_case{"plain libmosquitto, QoS 1", false, 1, 0},
-                      window_case{"plain libmosquitto, QoS 2", false, 2, 0},
-                      window_case{"danemq client (deferred PUBACK), QoS 1", true, 1, 1},
-                      window_case{"danemq client, QoS 2", true, 2, 0}),
-    [](const auto& info) {
-      return std::string(info.param.ours ? "Ours" : "Plain") + "Qos" + std::to_string(info.param.qos);
-    });
+INSTANTIATE_TEST_SUITE_P(Libmosquitto, AcknowledgementWindow,
+                         ::testing::Values(window_case{"plain libmosquitto, QoS 1", false, 1, 0},
+                                           window_case{"plain libmosquitto, QoS 2", false, 2, 0},
+                                           window_case{"danemq client (deferred PUBACK), QoS 1", true, 1, 1},
+                                           window_case{"danemq client, QoS 2", true, 2, 0}),
+                         [](const auto& info) {
+                           return std::string(info.param.ours ? "Ours" : "Plain") + "Qos" +
+                                  std::to_string(info.param.qos);
+                         });
 
 }  // namespace
 }  // namespace danemq::mqtt

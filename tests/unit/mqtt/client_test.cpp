@@ -14,8 +14,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::uint8_t> bytes_of(const std::string& text) { return {text.begin(), text.end()}; }
-std::string text_of(const std::vector<std::uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
+std::vector<std::uint8_t> bytes_of(const std::string& text) {
+  return {text.begin(), text.end()};
+}
+std::string text_of(const std::vector<std::uint8_t>& bytes) {
+  return {bytes.begin(), bytes.end()};
+}
 
 /// Collects what a client delivers, and can refuse to store.
 class collector {
@@ -92,7 +96,9 @@ void publish_all(const test::mosquitto_rig& broker, const std::string& topic, co
 
 }  // namespace
 
-void PrintTo(protocol_version version, std::ostream* out) { *out << (version == protocol_version::v5 ? "MQTT 5" : "MQTT 3.1.1"); }
+void PrintTo(protocol_version version, std::ostream* out) {
+  *out << (version == protocol_version::v5 ? "MQTT 5" : "MQTT 3.1.1");
+}
 
 namespace {
 

@@ -24,7 +24,9 @@ store::inbox_entry sample() {
   return entry;
 }
 
-TEST(Listing, PrintsTheOriginalsLine) { EXPECT_EQ(says_line(sample()), "alice.example says: hello \"bob\"\nbye"); }
+TEST(Listing, PrintsTheOriginalsLine) {
+  EXPECT_EQ(says_line(sample()), "alice.example says: hello \"bob\"\nbye");
+}
 
 TEST(Listing, PrintsOneJsonObjectPerMessage) {
   const auto line = inbox_json(sample());

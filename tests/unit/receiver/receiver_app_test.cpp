@@ -90,10 +90,10 @@ class ReceiverDaemon : public ::testing::Test {
   }
 
   std::pair<int, std::string> send(const std::string& text, const std::string& to = "bob.example") {
-    return run_app<sender::sender_app>({"danemq-sender", "--identity-name", "alice.example", "--crypto-path",
-                                        keys->path().string(), "--mqtt-host", broker.host(), "--mqtt-port",
-                                        std::to_string(broker.port()), "send", to, text},
-                                       sender::sender_dependencies{peers});
+    return run_app<sender::sender_app>(
+        {"danemq-sender", "--identity-name", "alice.example", "--crypto-path", keys->path().string(), "--mqtt-host",
+         broker.host(), "--mqtt-port", std::to_string(broker.port()), "send", to, text},
+        sender::sender_dependencies{peers});
   }
 
   std::pair<int, std::string> receiver_command(std::vector<std::string> args) {

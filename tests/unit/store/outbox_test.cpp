@@ -8,8 +8,12 @@ namespace danemq::store {
 namespace {
 
 outbox_entry entry(std::string recipient, std::string payload) {
-  return outbox_entry{0, recipient, recipient, std::vector<std::uint8_t>(payload.begin(), payload.end()),
-                      std::chrono::system_clock::now(), 0};
+  return outbox_entry{0,
+                      recipient,
+                      recipient,
+                      std::vector<std::uint8_t>(payload.begin(), payload.end()),
+                      std::chrono::system_clock::now(),
+                      0};
 }
 
 TEST(Outbox, KeepsEntriesInOrderAcrossAReopen) {

@@ -58,8 +58,8 @@ class option_binding {
       std::string help = row.help;
       if (!row.secret && !row.default_text.empty()) help += " [default: " + row.default_text + "]";
       if (row.required) help += " (required)";
-      CLI::Option* added = row.is_switch ? app.add_flag("--" + row.flag, *value, help)
-                                         : app.add_option("--" + row.flag, *value, help);
+      CLI::Option* added =
+          row.is_switch ? app.add_flag("--" + row.flag, *value, help) : app.add_option("--" + row.flag, *value, help);
       if (!row.env.empty()) added->envname(row.env);
       if (!row.is_switch) added->type_name(row.secret ? "SECRET" : "TEXT");
       options_.push_back(added);

@@ -26,29 +26,29 @@ enum class mqtt_protocol { v311, v5 };
 /// settings reach EMQX, VerneMQ, HiveMQ or AWS IoT Core (port 8883, TLS with a
 /// client certificate).
 struct mqtt_settings {
-  std::string host;                            ///< MQTT_HOST (required)
-  std::uint16_t port{1883};                    ///< MQTT_PORT
+  std::string host;                             ///< MQTT_HOST (required)
+  std::uint16_t port{1883};                     ///< MQTT_PORT
   mqtt_protocol protocol{mqtt_protocol::v311};  ///< MQTT_PROTOCOL: 3.1.1 as the original's broker spoke, or 5
-  int qos{1};                                  ///< MQTT_QOS: 1 loses nothing with our deferred acknowledgement
-  std::string topic_prefix;                    ///< MQTT_TOPIC_PREFIX: empty, the topic is the recipient's name
-  std::string client_id;                       ///< MQTT_CLIENT_ID: empty, derived from the identity
-  std::filesystem::path tls_ca_file;           ///< MQTT_TLS_CA_FILE: TLS when set
-  std::filesystem::path tls_cert_file;         ///< MQTT_TLS_CERT_FILE: client certificate (mutual TLS)
-  std::filesystem::path tls_key_file;          ///< MQTT_TLS_KEY_FILE: its key
-  std::string username;                        ///< MQTT_USERNAME
-  std::string password;                        ///< MQTT_PASSWORD (secret)
-  std::chrono::seconds keepalive{30};          ///< MQTT_KEEPALIVE
+  int qos{1};                                   ///< MQTT_QOS: 1 loses nothing with our deferred acknowledgement
+  std::string topic_prefix;                     ///< MQTT_TOPIC_PREFIX: empty, the topic is the recipient's name
+  std::string client_id;                        ///< MQTT_CLIENT_ID: empty, derived from the identity
+  std::filesystem::path tls_ca_file;            ///< MQTT_TLS_CA_FILE: TLS when set
+  std::filesystem::path tls_cert_file;          ///< MQTT_TLS_CERT_FILE: client certificate (mutual TLS)
+  std::filesystem::path tls_key_file;           ///< MQTT_TLS_KEY_FILE: its key
+  std::string username;                         ///< MQTT_USERNAME
+  std::string password;                         ///< MQTT_PASSWORD (secret)
+  std::chrono::seconds keepalive{30};           ///< MQTT_KEEPALIVE
 };
 
 struct service_settings {
-  std::string identity_name;                       ///< IDENTITY_NAME, canonical (lowercase, no final dot)
+  std::string identity_name;                        ///< IDENTITY_NAME, canonical (lowercase, no final dot)
   std::filesystem::path crypto_path{"/identity/"};  ///< CRYPTO_PATH: <name>.key.pem and .crt.pem live here
   std::filesystem::path data_path{"/data/"};        ///< DATA_PATH: the service's SQLite database
-  std::optional<uid_t> app_uid{};                  ///< APP_UID: run as this user when started as root
+  std::optional<uid_t> app_uid{};                   ///< APP_UID: run as this user when started as root
   /// MAX_MESSAGE_SIZE: bytes of an encrypted message; the original's 4096
   /// (jose::default_max_message_size) unless set.
   std::size_t max_message_size{4096};
-  log::format log_format{log::format::text};       ///< LOG_FORMAT
+  log::format log_format{log::format::text};                 ///< LOG_FORMAT
   spdlog::level::level_enum log_level{spdlog::level::info};  ///< LOG_LEVEL
   mqtt_settings mqtt;
   /// The rows of discovery_options().

@@ -11,10 +11,10 @@
 namespace danemq::mqtt {
 
 struct backoff_policy {
-  std::chrono::milliseconds initial{200};           ///< delay after the first failure
+  std::chrono::milliseconds initial{200};                   ///< delay after the first failure
   std::chrono::milliseconds max{std::chrono::seconds(30)};  ///< cap on any delay
-  double multiplier{2.0};                          ///< growth per failure (>= 1)
-  double jitter{0.2};                              ///< fraction of spread, 0..1
+  double multiplier{2.0};                                   ///< growth per failure (>= 1)
+  double jitter{0.2};                                       ///< fraction of spread, 0..1
 };
 
 class backoff {

@@ -115,7 +115,7 @@ using delivery_handler = std::function<result<void>(std::vector<message>& batch)
 using connection_handler = std::function<void(const connection_event& event)>;
 
 struct client_statistics {
-  std::uint64_t connects{0};       ///< accepted CONNACKs
+  std::uint64_t connects{0};  ///< accepted CONNACKs
   std::uint64_t connection_losses{0};
   std::uint64_t messages_received{0};
   std::uint64_t batches_refused{0};  ///< batches whose handler failed (connection dropped, unacknowledged)

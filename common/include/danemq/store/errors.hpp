@@ -23,7 +23,9 @@ enum class errc {
 };
 
 const std::error_category& store_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), store_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), store_category()};
+}
 
 }  // namespace danemq::store
 

@@ -104,7 +104,7 @@ struct service_health {
   bool connected{false};         ///< connected to the broker and subscribed
   bool identity_in_sync{false};  ///< our certificate in DNS matches our key
   clock::time_point updated_at{};
-  std::string detail;            ///< a short human reason when not healthy
+  std::string detail;  ///< a short human reason when not healthy
 };
 
 struct message_store_limits {
@@ -182,7 +182,7 @@ class message_store {
 
   database db_;
   message_store_limits limits_;
-  std::mutex mutex_;  // one connection, used by the network thread and the workers
+  std::mutex mutex_;                         // one connection, used by the network thread and the workers
   std::optional<std::size_t> replay_count_;  // rows of `replay`, once counted; guarded by mutex_
   std::size_t pending_replay_count_{0};      // the count once the open transaction commits
 };

@@ -39,7 +39,7 @@ using unique_sqlite_stmt = std::unique_ptr<sqlite3_stmt, SqliteStmtDeleter>;
 enum class durability { full, normal };
 
 struct open_options {
-  bool read_only{false};                                  ///< open for reading only (listing commands, health)
+  bool read_only{false};  ///< open for reading only (listing commands, health)
   std::chrono::milliseconds busy_timeout{std::chrono::seconds(5)};  ///< wait this long for another writer
 };
 
@@ -127,7 +127,10 @@ class database {
 
  private:
   database(unique_sqlite db, std::filesystem::path path, bool read_only)
-      : db_(std::move(db)), cache_(std::make_unique<statement_cache>()), path_(std::move(path)), read_only_(read_only) {}
+      : db_(std::move(db)),
+        cache_(std::make_unique<statement_cache>()),
+        path_(std::move(path)),
+        read_only_(read_only) {}
   unique_sqlite db_;
   std::unique_ptr<statement_cache> cache_;  // after db_: finalized before the connection closes
   std::filesystem::path path_;
