@@ -19,10 +19,10 @@ pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, mes
     : io_(io),
       store_(store),
       processor_(processor),
-      options_(options),
+      options_(std::move(options)),
       on_outcome_(std::move(on_outcome)),
       pause_(std::move(pause)),
-      workers_(std::max(1U, options.workers)),
+      workers_(std::max(1U, options_.workers)),
       retry_timer_(io),
       hold_timer_(io) {}
 
