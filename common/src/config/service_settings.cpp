@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -217,11 +218,17 @@ option_table<service_settings> service_options(bool identity_required) {
                      if (file) s.mqtt.tls_cert_file = *file;
                      return carry(file);
                    }});
-  table.push_back({"MQTT_TLS_KEY_FILE", "mqtt-tls-key-file", "private key (PEM) of the client certificate", "", false,
-                   false, false, [](settings& s, std::string_view text) -> result<void> {
+  table.push_back({"MQTT_TLS_KEY_FILE", "mqtt-tls-key-file", "private key (PEM) of the client certificate (mode 0600)",
+                   "", false, false, false, [](settings& s, std::string_view text) -> result<void> {
                      auto file = parse_readable_file(text);
-                     if (file) s.mqtt.tls_key_file = *file;
-                     return carry(file);
+                     if (!file) return file.error();
+                     // Refused as ssh refuses it, and as the identity key is (identity::load_private_key).
+                     struct stat info {};
+                     if (::stat(file->c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+                       return invalid("is accessible by group or others; fix with: chmod 600 " + file->string());
+                     }
+                     s.mqtt.tls_key_file = *file;
+                     return ok();
                    }});
   table.push_back({"MQTT_USERNAME", "mqtt-username", "user name for the broker", "", false, false, false,
                    [](settings& s, std::string_view text) -> result<void> {

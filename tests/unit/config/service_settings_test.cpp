@@ -85,6 +85,7 @@ TEST(ServiceConsistency, RequiresTheKeyAndCaWithAClientCertificate) {
   test::temp_dir dir;
   const auto cert = (dir.path() / "c.pem").string();
   std::ofstream(cert) << "x";
+  std::filesystem::permissions(cert, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-cert-file", cert});
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().detail, "MQTT_TLS_KEY_FILE (--mqtt-tls-key-file) is required with MQTT_TLS_CERT_FILE");
@@ -92,6 +93,22 @@ TEST(ServiceConsistency, RequiresTheKeyAndCaWithAClientCertificate) {
       {"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-cert-file", cert, "--mqtt-tls-key-file", cert});
   ASSERT_FALSE(t);
   EXPECT_NE(t.error().detail.find("MQTT_TLS_CA_FILE"), std::string::npos);
+}
+
+TEST(ServiceConsistency, RefusesATlsKeyFileGroupOrOthersCanReadAndSaysHowToFixIt) {
+  test::temp_dir dir;
+  const auto key = (dir.path() / "k.pem").string();
+  std::ofstream(key) << "x";
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                        std::filesystem::perms::group_read);
+  auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-key-file", key});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().detail, "MQTT_TLS_KEY_FILE (--mqtt-tls-key-file): '" + key +
+                                  "' is accessible by group or others; fix with: chmod 600 " + key);
+  std::filesystem::permissions(key, std::filesystem::perms::group_read, std::filesystem::perm_options::remove);
+  auto t = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-key-file", key});
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().detail.find("MQTT_TLS_CERT_FILE"), std::string::npos) << "past the key, at the next check";
 }
 
 TEST(ServiceConsistency, RefusesAMissingTlsFileAtStart) {
