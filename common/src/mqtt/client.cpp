@@ -322,9 +322,12 @@ void client::begin_connect() {
   const int rc = mosquitto_connect_bind_async(handle_.get(), options_.host.c_str(), options_.port,
                                               static_cast<int>(options_.keepalive.count()), nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
-    std::string why = rc == MOSQ_ERR_ERRNO ? std::strerror(errno)
-                      : rc == MOSQ_ERR_EAI ? gai_strerror(errno)
-                                           : mosquitto_strerror(rc);
+    // The TLS handshake may fail inside the connect already: OpenSSL's
+    // reason (e.g. certificate verify failed) came through the log callback.
+    std::string why = rc == MOSQ_ERR_ERRNO                        ? std::strerror(errno)
+                      : rc == MOSQ_ERR_EAI                        ? gai_strerror(errno)
+                      : rc == MOSQ_ERR_TLS && !log_error_.empty() ? "TLS handshake failed: " + log_error_
+                                                                  : mosquitto_strerror(rc);
     connection_lost("cannot connect to " + options_.host + ":" + std::to_string(options_.port) + ": " + why);
     return;
   }
