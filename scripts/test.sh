@@ -2,15 +2,17 @@
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. installs what is missing (apt; deps/build.txt and deps/test.txt),
 #   2. static analysis (cppcheck with the checked-in settings),
-#   3. g++ normal build (Release, as the images ship it): every test,
+#   3. g++ normal build (RelWithDebInfo): every test,
 #   4. g++ AddressSanitizer + UndefinedBehaviorSanitizer build: every test,
-#   5. ThreadSanitizer build of the services: the end-to-end tests (label e2e),
+#   5. ThreadSanitizer build of the services: the end-to-end tests (label e2e)
+#      — only with STAGES_EXTRA=tsan for now: not yet proven green in CI,
 #   6. libFuzzer regression: every fuzz target over its corpus for a short time.
 # The integration tests start their own Mosquitto, Knot and Unbound on
 # loopback high ports and stop them, also on failure.
 #
 # Usage: scripts/test.sh [ctest arguments...]   e.g. scripts/test.sh -L unit
-# SKIP_STAGES="tsan fuzz" skips stages by name (normal asan tsan fuzz lint).
+# SKIP_STAGES="fuzz" skips stages by name (lint normal asan fuzz);
+# STAGES_EXTRA="tsan" adds the ThreadSanitizer stage.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,6 +23,7 @@ ctest_args=("$@")
 started=$SECONDS
 stage() { printf '\n== %s (at %ds) ==\n' "$1" "$((SECONDS - started))"; }
 wanted() { [[ " ${SKIP_STAGES:-} " != *" $1 "* ]]; }
+extra() { [[ " ${STAGES_EXTRA:-} " == *" $1 "* ]]; }
 
 configure() {
   local dir="$1"
@@ -43,8 +46,8 @@ if wanted lint; then
 fi
 
 if wanted normal; then
-  stage "normal build (g++, Release)"
-  configure build/test -DCMAKE_BUILD_TYPE=Release
+  stage "normal build (g++, RelWithDebInfo)"
+  configure build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
   cmake --build build/test -j "$jobs"
   run_ctest build/test
 fi
@@ -58,7 +61,7 @@ if wanted asan; then
     run_ctest build/asan
 fi
 
-if wanted tsan; then
+if extra tsan; then
   stage "ThreadSanitizer build (g++): end-to-end tests"
   configure build/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DDANEMQ_SANITIZE=thread -DDANEMQ_BUILD_BENCH=OFF
   cmake --build build/tsan -j "$jobs" --target danemq_e2e_tests
