@@ -99,6 +99,28 @@ result<bool> has_table(database& db, std::string_view name) {
   return stmt->step();
 }
 
+/// PRAGMA quick_check: a writer must not start on damaged pages (it would
+/// acknowledge messages it then cannot process). Linear in the file's size;
+/// done once, at open.
+result<void> check_pages(database& db, const std::filesystem::path& path) {
+  auto check = db.prepare("PRAGMA quick_check(3)");
+  if (!check) return check.error();
+  std::string problems;
+  for (;;) {
+    auto row = check->step();
+    if (!row) {
+      problems += (problems.empty() ? "" : "; ") + row.error().detail;
+      break;
+    }
+    if (!*row) break;
+    const auto line = check->column_text(0);
+    if (line == "ok") return ok();
+    problems += (problems.empty() ? "" : "; ") + line;
+  }
+  return fail(errc::corrupt, path.string() + " is damaged (" + problems +
+                                 "): restore it from a backup, or move it away to start with an empty one");
+}
+
 }  // namespace
 
 refusal refusal::of(const failure& reason) {
@@ -123,6 +145,8 @@ result<message_store> message_store::open(const std::filesystem::path& path, con
     auto known = has_table(*db, "raw_messages");
     if (!known) return known.error();
     if (!*known && *version != 0) return fail(errc::schema_mismatch, path.string() + " is not a receiver database");
+  } else if (auto sound = check_pages(*db, path); !sound) {
+    return sound.error();
   } else if (*version < schema_version) {
     auto tx = transaction::begin(*db, durability::full);
     if (!tx) return tx.error();

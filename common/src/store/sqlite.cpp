@@ -1,5 +1,9 @@
 #include "danemq/store/sqlite.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "danemq/core/error_category.hpp"
@@ -40,6 +44,20 @@ errc classify(int code) {
     case SQLITE_CONSTRAINT: return errc::conflict;
     default: return errc::statement_failed;
   }
+}
+
+/// Why `path` cannot be written (its directory holds the -wal and -shm files
+/// too), or nothing when it can.
+std::optional<std::string> unwritable(const std::filesystem::path& path) {
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  for (const auto& [file, what] : {std::pair{dir, "directory"}, std::pair{path, "file"}}) {
+    if (what == std::string_view("file") && ::access(file.c_str(), F_OK) != 0) continue;
+    if (::access(file.c_str(), W_OK) != 0) {
+      return path.string() + " cannot be written: its " + what + " " + file.string() + ": " + std::strerror(errno) +
+             " (the database writes its file and the -wal and -shm files beside it)";
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -196,7 +214,14 @@ result<database> database::open(const std::filesystem::path& path, const open_op
   database db(std::move(handle), path, options.read_only);
   // A file that is not a database fails on the first read, not at open: read
   // the schema now so that a corrupt file is reported as such at start.
-  if (auto probe = db.exec("SELECT count(*) FROM sqlite_schema"); !probe) return probe.error();
+  if (auto probe = db.exec("SELECT count(*) FROM sqlite_schema"); !probe) {
+    // On a read-only file system SQLite only says "unable to open database file".
+    if (auto why = unwritable(path); !options.read_only && why) return fail(errc::read_only, *why);
+    return probe.error();
+  }
+  if (!options.read_only && sqlite3_db_readonly(db.db_.get(), "main") == 1) {
+    return fail(errc::read_only, unwritable(path).value_or(path.string() + " was opened for reading only"));
+  }
   if (!options.read_only) {
     if (auto wal = db.exec("PRAGMA journal_mode=WAL"); !wal) return wal.error();
     if (auto fk = db.exec("PRAGMA foreign_keys=ON"); !fk) return fk.error();

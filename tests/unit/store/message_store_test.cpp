@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 #include "support/process.hpp"
@@ -262,6 +263,40 @@ TEST(MessageStoreOpen, RefusesASchemaFromTheFuture) {
   auto store = message_store::open(dir.path() / "future.db");
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().code, make_error_code(errc::schema_mismatch));
+}
+
+// Found by tests/integration/fault_storage_test: a database whose pages were
+// damaged (the header intact) opened, and the receiver only failed on the
+// first query that touched them — or never, for pages of the inbox.
+TEST(MessageStoreOpen, RefusesADatabaseWithDamagedPagesAtOpen) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "receiver.db";
+  {
+    auto store = message_store::open(path);
+    ASSERT_TRUE(store) << store.error().message();
+    std::vector<incoming_message> batch;
+    for (int i = 0; i < 200; ++i) batch.push_back(incoming("bob", std::string(1000, 'a') + std::to_string(i)));
+    ASSERT_TRUE(store->store_raw(batch));
+  }
+  {
+    // A checkpoint moves the WAL into the file; then the last pages are damaged.
+    auto db = database::open(path);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  }
+  const auto size = std::filesystem::file_size(path);
+  ASSERT_GT(size, 16u * 4096);
+  {
+    std::fstream file(path, std::ios::binary | std::ios::in | std::ios::out);
+    file.seekp(static_cast<std::streamoff>(size - 8 * 4096));
+    for (int i = 0; i < 8 * 4096; ++i) file.put(static_cast<char>((i * 7919) & 0xff));
+  }
+  auto store = message_store::open(path);
+  ASSERT_FALSE(store) << "a damaged database opened for writing";
+  EXPECT_EQ(store.error().code, make_error_code(errc::corrupt)) << store.error().message();
+  EXPECT_NE(store.error().detail.find(path.string()), std::string::npos) << store.error().detail;
+  // Listing what is still readable stays possible.
+  EXPECT_TRUE(message_store::open(path, open_options{.read_only = true}));
 }
 
 TEST(MessageStoreConcurrency, StoresFromManyThreadsWithoutLoss) {
