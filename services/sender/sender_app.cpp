@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -105,14 +106,24 @@ void outbox_runner::schedule() {
   });
 }
 
+outbox_runner::publishing outbox_runner::publish(store::outbox_entry entry) {
+  publishing out;
+  out.losses_at_send = client_->statistics().connection_losses;
+  auto payload = settings_.settle.count() > 0 ? entry.payload : std::move(entry.payload);
+  out.acknowledged = client_->publish(entry.topic, std::move(payload), settings_.service.mqtt.qos);
+  out.entry = std::move(entry);
+  return out;
+}
+
 void outbox_runner::tick() {
   // Harvest acknowledgements: an entry leaves the outbox only after its PUBACK.
+  const auto now = std::chrono::steady_clock::now();
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    if (it->second.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    if (it->second.acknowledged.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
       ++it;
       continue;
     }
-    auto outcome = it->second.get();
+    auto outcome = it->second.acknowledged.get();
     if (outcome) {
       if (auto removed = outbox_.remove(it->first); !removed) {
         spdlog::error("outbox entry #{} delivered but not removed: {}", it->first, removed.error().message());
@@ -120,17 +131,21 @@ void outbox_runner::tick() {
       ++delivered_;
       refused_.reset();
       spdlog::info("outbox entry #{} delivered", it->first);
+      if (settings_.settle.count() > 0) {
+        settling_[it->first] = settling{std::move(it->second.entry), it->second.losses_at_send, now + settings_.settle};
+      }
     } else {
       (void)outbox_.note_attempt(it->first, outcome.error().message());
       const auto delay = refused_.next();
-      hold_until_ = std::chrono::steady_clock::now() + delay;
+      hold_until_ = now + delay;
       spdlog::warn("outbox entry #{} not delivered: {}; trying again in {} ms", it->first, outcome.error().message(),
                    delay.count());
     }
     it = in_flight_.erase(it);
   }
-  const auto now = std::chrono::steady_clock::now();
-  if (!client_->connected() || now < hold_until_ || in_flight_.size() >= settings_.window) return;
+  settle();
+  const auto busy = in_flight_.size() + republishing_.size();
+  if (!client_->connected() || now < hold_until_ || busy >= settings_.window) return;
   if (now < next_look_ && in_flight_.empty()) return;
   next_look_ = now + settings_.poll_interval;
   auto entries = outbox_.oldest(settings_.window + in_flight_.size());
@@ -139,9 +154,46 @@ void outbox_runner::tick() {
     return;
   }
   for (auto& entry : *entries) {
-    if (in_flight_.size() >= settings_.window) break;
+    if (in_flight_.size() + republishing_.size() >= settings_.window) break;
     if (in_flight_.contains(entry.id)) continue;
-    in_flight_.emplace(entry.id, client_->publish(entry.topic, std::move(entry.payload), settings_.service.mqtt.qos));
+    const auto id = entry.id;
+    in_flight_.emplace(id, publish(std::move(entry)));
+  }
+}
+
+void outbox_runner::settle() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = republishing_.begin(); it != republishing_.end();) {
+    if (it->second.acknowledged.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      ++it;
+      continue;
+    }
+    auto outcome = it->second.acknowledged.get();
+    if (!outcome) {
+      spdlog::warn("outbox entry #{} not delivered again: {}; trying once more", it->first, outcome.error().message());
+    }
+    // Acknowledged: it settles anew. Refused: a loss count that cannot match publishes it again.
+    settling_[it->first] = settling{std::move(it->second.entry),
+                                    outcome ? it->second.losses_at_send : std::numeric_limits<std::uint64_t>::max(),
+                                    now + settings_.settle};
+    it = republishing_.erase(it);
+  }
+  if (settling_.empty()) return;
+  const auto losses = client_->statistics().connection_losses;
+  for (auto it = settling_.begin(); it != settling_.end();) {
+    if (it->second.losses_at_send != losses) {
+      // The connection dropped after it was published: the broker may have
+      // died before saving it. Never forgotten until acknowledged again.
+      if (!client_->connected()) break;
+      spdlog::info("outbox entry #{}: the broker connection was lost within OUTBOX_SETTLE of its acknowledgement; "
+                   "publishing it again (the receiver keeps one copy)",
+                   it->first);
+      ++republished_;
+      republishing_.emplace(it->first, publish(std::move(it->second.entry)));
+      it = settling_.erase(it);
+      continue;
+    }
+    it = now >= it->second.settled_at ? settling_.erase(it) : std::next(it);
   }
 }
 
@@ -154,12 +206,33 @@ void outbox_runner::stop_now() {
   // unacknowledged stays in the outbox for the next run.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   for (auto& [id, pending] : in_flight_) {
-    if (pending.wait_until(deadline) == std::future_status::ready && pending.get()) {
+    if (pending.acknowledged.wait_until(deadline) == std::future_status::ready && pending.acknowledged.get()) {
       (void)outbox_.remove(id);
       ++delivered_;
     }
   }
   in_flight_.clear();
+  // Messages whose connection dropped after they were published, and that
+  // are not acknowledged again, go back into the outbox for the next run.
+  const auto losses = client_ ? client_->statistics().connection_losses : 0;
+  std::vector<store::outbox_entry> unsettled;
+  for (auto& [id, pending] : republishing_) {
+    if (pending.acknowledged.wait_until(deadline) == std::future_status::ready && pending.acknowledged.get() &&
+        pending.losses_at_send == losses) {
+      continue;
+    }
+    unsettled.push_back(std::move(pending.entry));
+  }
+  for (auto& [id, waiting] : settling_) {
+    if (waiting.losses_at_send != losses) unsettled.push_back(std::move(waiting.entry));
+  }
+  for (const auto& entry : unsettled) {
+    if (auto queued = outbox_.enqueue(entry); !queued) {
+      spdlog::error("outbox entry #{} could not be kept for the next run: {}", entry.id, queued.error().message());
+    }
+  }
+  republishing_.clear();
+  settling_.clear();
   if (client_) client_->stop(std::chrono::seconds(1));
   io_.stop();
 }

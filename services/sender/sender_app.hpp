@@ -57,9 +57,26 @@ class outbox_runner {
   int run();
   void request_stop();
   [[nodiscard]] std::uint64_t delivered() const { return delivered_.load(); }
+  /// Acknowledged messages published again because the broker connection was lost within OUTBOX_SETTLE.
+  [[nodiscard]] std::uint64_t republished() const { return republished_.load(); }
 
  private:
+  /// A publish on its way; the entry is kept until it settled (see OUTBOX_SETTLE).
+  struct publishing {
+    std::future<result<void>> acknowledged;
+    store::outbox_entry entry;
+    std::uint64_t losses_at_send{0};  ///< the client's connection losses when it was published
+  };
+  /// Acknowledged and removed from the outbox; kept in memory until it settled.
+  struct settling {
+    store::outbox_entry entry;
+    std::uint64_t losses_at_send{0};
+    std::chrono::steady_clock::time_point settled_at{};
+  };
+
   void tick();
+  void settle();
+  [[nodiscard]] publishing publish(store::outbox_entry entry);
   void schedule();
   void stop_now();
 
@@ -69,11 +86,14 @@ class outbox_runner {
   boost::asio::signal_set signals_{io_};
   boost::asio::steady_timer timer_{io_};
   std::unique_ptr<mqtt::client> client_;
-  std::map<std::int64_t, std::future<result<void>>> in_flight_;
+  std::map<std::int64_t, publishing> in_flight_;      // outbox entries published, by outbox id
+  std::map<std::int64_t, settling> settling_;          // acknowledged within OUTBOX_SETTLE
+  std::map<std::int64_t, publishing> republishing_;    // published again after a connection loss
   std::chrono::steady_clock::time_point next_look_{};
   std::chrono::steady_clock::time_point hold_until_{};
   mqtt::backoff refused_{mqtt::backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
   std::atomic<std::uint64_t> delivered_{0};
+  std::atomic<std::uint64_t> republished_{0};
   bool stopping_{false};
 };
 

@@ -50,6 +50,14 @@ config::option_table<sender_settings> sender_options() {
                    if (n) s.window = static_cast<unsigned>(*n);
                    return carry(n);
                  }});
+  own.push_back({"OUTBOX_SETTLE", "settle",
+                 "how long `run` keeps an acknowledged message to publish it again if the broker connection drops "
+                 "(above the broker's save interval; 0 for a broker durable at acknowledgement)",
+                 "10s", false, false, false, [](settings& s, std::string_view text) -> result<void> {
+                   auto settle = config::parse_duration(text, milliseconds(0), std::chrono::hours(1));
+                   if (settle) s.settle = *settle;
+                   return carry(settle);
+                 }});
   config::append(table, std::move(own));
   return table;
 }

@@ -24,6 +24,13 @@ struct sender_settings {
   std::chrono::milliseconds poll_interval{std::chrono::milliseconds(500)};
   /// OUTBOX_WINDOW: outbox messages published before their PUBACKs come back.
   unsigned window{16};
+  /// OUTBOX_SETTLE: how long `run` keeps an acknowledged message in memory
+  /// and publishes it again if the broker connection is lost meanwhile. A
+  /// broker may acknowledge before it has saved (Mosquitto saves every
+  /// autosave_interval), and a broker killed in between would lose the
+  /// message; the receiver keeps one of identical copies. Set it above the
+  /// broker's save interval; 0 for a broker durable at PUBACK.
+  std::chrono::milliseconds settle{std::chrono::seconds(10)};
 };
 
 [[nodiscard]] config::option_table<sender_settings> sender_options();

@@ -238,5 +238,71 @@ TEST_F(Sender, QueuesWhenTheBrokerIsUnreachableAndRunDeliversInOrder) {
   EXPECT_EQ(outbox_size(), 0u);
 }
 
+// Found by the load test (bench/load, tests/integration/fault_load_test):
+// Mosquitto acknowledges a PUBLISH before it saves it, and a broker killed in
+// between lost messages that `run` had already removed from the outbox.
+class SenderSettle : public Sender {
+ protected:
+  /// Runs `run` over one queued message until bob's topic got it; returns the runner's thread.
+  void deliver_one(std::chrono::milliseconds settle) {
+    auto box = store::outbox::open(data.path() / "sender.db");
+    ASSERT_TRUE(box);
+    const std::string text = "acknowledged, then the broker died";
+    ASSERT_TRUE(box->enqueue(store::outbox_entry{0, "bob.example", "bob.example",
+                                                 std::vector<std::uint8_t>(text.begin(), text.end()),
+                                                 std::chrono::system_clock::now(), 0}));
+    outbox.emplace(std::move(*box));
+    sender_settings settings;
+    settings.service.identity_name = "alice.example";
+    settings.service.data_path = data.path();
+    settings.service.mqtt.host = broker.host();
+    settings.service.mqtt.port = broker.port();
+    settings.poll_interval = 20ms;
+    settings.settle = settle;
+    runner = std::make_unique<outbox_runner>(settings, *outbox);
+    running = std::thread([this] { (void)runner->run(); });
+    ASSERT_TRUE(bob_topic.wait_for(1));
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (runner->delivered() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    ASSERT_EQ(runner->delivered(), 1u);
+  }
+  void TearDown() override {
+    if (runner) runner->request_stop();
+    if (running.joinable()) running.join();
+  }
+
+  subscriber bob_topic{broker, "bob.example"};
+  std::optional<store::outbox> outbox;
+  std::unique_ptr<outbox_runner> runner;
+  std::thread running;
+};
+
+TEST_F(SenderSettle, RunPublishesAnAcknowledgedMessageAgainWhenTheBrokerConnectionDropsWithinTheSettleTime) {
+  deliver_one(10s);
+  broker.kill();
+  broker.start();
+  EXPECT_TRUE(bob_topic.wait_for(2, 15s)) << "not published again after the broker died";
+  EXPECT_EQ(runner->republished(), 1u);
+  EXPECT_EQ(outbox_size(), 0u);
+}
+
+TEST_F(SenderSettle, RunForgetsAnAcknowledgedMessageOnceItSettled) {
+  deliver_one(100ms);
+  std::this_thread::sleep_for(400ms);
+  broker.kill();
+  broker.start();
+  EXPECT_FALSE(bob_topic.wait_for(2, 2s)) << "published again after it had settled";
+  EXPECT_EQ(runner->republished(), 0u);
+}
+
+TEST_F(SenderSettle, RunStoppedWithAnUnsettledRepublishKeepsItInTheOutbox) {
+  deliver_one(10s);
+  broker.kill();  // and not back: it cannot be published again
+  std::this_thread::sleep_for(300ms);
+  runner->request_stop();
+  running.join();
+  EXPECT_EQ(outbox_size(), 1u) << "kept for the next run";
+}
+
 }  // namespace
 }  // namespace danemq::sender
