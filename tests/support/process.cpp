@@ -97,7 +97,6 @@ temp_dir::~temp_dir() {
 }
 
 unsigned short free_port() {
-  static std::atomic<unsigned> handed_out{0};
   static std::mt19937 random(std::random_device{}());
   static std::mutex mutex;
   static std::set<unsigned short> used;
@@ -117,7 +116,6 @@ unsigned short free_port() {
     }
     if (!free) continue;
     used.insert(port);
-    ++handed_out;
     return port;
   }
   throw std::runtime_error("no free port found");
