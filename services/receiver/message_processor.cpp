@@ -15,10 +15,20 @@ std::string seconds_text(std::chrono::milliseconds span) {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(span).count()) + " s";
 }
 
+decision quarantine_decision(const store::pending_message& message, const failure& why) {
+  decision out;
+  out.outcome = processing_outcome{fate::quarantined, message.raw_id, message.attempts, {}, why, {}};
+  store::outcome_record record;
+  record.what = store::outcome_record::kind::quarantine;
+  record.raw_id = message.raw_id;
+  record.reason = store::refusal::of(why);
+  out.record = std::move(record);
+  return out;
+}
+
 }  // namespace
 
-processing_outcome message_processor::process(const store::pending_message& message,
-                                              const std::atomic<bool>* cancelled) {
+decision message_processor::decide(const store::pending_message& message, const std::atomic<bool>* cancelled) {
   const std::string_view wire(reinterpret_cast<const char*>(message.payload.data()), message.payload.size());
   auto open_options = options_.open;
   open_options.now = message.received_at;
@@ -26,11 +36,14 @@ processing_outcome message_processor::process(const store::pending_message& mess
   store::persistent_replay_memory replay(store_);
   auto opened = jose::open(wire, me_, peers_, open_options, &replay);
   if (cancelled != nullptr && cancelled->load()) {
-    return processing_outcome{fate::unchanged, message.raw_id, message.attempts, {}, fail(mqtt::errc::stopped), {}};
+    decision out;
+    out.outcome =
+        processing_outcome{fate::unchanged, message.raw_id, message.attempts, {}, fail(mqtt::errc::stopped), {}};
+    return out;
   }
   if (!opened) {
     if (jose::is_temporary(opened.error())) return retry_or_quarantine(message, opened.error());
-    return quarantine(message, opened.error());
+    return quarantine_decision(message, opened.error());
   }
 
   store::inbox_entry entry;
@@ -45,50 +58,30 @@ processing_outcome message_processor::process(const store::pending_message& mess
   entry.message = opened->text;
   entry.dnssec_secure = opened->dnssec_secure;
   entry.legacy = opened->legacy;
-  std::vector<store::replay_entry> remember;
+  store::outcome_record record;
+  record.what = store::outcome_record::kind::accept;
+  record.raw_id = message.raw_id;
   if (opened->jti && opened->replay_expires_at) {
     // Remembered at least a window from now: a copy that arrived in time but
     // waits in the backlog behind a slow lookup is still caught.
     const auto until = std::max(*opened->replay_expires_at, clock::now() + options_.open.max_age);
-    remember.push_back(store::replay_entry{opened->sender, *opened->jti, until});
+    record.replay.push_back(store::replay_entry{opened->sender, *opened->jti, until});
   }
-
-  processing_outcome outcome{fate::accepted, message.raw_id, message.attempts, {}, {}, {}};
-  auto accepted = store_.accept(entry, remember);
-  if (accepted) {
-    entry.id = *accepted;
-    outcome.accepted = std::move(entry);
-    return outcome;
-  }
-  if (accepted.error().code == make_error_code(store::errc::conflict)) {
-    // Another copy with the same (sender, jti) was accepted between our
-    // replay check and this commit.
-    return quarantine(message, fail(jose::errc::replay, "jti " + *opened->jti + " of " + opened->sender +
-                                                            " was accepted from another message meanwhile"));
-  }
-  outcome.what = fate::unchanged;
-  outcome.reason = accepted.error();
-  return outcome;
+  record.entry = entry;
+  decision out;
+  out.outcome = processing_outcome{fate::accepted, message.raw_id, message.attempts, std::move(entry), {}, {}};
+  out.record = std::move(record);
+  return out;
 }
 
-processing_outcome message_processor::quarantine(const store::pending_message& message, const failure& why) {
-  processing_outcome outcome{fate::quarantined, message.raw_id, message.attempts, {}, why, {}};
-  auto stored = store_.quarantine(message.raw_id, store::refusal::of(why), clock::now());
-  if (!stored) {
-    outcome.what = fate::unchanged;
-    outcome.reason = stored.error();
-  }
-  return outcome;
-}
-
-processing_outcome message_processor::retry_or_quarantine(const store::pending_message& message, const failure& why) {
+decision message_processor::retry_or_quarantine(const store::pending_message& message, const failure& why) {
   const auto now = clock::now();
   const auto first = message.first_failure_at.value_or(now);
   const auto failing_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - first);
   if (failing_for >= options_.retry_limit) {
-    return quarantine(message,
-                      failure{why.code, why.detail + " (still failing after " + std::to_string(message.attempts + 1) +
-                                            " attempts over " + seconds_text(failing_for) + ")"});
+    return quarantine_decision(
+        message, failure{why.code, why.detail + " (still failing after " + std::to_string(message.attempts + 1) +
+                                       " attempts over " + seconds_text(failing_for) + ")"});
   }
   // The delay of attempt n follows the back-off policy; seeded by the id so
   // that messages parked together spread out.
@@ -97,14 +90,87 @@ processing_outcome message_processor::retry_or_quarantine(const store::pending_m
   for (int i = 0; i < message.attempts; ++i) delay = delays.next();
   // Never park beyond the limit: the last attempt happens at the limit.
   delay = std::min(delay, std::max(options_.retry_limit - failing_for, std::chrono::milliseconds(1)));
-  const auto next = now + delay;
-  processing_outcome outcome{fate::deferred, message.raw_id, message.attempts, {}, why, next};
-  auto parked = store_.defer(message.raw_id, message.attempts + 1, next, first, store::refusal::of(why));
-  if (!parked) {
-    outcome.what = fate::unchanged;
-    outcome.reason = parked.error();
+  decision out;
+  out.outcome = processing_outcome{fate::deferred, message.raw_id, message.attempts, {}, why, now + delay};
+  store::outcome_record record;
+  record.what = store::outcome_record::kind::defer;
+  record.raw_id = message.raw_id;
+  record.attempts = message.attempts + 1;
+  record.next_attempt_at = now + delay;
+  record.first_failure_at = first;
+  record.reason = store::refusal::of(why);
+  out.record = std::move(record);
+  return out;
+}
+
+std::vector<processing_outcome> message_processor::record(std::vector<decision> decisions) {
+  std::vector<processing_outcome> outcomes;
+  outcomes.reserve(decisions.size());
+  std::vector<store::outcome_record> records;
+  std::vector<std::size_t> recorded_index;
+  for (auto& one : decisions) {
+    if (one.record) {
+      recorded_index.push_back(outcomes.size());
+      records.push_back(std::move(*one.record));
+    }
+    outcomes.push_back(std::move(one.outcome));
   }
-  return outcome;
+  if (records.empty()) return outcomes;
+  auto stored = store_.record(records);
+  if (!stored) {
+    for (const auto index : recorded_index) {
+      outcomes[index].what = fate::unchanged;
+      outcomes[index].reason = stored.error();
+    }
+    return outcomes;
+  }
+  // An accept refused because its (sender, jti) was remembered meanwhile —
+  // another copy accepted between our replay check and this commit — is a
+  // replay: quarantined in a second, small transaction.
+  std::vector<store::outcome_record> replays;
+  std::vector<std::size_t> replay_index;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto& outcome = outcomes[recorded_index[i]];
+    const auto& result = (*stored)[i];
+    if (result) {
+      if (outcome.accepted) outcome.accepted->id = *result;
+      continue;
+    }
+    if (records[i].what == store::outcome_record::kind::accept &&
+        result.error().code == make_error_code(store::errc::conflict)) {
+      const auto& jti = records[i].replay.front().jti;
+      const auto why = fail(jose::errc::replay, "jti " + jti + " of " + records[i].entry.sender +
+                                                    " was accepted from another message meanwhile");
+      outcome =
+          quarantine_decision(store::pending_message{records[i].raw_id, {}, {}, {}, outcome.attempts, {}}, why).outcome;
+      replays.push_back(*quarantine_decision(store::pending_message{records[i].raw_id, {}, {}, {}, 0, {}}, why).record);
+      replay_index.push_back(recorded_index[i]);
+      continue;
+    }
+    outcome.what = fate::unchanged;
+    outcome.reason = result.error();
+    outcome.accepted.reset();
+  }
+  if (replays.empty()) return outcomes;
+  auto quarantined = store_.record(replays);
+  for (std::size_t i = 0; i < replays.size(); ++i) {
+    auto& outcome = outcomes[replay_index[i]];
+    const auto failed = !quarantined         ? std::optional<failure>(quarantined.error())
+                        : !(*quarantined)[i] ? std::optional<failure>((*quarantined)[i].error())
+                                             : std::nullopt;
+    if (failed) {
+      outcome.what = fate::unchanged;
+      outcome.reason = *failed;
+    }
+  }
+  return outcomes;
+}
+
+processing_outcome message_processor::process(const store::pending_message& message,
+                                              const std::atomic<bool>* cancelled) {
+  std::vector<decision> one;
+  one.push_back(decide(message, cancelled));
+  return record(std::move(one)).front();
 }
 
 }  // namespace danemq::receiver

@@ -1,14 +1,16 @@
 #pragma once
-// Decides the fate of one stored message and records it: accepted into the
+// Decides the fate of a stored message and records it: accepted into the
 // inbox (with its replay entry, in one transaction), refused into the
 // quarantine with the typed reason, or — for a temporary failure such as a
 // DNS timeout — parked for a retry with back-off until a time limit, then
-// quarantined. Runs on the worker threads; thread-safe.
+// quarantined. Deciding (decryption, DNS, verification) runs on the worker
+// threads; recording takes many decisions per transaction. Thread-safe.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
@@ -41,6 +43,12 @@ struct processing_outcome {
   std::optional<std::chrono::system_clock::time_point> next_attempt;  ///< deferred
 };
 
+/// What decide() concluded, before it is recorded.
+struct decision {
+  processing_outcome outcome;                   ///< as it will be once recorded
+  std::optional<store::outcome_record> record;  ///< absent: nothing to record (stopping)
+};
+
 class message_processor {
  public:
   message_processor(const identity::local_identity& me, dane::identity_source& peers, store::message_store& store,
@@ -48,15 +56,22 @@ class message_processor {
       : me_(me), peers_(peers), store_(store), options_(std::move(options)) {}
 
   /// Opens the message as of its arrival time (freshness is judged when it
-  /// reached us, not when a retry finally succeeds) and records the outcome,
-  /// unless `cancelled` became true meanwhile (the receiver is stopping):
-  /// then nothing is recorded (fate unchanged) and the message stays pending.
+  /// reached us, not when a retry finally succeeds) and decides its fate,
+  /// without writing anything. When `cancelled` became true meanwhile (the
+  /// receiver is stopping) the decision is unchanged, with nothing to record.
+  [[nodiscard]] decision decide(const store::pending_message& message, const std::atomic<bool>* cancelled = nullptr);
+
+  /// Records decisions in one transaction (a group commit) and returns their
+  /// final outcomes, in order: an accept whose replay entry was taken
+  /// meanwhile becomes a quarantined replay; one the database refused is unchanged.
+  [[nodiscard]] std::vector<processing_outcome> record(std::vector<decision> decisions);
+
+  /// decide() and record() for one message.
   [[nodiscard]] processing_outcome process(const store::pending_message& message,
                                            const std::atomic<bool>* cancelled = nullptr);
 
  private:
-  [[nodiscard]] processing_outcome quarantine(const store::pending_message& message, const failure& why);
-  [[nodiscard]] processing_outcome retry_or_quarantine(const store::pending_message& message, const failure& why);
+  [[nodiscard]] decision retry_or_quarantine(const store::pending_message& message, const failure& why);
 
   const identity::local_identity& me_;
   dane::identity_source& peers_;

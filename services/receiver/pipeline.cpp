@@ -24,12 +24,14 @@ pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, mes
       pause_(std::move(pause)),
       workers_(std::max(1U, options_.workers)),
       retry_timer_(io),
-      hold_timer_(io) {}
+      hold_timer_(io),
+      committer_([this] { commit_loop(); }) {}
 
 pipeline::~pipeline() {
   stopping_ = true;
   workers_.stop();
   workers_.join();
+  stop_committer();
 }
 
 result<void> pipeline::start() {
@@ -132,13 +134,49 @@ void pipeline::schedule_retry() {
 
 void pipeline::work(store::pending_message message) {
   const bool was_untried = message.attempts == 0;
-  const auto raw_id = message.raw_id;
-  fate what = fate::unchanged;
-  if (!stopping_) {
-    auto outcome = processor_.process(message, &stopping_);
-    what = outcome.what;
-    if (on_outcome_ && !(what == fate::unchanged && stopping_)) on_outcome_(outcome);
+  if (stopping_) {
+    done(message.raw_id, was_untried, fate::unchanged);
+    return;
   }
+  auto decided = processor_.decide(message, &stopping_);
+  if (!decided.record) {  // cancelled: nothing to record, the message stays pending
+    done(message.raw_id, was_untried, fate::unchanged);
+    return;
+  }
+  {
+    std::lock_guard lock(commit_mutex_);
+    commit_queue_.push_back(queued_decision{std::move(decided), was_untried});
+  }
+  commit_ready_.notify_one();
+}
+
+void pipeline::commit_loop() {
+  // Group commit: every decision waiting is recorded in one transaction, so
+  // that the per-transaction cost is shared while the workers go on.
+  constexpr std::size_t max_group = 256;
+  for (;;) {
+    std::vector<queued_decision> group;
+    {
+      std::unique_lock lock(commit_mutex_);
+      commit_ready_.wait(lock, [this] { return commit_exit_ || !commit_queue_.empty(); });
+      if (commit_queue_.empty()) return;  // exiting, nothing left
+      while (!commit_queue_.empty() && group.size() < max_group) {
+        group.push_back(std::move(commit_queue_.front()));
+        commit_queue_.pop_front();
+      }
+    }
+    std::vector<decision> decisions;
+    decisions.reserve(group.size());
+    for (auto& queued : group) decisions.push_back(std::move(queued.decided));
+    const auto outcomes = processor_.record(std::move(decisions));
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      if (on_outcome_) on_outcome_(outcomes[i]);
+      done(outcomes[i].raw_id, group[i].was_untried, outcomes[i].what);
+    }
+  }
+}
+
+void pipeline::done(std::int64_t raw_id, bool was_untried, fate what) {
   {
     std::lock_guard lock(mutex_);
     switch (what) {
@@ -154,6 +192,15 @@ void pipeline::work(store::pending_message message) {
     --busy_;
   }
   idle_.notify_all();
+}
+
+void pipeline::stop_committer() {
+  {
+    std::lock_guard lock(commit_mutex_);
+    commit_exit_ = true;
+  }
+  commit_ready_.notify_all();
+  if (committer_.joinable()) committer_.join();
 }
 
 void pipeline::finished(std::int64_t raw_id, bool was_untried, fate what) {
@@ -195,6 +242,7 @@ bool pipeline::stop(std::chrono::milliseconds grace) {
   if (all_done) {
     workers_.stop();
     workers_.join();
+    stop_committer();
   }
   return all_done;
 }

@@ -5,7 +5,8 @@
 // backlog left by a restart first, in arrival order — into a bounded set in
 // flight and hands each to a pool of workers, so that one slow DNS lookup
 // holds up one worker and not the others. Parked messages (temporary
-// failures) come back when their retry time is due. When too many stored
+// failures) come back when their retry time is due. A committer thread
+// records the workers' decisions, many per transaction. When too many stored
 // messages wait, reading from the broker is paused (back-pressure), never
 // dropped.
 
@@ -17,9 +18,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "message_processor.hpp"
 
@@ -72,6 +75,9 @@ class pipeline {
   void hold(const failure& why);
   void schedule_retry();
   void work(store::pending_message message);
+  void commit_loop();
+  void done(std::int64_t raw_id, bool was_untried, fate what);
+  void stop_committer();
   void finished(std::int64_t raw_id, bool was_untried, fate what);
   void update_pause();
 
@@ -96,8 +102,19 @@ class pipeline {
   std::atomic<bool> paused_{false};
   mutable std::mutex mutex_;
   std::condition_variable idle_;
-  std::size_t busy_{0};
+  std::size_t busy_{0};  // loaded and not yet recorded (or given up)
   pipeline_statistics stats_;
+
+  // Decisions of the workers waiting for the committer thread.
+  struct queued_decision {
+    decision decided;
+    bool was_untried{false};
+  };
+  std::mutex commit_mutex_;
+  std::condition_variable commit_ready_;
+  std::deque<queued_decision> commit_queue_;
+  bool commit_exit_{false};
+  std::thread committer_;  // last: started once everything above exists
 };
 
 }  // namespace danemq::receiver

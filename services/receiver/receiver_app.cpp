@@ -358,7 +358,9 @@ int receiver_app::run(int argc, char** argv) {
         return error(consistent.error().detail);
       }
     }
-    log::init("danemq-receiver", settings.service.log_format, settings.service.log_level);
+    if (dependencies_.configure_logging) {
+      log::init("danemq-receiver", settings.service.log_format, settings.service.log_level);
+    }
 
     store::listing_filter filter;
     filter.limit = limit;

@@ -43,6 +43,10 @@ enum exit_code : int {
 /// What tests replace: where peers' keys come from (null: DANE discovery as configured).
 struct receiver_dependencies {
   std::shared_ptr<dane::identity_source> peers{};
+  /// Install the logger from LOG_FORMAT/LOG_LEVEL. Tests that run an app
+  /// beside threads already logging pass false: replacing spdlog's default
+  /// logger is not safe while other threads use it.
+  bool configure_logging{true};
 };
 
 class receiver_daemon {

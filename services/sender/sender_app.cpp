@@ -185,9 +185,10 @@ void outbox_runner::settle() {
       // The connection dropped after it was published: the broker may have
       // died before saving it. Never forgotten until acknowledged again.
       if (!client_->connected()) break;
-      spdlog::info("outbox entry #{}: the broker connection was lost within OUTBOX_SETTLE of its acknowledgement; "
-                   "publishing it again (the receiver keeps one copy)",
-                   it->first);
+      spdlog::info(
+          "outbox entry #{}: the broker connection was lost within OUTBOX_SETTLE of its acknowledgement; "
+          "publishing it again (the receiver keeps one copy)",
+          it->first);
       ++republished_;
       republishing_.emplace(it->first, publish(std::move(it->second.entry)));
       it = settling_.erase(it);
@@ -278,7 +279,9 @@ int sender_app::run(int argc, char** argv) {
     if (auto consistent = config::check_consistency(settings.service); !consistent) {
       return error(exit_usage, consistent.error().detail);
     }
-    log::init("danemq-sender", settings.service.log_format, settings.service.log_level);
+    if (dependencies_.configure_logging) {
+      log::init("danemq-sender", settings.service.log_format, settings.service.log_level);
+    }
     if (run_command->parsed()) {
       if (auto dropped = config::apply_app_uid(settings.service.app_uid); !dropped) {
         return error(exit_usage, dropped.error().detail);

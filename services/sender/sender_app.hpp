@@ -43,6 +43,10 @@ enum exit_code : int {
 /// What tests replace: where peers' keys come from (null: DANE discovery as configured).
 struct sender_dependencies {
   std::shared_ptr<dane::identity_source> peers{};
+  /// Install the logger from LOG_FORMAT/LOG_LEVEL. Tests that run an app
+  /// beside threads already logging pass false: replacing spdlog's default
+  /// logger is not safe while other threads use it.
+  bool configure_logging{true};
 };
 
 /// `run`: publishes the outbox in order whenever the broker is reachable.
@@ -86,9 +90,9 @@ class outbox_runner {
   boost::asio::signal_set signals_{io_};
   boost::asio::steady_timer timer_{io_};
   std::unique_ptr<mqtt::client> client_;
-  std::map<std::int64_t, publishing> in_flight_;      // outbox entries published, by outbox id
-  std::map<std::int64_t, settling> settling_;          // acknowledged within OUTBOX_SETTLE
-  std::map<std::int64_t, publishing> republishing_;    // published again after a connection loss
+  std::map<std::int64_t, publishing> in_flight_;     // outbox entries published, by outbox id
+  std::map<std::int64_t, settling> settling_;        // acknowledged within OUTBOX_SETTLE
+  std::map<std::int64_t, publishing> republishing_;  // published again after a connection loss
   std::chrono::steady_clock::time_point next_look_{};
   std::chrono::steady_clock::time_point hold_until_{};
   mqtt::backoff refused_{mqtt::backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};

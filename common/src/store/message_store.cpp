@@ -271,16 +271,20 @@ result<std::size_t> message_store::untried_count() {
 
 result<void> message_store::insert_replay(std::span<const replay_entry> entries, clock::time_point now) {
   if (entries.empty()) return ok();
-  if (!replay_count_) {
-    // Counted once, then kept up to date: a count(*) per message would grow
-    // with the memory.
-    auto count = db_.prepare("SELECT count(*) FROM replay");
-    if (!count) return count.error();
-    auto counted = count->step();
-    if (!counted) return counted.error();
-    replay_count_ = static_cast<std::size_t>(count->column_int64(0));
+  if (!tx_replay_count_) {
+    if (replay_count_) {
+      tx_replay_count_ = replay_count_;
+    } else {
+      // Counted once, then kept up to date: a count(*) per message would
+      // grow with the memory.
+      auto count = db_.prepare("SELECT count(*) FROM replay");
+      if (!count) return count.error();
+      auto counted = count->step();
+      if (!counted) return counted.error();
+      tx_replay_count_ = static_cast<std::size_t>(count->column_int64(0));
+    }
   }
-  auto size = *replay_count_;
+  auto& size = *tx_replay_count_;
   if (size + entries.size() > limits_.max_replay_entries) {
     auto purge = db_.prepare("DELETE FROM replay WHERE expires_at <= ?1");
     if (!purge) return purge.error();
@@ -291,7 +295,8 @@ result<void> message_store::insert_replay(std::span<const replay_entry> entries,
                                   std::to_string(limits_.max_replay_entries) + ")");
     }
   }
-  // An expired entry for the same pair may be overwritten; a live one is a replay.
+  // An expired entry for the same pair may be overwritten (and counted once
+  // more: the count errs on the full side); a live one is a replay.
   auto insert = db_.prepare(
       "INSERT INTO replay (sender, jti, expires_at) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (sender, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= ?4");
@@ -302,25 +307,33 @@ result<void> message_store::insert_replay(std::span<const replay_entry> entries,
     insert->bind(3, to_millis(entry.expires_at)).bind(4, to_millis(now));
     if (auto done = insert->run(); !done) return done.error();
     if (db_.changes() != 1) return fail(errc::conflict, "(" + entry.sender + ", " + entry.jti + ") already remembered");
+    ++size;
   }
-  // Applied to replay_count_ by the caller once committed (an overwritten
-  // expired entry counts once more: the count errs on the full side).
-  pending_replay_count_ = size + entries.size();
   return ok();
 }
 
-result<std::int64_t> message_store::accept(const inbox_entry& entry, std::span<const replay_entry> replay) {
-  std::lock_guard lock(mutex_);
-  const auto now = clock::now();
-  // The raw message was fsynced before its acknowledgement; this commit can be
-  // redone from it after a power loss, so it need not wait for the disk.
-  auto tx = transaction::begin(db_, durability::normal);
-  if (!tx) return tx.error();
+void message_store::begin_replay_tracking() {
+  tx_replay_count_.reset();
+  replay_count_uncertain_ = false;
+}
+
+void message_store::end_replay_tracking(bool committed) {
+  if (!committed || replay_count_uncertain_) {
+    replay_count_.reset();
+  } else if (tx_replay_count_) {
+    replay_count_ = tx_replay_count_;
+  }
+  tx_replay_count_.reset();
+}
+
+result<std::int64_t> message_store::accept_in_transaction(const inbox_entry& entry,
+                                                          std::span<const replay_entry> replay, clock::time_point now) {
   auto mark = db_.prepare("UPDATE raw_messages SET state = 1, payload = NULL WHERE id = ?1 AND state = 0");
   if (!mark) return mark.error();
   if (auto done = mark->bind(1, entry.raw_id).run(); !done) return done.error();
-  if (db_.changes() != 1)
+  if (db_.changes() != 1) {
     return fail(errc::not_found, "raw message " + std::to_string(entry.raw_id) + " is not pending");
+  }
   if (auto remembered = insert_replay(replay, now); !remembered) return remembered.error();
   auto insert = db_.prepare(
       "INSERT INTO inbox (raw_id, sender, recipient, received_at, processed_at, issued_at, jti, message, "
@@ -331,19 +344,11 @@ result<std::int64_t> message_store::accept(const inbox_entry& entry, std::span<c
   insert->bind(8, std::string_view(entry.message));
   insert->bind(9, std::int64_t{entry.dnssec_secure ? 1 : 0}).bind(10, std::int64_t{entry.legacy ? 1 : 0});
   if (auto done = insert->run(); !done) return done.error();
-  const auto id = db_.last_insert_rowid();
-  if (auto committed = tx->commit(); !committed) {
-    replay_count_.reset();
-    return committed.error();
-  }
-  if (!replay.empty()) replay_count_ = pending_replay_count_;
-  return id;
+  return db_.last_insert_rowid();
 }
 
-result<std::int64_t> message_store::quarantine(std::int64_t raw_id, const refusal& reason, clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  auto tx = transaction::begin(db_, durability::normal);
-  if (!tx) return tx.error();
+result<std::int64_t> message_store::quarantine_in_transaction(std::int64_t raw_id, const refusal& reason,
+                                                              clock::time_point now) {
   auto insert = db_.prepare(
       "INSERT INTO quarantine (raw_id, topic, payload, received_at, quarantined_at, reason_category, reason_value, "
       "reason) SELECT id, topic, payload, received_at, ?2, ?3, ?4, ?5 FROM raw_messages WHERE id = ?1 AND state = 0");
@@ -356,15 +361,13 @@ result<std::int64_t> message_store::quarantine(std::int64_t raw_id, const refusa
   auto mark = db_.prepare("UPDATE raw_messages SET state = 2, payload = NULL, last_error = ?2 WHERE id = ?1");
   if (!mark) return mark.error();
   if (auto done = mark->bind(1, raw_id).bind(2, reason_line(reason)).run(); !done) return done.error();
-  if (auto committed = tx->commit(); !committed) return committed.error();
   return id;
 }
 
-result<void> message_store::defer(std::int64_t raw_id, int attempts, clock::time_point next_attempt_at,
-                                  clock::time_point first_failure_at, const refusal& last_error) {
-  std::lock_guard lock(mutex_);
-  auto tx = transaction::begin(db_, durability::normal);
-  if (!tx) return tx.error();
+result<std::int64_t> message_store::defer_in_transaction(std::int64_t raw_id, int attempts,
+                                                         clock::time_point next_attempt_at,
+                                                         clock::time_point first_failure_at,
+                                                         const refusal& last_error) {
   auto update = db_.prepare(
       "UPDATE raw_messages SET attempts = ?2, next_attempt_at = ?3, first_failure_at = ?4, last_error = ?5 "
       "WHERE id = ?1 AND state = 0");
@@ -373,7 +376,90 @@ result<void> message_store::defer(std::int64_t raw_id, int attempts, clock::time
   update->bind(4, to_millis(first_failure_at)).bind(5, reason_line(last_error));
   if (auto done = update->run(); !done) return done.error();
   if (db_.changes() != 1) return fail(errc::not_found, "raw message " + std::to_string(raw_id) + " is not pending");
-  return tx->commit();
+  return raw_id;
+}
+
+result<std::int64_t> message_store::record_in_transaction(const outcome_record& record, clock::time_point now) {
+  switch (record.what) {
+    case outcome_record::kind::accept: return accept_in_transaction(record.entry, record.replay, now);
+    case outcome_record::kind::quarantine: return quarantine_in_transaction(record.raw_id, record.reason, now);
+    case outcome_record::kind::defer:
+      return defer_in_transaction(record.raw_id, record.attempts, record.next_attempt_at, record.first_failure_at,
+                                  record.reason);
+  }
+  return fail(errc::statement_failed, "unknown outcome");
+}
+
+result<std::vector<result<std::int64_t>>> message_store::record(std::span<const outcome_record> records) {
+  std::lock_guard lock(mutex_);
+  const auto now = clock::now();
+  // The raw messages were fsynced before their acknowledgement; this commit
+  // can be redone from them after a power loss, so it need not wait for the disk.
+  auto tx = transaction::begin(db_, durability::normal);
+  if (!tx) return tx.error();
+  begin_replay_tracking();
+  std::vector<result<std::int64_t>> outcomes;
+  outcomes.reserve(records.size());
+  for (const auto& one : records) {
+    // A savepoint per outcome: one that fails (a replay entry already
+    // remembered) is undone alone, the others commit together.
+    auto savepoint = db_.prepare("SAVEPOINT outcome");
+    if (!savepoint) return savepoint.error();
+    if (auto set = savepoint->run(); !set) return set.error();
+    const auto before = tx_replay_count_;
+    auto recorded = record_in_transaction(one, now);
+    if (!recorded) {
+      auto undo = db_.prepare("ROLLBACK TO outcome");
+      if (!undo) return undo.error();
+      if (auto undone = undo->run(); !undone) return undone.error();
+      if (tx_replay_count_ != before) replay_count_uncertain_ = true;
+    }
+    auto release = db_.prepare("RELEASE outcome");
+    if (!release) return release.error();
+    if (auto released = release->run(); !released) return released.error();
+    outcomes.push_back(std::move(recorded));
+  }
+  auto committed = tx->commit();
+  end_replay_tracking(committed.has_value());
+  if (!committed) return committed.error();
+  return outcomes;
+}
+
+result<std::int64_t> message_store::record_one(const outcome_record& one) {
+  auto recorded = record(std::span(&one, 1));
+  if (!recorded) return recorded.error();
+  return std::move(recorded->front());
+}
+
+result<std::int64_t> message_store::accept(const inbox_entry& entry, std::span<const replay_entry> replay) {
+  outcome_record one;
+  one.what = outcome_record::kind::accept;
+  one.raw_id = entry.raw_id;
+  one.entry = entry;
+  one.replay.assign(replay.begin(), replay.end());
+  return record_one(one);
+}
+
+result<std::int64_t> message_store::quarantine(std::int64_t raw_id, const refusal& reason, clock::time_point) {
+  outcome_record one;
+  one.what = outcome_record::kind::quarantine;
+  one.raw_id = raw_id;
+  one.reason = reason;
+  return record_one(one);
+}
+
+result<void> message_store::defer(std::int64_t raw_id, int attempts, clock::time_point next_attempt_at,
+                                  clock::time_point first_failure_at, const refusal& last_error) {
+  outcome_record one;
+  one.what = outcome_record::kind::defer;
+  one.raw_id = raw_id;
+  one.attempts = attempts;
+  one.next_attempt_at = next_attempt_at;
+  one.first_failure_at = first_failure_at;
+  one.reason = last_error;
+  auto recorded = record_one(one);
+  if (!recorded) return recorded.error();
+  return ok();
 }
 
 result<std::vector<inbox_entry>> message_store::list_inbox(const listing_filter& filter) {
@@ -452,13 +538,14 @@ result<void> message_store::replay_remember(std::span<const replay_entry> entrie
   std::lock_guard lock(mutex_);
   auto tx = transaction::begin(db_, durability::normal);
   if (!tx) return tx.error();
-  if (auto inserted = insert_replay(entries, now); !inserted) return inserted.error();
-  if (auto committed = tx->commit(); !committed) {
-    replay_count_.reset();
-    return committed.error();
+  begin_replay_tracking();
+  if (auto inserted = insert_replay(entries, now); !inserted) {
+    end_replay_tracking(false);
+    return inserted.error();
   }
-  if (!entries.empty()) replay_count_ = pending_replay_count_;
-  return ok();
+  auto committed = tx->commit();
+  end_replay_tracking(committed.has_value());
+  return committed;
 }
 
 result<std::size_t> message_store::purge_replay(clock::time_point now) {

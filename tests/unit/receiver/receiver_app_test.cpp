@@ -93,12 +93,12 @@ class ReceiverDaemon : public ::testing::Test {
     return run_app<sender::sender_app>(
         {"danemq-sender", "--identity-name", "alice.example", "--crypto-path", keys->path().string(), "--mqtt-host",
          broker.host(), "--mqtt-port", std::to_string(broker.port()), "send", to, text},
-        sender::sender_dependencies{peers});
+        sender::sender_dependencies{peers, false});
   }
 
   std::pair<int, std::string> receiver_command(std::vector<std::string> args) {
     args.insert(args.begin(), {"danemq-receiver", "--data-path", data.path().string()});
-    return run_app<receiver_app>(args);
+    return run_app<receiver_app>(args, receiver_dependencies{nullptr, false});
   }
 
   static inline test::temp_dir* keys = nullptr;

@@ -103,7 +103,7 @@ class Sender : public ::testing::Test {
     std::istringstream in(input);
     std::vector<char*> pointers;
     for (auto& arg : argv) pointers.push_back(arg.data());
-    sender_app app(out, err, in, sender_dependencies{peers});
+    sender_app app(out, err, in, sender_dependencies{peers, false});
     const int code = app.run(static_cast<int>(pointers.size()), pointers.data());
     return {code, out.str(), err.str()};
   }

@@ -184,6 +184,42 @@ TEST_F(MessageStore, RefusesAReplayedPairAndLeavesTheMessagePending) {
   EXPECT_EQ(store->list_inbox()->size(), 1u);
 }
 
+TEST_F(MessageStore, RecordsABatchAndUndoesOnlyTheOutcomeThatFails) {
+  std::vector<incoming_message> batch;
+  for (int i = 0; i < 4; ++i) batch.push_back(incoming("bob", "b" + std::to_string(i)));
+  auto ids = store->store_raw(batch);
+  ASSERT_TRUE(ids);
+  const auto expires = clock::now() + 5min;
+  std::vector<outcome_record> records(4);
+  for (int i = 0; i < 2; ++i) {
+    records[i].what = outcome_record::kind::accept;
+    records[i].raw_id = (*ids)[i].raw_id;
+    records[i].entry = accepted((*ids)[i].raw_id, "alice.example", "b" + std::to_string(i));
+    records[i].replay = {{"alice.example", "same-jti", expires}};  // the second is a replay of the first
+  }
+  records[2].what = outcome_record::kind::quarantine;
+  records[2].raw_id = (*ids)[2].raw_id;
+  records[2].reason = bad_signature;
+  records[3].what = outcome_record::kind::defer;
+  records[3].raw_id = (*ids)[3].raw_id;
+  records[3].attempts = 1;
+  records[3].next_attempt_at = clock::now() + 1h;
+  records[3].first_failure_at = clock::now();
+  records[3].reason = refusal{"dane", 5, "timeout"};
+  auto outcomes = store->record(records);
+  ASSERT_TRUE(outcomes) << outcomes.error().message();
+  ASSERT_EQ(outcomes->size(), 4u);
+  EXPECT_TRUE((*outcomes)[0]);
+  ASSERT_FALSE((*outcomes)[1]);
+  EXPECT_EQ((*outcomes)[1].error().code, make_error_code(errc::conflict));
+  EXPECT_TRUE((*outcomes)[2]);
+  EXPECT_TRUE((*outcomes)[3]);
+  EXPECT_EQ(store->list_inbox()->size(), 1u);
+  EXPECT_EQ(store->list_quarantine()->size(), 1u);
+  EXPECT_EQ(*store->pending_count(), 2u) << "the replayed one stays pending, the deferred one is parked";
+  EXPECT_EQ(*store->replay_size(), 1u);
+}
+
 TEST_F(MessageStore, ForgetsExpiredReplayEntriesAndStaysBounded) {
   const auto now = clock::now();
   const std::vector<replay_entry> old = {{"a", "1", now - 1s}, {"a", "2", now - 1s}, {"a", "3", now + 1h}};

@@ -99,6 +99,19 @@ struct replay_entry {
   clock::time_point expires_at{};
 };
 
+/// One decided outcome for message_store::record.
+struct outcome_record {
+  enum class kind { accept, quarantine, defer };
+  kind what{kind::accept};
+  std::int64_t raw_id{0};
+  inbox_entry entry{};                   ///< accept
+  std::vector<replay_entry> replay{};    ///< accept
+  refusal reason{};                      ///< quarantine; defer: the temporary failure
+  int attempts{0};                       ///< defer: attempts so far, this one included
+  clock::time_point next_attempt_at{};   ///< defer
+  clock::time_point first_failure_at{};  ///< defer
+};
+
 /// What the daemon last said about itself, for `danemq-receiver health`.
 struct service_health {
   bool connected{false};         ///< connected to the broker and subscribed
@@ -145,6 +158,12 @@ class message_store {
   /// Number of pending messages never processed (no temporary failure yet).
   [[nodiscard]] result<std::size_t> untried_count();
 
+  /// Records several outcomes in one transaction (a group commit), each
+  /// undone alone if it fails: one result per record (the inbox, quarantine
+  /// or raw row id), with the failures accept, quarantine and defer give.
+  /// Fails as a whole only when the transaction cannot commit.
+  [[nodiscard]] result<std::vector<result<std::int64_t>>> record(std::span<const outcome_record> records);
+
   /// Moves a pending message to the inbox and remembers its replay entries, in
   /// one transaction. Failure not_found when it is no longer pending,
   /// conflict when a replay entry is already remembered (the message is left pending).
@@ -179,12 +198,27 @@ class message_store {
  private:
   message_store(database db, const message_store_limits& limits) : db_(std::move(db)), limits_(limits) {}
   [[nodiscard]] result<void> insert_replay(std::span<const replay_entry> entries, clock::time_point now);
+  [[nodiscard]] result<std::int64_t> accept_in_transaction(const inbox_entry& entry,
+                                                           std::span<const replay_entry> replay, clock::time_point now);
+  [[nodiscard]] result<std::int64_t> quarantine_in_transaction(std::int64_t raw_id, const refusal& reason,
+                                                               clock::time_point now);
+  [[nodiscard]] result<std::int64_t> defer_in_transaction(std::int64_t raw_id, int attempts,
+                                                          clock::time_point next_attempt_at,
+                                                          clock::time_point first_failure_at,
+                                                          const refusal& last_error);
+  [[nodiscard]] result<std::int64_t> record_in_transaction(const outcome_record& record, clock::time_point now);
+  [[nodiscard]] result<std::int64_t> record_one(const outcome_record& one);
+  void begin_replay_tracking();
+  void end_replay_tracking(bool committed);
 
   database db_;
   message_store_limits limits_;
-  std::mutex mutex_;                         // one connection, used by the network thread and the workers
-  std::optional<std::size_t> replay_count_;  // rows of `replay`, once counted; guarded by mutex_
-  std::size_t pending_replay_count_{0};      // the count once the open transaction commits
+  std::mutex mutex_;  // one connection, used by the network thread and the workers
+  // Rows of `replay`, once counted (guarded by mutex_); the open
+  // transaction's view of it; whether an undone outcome made it unsure.
+  std::optional<std::size_t> replay_count_;
+  std::optional<std::size_t> tx_replay_count_;
+  bool replay_count_uncertain_{false};
 };
 
 }  // namespace danemq::store
