@@ -1,0 +1,81 @@
+// Fault injection, process: the receiver killed with SIGKILL at random
+// points — while starting, while the broker delivers its backlog, while it
+// processes — again and again during a stream. After the last restart every
+// message the broker acknowledged to the publisher is in the inbox exactly
+// once. The seed of the kill times is printed (DANEMQ_FAULT_SEED repeats a run).
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "fault_support.hpp"
+
+namespace danemq::e2e {
+namespace {
+
+TEST(FaultProcess, ReceiverKilledAtRandomPointsKeepsEveryAcknowledgedMessageExactlyOnce) {
+  // RSA-2048 (the default identities): decryption costs enough that a
+  // backlog builds up behind the broker's deliveries, and the kills land in it.
+  world w;
+  {
+    auto session = w.start_receiver("bob");  // the persistent session
+    ASSERT_EQ(session->stop(), 0);
+  }
+  const char* given = std::getenv("DANEMQ_FAULT_SEED");
+  const auto seed = given != nullptr ? static_cast<std::uint32_t>(std::strtoul(given, nullptr, 10))
+                                     : static_cast<std::uint32_t>(std::random_device{}());
+  RecordProperty("seed", std::to_string(seed));
+  SCOPED_TRACE("DANEMQ_FAULT_SEED=" + std::to_string(seed));
+  std::mt19937 random(seed);
+
+  // Each round: 60 messages wait in bob's session while he is down; he
+  // starts with 1..4 workers and is killed 20..400 ms later — while starting,
+  // while the broker delivers the backlog, or while he processes it. Another
+  // 200 messages trickle in throughout.
+  const auto [texts, wires] = sealed_batch(w, "alice", "bob", "through a receiver that keeps dying", 500);
+  const std::vector<std::string> trickle(wires.begin(), wires.begin() + 200);
+  std::thread publisher([&w, &trickle] {
+    for (std::size_t start = 0; start < trickle.size(); start += 10) {
+      w.publish("bob", std::vector<std::string>(trickle.begin() + static_cast<std::ptrdiff_t>(start),
+                                                trickle.begin() + static_cast<std::ptrdiff_t>(start + 10)));
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::vector<std::string> kill_points;
+  std::size_t landed_in_backlog = 0;
+  for (std::size_t round = 0; round < 5; ++round) {
+    const auto first = wires.begin() + static_cast<std::ptrdiff_t>(200 + round * 60);
+    w.publish("bob", std::vector<std::string>(first, first + 60));
+    const std::chrono::milliseconds after(std::uniform_int_distribution<int>(20, 400)(random));
+    const auto workers = std::to_string(std::uniform_int_distribution<int>(1, 4)(random));
+    test::child_process bob({(test::binary_dir() / "danemq-receiver").string()},
+                            w.env("bob", {{"RECEIVER_WORKERS", workers}}));
+    std::this_thread::sleep_for(after);
+    bob.signal(SIGKILL);
+    ASSERT_TRUE(bob.wait(5s).has_value());
+    const auto log = bob.errors();
+    const bool subscribed = log.find("MQTT connected") != std::string::npos;
+    const auto pending = w.pending("bob");
+    if (pending > 0) ++landed_in_backlog;
+    kill_points.push_back(std::to_string(after.count()) + " ms, " + workers + " workers, " +
+                          (subscribed ? "subscribed" : "starting") + ", inbox " +
+                          std::to_string(w.inbox("bob").size()) + ", stored unprocessed " + std::to_string(pending));
+  }
+  publisher.join();
+  std::string points;
+  for (const auto& point : kill_points) points += "\n  killed after " + point;
+
+  auto bob = w.start_receiver("bob");
+  ASSERT_TRUE(w.wait_for_stored("bob", texts.size(), 60s)) << bob->errors() << points;
+  std::this_thread::sleep_for(500ms);
+  expect_exactly_once(texts, texts_of(w.inbox("bob")));
+  EXPECT_TRUE(w.quarantine("bob").empty()) << points;
+  EXPECT_EQ(w.pending("bob"), 0u);
+  EXPECT_EQ(bob->stop(), 0);
+  std::cout << "kill points (seed " << seed << "), " << landed_in_backlog << " with stored messages unprocessed:"
+            << points << "\n";
+}
+
+}  // namespace
+}  // namespace danemq::e2e
