@@ -428,7 +428,7 @@ result<std::vector<result<std::int64_t>>> message_store::record(std::span<const 
 result<std::int64_t> message_store::record_one(const outcome_record& one) {
   auto recorded = record(std::span(&one, 1));
   if (!recorded) return recorded.error();
-  return std::move(recorded->front());
+  return recorded->front();
 }
 
 result<std::int64_t> message_store::accept(const inbox_entry& entry, std::span<const replay_entry> replay) {
