@@ -79,16 +79,25 @@ result<spdlog::level::level_enum> parse_level(std::string_view text) {
 }
 
 void init(std::string_view service, format fmt, spdlog::level::level_enum level) {
-  auto logger = std::make_shared<spdlog::logger>(std::string(service),
-                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  // spdlog's free functions read the default logger through a raw pointer
+  // without a lock, so replacing it while another thread logs would free the
+  // logger under that thread. One logger is installed once; a later call only
+  // changes its formatter (under the sink's mutex) and its level (atomic).
+  static const std::shared_ptr<spdlog::logger> logger = [] {
+    auto made = std::make_shared<spdlog::logger>("danemq", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    made->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(made);
+    return made;
+  }();
   if (fmt == format::json) {
     logger->set_formatter(std::make_unique<json_formatter>(std::string(service)));
   } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [%n] %v", spdlog::pattern_time_type::utc);
+    std::string name(service);
+    std::erase(name, '%');  // the name goes into the pattern literally
+    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+        "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [" + name + "] %v", spdlog::pattern_time_type::utc));
   }
   logger->set_level(level);
-  logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(std::move(logger));
 }
 
 }  // namespace danemq::log

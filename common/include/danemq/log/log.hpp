@@ -23,7 +23,8 @@ inline std::error_code make_error_code(errc e) noexcept { return {static_cast<in
 [[nodiscard]] result<spdlog::level::level_enum> parse_level(std::string_view text);
 
 /// Installs the default logger for `service` writing to stderr in `fmt` at `level`.
-/// Safe to call again (tests, or after configuration is parsed).
+/// Safe to call again, also while other threads log: the logger is installed
+/// once and later calls only change its format and level.
 void init(std::string_view service, format fmt = format::text,
           spdlog::level::level_enum level = spdlog::level::info);
 
