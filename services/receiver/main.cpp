@@ -1,9 +1,14 @@
 // danemq-receiver: parse configuration, build the app, run it.
 #include <iostream>
 
+#include "danemq/crypto/openssl.hpp"
+
 #include "receiver_app.hpp"
 
 int main(int argc, char** argv) {
+  // Private keys are parsed into OpenSSL's secure heap (locked, guarded, not
+  // in core dumps) from the start.
+  (void)danemq::crypto::enable_secure_heap();
   danemq::receiver::receiver_app app(std::cout, std::cerr);
   return app.run(argc, argv);
 }

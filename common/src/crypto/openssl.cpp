@@ -176,9 +176,15 @@ result<unique_evp_pkey> private_key_from_pem(std::string_view pem) {
   return key;
 }
 
-std::string to_pem(const X509& cert) { return pem_of(cert, PEM_write_bio_X509); }
-std::string to_pem(const X509_REQ& csr) { return pem_of(csr, PEM_write_bio_X509_REQ); }
-std::string public_key_to_pem(const EVP_PKEY& key) { return pem_of(key, PEM_write_bio_PUBKEY); }
+std::string to_pem(const X509& cert) {
+  return pem_of(cert, PEM_write_bio_X509);
+}
+std::string to_pem(const X509_REQ& csr) {
+  return pem_of(csr, PEM_write_bio_X509_REQ);
+}
+std::string public_key_to_pem(const EVP_PKEY& key) {
+  return pem_of(key, PEM_write_bio_PUBKEY);
+}
 
 std::string private_key_to_pem(const EVP_PKEY& key) {
   auto bio = memory_bio();
@@ -191,6 +197,22 @@ std::string private_key_to_pem(const EVP_PKEY& key) {
   const long size = BIO_get_mem_data(bio.get(), &data);
   OPENSSL_cleanse(data, static_cast<std::size_t>(size));
   return pem;
+}
+
+secure_heap enable_secure_heap() noexcept {
+  // 256 KiB holds a few keys and the buffers their parsing needs many times
+  // over; a key is a few hundred bytes of numbers. Smallest block 32 bytes.
+  static const secure_heap state = [] {
+    constexpr std::size_t size = std::size_t{1} << 18;
+    constexpr std::size_t min_block = 32;
+    if (CRYPTO_secure_malloc_initialized() != 0) return secure_heap::locked;
+    switch (CRYPTO_secure_malloc_init(size, min_block)) {
+      case 1: return secure_heap::locked;
+      case 2: return secure_heap::unlocked;
+      default: return secure_heap::unavailable;
+    }
+  }();
+  return state;
 }
 
 void cleanse(std::string& secret) noexcept {
@@ -211,8 +233,12 @@ key_kind kind_of(const EVP_PKEY& key) {
   return key_kind::other;
 }
 
-int key_bits(const EVP_PKEY& key) { return EVP_PKEY_get_bits(&key); }
+int key_bits(const EVP_PKEY& key) {
+  return EVP_PKEY_get_bits(&key);
+}
 
-bool same_public_key(const EVP_PKEY& a, const EVP_PKEY& b) { return EVP_PKEY_eq(&a, &b) == 1; }
+bool same_public_key(const EVP_PKEY& a, const EVP_PKEY& b) {
+  return EVP_PKEY_eq(&a, &b) == 1;
+}
 
 }  // namespace danemq::crypto

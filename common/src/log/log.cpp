@@ -39,8 +39,8 @@ class json_formatter final : public spdlog::formatter {
     (void)std::snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis));
     const nlohmann::json line = {
         {"time", stamp},
-        {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
-                              spdlog::level::to_string_view(msg.level).size())},
+        {"level",
+         std::string(spdlog::level::to_string_view(msg.level).data(), spdlog::level::to_string_view(msg.level).size())},
         {"service", service_},
         {"message", std::string(msg.payload.data(), msg.payload.size())},
     };
@@ -94,8 +94,8 @@ void init(std::string_view service, format fmt, spdlog::level::level_enum level)
   } else {
     std::string name(service);
     std::erase(name, '%');  // the name goes into the pattern literally
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [" + name + "] %v", spdlog::pattern_time_type::utc));
+    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [" + name + "] %v",
+                                                                      spdlog::pattern_time_type::utc));
   }
   logger->set_level(level);
 }

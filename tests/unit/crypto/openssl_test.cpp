@@ -1,6 +1,7 @@
 #include "danemq/crypto/openssl.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
@@ -34,6 +35,29 @@ TEST(Pem, PrivateKeyRoundTrips) {
   ASSERT_TRUE(parsed);
   EXPECT_TRUE(same_public_key(**parsed, *key));
   EXPECT_EQ(kind_of(**parsed), key_kind::ec_p256);
+}
+
+// With the secure heap up, the numbers of a parsed private key live in it,
+// and go back to it when the key is freed.
+TEST(SecureHeap, HoldsTheNumbersOfAParsedPrivateKey) {
+  ASSERT_NE(enable_secure_heap(), secure_heap::unavailable);
+  EXPECT_EQ(enable_secure_heap(), enable_secure_heap()) << "a second call reports the first outcome";
+  for (const bool rsa : {true, false}) {
+    std::string pem;
+    {
+      unique_evp_pkey made(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
+      ASSERT_TRUE(made);
+      pem = private_key_to_pem(*made);
+    }
+    const auto before = CRYPTO_secure_used();
+    {
+      auto parsed = private_key_from_pem(pem);
+      ASSERT_TRUE(parsed);
+      EXPECT_GT(CRYPTO_secure_used(), before) << (rsa ? "RSA" : "EC") << " key numbers are not in the secure heap";
+    }
+    EXPECT_EQ(CRYPTO_secure_used(), before) << "a freed key left secure memory in use";
+    cleanse(pem);
+  }
 }
 
 TEST(Pem, RefusesGarbage) {

@@ -82,13 +82,15 @@ using bytes = std::vector<std::uint8_t>;
 /// Errors of the crypto module.
 enum class errc {
   ok = 0,
-  openssl_failure,     ///< an OpenSSL call failed; the detail holds its error queue
-  bad_pem,             ///< input is not PEM of the expected kind
-  bad_der,             ///< input is not DER of the expected kind
-  unsupported_key,     ///< a key type outside our allow-list (RSA >= 2048, EC P-256)
+  openssl_failure,  ///< an OpenSSL call failed; the detail holds its error queue
+  bad_pem,          ///< input is not PEM of the expected kind
+  bad_der,          ///< input is not DER of the expected kind
+  unsupported_key,  ///< a key type outside our allow-list (RSA >= 2048, EC P-256)
 };
 const std::error_category& crypto_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), crypto_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), crypto_category()};
+}
 
 /// Drains OpenSSL's whole thread-local error queue into one line ("a; b; c"),
 /// or "no OpenSSL error reported" when it is empty.
@@ -133,6 +135,17 @@ inline std::error_code make_error_code(errc e) noexcept { return {static_cast<in
 
 /// Overwrites a buffer that held secrets before it is released.
 void cleanse(std::string& secret) noexcept;
+
+/// How the secure heap came up.
+enum class secure_heap { locked, unlocked, unavailable };
+/// Starts OpenSSL's secure heap (once per process; later calls report the
+/// first outcome): private-key numbers and PEM buffers of private keys are
+/// then kept in a separate mapping with guard pages, left out of core dumps,
+/// and locked in memory so they are never swapped out. `unlocked` when
+/// mlock was not permitted (RLIMIT_MEMLOCK): the heap works, only unlocked.
+/// `unavailable` when it could not be set up; OpenSSL then uses the normal
+/// heap, still cleansing on free.
+secure_heap enable_secure_heap() noexcept;
 
 /// The key kinds danemq accepts for identities.
 enum class key_kind { rsa, ec_p256, other };

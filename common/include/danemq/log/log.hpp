@@ -15,7 +15,9 @@ enum class format { text, json };
 
 enum class errc { ok = 0, bad_format, bad_level };
 const std::error_category& log_category() noexcept;
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), log_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), log_category()};
+}
 
 /// Parses LOG_FORMAT ("text" or "json"); failure bad_format otherwise.
 [[nodiscard]] result<format> parse_format(std::string_view text);
@@ -25,8 +27,7 @@ inline std::error_code make_error_code(errc e) noexcept { return {static_cast<in
 /// Installs the default logger for `service` writing to stderr in `fmt` at `level`.
 /// Safe to call again, also while other threads log: the logger is installed
 /// once and later calls only change its format and level.
-void init(std::string_view service, format fmt = format::text,
-          spdlog::level::level_enum level = spdlog::level::info);
+void init(std::string_view service, format fmt = format::text, spdlog::level::level_enum level = spdlog::level::info);
 
 }  // namespace danemq::log
 
