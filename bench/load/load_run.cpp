@@ -10,6 +10,7 @@
 #include <memory>
 #include <ostream>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -67,7 +68,8 @@ std::vector<event> schedule(const load_options& options) {
     kills.insert((j + 1) * (total + 1) / (options.receiver_kills + 1) - 1);
   }
   std::vector<event> out;
-  for (std::size_t i = 0; i < total; ++i) out.push_back(kills.contains(i) ? event::receiver_kill : event::broker_restart);
+  for (std::size_t i = 0; i < total; ++i)
+    out.push_back(kills.contains(i) ? event::receiver_kill : event::broker_restart);
   // Rounding may have put two kills on one slot: keep the count exact.
   const auto counted = static_cast<std::size_t>(std::count(out.begin(), out.end(), event::receiver_kill));
   for (std::size_t i = 0, missing = options.receiver_kills - counted; missing > 0 && i < total; ++i) {
@@ -90,9 +92,13 @@ load_report run_load(const load_options& options, std::ostream& out) {
   const auto data_dir = root.path() / "bob";
   const auto db_path = data_dir / "receiver.db";
 
-  progress_line() << "broker persistence saved " << (options.broker_autosave_seconds > 0 ? "every " + std::to_string(options.broker_autosave_seconds) + " s" : std::string("after every change")) << std::endl;
+  progress_line() << "broker persistence saved "
+                  << (options.broker_autosave_seconds > 0
+                          ? "every " + std::to_string(options.broker_autosave_seconds) + " s"
+                          : std::string("after every change"))
+                  << std::endl;
   progress_line() << "identities: " << options.senders << " senders and the receiver ("
-           << identity::to_string(options.key_type) << ")" << std::endl;
+                  << identity::to_string(options.key_type) << ")" << std::endl;
   const auto bob = test::make_identity(crypto_dir, receiver_name, options.key_type);
   std::vector<identity::local_identity> senders;
   test::dns_rig_options zones;
@@ -102,8 +108,7 @@ load_report run_load(const load_options& options, std::ostream& out) {
   };
   publish_record(bob);
   for (std::size_t i = 0; i < options.senders; ++i) {
-    senders.push_back(
-        test::make_identity(crypto_dir, "sender" + std::to_string(i) + ".danemq.test", options.key_type));
+    senders.push_back(test::make_identity(crypto_dir, "sender" + std::to_string(i) + ".danemq.test", options.key_type));
     publish_record(senders.back());
   }
   test::dns_rig dns(zones);
@@ -143,11 +148,13 @@ load_report run_load(const load_options& options, std::ostream& out) {
       auto wire = jose::seal(jose::message_to_send{receiver_name, texts.back()}, senders[from], *peers);
       if (!wire) throw std::runtime_error("seal: " + wire.error().message());
       crypto::bytes payload(wire->begin(), wire->end());
-      crypto::bytes material(receiver_name, receiver_name + std::strlen(receiver_name));
-      material.push_back(0);
-      material.insert(material.end(), payload.begin(), payload.end());
-      digest_of[texts.back()] = crypto::sha256(material);
-      store::outbox_entry entry{0, receiver_name, receiver_name, std::move(payload), std::chrono::system_clock::now(), 0};
+      std::string material(receiver_name);
+      material.push_back('\0');
+      material.append(*wire);
+      digest_of[texts.back()] =
+          crypto::sha256(std::span(reinterpret_cast<const std::uint8_t*>(material.data()), material.size()));
+      store::outbox_entry entry{0, receiver_name, receiver_name, std::move(payload), std::chrono::system_clock::now(),
+                                0};
       if (auto queued = open_outboxes[from].enqueue(entry); !queued) {
         throw std::runtime_error("outbox: " + queued.error().message());
       }
@@ -258,7 +265,7 @@ load_report run_load(const load_options& options, std::ostream& out) {
           broker.start();
           ++report.broker_restarts;
           progress_line() << "broker SIGKILLed and restarted at " << acked << " acknowledged, " << stored << " stored"
-                   << std::endl;
+                          << std::endl;
         } else {
           peak = std::max(peak, peak_rss_kib(receiver->pid()));
           receiver->signal(SIGKILL);
@@ -266,7 +273,7 @@ load_report run_load(const load_options& options, std::ostream& out) {
           receiver = std::make_unique<test::child_process>(std::vector<std::string>{program}, receiver_env);
           ++report.receiver_kills;
           progress_line() << "receiver SIGKILLed and restarted at " << acked << " acknowledged, " << stored << " stored"
-                   << std::endl;
+                          << std::endl;
         }
         ++next_event;
       }
@@ -275,7 +282,7 @@ load_report run_load(const load_options& options, std::ostream& out) {
   progress_line() << "all stored; stopping" << std::endl;
   // Anything more would be a duplicate: give it a moment to show up.
   std::this_thread::sleep_for(1s);
-  const char* keep_logs = std::getenv("DANEMQ_LOAD_LOGS");  // a directory: every process's log is copied there
+  const char* keep_logs = std::getenv("DANEMQ_LOAD_LOGS");        // a directory: every process's log is copied there
   for (auto& sender : sender_processes) sender->signal(SIGTERM);  // all at once: each may take a second
   for (std::size_t i = 0; i < sender_processes.size(); ++i) {
     auto& sender = sender_processes[i];
@@ -283,8 +290,10 @@ load_report run_load(const load_options& options, std::ostream& out) {
       report.failure += (report.failure.empty() ? "" : "; ") + std::string("a sender exit != 0");
     }
     const auto log = sender->errors();
-    if (keep_logs != nullptr) std::ofstream(std::filesystem::path(keep_logs) / ("sender" + std::to_string(i) + ".log")) << log;
-    for (auto at = log.find("publishing it again"); at != std::string::npos; at = log.find("publishing it again", at + 1)) {
+    if (keep_logs != nullptr)
+      std::ofstream(std::filesystem::path(keep_logs) / ("sender" + std::to_string(i) + ".log")) << log;
+    for (auto at = log.find("publishing it again"); at != std::string::npos;
+         at = log.find("publishing it again", at + 1)) {
       ++report.republished;
     }
   }
