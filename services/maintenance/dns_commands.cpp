@@ -3,6 +3,7 @@
 #include <memory>
 #include <ostream>
 
+#include "danemq/config/cli_binding.hpp"
 #include "danemq/config/options.hpp"
 #include "danemq/config/service_settings.hpp"
 #include "danemq/dane/discovery.hpp"
@@ -17,29 +18,29 @@ namespace {
 /// The settings of the DNS subcommands.
 struct dns_settings {
   dane::discovery_config discovery{};
-  std::string update_server{};       ///< DNS_UPDATE_SERVER: ip[:port] of the primary accepting updates
-  std::string update_tsig{};         ///< DNS_UPDATE_TSIG: algorithm:keyname:base64secret (secret)
+  std::string update_server{};  ///< DNS_UPDATE_SERVER: ip[:port] of the primary accepting updates
+  std::string update_tsig{};    ///< DNS_UPDATE_TSIG: algorithm:keyname:base64secret (secret)
 };
-
-result<void> invalid(std::string reason) { return fail(config::errc::invalid_setting, std::move(reason)); }
 
 /// The one table of the DNS settings: env, flag, help, default, and how each applies.
 config::option_table<dns_settings> dns_options() {
   config::option_table<dns_settings> table;
   config::append(table, config::lift(config::discovery_options(), &dns_settings::discovery));
-  table.push_back({"DNS_UPDATE_SERVER", "dns-update-server", "ip[:port] of the DNS server accepting updates (publish-tlsa)",
-                   "", false, false, false, [](dns_settings& s, std::string_view text) -> result<void> {
+  table.push_back({"DNS_UPDATE_SERVER", "dns-update-server",
+                   "ip[:port] of the DNS server accepting updates (publish-tlsa)", "", false, false, false,
+                   [](dns_settings& s, std::string_view text) -> result<void> {
                      if (text.empty()) return ok();
                      auto server = dane::parse_server_address(text);
-                     if (!server) return invalid(server.error().detail);
+                     if (!server) return config::invalid(server.error().detail);
                      s.update_server = std::string(text);
                      return ok();
                    }});
-  table.push_back({"DNS_UPDATE_TSIG", "dns-update-tsig", "algorithm:keyname:base64secret signing the updates (publish-tlsa)",
-                   "", false, true, false, [](dns_settings& s, std::string_view text) -> result<void> {
+  table.push_back({"DNS_UPDATE_TSIG", "dns-update-tsig",
+                   "algorithm:keyname:base64secret signing the updates (publish-tlsa)", "", false, true, false,
+                   [](dns_settings& s, std::string_view text) -> result<void> {
                      if (text.empty()) return ok();
                      auto key = dane::parse_tsig_key(text);
-                     if (!key) return invalid(key.error().detail);
+                     if (!key) return config::invalid(key.error().detail);
                      s.update_tsig = std::string(text);
                      return ok();
                    }});
@@ -74,8 +75,8 @@ class dns_commands {
     bool agree = false;
     for (std::size_t i = 0; i < report.records.size(); ++i) {
       const auto& record = report.records[i];
-      const bool matches = !record.record.data.empty() &&
-                           dane::record_matches_certificate(record.record, *local->certificate);
+      const bool matches =
+          !record.record.data.empty() && dane::record_matches_certificate(record.record, *local->certificate);
       out << "  [" << i << "] " << (matches ? "matches" : "does not match") << " the local certificate\n";
       if (matches && !record.problem) agree = true;
     }
@@ -112,17 +113,19 @@ class dns_commands {
   int publish() {
     auto settings = load();
     if (!settings) return app_.error(exit_usage, settings.error().detail);
-    if (settings->update_server.empty()) return app_.error(exit_usage, "DNS_UPDATE_SERVER (--dns-update-server) is required");
+    if (settings->update_server.empty())
+      return app_.error(exit_usage, "DNS_UPDATE_SERVER (--dns-update-server) is required");
     if (settings->update_tsig.empty()) return app_.error(exit_usage, "DNS_UPDATE_TSIG (--dns-update-tsig) is required");
     const auto& name = app_.config().identity_name;
     auto local = identity::load_local_identity(app_.config().crypto_path, name);
     if (!local) return app_.error(exit_identity_files, local.error().message());
-    auto record = identity::make_tlsa_record(*local->certificate, static_cast<std::uint8_t>(usage_),
-                                             static_cast<std::uint8_t>(selector_), static_cast<std::uint8_t>(matching_));
+    auto record =
+        identity::make_tlsa_record(*local->certificate, static_cast<std::uint8_t>(usage_),
+                                   static_cast<std::uint8_t>(selector_), static_cast<std::uint8_t>(matching_));
     if (!record) return app_.error(exit_usage, record.error().message());
     const dane::update_target target{*dane::parse_server_address(settings->update_server),
-                                      *dane::parse_tsig_key(settings->update_tsig), settings->discovery.timeout,
-                                      settings->discovery.retries};
+                                     *dane::parse_tsig_key(settings->update_tsig), settings->discovery.timeout,
+                                     settings->discovery.retries};
     auto published = dane::replace_tlsa_records(target, name, {*record}, ttl_);
     if (!published) return app_.error(exit_dns_mismatch, "publish-tlsa: " + published.error().message());
     app_.out() << "Published " << identity::zone_file_line(name, *record, ttl_) << "\n"
@@ -134,8 +137,9 @@ class dns_commands {
   void add_subcommands(const std::shared_ptr<dns_commands>& self) {
     app_.add_command("check", "Report what DNS publishes for this identity; exit 0 only if it matches securely",
                      [self] { return self->check(); });
-    auto* lookup = app_.add_command("lookup", "Report the TLSA records DNS publishes for any name",
-                                    [self] { return self->lookup(); }, /*needs_identity=*/false);
+    auto* lookup = app_.add_command(
+        "lookup", "Report the TLSA records DNS publishes for any name", [self] { return self->lookup(); },
+        /*needs_identity=*/false);
     lookup->add_option("name", lookup_name_, "DNS name to look up")->required();
     auto* publish = app_.add_command("publish-tlsa", "Publish this identity's TLSA record by signed dynamic update",
                                      [self] { return self->publish(); });
@@ -148,7 +152,9 @@ class dns_commands {
     publish->add_option("--matching", matching_, "Matching type (0 = exact, 1 = SHA-256, 2 = SHA-512)")
         ->check(CLI::Range(0, 2))
         ->capture_default_str();
-    publish->add_option("--ttl", ttl_, "TTL of the record, in seconds")->check(CLI::Range(1, 86400))->capture_default_str();
+    publish->add_option("--ttl", ttl_, "TTL of the record, in seconds")
+        ->check(CLI::Range(1, 86400))
+        ->capture_default_str();
   }
 
  private:

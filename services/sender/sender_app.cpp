@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/identity_files.hpp"

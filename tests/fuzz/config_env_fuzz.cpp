@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "danemq/config/cli_binding.hpp"
 #include "danemq/config/options.hpp"
 #include "danemq/config/service_settings.hpp"
 #include "danemq/dane/resolver.hpp"

@@ -15,16 +15,6 @@ namespace {
 
 using settings = service_settings;
 
-result<void> invalid(std::string reason) {
-  return fail(errc::invalid_setting, std::move(reason));
-}
-
-template <class T>
-result<void> carry(const result<T>& parsed) {
-  if (!parsed) return parsed.error();
-  return ok();
-}
-
 }  // namespace
 
 option_table<dane::discovery_config> discovery_options() {

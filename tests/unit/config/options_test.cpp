@@ -1,3 +1,4 @@
+#include "danemq/config/cli_binding.hpp"
 #include "danemq/config/options.hpp"
 
 #include <gtest/gtest.h>

@@ -4,6 +4,7 @@
 
 #include <fstream>
 
+#include "danemq/config/cli_binding.hpp"
 #include "support/process.hpp"
 
 namespace danemq::config {

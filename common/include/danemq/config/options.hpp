@@ -3,9 +3,8 @@
 // environment variable and flag, its help text and default, whether it is
 // required or secret, and how its text is applied to the settings struct.
 // CLI11 parsing (flags, then environment), --help and the one-line error that
-// names a missing or invalid setting all follow from that table.
-
-#include <CLI/CLI.hpp>
+// names a missing or invalid setting all follow from that table
+// (cli_binding.hpp, kept apart because CLI11 is slow to compile).
 
 #include <chrono>
 #include <cstdint>
@@ -40,68 +39,25 @@ struct option {
 template <class Settings>
 using option_table = std::vector<option<Settings>>;
 
+/// For a row's apply: the value is refused for `reason` (said without
+/// repeating the value, which the caller names with the setting).
+[[nodiscard]] inline result<void> invalid(std::string reason) {
+  return fail(errc::invalid_setting, std::move(reason));
+}
+
+/// For a row's apply: success, or the parser's failure as it is.
+template <class T>
+[[nodiscard]] result<void> carry(const result<T>& parsed) {
+  if (!parsed) return parsed.error();
+  return ok();
+}
+
 /// "MQTT_PORT (--mqtt-port)" or "--json": how errors name a setting.
 template <class Settings>
 [[nodiscard]] std::string display_name(const option<Settings>& row) {
   if (row.env.empty()) return "--" + row.flag;
   return row.env + " (--" + row.flag + ")";
 }
-
-/// Registers a table on a CLI11 app and applies what was given after parsing.
-/// Keep it alive until apply() has run: CLI11 writes into its strings.
-template <class Settings>
-class option_binding {
- public:
-  option_binding(CLI::App& app, option_table<Settings> table) : table_(std::move(table)) {
-    for (const auto& row : table_) {
-      auto value = std::make_unique<std::string>();
-      std::string help = row.help;
-      if (!row.secret && !row.default_text.empty()) help += " [default: " + row.default_text + "]";
-      if (row.required) help += " (required)";
-      CLI::Option* added =
-          row.is_switch ? app.add_flag("--" + row.flag, *value, help) : app.add_option("--" + row.flag, *value, help);
-      if (!row.env.empty()) added->envname(row.env);
-      if (!row.is_switch) added->type_name(row.secret ? "SECRET" : "TEXT");
-      options_.push_back(added);
-      values_.push_back(std::move(value));
-    }
-  }
-
-  /// Applies every given setting in table order and, with
-  /// `enforce_required`, checks the required ones (a subcommand that needs
-  /// fewer settings passes false). The failure names the first setting that
-  /// is missing or invalid.
-  [[nodiscard]] result<void> apply(Settings& settings, bool enforce_required = true) const {
-    for (std::size_t i = 0; i < table_.size(); ++i) {
-      const auto& row = table_[i];
-      const CLI::Option* given = options_[i];
-      if (given->count() == 0) {
-        if (row.required && enforce_required) return fail(errc::missing_setting, display_name(row) + " is required");
-        continue;
-      }
-      std::string text = *values_[i];
-      if (row.is_switch && text.empty()) text = "true";
-      if (row.required && enforce_required && text.empty()) {
-        return fail(errc::missing_setting, display_name(row) + " is empty");
-      }
-      auto applied = row.apply(settings, text);
-      if (!applied) {
-        std::string line = display_name(row) + ": ";
-        if (!row.secret && !text.empty()) line += "'" + text + "' ";
-        line += applied.error().detail.empty() ? applied.error().message() : applied.error().detail;
-        return fail(errc::invalid_setting, std::move(line));
-      }
-    }
-    return ok();
-  }
-
-  [[nodiscard]] const option_table<Settings>& table() const { return table_; }
-
- private:
-  option_table<Settings> table_;
-  std::vector<CLI::Option*> options_;
-  std::vector<std::unique_ptr<std::string>> values_;
-};
 
 /// Adapts a table for a part of a bigger settings struct: `member` selects the part.
 template <class Whole, class Part>
