@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/identity/dns_name.hpp"
 #include "danemq/log/log.hpp"
 #include "listing.hpp"
 
@@ -364,7 +366,11 @@ int receiver_app::run(int argc, char** argv) {
 
     store::listing_filter filter;
     filter.limit = limit;
-    if (!from.empty()) filter.from = from;
+    if (!from.empty()) {
+      auto sender = identity::canonical_dns_name(from);
+      if (!sender) return error("--from '" + from + "': " + sender.error().message());
+      filter.from = *sender;
+    }
     if (!since.empty()) {
       auto when = parse_since(since, clock::now());
       if (!when) return error(when.error().detail);

@@ -131,6 +131,20 @@ TEST_F(ReceiverDaemon, PrintsADeliveredMessageAndKeepsItInTheInbox) {
   EXPECT_EQ(empty, "");
 }
 
+TEST_F(ReceiverDaemon, InboxFromTakesTheSenderInAnyCaseAndRefusesANonName) {
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  ASSERT_EQ(send("hello again").first, 0);
+  ASSERT_TRUE(eventually([&] { return accepted() == 1; }));
+  stop();
+  auto [listed, text] = receiver_command({"inbox", "--from", "Alice.Example."});
+  EXPECT_EQ(listed, 0);
+  EXPECT_NE(text.find("alice.example says: hello again"), std::string::npos) << text;
+  auto [refused, said] = receiver_command({"inbox", "--from", "not a name"});
+  EXPECT_EQ(refused, 1);
+  EXPECT_NE(said.find("--from 'not a name': invalid DNS name"), std::string::npos) << said;
+}
+
 TEST_F(ReceiverDaemon, PrintsJsonWhenAsked) {
   settings.json_output = true;
   start();
