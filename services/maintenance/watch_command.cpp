@@ -63,6 +63,7 @@ check_outcome run_check(const settings& config) {
   std::vector<std::string> args{"danemq-maintenance", "check",         "--identity-name",
                                 config.identity_name, "--crypto-path", config.crypto_path.string()};
   std::vector<char*> argv;
+  argv.reserve(args.size());
   for (auto& arg : args) argv.push_back(arg.data());
   const int code = check.run(static_cast<int>(argv.size()), argv.data());
   return {code, out.str(), code == exit_success ? std::string() : trim_error(err.str())};

@@ -35,7 +35,8 @@ std::string iso_time(clock::time_point time) {
   gmtime_r(&seconds, &utc);
   char text[40];
   const auto length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(text + length, sizeof text - length, ".%03dZ", static_cast<int>(millis < 0 ? millis + 1000 : millis));
+  (void)std::snprintf(text + length, sizeof text - length, ".%03dZ",
+                      static_cast<int>(millis < 0 ? millis + 1000 : millis));
   return text;
 }
 

@@ -53,7 +53,7 @@ class message_processor {
  public:
   message_processor(const identity::local_identity& me, dane::identity_source& peers, store::message_store& store,
                     processor_options options)
-      : me_(me), peers_(peers), store_(store), options_(std::move(options)) {}
+      : me_(me), peers_(peers), store_(store), options_(options) {}
 
   /// Opens the message as of its arrival time (freshness is judged when it
   /// reached us, not when a retry finally succeeds) and decides its fate,

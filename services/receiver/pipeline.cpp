@@ -19,7 +19,7 @@ pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, mes
     : io_(io),
       store_(store),
       processor_(processor),
-      options_(std::move(options)),
+      options_(options),
       on_outcome_(std::move(on_outcome)),
       pause_(std::move(pause)),
       workers_(std::max(1U, options_.workers)),
@@ -102,7 +102,7 @@ void pipeline::fill() {
       std::lock_guard lock(mutex_);
       ++busy_;
     }
-    boost::asio::post(workers_, [this, message = std::move(message)]() mutable { work(std::move(message)); });
+    boost::asio::post(workers_, [this, message = std::move(message)] { work(message); });
   }
 }
 
@@ -132,7 +132,7 @@ void pipeline::schedule_retry() {
   });
 }
 
-void pipeline::work(store::pending_message message) {
+void pipeline::work(const store::pending_message& message) {
   const bool was_untried = message.attempts == 0;
   if (stopping_) {
     done(message.raw_id, was_untried, fate::unchanged);

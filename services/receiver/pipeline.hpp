@@ -74,7 +74,7 @@ class pipeline {
   void fill();
   void hold(const failure& why);
   void schedule_retry();
-  void work(store::pending_message message);
+  void work(const store::pending_message& message);
   void commit_loop();
   void done(std::int64_t raw_id, bool was_untried, fate what);
   void stop_committer();

@@ -49,7 +49,7 @@ receiver_daemon::~receiver_daemon() {
 int receiver_daemon::run() {
   const auto& service = settings_.service;
   // A peer closing a TLS connection must not kill the process.
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);
   spdlog::info("danemq-receiver for {}: broker {}:{} (MQTT {}), QoS {}, data in {}", service.identity_name,
                service.mqtt.host, service.mqtt.port, service.mqtt.protocol == config::mqtt_protocol::v5 ? "5" : "3.1.1",
                service.mqtt.qos, service.data_path.string());

@@ -68,7 +68,7 @@ outbox_runner::~outbox_runner() {
 }
 
 int outbox_runner::run() {
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);
   auto options =
       config::mqtt_client_options(settings_.service.mqtt, config::client_id_for(settings_.service, "sender"));
   // Nothing to resume on the broker: unacknowledged messages are in the outbox.
@@ -269,6 +269,7 @@ int sender_app::run(int argc, char** argv) {
     send_command->add_option("message", text, "the message, or - to read it from standard input")->required();
     auto* run_command = cli.add_subcommand("run", "deliver the outbox in order whenever the broker is reachable");
     std::vector<const char*> pointers;
+    pointers.reserve(args.size());
     for (const auto& arg : args) pointers.push_back(arg.c_str());
     try {
       cli.parse(static_cast<int>(pointers.size()), pointers.data());
@@ -332,7 +333,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
     }
   }
 
-  ::signal(SIGPIPE, SIG_IGN);
+  (void)::signal(SIGPIPE, SIG_IGN);
   auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
   options.clean_session = true;
   options.connect_timeout = settings.timeout;

@@ -71,8 +71,8 @@ result<std::uint64_t> parse_size(std::string_view text, std::uint64_t min, std::
   if (!text.empty()) {
     switch (std::toupper(static_cast<unsigned char>(text.back()))) {
       case 'K': unit = 1024; break;
-      case 'M': unit = 1024 * 1024; break;
-      case 'G': unit = 1024 * 1024 * 1024; break;
+      case 'M': unit = std::uint64_t{1024} * 1024; break;
+      case 'G': unit = std::uint64_t{1024} * 1024 * 1024; break;
       default: break;
     }
     if (unit != 1) text.remove_suffix(1);
