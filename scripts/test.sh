@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. installs what is missing (apt; deps/build.txt and deps/test.txt),
-#   2. static analysis (cppcheck with the checked-in settings),
-#   3. g++ normal build (RelWithDebInfo): every test,
-#   4. g++ AddressSanitizer + UndefinedBehaviorSanitizer build: every test,
-#   5. ThreadSanitizer build of the services: the end-to-end tests (label e2e)
-#      — only with STAGES_EXTRA=tsan for now: not yet proven green in CI,
+#   2. static analysis: cppcheck (checked-in settings),
+#   3. optimised build (g++ RelWithDebInfo, -Werror) of the library, the
+#      services and the benchmarks: the warnings g++ gives only when optimising;
+#      then clang-tidy (checked-in .clang-tidy) over the sources changed since
+#      the last clean full run recorded in .ci/clang-tidy-baseline
+#      (CLANG_TIDY=all: every source; several minutes),
+#   4. AddressSanitizer + UndefinedBehaviorSanitizer build: the whole suite,
+#   5. ThreadSanitizer build: the end-to-end tests (label e2e), where the
+#      receiver's pipeline, the MQTT thread and the committer run at once,
 #   6. libFuzzer regression: every fuzz target over its corpus for a short time.
 # The integration tests start their own Mosquitto, Knot and Unbound on
 # loopback high ports and stop them, also on failure.
 #
 # Usage: scripts/test.sh [ctest arguments...]   e.g. scripts/test.sh -L unit
-# SKIP_STAGES="fuzz" skips stages by name (lint normal asan fuzz);
-# STAGES_EXTRA="tsan" adds the ThreadSanitizer stage.
+# SKIP_STAGES="tsan fuzz" skips stages by name (lint build asan tsan fuzz);
+# STAGES_EXTRA="normal" adds the whole suite on the optimised build too.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -45,15 +49,26 @@ if wanted lint; then
     --suppress=missingIncludeSystem -I common/include "${sources[@]}"
 fi
 
-if wanted normal; then
-  stage "normal build (g++, RelWithDebInfo)"
+if wanted build; then
+  stage "optimised build (g++, RelWithDebInfo): library, services, benchmarks"
   configure build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
-  cmake --build build/test -j "$jobs"
-  run_ctest build/test
+  cmake --build build/test -j "$jobs" --target danemq_programs
+  if [[ "${CLANG_TIDY:-changed}" == all ]]; then
+    stage "static analysis (clang-tidy, every source)"
+    scripts/lint.sh build/test
+  else
+    stage "static analysis (clang-tidy, sources changed since .ci/clang-tidy-baseline)"
+    scripts/lint.sh --changed build/test
+  fi
+  if extra normal; then
+    stage "whole suite on the optimised build"
+    cmake --build build/test -j "$jobs"
+    run_ctest build/test
+  fi
 fi
 
 if wanted asan; then
-  stage "AddressSanitizer + UndefinedBehaviorSanitizer build (g++)"
+  stage "AddressSanitizer + UndefinedBehaviorSanitizer build (g++): the whole suite"
   configure build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DDANEMQ_SANITIZE=address,undefined \
     -DDANEMQ_BUILD_BENCH=OFF
   cmake --build build/asan -j "$jobs"
@@ -61,13 +76,12 @@ if wanted asan; then
     run_ctest build/asan
 fi
 
-if extra tsan; then
+if wanted tsan; then
   stage "ThreadSanitizer build (g++): end-to-end tests"
   configure build/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DDANEMQ_SANITIZE=thread -DDANEMQ_BUILD_BENCH=OFF
   cmake --build build/tsan -j "$jobs" --target danemq_e2e_tests
-  tsan_options="halt_on_error=1:second_deadlock_stack=1"
-  [[ -f tests/tsan.supp ]] && tsan_options+=":suppressions=$root/tests/tsan.supp"
-  TSAN_OPTIONS="$tsan_options" run_ctest build/tsan -L e2e
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp" \
+    run_ctest build/tsan -L e2e
 fi
 
 if wanted fuzz; then

@@ -18,12 +18,6 @@ world_options quick_world() {
   return options;
 }
 
-std::size_t count_of(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 TEST(FaultBroker, KilledAndRestartedThreeTimesDuringAStreamLosesAndDuplicatesNothing) {
   world w(quick_world());
   auto bob = w.start_receiver("bob");
@@ -35,8 +29,11 @@ TEST(FaultBroker, KilledAndRestartedThreeTimesDuringAStreamLosesAndDuplicatesNot
     for (int i = 0; i < 600; ++i) {
       sent.push_back("through a broker that keeps dying #" + std::to_string(i));
       const auto wire = w.seal("alice", "bob", sent.back());
-      store::outbox_entry entry{0, "bob.danemq.test", "bob.danemq.test",
-                                std::vector<std::uint8_t>(wire.begin(), wire.end()), std::chrono::system_clock::now(),
+      store::outbox_entry entry{0,
+                                "bob.danemq.test",
+                                "bob.danemq.test",
+                                std::vector<std::uint8_t>(wire.begin(), wire.end()),
+                                std::chrono::system_clock::now(),
                                 0};
       ASSERT_TRUE(outbox->enqueue(entry));
     }
@@ -44,20 +41,25 @@ TEST(FaultBroker, KilledAndRestartedThreeTimesDuringAStreamLosesAndDuplicatesNot
   test::child_process alice({(test::binary_dir() / "danemq-sender").string(), "run"},
                             w.env("alice", {{"OUTBOX_POLL_INTERVAL", "50ms"}}));
   std::vector<std::size_t> at_kill;
+  std::size_t connects = 1;
   for (const std::size_t threshold : {100U, 250U, 400U}) {
     ASSERT_TRUE(w.wait_for_stored("bob", threshold, 60s)) << alice.errors();
     w.broker().kill();
     at_kill.push_back(w.inbox("bob").size());
     std::this_thread::sleep_for(200ms);
     w.broker().start();
+    // The next kill only once the receiver is back: each restart is then one
+    // the receiver saw and recovered from, however fast the stream runs.
+    ++connects;
+    ASSERT_TRUE(wait_for_log(*bob, "MQTT connected", 60s, connects)) << "no reconnect after restart " << connects - 1;
   }
-  ASSERT_TRUE(w.wait_for_stored("bob", sent.size(), 90s))
-      << "stored " << w.inbox("bob").size() << "\n--- sender\n" << alice.errors() << "\n--- broker\n" << w.broker().log();
+  ASSERT_TRUE(w.wait_for_stored("bob", sent.size(), 90s)) << "stored " << w.inbox("bob").size() << "\n--- sender\n"
+                                                          << alice.errors() << "\n--- broker\n"
+                                                          << w.broker().log();
   std::this_thread::sleep_for(500ms);
   expect_exactly_once(sent, texts_of(w.inbox("bob")));
   EXPECT_TRUE(w.quarantine("bob").empty());
   EXPECT_LT(at_kill.back(), sent.size()) << "the last kill should land in the middle of the stream";
-  EXPECT_GE(count_of(bob->errors(), "MQTT connected"), 4u) << "reconnected after every restart";
   EXPECT_EQ(alice.stop(), 0);
   EXPECT_EQ(bob->stop(), 0);
   auto outbox = store::outbox::open(w.data_path("alice") / "sender.db");
@@ -84,8 +86,8 @@ void present_certificate(world& w, const std::string& name, bool self_signed) {
   } else {
     run({"openssl", "req", "-new", "-key", key, "-subj", "/CN=" + name, "-out", (dir / "wrong.csr").string()});
     run({"openssl", "x509", "-req", "-in", (dir / "wrong.csr").string(), "-CA", tls.ca_cert.string(), "-CAkey",
-         (dir / "ca.key").string(), "-CAcreateserial", "-days", "2", "-out", (dir / "wrong.crt").string(),
-         "-extfile", ext.string(), "-extensions", "v3"});
+         (dir / "ca.key").string(), "-CAcreateserial", "-days", "2", "-out", (dir / "wrong.crt").string(), "-extfile",
+         ext.string(), "-extensions", "v3"});
   }
   std::filesystem::copy_file(dir / "wrong.crt", tls.server_cert, std::filesystem::copy_options::overwrite_existing);
   std::filesystem::copy_file(key, tls.server_key, std::filesystem::copy_options::overwrite_existing);
@@ -126,7 +128,8 @@ TEST_P(FaultBrokerCertificate, IsRefusedWithAClearErrorAndNothingIsExchangedUnti
   EXPECT_NE(sent.err.find("certificate verify failed"), std::string::npos) << sent.err;
 
   // The right certificate back: the receiver connects on its own and gets mail.
-  std::filesystem::copy_file(right_cert, w.broker().tls().server_cert, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(right_cert, w.broker().tls().server_cert,
+                             std::filesystem::copy_options::overwrite_existing);
   std::filesystem::copy_file(right_key, w.broker().tls().server_key, std::filesystem::copy_options::overwrite_existing);
   w.broker().kill();
   w.broker().start();
