@@ -52,7 +52,7 @@ struct decision {
 class message_processor {
  public:
   message_processor(const identity::local_identity& me, dane::identity_source& peers, store::message_store& store,
-                    processor_options options)
+                    const processor_options& options)
       : me_(me), peers_(peers), store_(store), options_(options) {}
 
   /// Opens the message as of its arrival time (freshness is judged when it

@@ -15,7 +15,7 @@ constexpr std::chrono::seconds database_retry{1};
 }  // namespace
 
 pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, message_processor& processor,
-                   pipeline_options options, outcome_handler on_outcome, pause_handler pause)
+                   const pipeline_options& options, outcome_handler on_outcome, pause_handler pause)
     : io_(io),
       store_(store),
       processor_(processor),

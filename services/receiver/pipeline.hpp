@@ -51,7 +51,7 @@ class pipeline {
   /// `on_outcome` runs on a worker after the outcome is recorded; `pause`
   /// is told when reading from the broker must pause or may resume.
   pipeline(boost::asio::io_context& io, store::message_store& store, message_processor& processor,
-           pipeline_options options, outcome_handler on_outcome, pause_handler pause);
+           const pipeline_options& options, outcome_handler on_outcome, pause_handler pause);
   ~pipeline();
   pipeline(const pipeline&) = delete;
   pipeline& operator=(const pipeline&) = delete;
