@@ -51,7 +51,8 @@ fi
 
 if wanted build; then
   stage "optimised build (g++, RelWithDebInfo): library, services, benchmarks"
-  configure build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  # -O2 as RelWithDebInfo, without the debug information nobody reads here.
+  configure build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG"
   cmake --build build/test -j "$jobs" --target danemq_programs
   if [[ "${CLANG_TIDY:-changed}" == all ]]; then
     stage "static analysis (clang-tidy, every source)"
@@ -69,7 +70,9 @@ fi
 
 if wanted asan; then
   stage "AddressSanitizer + UndefinedBehaviorSanitizer build (g++): the whole suite"
-  configure build/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DDANEMQ_SANITIZE=address,undefined \
+  # Debug (-O0): g++ 12 compiles sanitized code about three times faster than
+  # at -O1, and the suite's time is spent in OpenSSL and waiting, not in ours.
+  configure build/asan -DCMAKE_BUILD_TYPE=Debug -DDANEMQ_SANITIZE=address,undefined \
     -DDANEMQ_BUILD_BENCH=OFF
   cmake --build build/asan -j "$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -78,7 +81,7 @@ fi
 
 if wanted tsan; then
   stage "ThreadSanitizer build (g++): end-to-end tests"
-  configure build/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS=-O1 -DDANEMQ_SANITIZE=thread -DDANEMQ_BUILD_BENCH=OFF
+  configure build/tsan -DCMAKE_BUILD_TYPE=Debug -DDANEMQ_SANITIZE=thread -DDANEMQ_BUILD_BENCH=OFF
   cmake --build build/tsan -j "$jobs" --target danemq_e2e_tests
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp" \
     run_ctest build/tsan -L e2e
