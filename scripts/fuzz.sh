@@ -43,7 +43,10 @@ for tool in clang clang++; do
 done
 
 build=build/fuzz
+# -O1 with line tables, as libFuzzer's documentation suggests: crash reports
+# keep file:line, and the build takes a good part less time than with full -g.
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
   -DDANEMQ_BUILD_FUZZ=ON -DDANEMQ_BUILD_TESTS=OFF -DDANEMQ_BUILD_BENCH=OFF \
   -DDANEMQ_SANITIZE=address,undefined >/dev/null
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"

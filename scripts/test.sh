@@ -90,7 +90,7 @@ fi
 if wanted fuzz; then
   stage "libFuzzer regression (clang, ASan + UBSan)"
   if [[ -x scripts/fuzz.sh ]]; then
-    scripts/fuzz.sh 15
+    scripts/fuzz.sh 10
   else
     echo "scripts/fuzz.sh not present: no fuzz stage"
   fi
