@@ -23,23 +23,7 @@ TEST(EndToEndResilience, BrokerKilledAndRestartedMidStreamLosesNothingAndDuplica
   world w;
   auto bob = w.start_receiver("bob");
   // alice's outbox holds 1,000 sealed messages; `danemq-sender run` delivers them.
-  std::vector<std::string> sent;
-  {
-    std::filesystem::create_directories(w.data_path("alice"));
-    auto outbox = store::outbox::open(w.data_path("alice") / "sender.db");
-    ASSERT_TRUE(outbox);
-    for (int i = 0; i < 1000; ++i) {
-      sent.push_back("stream #" + std::to_string(i));
-      const auto wire = w.seal("alice", "bob", sent.back());
-      store::outbox_entry entry{0,
-                                "bob.danemq.test",
-                                "bob.danemq.test",
-                                std::vector<std::uint8_t>(wire.begin(), wire.end()),
-                                std::chrono::system_clock::now(),
-                                0};
-      ASSERT_TRUE(outbox->enqueue(entry));
-    }
-  }
+  const auto sent = w.queue_in_outbox("alice", "bob", "stream", 1000);
   test::child_process alice({(test::binary_dir() / "danemq-sender").string(), "run"},
                             w.env("alice", {{"OUTBOX_POLL_INTERVAL", "50ms"}}));
   ASSERT_TRUE(w.wait_for_stored("bob", 250, 60s)) << alice.errors();

@@ -24,6 +24,7 @@
 #include "danemq/jose/message.hpp"
 #include "danemq/mqtt/client.hpp"
 #include "danemq/store/message_store.hpp"
+#include "danemq/store/outbox.hpp"
 #include "support/dns_rig.hpp"
 #include "support/mosquitto_rig.hpp"
 #include "support/process.hpp"
@@ -153,6 +154,31 @@ class world {
     auto wire = jose::seal(jose::message_to_send{full_name(to), text}, id(from), discovery(), options);
     if (!wire) throw std::runtime_error("seal: " + wire.error().message());
     return *wire;
+  }
+
+  /// Seals `count` messages "<label> #<i>" from `from` to `to` into `from`'s
+  /// outbox (DATA_PATH/sender.db), for `danemq-sender run` to deliver; returns
+  /// their texts in order.
+  std::vector<std::string> queue_in_outbox(const std::string& from, const std::string& to, const std::string& label,
+                                           int count) {
+    std::filesystem::create_directories(data_path(from));
+    auto outbox = store::outbox::open(data_path(from) / "sender.db");
+    if (!outbox) throw std::runtime_error("outbox: " + outbox.error().message());
+    std::vector<std::string> texts;
+    for (int i = 0; i < count; ++i) {
+      texts.push_back(label + " #" + std::to_string(i));
+      const auto wire = seal(from, to, texts.back());
+      store::outbox_entry entry{0,
+                                full_name(to),
+                                full_name(to),
+                                std::vector<std::uint8_t>(wire.begin(), wire.end()),
+                                std::chrono::system_clock::now(),
+                                0};
+      if (auto queued = outbox->enqueue(entry); !queued) {
+        throw std::runtime_error("outbox: " + queued.error().message());
+      }
+    }
+    return texts;
   }
 
   /// Publishes raw payloads to `to`'s topic at QoS 1 and waits for every PUBACK.

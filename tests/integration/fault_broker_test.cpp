@@ -12,32 +12,10 @@
 namespace danemq::e2e {
 namespace {
 
-world_options quick_world() {
-  world_options options;
-  options.key_type = identity::key_type::ec_p256;
-  return options;
-}
-
 TEST(FaultBroker, KilledAndRestartedThreeTimesDuringAStreamLosesAndDuplicatesNothing) {
   world w(quick_world());
   auto bob = w.start_receiver("bob");
-  std::vector<std::string> sent;
-  {
-    std::filesystem::create_directories(w.data_path("alice"));
-    auto outbox = store::outbox::open(w.data_path("alice") / "sender.db");
-    ASSERT_TRUE(outbox);
-    for (int i = 0; i < 600; ++i) {
-      sent.push_back("through a broker that keeps dying #" + std::to_string(i));
-      const auto wire = w.seal("alice", "bob", sent.back());
-      store::outbox_entry entry{0,
-                                "bob.danemq.test",
-                                "bob.danemq.test",
-                                std::vector<std::uint8_t>(wire.begin(), wire.end()),
-                                std::chrono::system_clock::now(),
-                                0};
-      ASSERT_TRUE(outbox->enqueue(entry));
-    }
-  }
+  const auto sent = w.queue_in_outbox("alice", "bob", "through a broker that keeps dying", 600);
   test::child_process alice({(test::binary_dir() / "danemq-sender").string(), "run"},
                             w.env("alice", {{"OUTBOX_POLL_INTERVAL", "50ms"}}));
   std::vector<std::size_t> at_kill;

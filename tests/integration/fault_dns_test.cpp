@@ -13,18 +13,12 @@ namespace {
 
 using fault = test::dns_fault_proxy::mode;
 
-world_options quick_world() {
-  world_options options;
-  options.key_type = identity::key_type::ec_p256;
-  return options;
-}
-
 /// The receiver asks the proxy, never caches an answer (every message is a
 /// lookup), gives up on a query after 200 ms and retries a message from 50 ms on.
-std::map<std::string, std::string> through(const test::dns_fault_proxy& proxy,
-                                           const std::string& retry_limit = "60s") {
-  return {{"DNS_RESOLVER", proxy.address()}, {"DANE_CACHE_MAX_TTL", "0"}, {"DNS_TIMEOUT_MS", "200"},
-          {"DNS_RETRIES", "0"}, {"LOOKUP_RETRY_DELAY", "50ms"}, {"LOOKUP_RETRY_LIMIT", retry_limit}};
+std::map<std::string, std::string> through(const test::dns_fault_proxy& proxy, const std::string& retry_limit = "60s") {
+  return {{"DNS_RESOLVER", proxy.address()}, {"DANE_CACHE_MAX_TTL", "0"},
+          {"DNS_TIMEOUT_MS", "200"},         {"DNS_RETRIES", "0"},
+          {"LOOKUP_RETRY_DELAY", "50ms"},    {"LOOKUP_RETRY_LIMIT", retry_limit}};
 }
 
 std::size_t count_of(const std::string& text, const std::string& what) {

@@ -16,12 +16,6 @@
 namespace danemq::e2e {
 namespace {
 
-world_options quick_world() {
-  world_options options;
-  options.key_type = identity::key_type::ec_p256;
-  return options;
-}
-
 /// bob's DATA_PATH (where the world reads his database) placed on `fs`.
 void put_data_on(world& w, const small_filesystem& fs) {
   std::filesystem::create_directories(w.data_path("bob").parent_path());

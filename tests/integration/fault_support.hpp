@@ -20,6 +20,14 @@
 
 namespace danemq::e2e {
 
+/// A world of EC P-256 identities: quicker to make than RSA-2048 ones, and
+/// the faults under test do not depend on the key type.
+inline world_options quick_world() {
+  world_options options;
+  options.key_type = identity::key_type::ec_p256;
+  return options;
+}
+
 /// A tmpfs of `size` mounted on a fresh directory, unmounted on destruction.
 /// Needs root (CAP_SYS_ADMIN): mounted() is false, with the reason, where the
 /// test may not mount.
@@ -68,10 +76,10 @@ class small_filesystem {
 /// What the inbox holds against what was sent: the load test's figures.
 struct delivery_count {
   std::size_t sent{0};
-  std::size_t in_inbox{0};      ///< distinct sent texts found
-  std::size_t duplicates{0};    ///< inbox rows beyond the first for a text
-  std::size_t unexpected{0};    ///< inbox rows whose text was never sent
-  std::size_t lost{0};          ///< sent texts not in the inbox
+  std::size_t in_inbox{0};    ///< distinct sent texts found
+  std::size_t duplicates{0};  ///< inbox rows beyond the first for a text
+  std::size_t unexpected{0};  ///< inbox rows whose text was never sent
+  std::size_t lost{0};        ///< sent texts not in the inbox
   std::vector<std::string> lost_examples{};
 };
 
@@ -113,8 +121,8 @@ inline void expect_exactly_once(const std::vector<std::string>& sent, const std:
 }
 
 /// Waits until `text` appears `times` times in the process's stderr (its log).
-inline bool wait_for_log(const test::child_process& process, const std::string& text,
-                         std::chrono::milliseconds timeout, std::size_t times = 1) {
+inline bool wait_for_log(const test::child_process& process, const std::string& text, std::chrono::milliseconds timeout,
+                         std::size_t times = 1) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     const auto log = process.errors();
