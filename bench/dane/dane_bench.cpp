@@ -63,14 +63,16 @@ void run_lookups(benchmark::State& state, const std::shared_ptr<dane::discovery>
     }
     benchmark::DoNotOptimize(found);
   }
-  state.counters["lookups/s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["dns_msgs/lookup"] =
-      static_cast<double>(source->stats().dns_messages) / static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
+  state.counters["lookups/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["dns_msgs/lookup"] = static_cast<double>(source->stats().dns_messages) /
+                                      static_cast<double>(std::max<std::int64_t>(1, state.iterations()));
   // The last (measured) run of each benchmark leaves its rate for the summary.
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   if (state.thread_index() == 0 && elapsed.count() > 0) {
-    const std::string key = state.threads() > 1 ? std::string(label) + ", " + std::to_string(state.threads()) + " threads"
-                                                : std::string(label);
+    const std::string key = state.threads() > 1
+                                ? std::string(label) + ", " + std::to_string(state.threads()) + " threads"
+                                : std::string(label);
     rates()[key] = static_cast<double>(state.iterations()) * state.threads() / elapsed.count();
   }
 }

@@ -20,12 +20,12 @@ namespace danemq::load {
 
 struct load_options {
   std::size_t senders{50};
-  std::size_t messages{10'000};     ///< in all, spread evenly over the senders
-  std::size_t broker_restarts{5};   ///< SIGKILL + start, spread over the run
-  std::size_t receiver_kills{2};    ///< SIGKILL + start, spread over the run
+  std::size_t messages{10'000};                              ///< in all, spread evenly over the senders
+  std::size_t broker_restarts{5};                            ///< SIGKILL + start, spread over the run
+  std::size_t receiver_kills{2};                             ///< SIGKILL + start, spread over the run
   identity::key_type key_type{identity::key_type::ec_p256};  ///< of every identity
-  std::size_t window{16};  ///< OUTBOX_WINDOW: publishes in flight per sender
-  unsigned receiver_workers{8};  ///< RECEIVER_WORKERS
+  std::size_t window{16};                                    ///< OUTBOX_WINDOW: publishes in flight per sender
+  unsigned receiver_workers{8};                              ///< RECEIVER_WORKERS
   /// Mosquitto saves its persistence file every this many seconds, as the
   /// deployed broker does (deploy/mosquitto: autosave_interval 5); 0: after
   /// every change. The senders keep acknowledged messages for OUTBOX_SETTLE
@@ -37,15 +37,15 @@ struct load_options {
 };
 
 struct load_report {
-  std::size_t sent{0};           ///< messages put into the senders' outboxes
-  std::size_t acknowledged{0};   ///< of those, acknowledged by the broker and gone from the outboxes
-  std::size_t republished{0};    ///< acknowledged, then published again after a connection loss (OUTBOX_SETTLE)
-  std::size_t in_inbox{0};       ///< distinct sent messages in the inbox
-  std::size_t duplicates{0};     ///< inbox rows beyond the first of a message
-  std::size_t unexpected{0};     ///< inbox rows that were never sent
+  std::size_t sent{0};          ///< messages put into the senders' outboxes
+  std::size_t acknowledged{0};  ///< of those, acknowledged by the broker and gone from the outboxes
+  std::size_t republished{0};   ///< acknowledged, then published again after a connection loss (OUTBOX_SETTLE)
+  std::size_t in_inbox{0};      ///< distinct sent messages in the inbox
+  std::size_t duplicates{0};    ///< inbox rows beyond the first of a message
+  std::size_t unexpected{0};    ///< inbox rows that were never sent
   std::size_t quarantined{0};
-  std::size_t pending{0};        ///< stored, not processed when the run ended
-  std::size_t lost{0};           ///< acknowledged but neither in the inbox nor quarantined
+  std::size_t pending{0};  ///< stored, not processed when the run ended
+  std::size_t lost{0};     ///< acknowledged but neither in the inbox nor quarantined
   /// Of the lost: never stored by the receiver (lost before it: the broker),
   /// or stored raw and not processed (lost inside it).
   std::size_t lost_before_receiver{0};
@@ -53,14 +53,14 @@ struct load_report {
   std::vector<std::string> lost_examples{};
   std::size_t broker_restarts{0};
   std::size_t receiver_kills{0};
-  double seconds{0};             ///< senders started to the last message stored by the receiver
+  double seconds{0};  ///< senders started to the last message stored by the receiver
   double messages_per_second{0};
-  long receiver_peak_rss_kib{0}; ///< the largest VmHWM of the receiver's runs
-  std::string failure;           ///< why the run stopped early (empty: it completed)
+  long receiver_peak_rss_kib{0};  ///< the largest VmHWM of the receiver's runs
+  std::string failure;            ///< why the run stopped early (empty: it completed)
 
   [[nodiscard]] bool passed() const {
-    return failure.empty() && lost == 0 && duplicates == 0 && unexpected == 0 && quarantined == 0 &&
-           in_inbox == sent && acknowledged == sent;
+    return failure.empty() && lost == 0 && duplicates == 0 && unexpected == 0 && quarantined == 0 && in_inbox == sent &&
+           acknowledged == sent;
   }
 };
 

@@ -47,8 +47,9 @@ bool file_exists(const std::filesystem::path& path) {
 }  // namespace
 
 maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
-    : out_(out), err_(err), cli_("Creates a danemq device identity and publishes it as a DANE TLSA record.",
-                                 "danemq-maintenance") {
+    : out_(out),
+      err_(err),
+      cli_("Creates a danemq device identity and publishes it as a DANE TLSA record.", "danemq-maintenance") {
   cli_.require_subcommand(1);
   cli_.fallthrough();
   cli_.set_help_all_flag("--help-all", "Show help for every subcommand");
@@ -94,7 +95,9 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
   auto* tlsa = add_command("generate-tlsa", "Print the TLSA record of the identity's certificate",
                            [this] { return generate_tlsa(); });
   tlsa->alias("generate_tlsa");
-  tlsa->add_option("--usage", usage_, "Certificate usage (0-4; 3 = DANE-EE)")->check(CLI::Range(0, 4))->capture_default_str();
+  tlsa->add_option("--usage", usage_, "Certificate usage (0-4; 3 = DANE-EE)")
+      ->check(CLI::Range(0, 4))
+      ->capture_default_str();
   tlsa->add_option("--selector", selector_, "Selector (0 = certificate, 1 = public key)")
       ->check(CLI::Range(0, 1))
       ->capture_default_str();
@@ -159,7 +162,8 @@ result<void> maintenance_app::validate_settings() {
     settings_.identity_name = *name;
   }
   if (!app_uid_text_.empty()) {
-    const bool digits = std::all_of(app_uid_text_.begin(), app_uid_text_.end(), [](char c) { return c >= '0' && c <= '9'; });
+    const bool digits =
+        std::all_of(app_uid_text_.begin(), app_uid_text_.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!digits || app_uid_text_.size() > 9) {
       return fail(std::errc::invalid_argument, "APP_UID: '" + app_uid_text_ + "' is not a numeric user id");
     }
@@ -194,7 +198,8 @@ int maintenance_app::create_selfsigned_id() {
   const auto paths = identity::identity_paths::of(settings_.crypto_path, settings_.identity_name);
   if (!force_) {
     for (const auto& path : {paths.key, paths.certificate}) {
-      if (file_exists(path)) return error(exit_identity_files, path.string() + " already exists (use --force to replace it)");
+      if (file_exists(path))
+        return error(exit_identity_files, path.string() + " already exists (use --force to replace it)");
     }
   }
   auto key = identity::generate_key(*type);
@@ -214,8 +219,8 @@ int maintenance_app::create_selfsigned_id() {
     if (!force_) std::filesystem::remove(paths.key);
     return error(exit_identity_files, cert_written.error().detail);
   }
-  out_ << "Created identity " << settings_.identity_name << " (" << identity::to_string(*type) << "): "
-       << paths.key.string() << ", " << paths.certificate.string() << "; certificate valid until "
+  out_ << "Created identity " << settings_.identity_name << " (" << identity::to_string(*type)
+       << "): " << paths.key.string() << ", " << paths.certificate.string() << "; certificate valid until "
        << format_date(identity::not_after(**cert)) << '\n';
   return exit_success;
 }
@@ -270,14 +275,16 @@ result<local_report> maintenance_app::describe_local_identity() const {
   if (!local) return local.error();
   local_report report;
   const auto kind = crypto::kind_of(*local->key);
-  report.key_type = kind == crypto::key_kind::ec_p256 ? "ec-p256" : "rsa-" + std::to_string(crypto::key_bits(*local->key));
+  report.key_type =
+      kind == crypto::key_kind::ec_p256 ? "ec-p256" : "rsa-" + std::to_string(crypto::key_bits(*local->key));
   report.common_name = identity::subject_common_name(*local->certificate);
   report.dns_names = identity::subject_alt_dns_names(*local->certificate);
   report.not_after = identity::not_after(*local->certificate);
   report.remaining = std::chrono::floor<std::chrono::days>(report.not_after - std::chrono::system_clock::now());
   if (report.not_after <= std::chrono::system_clock::now()) {
-    report.warnings.push_back("certificate expired on " + format_date(report.not_after) +
-                              " (DANE-EE peers ignore dates, other tools do not: renew with create-selfsigned-id --force)");
+    report.warnings.push_back(
+        "certificate expired on " + format_date(report.not_after) +
+        " (DANE-EE peers ignore dates, other tools do not: renew with create-selfsigned-id --force)");
   } else if (report.remaining < expiry_warning) {
     report.warnings.push_back("certificate expires in " + std::to_string(report.remaining.count()) + " days, on " +
                               format_date(report.not_after));

@@ -34,21 +34,21 @@ enum exit_code : int {
 /// Settings shared by every subcommand, from the original's environment
 /// variables, each overridable by a flag. Loaded once, immutable afterwards.
 struct settings {
-  std::string identity_name;                          ///< IDENTITY_NAME, canonical after validation
-  std::filesystem::path crypto_path{"/identity/"};    ///< CRYPTO_PATH
-  std::optional<uid_t> app_uid;                       ///< APP_UID: owner of the files written
-  identity::subject_fields subject;                   ///< COUNTRY, STATE, LOCALITY, ORGANIZATION
-  std::string log_format{"text"};                     ///< LOG_FORMAT
+  std::string identity_name;                        ///< IDENTITY_NAME, canonical after validation
+  std::filesystem::path crypto_path{"/identity/"};  ///< CRYPTO_PATH
+  std::optional<uid_t> app_uid;                     ///< APP_UID: owner of the files written
+  identity::subject_fields subject;                 ///< COUNTRY, STATE, LOCALITY, ORGANIZATION
+  std::string log_format{"text"};                   ///< LOG_FORMAT
 };
 
 /// What the local identity volume holds, for `check` and `watch`.
 struct local_report {
-  std::string key_type;                                  ///< "rsa-2048", "ec-p256"
+  std::string key_type;  ///< "rsa-2048", "ec-p256"
   std::string common_name;
-  std::vector<std::string> dns_names;                    ///< SubjectAltName dNSName entries
+  std::vector<std::string> dns_names;  ///< SubjectAltName dNSName entries
   std::chrono::system_clock::time_point not_after;
   std::chrono::days remaining{0};
-  std::vector<std::string> warnings;                     ///< expiry soon, name not in SAN, ...
+  std::vector<std::string> warnings;  ///< expiry soon, name not in SAN, ...
 };
 
 /// Certificates closer than this to expiry are reported by `check`.

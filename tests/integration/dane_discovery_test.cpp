@@ -28,8 +28,12 @@ using test::dns_rig;
 using testing::issued;
 using testing::make_identity;
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
-std::string why(const auto& r) { return r ? std::string("success") : r.error().message(); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
+std::string why(const auto& r) {
+  return r ? std::string("success") : r.error().message();
+}
 
 std::string tlsa_line(const std::string& name, const issued& id, int usage, int selector, int matching,
                       unsigned ttl = 60) {

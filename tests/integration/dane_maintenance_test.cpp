@@ -37,7 +37,9 @@ class maintenance {
   test::temp_dir crypto_{"danemq-identity"};
 };
 
-std::string all(const command_result& r) { return "exit " + std::to_string(r.exit_code) + "\n" + r.out + r.err; }
+std::string all(const command_result& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n" + r.out + r.err;
+}
 
 TEST(DaneMaintenance, PublishedRecordPassesCheckAndMismatchFails) {
   test::dns_rig rig;
@@ -61,19 +63,20 @@ TEST(DaneMaintenance, PublishedRecordPassesCheckAndMismatchFails) {
   EXPECT_NE(check.out.find("DNSSEC: secure"), std::string::npos) << all(check);
   EXPECT_NE(check.out.find("matches the local certificate"), std::string::npos) << all(check);
 
-  const auto local = tool.run(name, {"check"},
-                              {{"DNSSEC_VALIDATION", "local"}, {"DNSSEC_TRUST_ANCHOR", rig.trust_anchor().string()}});
+  const auto local =
+      tool.run(name, {"check"}, {{"DNSSEC_VALIDATION", "local"}, {"DNSSEC_TRUST_ANCHOR", rig.trust_anchor().string()}});
   EXPECT_EQ(local.exit_code, 0) << all(local);
 
   // DNS disagrees: another certificate is published under the name.
   const auto stranger = testing::make_identity(name);
   const auto foreign = *identity::make_tlsa_record(*stranger.cert, 3, 0, 0);
-  rig.update("danemq.test", {"update delete " + name + ". TLSA",
-                             "update add " + identity::zone_file_line(name, foreign, 60)});
+  rig.update("danemq.test",
+             {"update delete " + name + ". TLSA", "update add " + identity::zone_file_line(name, foreign, 60)});
   const auto mismatch = tool.run(name, {"check"});
   EXPECT_EQ(mismatch.exit_code, 3) << all(mismatch);
   EXPECT_NE(mismatch.out.find("does not match the local certificate"), std::string::npos) << all(mismatch);
-  EXPECT_NE(mismatch.err.find("no usable TLSA record matches the local certificate"), std::string::npos) << all(mismatch);
+  EXPECT_NE(mismatch.err.find("no usable TLSA record matches the local certificate"), std::string::npos)
+      << all(mismatch);
 
   // lookup shows any name's records; its exit code says whether they are usable.
   const auto lookup = tool.run(name, {"lookup", name});
@@ -82,9 +85,10 @@ TEST(DaneMaintenance, PublishedRecordPassesCheckAndMismatchFails) {
   EXPECT_NE(lookup.out.find("Verdict: trusted"), std::string::npos) << all(lookup);
 
   // A hash record alone gives peers no key: check fails even though it matches.
-  const auto own_hash = *identity::make_tlsa_record(*identity::load_certificate(tool.certificate(name)).value(), 3, 1, 1);
-  rig.update("danemq.test", {"update delete " + name + ". TLSA",
-                             "update add " + identity::zone_file_line(name, own_hash, 60)});
+  const auto own_hash =
+      *identity::make_tlsa_record(*identity::load_certificate(tool.certificate(name)).value(), 3, 1, 1);
+  rig.update("danemq.test",
+             {"update delete " + name + ". TLSA", "update add " + identity::zone_file_line(name, own_hash, 60)});
   const auto hash_only = tool.run(name, {"check"});
   EXPECT_EQ(hash_only.exit_code, 3) << all(hash_only);
   EXPECT_NE(hash_only.out.find("[0] matches the local certificate"), std::string::npos) << all(hash_only);

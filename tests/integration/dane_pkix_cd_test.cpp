@@ -20,8 +20,12 @@ using testing::certificate_spec;
 using testing::issued;
 using testing::make_certificate;
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
-std::string why(const auto& r) { return r ? std::string("success") : r.error().message(); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
+std::string why(const auto& r) {
+  return r ? std::string("success") : r.error().message();
+}
 
 void write(const std::filesystem::path& path, const std::string& text) {
   std::filesystem::create_directories(path.parent_path());
@@ -29,7 +33,8 @@ void write(const std::filesystem::path& path, const std::string& text) {
 }
 
 std::string tlsa_line(const std::string& name, const issued& id, int usage) {
-  return identity::zone_file_line(name, *identity::make_tlsa_record(*id.cert, static_cast<std::uint8_t>(usage), 0, 0), 60);
+  return identity::zone_file_line(name, *identity::make_tlsa_record(*id.cert, static_cast<std::uint8_t>(usage), 0, 0),
+                                  60);
 }
 
 /// The authority's web server: serves <root>/.well-known/ca/<key id>.pem.

@@ -14,10 +14,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
-std::string why(const auto& r) { return r ? std::string("success") : r.error().message(); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
+std::string why(const auto& r) {
+  return r ? std::string("success") : r.error().message();
+}
 
-identity::tlsa_record record_of(const testing::issued& id) { return *identity::make_tlsa_record(*id.cert, 3, 0, 0); }
+identity::tlsa_record record_of(const testing::issued& id) {
+  return *identity::make_tlsa_record(*id.cert, 3, 0, 0);
+}
 
 std::shared_ptr<discovery> fresh_discovery(const test::dns_rig& rig) {
   discovery_config config;
@@ -28,8 +34,9 @@ std::shared_ptr<discovery> fresh_discovery(const test::dns_rig& rig) {
 
 TEST(DaneUpdate, ReplacesOnlyTheIdentitysTlsaRecords) {
   const auto neighbour = testing::make_identity("neighbour._device.danemq.test");
-  test::dns_rig rig({.signed_records = {identity::zone_file_line("neighbour._device.danemq.test", record_of(neighbour), 60),
-                                        "pub._device.danemq.test. 60 IN TXT \"kept\""}});
+  test::dns_rig rig(
+      {.signed_records = {identity::zone_file_line("neighbour._device.danemq.test", record_of(neighbour), 60),
+                          "pub._device.danemq.test. 60 IN TXT \"kept\""}});
   update_target target{*parse_server_address(rig.authoritative()), *parse_tsig_key(rig.tsig()), 5s, 1};
 
   auto zone = zone_of(target, "pub._device.danemq.test");

@@ -34,11 +34,11 @@ namespace danemq::test {
 class dns_fault_proxy {
  public:
   enum class mode {
-    forward,   ///< pass queries to Unbound and its answers back
-    down,      ///< the port is closed: UDP gets ICMP port unreachable, TCP is refused
-    blackhole, ///< queries are read and never answered
-    slow,      ///< Unbound's answer, held back by the delay
-    servfail,  ///< an immediate SERVFAIL for every query
+    forward,    ///< pass queries to Unbound and its answers back
+    down,       ///< the port is closed: UDP gets ICMP port unreachable, TCP is refused
+    blackhole,  ///< queries are read and never answered
+    slow,       ///< Unbound's answer, held back by the delay
+    servfail,   ///< an immediate SERVFAIL for every query
   };
 
   dns_fault_proxy(std::string upstream_ip, unsigned short upstream_port)
@@ -107,7 +107,8 @@ class dns_fault_proxy {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
-    if (::inet_pton(AF_INET, ip.c_str(), &address.sin_addr) != 1) throw std::runtime_error("not an IPv4 address: " + ip);
+    if (::inet_pton(AF_INET, ip.c_str(), &address.sin_addr) != 1)
+      throw std::runtime_error("not an IPv4 address: " + ip);
     return address;
   }
   [[nodiscard]] sockaddr_in upstream() const { return ipv4(upstream_ip_, upstream_port_); }
@@ -140,8 +141,8 @@ class dns_fault_proxy {
     if (at > query.size()) return std::nullopt;
     std::vector<std::uint8_t> answer(query.begin(), query.begin() + static_cast<std::ptrdiff_t>(at));
     answer[2] = static_cast<std::uint8_t>(0x80 | (query[2] & 0x79));  // QR, opcode, RD kept
-    answer[3] = 0x80 | 2;                                              // RA, RCODE SERVFAIL
-    answer[4] = 0, answer[5] = 1;                                      // QDCOUNT 1
+    answer[3] = 0x80 | 2;                                             // RA, RCODE SERVFAIL
+    answer[4] = 0, answer[5] = 1;                                     // QDCOUNT 1
     for (std::size_t i = 6; i < 12; ++i) answer[i] = 0;               // no answer, authority, additional
     return answer;
   }
@@ -215,9 +216,8 @@ class dns_fault_proxy {
         while (true) {
           const int connection = ::accept4(tcp_, nullptr, nullptr, SOCK_CLOEXEC);
           if (connection < 0) break;
-          tcp_workers_.emplace_back([this, connection, now_mode = now_mode, delay = delay] {
-            serve_tcp(connection, now_mode, delay);
-          });
+          tcp_workers_.emplace_back(
+              [this, connection, now_mode = now_mode, delay = delay] { serve_tcp(connection, now_mode, delay); });
         }
       }
 

@@ -100,10 +100,10 @@ TEST_P(FaultKeys, EveryServiceRefusesAnMqttTlsKeyOthersCanReadAtStart) {
   expect_refused(run("danemq-receiver", {}, env("bob", tls)), "receiver");
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, FaultKeys, ::testing::Values(0640, 0604, 0644),
-                         [](const auto& info) { return "Mode0" + std::to_string(info.param / 64) +
-                                                       std::to_string(info.param / 8 % 8) +
-                                                       std::to_string(info.param % 8); });
+INSTANTIATE_TEST_SUITE_P(Modes, FaultKeys, ::testing::Values(0640, 0604, 0644), [](const auto& info) {
+  return "Mode0" + std::to_string(info.param / 64) + std::to_string(info.param / 8 % 8) +
+         std::to_string(info.param % 8);
+});
 
 }  // namespace
 }  // namespace danemq::e2e

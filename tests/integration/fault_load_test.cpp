@@ -21,7 +21,7 @@ TEST(FaultLoad, FiveSendersThreeHundredMessagesThroughABrokerRestartAndAReceiver
   options.receiver_kills = 1;
   options.stall_limit = std::chrono::seconds(40);
   options.broker_autosave_seconds = 1;  // a shorter wait for the broker's first save
-  options.receiver_workers = 1;          // a run long enough for the faults to land inside it
+  options.receiver_workers = 1;         // a run long enough for the faults to land inside it
   std::ostringstream progress;
   const auto report = run_load(options, progress);
   std::cout << progress.str() << report;

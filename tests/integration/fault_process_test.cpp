@@ -73,8 +73,8 @@ TEST(FaultProcess, ReceiverKilledAtRandomPointsKeepsEveryAcknowledgedMessageExac
   EXPECT_TRUE(w.quarantine("bob").empty()) << points;
   EXPECT_EQ(w.pending("bob"), 0u);
   EXPECT_EQ(bob->stop(), 0);
-  std::cout << "kill points (seed " << seed << "), " << landed_in_backlog << " with stored messages unprocessed:"
-            << points << "\n";
+  std::cout << "kill points (seed " << seed << "), " << landed_in_backlog
+            << " with stored messages unprocessed:" << points << "\n";
 }
 
 }  // namespace

@@ -52,8 +52,8 @@ command_result must_run(const std::vector<std::string>& argv, const std::string&
   if (result.exit_code != 0) {
     std::string command;
     for (const auto& arg : argv) command += arg + " ";
-    throw std::runtime_error("dns_rig: `" + command + "` failed (" + std::to_string(result.exit_code) + "): " +
-                             result.err + result.out);
+    throw std::runtime_error("dns_rig: `" + command + "` failed (" + std::to_string(result.exit_code) +
+                             "): " + result.err + result.out);
   }
   return result;
 }
@@ -72,7 +72,8 @@ bool eventually(Probe probe, std::chrono::milliseconds timeout = 15s) {
 }  // namespace
 
 dns_rig::dns_rig(dns_rig_options options) : options_(std::move(options)) {
-  for (const char* tool : {"knotd", "keymgr", "kdig", "knsupdate", "unbound", "unbound-control", "ldns-keygen", "ldns-signzone"}) {
+  for (const char* tool :
+       {"knotd", "keymgr", "kdig", "knsupdate", "unbound", "unbound-control", "ldns-keygen", "ldns-signzone"}) {
     if (!have_program(tool)) throw std::runtime_error(std::string("dns_rig: ") + tool + " not installed");
   }
   knot_port_ = free_port();
@@ -90,14 +91,20 @@ dns_rig::~dns_rig() {
   knot_.reset();
 }
 
-std::string dns_rig::resolver() const { return "127.0.0.1:" + std::to_string(unbound_port_); }
-std::string dns_rig::authoritative() const { return "127.0.0.1:" + std::to_string(knot_port_); }
-std::string dns_rig::tsig() const { return std::string("hmac-sha256:") + tsig_key_name + ":" + tsig_secret_; }
+std::string dns_rig::resolver() const {
+  return "127.0.0.1:" + std::to_string(unbound_port_);
+}
+std::string dns_rig::authoritative() const {
+  return "127.0.0.1:" + std::to_string(knot_port_);
+}
+std::string dns_rig::tsig() const {
+  return std::string("hmac-sha256:") + tsig_key_name + ":" + tsig_secret_;
+}
 
 std::string dns_rig::dig(const std::string& server_port, const std::vector<std::string>& args) const {
   const auto colon = server_port.rfind(':');
-  std::vector<std::string> argv{"kdig", "@" + server_port.substr(0, colon), "-p", server_port.substr(colon + 1),
-                                "+time=1", "+retry=0"};
+  std::vector<std::string> argv{
+      "kdig", "@" + server_port.substr(0, colon), "-p", server_port.substr(colon + 1), "+time=1", "+retry=0"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_command(argv, {}, {}, 10s).out;
 }
@@ -122,7 +129,8 @@ void dns_rig::start_knot() {
   // altered, so its RRSIG no longer verifies.
   const auto unsigned_bogus = keys / "bogus.test.zone";
   write_file(unsigned_bogus, zone_text(bogus_zone, options_.ttl, options_.bogus_records));
-  const auto keygen = must_run({"sh", "-c", "cd '" + keys.string() + "' && ldns-keygen -a ECDSAP256SHA256 -k bogus.test"});
+  const auto keygen =
+      must_run({"sh", "-c", "cd '" + keys.string() + "' && ldns-keygen -a ECDSAP256SHA256 -k bogus.test"});
   std::string key_base = keygen.out.substr(0, keygen.out.find_first_of("\r\n"));
   const auto signed_bogus = keys / "bogus.test.zone.signed";
   must_run({"ldns-signzone", "-f", signed_bogus.string(), unsigned_bogus.string(), (keys / key_base).string()});
@@ -214,7 +222,8 @@ void dns_rig::start_unbound() {
     conf << "stub-zone:\n  name: \"" << zone << "\"\n  stub-addr: 127.0.0.1@" << knot_port_ << "\n";
   }
   write_file(d / "unbound.conf", conf.str());
-  unbound_ = std::make_unique<child_process>(std::vector<std::string>{"unbound", "-d", "-c", (d / "unbound.conf").string()});
+  unbound_ =
+      std::make_unique<child_process>(std::vector<std::string>{"unbound", "-d", "-c", (d / "unbound.conf").string()});
   const auto validating = [this] {
     const std::string answer = dig(resolver(), {"+dnssec", "ns.child.danemq.test.", "A"});
     return answer.find(" ad") != std::string::npos && answer.find("NOERROR") != std::string::npos;

@@ -193,13 +193,18 @@ int child_process::stop(std::chrono::milliseconds grace) {
   return *status_;
 }
 
-bool child_process::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
+bool child_process::running() {
+  return !wait(std::chrono::milliseconds(0)).has_value();
+}
 
-std::string child_process::output() const { return read_whole(stdout_path_); }
-std::string child_process::errors() const { return read_whole(stderr_path_); }
+std::string child_process::output() const {
+  return read_whole(stdout_path_);
+}
+std::string child_process::errors() const {
+  return read_whole(stderr_path_);
+}
 
-bool child_process::wait_for_output(const std::string& text, std::chrono::milliseconds timeout,
-                                    bool on_stderr) const {
+bool child_process::wait_for_output(const std::string& text, std::chrono::milliseconds timeout, bool on_stderr) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   do {
     if ((on_stderr ? errors() : output()).find(text) != std::string::npos) return true;

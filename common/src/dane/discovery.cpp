@@ -15,7 +15,9 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 
-bool is(const failure& f, errc code) { return f.code == make_error_code(code); }
+bool is(const failure& f, errc code) {
+  return f.code == make_error_code(code);
+}
 
 std::string utc_text(std::chrono::system_clock::time_point when) {
   const std::time_t t = std::chrono::system_clock::to_time_t(when);
@@ -93,10 +95,10 @@ result<discovery::lookup_facts> discovery::look_up(const std::string& name) cons
   }
   // RFC 7671 section 7: a CNAME is followed only while every step is secure.
   if (!facts.dns_error && !facts.answer.cnames.empty() && facts.dnssec.status != dnssec_status::secure) {
-    facts.dns_error = fail(facts.dnssec.status == dnssec_status::bogus ? errc::bogus : errc::insecure,
-                           "CNAME from " + name + " to " + facts.answer.final_name + " not followed: " +
-                               (facts.dnssec.reason.empty() ? std::string(to_string(facts.dnssec.status))
-                                                            : facts.dnssec.reason));
+    facts.dns_error =
+        fail(facts.dnssec.status == dnssec_status::bogus ? errc::bogus : errc::insecure,
+             "CNAME from " + name + " to " + facts.answer.final_name + " not followed: " +
+                 (facts.dnssec.reason.empty() ? std::string(to_string(facts.dnssec.status)) : facts.dnssec.reason));
   }
   if (!facts.dns_error && facts.dnssec.status == dnssec_status::bogus) {
     facts.dns_error = fail(errc::bogus, facts.dnssec.reason);
@@ -130,8 +132,8 @@ cached_outcome discovery::resolve_uncached(const std::string& name) {
   const auto now = steady::now();
   if (facts->dns_error) {
     if (is(*facts->dns_error, errc::nxdomain) || is(*facts->dns_error, errc::nodata)) {
-      const auto ttl = std::chrono::seconds(facts->answer.negative_ttl.value_or(
-          static_cast<std::uint32_t>(config_.cache.max_negative_ttl.count())));
+      const auto ttl = std::chrono::seconds(
+          facts->answer.negative_ttl.value_or(static_cast<std::uint32_t>(config_.cache.max_negative_ttl.count())));
       cache_.store_failure(name, *facts->dns_error, ttl, now);
     }
     return *facts->dns_error;
@@ -249,7 +251,8 @@ lookup_report discovery::report(std::string_view requested) const {
   const trust_decision decision = decide(report.name, *facts);
   for (const auto& verdict : decision.verdicts) {
     record_report entry{verdict.record, verdict.problem, verdict.confirm_only, {}, {}, {}, {}};
-    if (verdict.record.selector == identity::tlsa::full_certificate && verdict.record.matching == identity::tlsa::exact) {
+    if (verdict.record.selector == identity::tlsa::full_certificate &&
+        verdict.record.matching == identity::tlsa::exact) {
       if (auto cert = crypto::certificate_from_der(verdict.record.data)) {
         entry.subject_common_name = identity::subject_common_name(**cert);
         entry.subject_alt_names = identity::subject_alt_dns_names(**cert);
@@ -266,7 +269,8 @@ lookup_report discovery::report(std::string_view requested) const {
   }
   if (facts->dns_error) {
     report.verdict = facts->dns_error;
-  } else if (auto status = decision_status(trust_input{report.name, facts->dnssec.status, facts->records, {}}, decision);
+  } else if (auto status =
+                 decision_status(trust_input{report.name, facts->dnssec.status, facts->records, {}}, decision);
              !status) {
     report.verdict = status.error();
   } else if (decision.keys.empty()) {
@@ -279,7 +283,9 @@ discovery::statistics discovery::stats() const {
   return {cache_.statistics(), resolver_->messages_sent(), lookups_.load()};
 }
 
-void discovery::clear_cache() { cache_.clear(); }
+void discovery::clear_cache() {
+  cache_.clear();
+}
 
 std::string format_report(const lookup_report& report) {
   std::ostringstream out;
@@ -310,9 +316,9 @@ std::string format_report(const lookup_report& report) {
     }
     out << describe_record(record.record) << "\n";
     out << "      status: "
-        << (record.problem ? "not usable: " + record.problem->message()
-                           : record.confirm_only ? std::string("usable to confirm a presented certificate")
-                                                 : std::string("usable"))
+        << (record.problem        ? "not usable: " + record.problem->message()
+            : record.confirm_only ? std::string("usable to confirm a presented certificate")
+                                  : std::string("usable"))
         << "\n";
     if (record.subject_common_name) out << "      subject CN: " << *record.subject_common_name << "\n";
     for (const auto& san : record.subject_alt_names) out << "      SAN: " << san << "\n";

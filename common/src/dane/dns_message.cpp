@@ -10,7 +10,9 @@ namespace {
 constexpr std::size_t max_cname_links = 8;
 constexpr std::uint16_t edns_option_extended_error = 15;  // RFC 8914
 
-bool same_name(const ldns_rdf* a, const ldns_rdf* b) { return ldns_dname_compare(a, b) == 0; }
+bool same_name(const ldns_rdf* a, const ldns_rdf* b) {
+  return ldns_dname_compare(a, b) == 0;
+}
 
 std::uint32_t rrsig_covered_type(const ldns_rr* rrsig) {
   const ldns_rdf* covered = ldns_rr_rrsig_typecovered(rrsig);
@@ -162,9 +164,9 @@ result<dns_answer> parse_answer(std::span<const std::uint8_t> wire, std::string_
 
 result<void> answer_status(const dns_answer& answer) {
   // RFC 8914: 1-2 and 5-12 are DNSSEC failures the resolver detected.
-  const bool dnssec_error = answer.extended_error.has_value() &&
-                            ((*answer.extended_error >= 1 && *answer.extended_error <= 2) ||
-                             (*answer.extended_error >= 5 && *answer.extended_error <= 12));
+  const bool dnssec_error =
+      answer.extended_error.has_value() && ((*answer.extended_error >= 1 && *answer.extended_error <= 2) ||
+                                            (*answer.extended_error >= 5 && *answer.extended_error <= 12));
   std::string ede;
   if (answer.extended_error) {
     ede = " (extended error " + std::to_string(*answer.extended_error) +

@@ -117,7 +117,8 @@ result<void> replace_tlsa_records(const update_target& target, std::string_view 
   std::size_t size = 0;
   const ldns_status encoded = ldns_pkt2wire(&wire, update.get(), &size);
   ldns::unique_malloced<std::uint8_t> owned(wire);
-  if (encoded != LDNS_STATUS_OK) return fail(errc::update_failed, "cannot encode the update: " + ldns::status_text(encoded));
+  if (encoded != LDNS_STATUS_OK)
+    return fail(errc::update_failed, "cannot encode the update: " + ldns::status_text(encoded));
 
   const stub_resolver resolver = resolver_for(target);
   auto answer = resolver.exchange(std::span<const std::uint8_t>(wire, size), id, true);

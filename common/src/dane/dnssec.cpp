@@ -28,7 +28,9 @@ bool allowed_algorithm(std::uint8_t algorithm) {
 }
 
 /// RFC 8624 section 3.3: SHA-256 and SHA-384 DS digests.
-bool allowed_digest(std::uint8_t digest) { return digest == LDNS_SHA256 || digest == LDNS_SHA384; }
+bool allowed_digest(std::uint8_t digest) {
+  return digest == LDNS_SHA256 || digest == LDNS_SHA384;
+}
 
 std::uint8_t rdf_u8(const ldns_rr* rr, std::size_t index) {
   const ldns_rdf* rdf = ldns_rr_rdf(rr, index);
@@ -39,7 +41,9 @@ std::uint16_t rdf_u16(const ldns_rr* rr, std::size_t index) {
   return rdf != nullptr && ldns_rdf_size(rdf) == 2 ? ldns_rdf2native_int16(rdf) : 0;
 }
 
-bool same_name(const ldns_rdf* a, const ldns_rdf* b) { return ldns_dname_compare(a, b) == 0; }
+bool same_name(const ldns_rdf* a, const ldns_rdf* b) {
+  return ldns_dname_compare(a, b) == 0;
+}
 bool at_or_below(const ldns_rdf* name, const ldns_rdf* zone) {
   return same_name(name, zone) || ldns_dname_is_subdomain(name, zone);
 }
@@ -74,7 +78,9 @@ ldns::unique_rr_view signatures_of(const ldns_rr_list* section, const ldns_rdf* 
   return list;
 }
 
-dnssec_verdict verdict(dnssec_status status, std::string reason = {}) { return {status, std::move(reason)}; }
+dnssec_verdict verdict(dnssec_status status, std::string reason = {}) {
+  return {status, std::move(reason)};
+}
 
 /// Keys of a zone whose DNSKEY RRset was validated, with how long they may be reused.
 struct zone_keys {
@@ -85,7 +91,9 @@ struct zone_keys {
 
 }  // namespace
 
-std::string_view to_string(dnssec_mode mode) noexcept { return mode == dnssec_mode::local ? "local" : "resolver"; }
+std::string_view to_string(dnssec_mode mode) noexcept {
+  return mode == dnssec_mode::local ? "local" : "resolver";
+}
 
 result<dnssec_mode> parse_dnssec_mode(std::string_view text) {
   if (text == "resolver") return dnssec_mode::resolver;
@@ -174,7 +182,8 @@ zone_keys local_validator::impl::keys_of(const ldns_rdf* zone, unsigned depth) c
   }
   ldns::unique_pkt ds_answer;
   if (ldns_rr_list_rr_count(entry_points.get()) == 0) {
-    if (!covered_by_anchor(zone)) return {verdict(dnssec_status::insecure, "no trust anchor covers " + zone_name), {}, 0};
+    if (!covered_by_anchor(zone))
+      return {verdict(dnssec_status::insecure, "no trust anchor covers " + zone_name), {}, 0};
     auto answer = ask(zone, LDNS_RR_TYPE_DS);
     if (!answer) return {verdict(dnssec_status::bogus, "DS of " + zone_name + ": " + answer.error().message()), {}, 0};
     ds_answer = std::move(answer).value();
@@ -202,7 +211,8 @@ zone_keys local_validator::impl::keys_of(const ldns_rdf* zone, unsigned depth) c
 zone_keys local_validator::impl::fetch_and_check_keys(const ldns_rdf* zone, const ldns_rr_list* entry_points) const {
   const std::string zone_name = ldns::name_text(zone);
   auto answer = ask(zone, LDNS_RR_TYPE_DNSKEY);
-  if (!answer) return {verdict(dnssec_status::bogus, "DNSKEY of " + zone_name + ": " + answer.error().message()), {}, 0};
+  if (!answer)
+    return {verdict(dnssec_status::bogus, "DNSKEY of " + zone_name + ": " + answer.error().message()), {}, 0};
   const ldns_rr_list* section = ldns_pkt_answer(answer->get());
   auto all_keys = rrset_of(section, zone, LDNS_RR_TYPE_DNSKEY);
   auto zone_keys_only = new_view();
@@ -235,12 +245,15 @@ zone_keys local_validator::impl::fetch_and_check_keys(const ldns_rdf* zone, cons
     return {verdict(dnssec_status::bogus, "no DNSKEY of " + zone_name + " matches its DS or trust anchor"), {}, 0};
   }
   auto signatures = signatures_of(section, zone, LDNS_RR_TYPE_DNSKEY);
-  const ldns_status status = ldns_verify_time(all_keys.get(), signatures.get(), trusted.get(), std::time(nullptr), nullptr);
+  const ldns_status status =
+      ldns_verify_time(all_keys.get(), signatures.get(), trusted.get(), std::time(nullptr), nullptr);
   if (status != LDNS_STATUS_OK) {
-    return {verdict(dnssec_status::bogus, "DNSKEY RRset of " + zone_name + " does not verify: " + ldns::status_text(status)),
-            {}, 0};
+    return {verdict(dnssec_status::bogus,
+                    "DNSKEY RRset of " + zone_name + " does not verify: " + ldns::status_text(status)),
+            {},
+            0};
   }
-  std::shared_ptr<ldns_rr_list> keys(ldns_rr_list_clone(zone_keys_only.get()), ldns::RrListDeleter{});
+  std::shared_ptr<ldns_rr_list> keys(ldns_rr_list_clone(zone_keys_only.get()), ldns::rr_list_deleter{});
   std::uint32_t ttl = UINT32_MAX;
   for (std::size_t i = 0; i < ldns_rr_list_rr_count(all_keys.get()); ++i) {
     ttl = std::min(ttl, ldns_rr_ttl(ldns_rr_list_rr(all_keys.get(), i)));
@@ -256,10 +269,12 @@ zone_keys local_validator::impl::fetch_and_check_keys(const ldns_rdf* zone, cons
 local_validator::local_validator(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 local_validator::~local_validator() = default;
 
-std::size_t local_validator::anchor_count() const noexcept { return ldns_rr_list_rr_count(impl_->anchors.get()); }
+std::size_t local_validator::anchor_count() const noexcept {
+  return ldns_rr_list_rr_count(impl_->anchors.get());
+}
 
 result<std::shared_ptr<const local_validator>> local_validator::create(const std::filesystem::path& anchor_file,
-                                                                      std::shared_ptr<const stub_resolver> resolver) {
+                                                                       std::shared_ptr<const stub_resolver> resolver) {
   std::ifstream in(anchor_file);
   if (!in) return fail(errc::bad_configuration, "cannot read DNSSEC_TRUST_ANCHOR " + anchor_file.string());
   auto state = std::make_unique<impl>();
@@ -275,8 +290,8 @@ result<std::shared_ptr<const local_validator>> local_validator::create(const std
     const ldns_status status = ldns_rr_new_frm_str(&raw, line.c_str(), 3600, nullptr, nullptr);
     ldns::unique_rr rr(raw);
     if (status != LDNS_STATUS_OK || !rr) {
-      return fail(errc::bad_configuration, anchor_file.string() + " line " + std::to_string(line_number) + ": " +
-                                               ldns::status_text(status));
+      return fail(errc::bad_configuration,
+                  anchor_file.string() + " line " + std::to_string(line_number) + ": " + ldns::status_text(status));
     }
     const ldns_rr_type type = ldns_rr_get_type(rr.get());
     if (type != LDNS_RR_TYPE_DS && type != LDNS_RR_TYPE_DNSKEY) continue;

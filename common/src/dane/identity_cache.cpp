@@ -33,7 +33,8 @@ identity_cache::clock::time_point identity_cache::store(std::string_view name, d
   return expires;
 }
 
-void identity_cache::store_failure(std::string_view name, failure error, std::chrono::seconds ttl, clock::time_point now) {
+void identity_cache::store_failure(std::string_view name, failure error, std::chrono::seconds ttl,
+                                   clock::time_point now) {
   const auto lifetime = std::min(ttl, limits_.max_negative_ttl);
   if (lifetime.count() > 0) insert(name, std::move(error), now + lifetime);
 }

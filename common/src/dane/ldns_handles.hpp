@@ -15,40 +15,40 @@
 
 namespace danemq::dane::ldns {
 
-struct PktDeleter {
+struct pkt_deleter {
   void operator()(ldns_pkt* p) const noexcept { ldns_pkt_free(p); }
 };
-struct RrDeleter {
+struct rr_deleter {
   void operator()(ldns_rr* p) const noexcept { ldns_rr_free(p); }
 };
 /// A list that owns its records (ldns_rr_list_deep_free).
-struct RrListDeleter {
+struct rr_list_deleter {
   void operator()(ldns_rr_list* p) const noexcept { ldns_rr_list_deep_free(p); }
 };
 /// A list that only points into records owned elsewhere (ldns_rr_list_free).
-struct RrViewDeleter {
+struct rr_view_deleter {
   void operator()(ldns_rr_list* p) const noexcept { ldns_rr_list_free(p); }
 };
-struct RdfDeleter {
+struct rdf_deleter {
   void operator()(ldns_rdf* p) const noexcept { ldns_rdf_deep_free(p); }
 };
-struct BufferDeleter {
+struct buffer_deleter {
   void operator()(ldns_buffer* p) const noexcept { ldns_buffer_free(p); }
 };
 /// Memory ldns hands out with malloc (ldns_rdf2str, ldns_pkt2wire, ...).
-struct MallocDeleter {
+struct malloc_deleter {
   // ldns returns malloc()ed buffers: free() is their only release.
   void operator()(void* p) const noexcept { std::free(p); }  // NOLINT(cppcoreguidelines-owning-memory)
 };
 
-using unique_pkt = std::unique_ptr<ldns_pkt, PktDeleter>;
-using unique_rr = std::unique_ptr<ldns_rr, RrDeleter>;
-using unique_rr_list = std::unique_ptr<ldns_rr_list, RrListDeleter>;
-using unique_rr_view = std::unique_ptr<ldns_rr_list, RrViewDeleter>;
-using unique_rdf = std::unique_ptr<ldns_rdf, RdfDeleter>;
-using unique_buffer = std::unique_ptr<ldns_buffer, BufferDeleter>;
+using unique_pkt = std::unique_ptr<ldns_pkt, pkt_deleter>;
+using unique_rr = std::unique_ptr<ldns_rr, rr_deleter>;
+using unique_rr_list = std::unique_ptr<ldns_rr_list, rr_list_deleter>;
+using unique_rr_view = std::unique_ptr<ldns_rr_list, rr_view_deleter>;
+using unique_rdf = std::unique_ptr<ldns_rdf, rdf_deleter>;
+using unique_buffer = std::unique_ptr<ldns_buffer, buffer_deleter>;
 template <class T>
-using unique_malloced = std::unique_ptr<T, MallocDeleter>;
+using unique_malloced = std::unique_ptr<T, malloc_deleter>;
 
 /// The text of an ldns status code.
 inline std::string status_text(ldns_status status) {

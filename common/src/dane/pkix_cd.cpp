@@ -91,9 +91,8 @@ class https_get {
         request_.set(http::field::user_agent, "danemq");
         http::async_write(stream_, request_, [this](beast::error_code ec3, std::size_t) {
           if (ec3) return finish(ec3, "request");
-          http::async_read(stream_, buffer_, parser_, [this](beast::error_code ec4, std::size_t) {
-            finish(ec4, "response");
-          });
+          http::async_read(stream_, buffer_, parser_,
+                           [this](beast::error_code ec4, std::size_t) { finish(ec4, "response"); });
         });
       });
     });
@@ -175,7 +174,9 @@ std::optional<crypto::bytes> subject_key_id(const X509& certificate) {
   return octets_of(id);
 }
 
-std::string ca_certificate_path(std::string_view key_id) { return "/.well-known/ca/" + std::string(key_id) + ".pem"; }
+std::string ca_certificate_path(std::string_view key_id) {
+  return "/.well-known/ca/" + std::string(key_id) + ".pem";
+}
 
 https_ca_source::https_ca_source(https_ca_source_options options, std::shared_ptr<const stub_resolver> resolver)
     : options_(std::move(options)), resolver_(std::move(resolver)) {}
@@ -183,7 +184,9 @@ https_ca_source::https_ca_source(https_ca_source_options options, std::shared_pt
 result<crypto::unique_x509> https_ca_source::fetch(std::string_view authority, std::string_view key_id) {
   const std::string url = url_of(authority, options_.port, key_id);
   auto endpoints = resolve(*resolver_, authority, options_.port);
-  if (!endpoints) return fail(errc::pkix_failed, url + ": cannot resolve " + std::string(authority) + ": " + endpoints.error().message());
+  if (!endpoints)
+    return fail(errc::pkix_failed,
+                url + ": cannot resolve " + std::string(authority) + ": " + endpoints.error().message());
 
   asio::ssl::context tls(asio::ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
@@ -219,7 +222,8 @@ result<std::vector<crypto::unique_x509>> fetch_ca_chain(const X509& leaf, std::s
     if (!ca) return ca.error();
     const auto ski = subject_key_id(**ca);
     if (!ski || *ski != *aki) {
-      return fail(errc::pkix_failed, "the CA certificate served for key id " + id + " has another SubjectKeyIdentifier");
+      return fail(errc::pkix_failed,
+                  "the CA certificate served for key id " + id + " has another SubjectKeyIdentifier");
     }
     chain.push_back(std::move(ca).value());
     current = chain.back().get();
@@ -228,8 +232,8 @@ result<std::vector<crypto::unique_x509>> fetch_ca_chain(const X509& leaf, std::s
   return fail(errc::pkix_failed, "no self-signed root within " + std::to_string(max_depth) + " CA certificates");
 }
 
-result<void> verify_pkix_cd(const X509& leaf, std::string_view identity_name, const std::vector<crypto::unique_x509>& chain,
-                            std::chrono::system_clock::time_point now) {
+result<void> verify_pkix_cd(const X509& leaf, std::string_view identity_name,
+                            const std::vector<crypto::unique_x509>& chain, std::chrono::system_clock::time_point now) {
   if (chain.empty()) return fail(errc::pkix_failed, "no CA certificate");
   crypto::unique_x509_store store(X509_STORE_new());
   crypto::unique_x509_stack untrusted(sk_X509_new_null());
@@ -246,8 +250,8 @@ result<void> verify_pkix_cd(const X509& leaf, std::string_view identity_name, co
   }
   X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(context.get()), std::chrono::system_clock::to_time_t(now));
   if (X509_verify_cert(context.get()) != 1) {
-    return fail(errc::pkix_failed,
-                std::string("chain to the authority's CA: ") + X509_verify_cert_error_string(X509_STORE_CTX_get_error(context.get())));
+    return fail(errc::pkix_failed, std::string("chain to the authority's CA: ") +
+                                       X509_verify_cert_error_string(X509_STORE_CTX_get_error(context.get())));
   }
   return check_name_and_dates(leaf, identity_name, now);
 }

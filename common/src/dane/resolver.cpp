@@ -65,7 +65,9 @@ std::optional<socket_address> to_socket_address(const server_address& server) {
   return std::nullopt;
 }
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 int remaining_ms(steady::time_point deadline) {
   const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - steady::now()).count();
@@ -90,7 +92,9 @@ bool is_answer_to(std::span<const std::uint8_t> message, std::uint16_t id) {
          (message[2] & 0x80) != 0;
 }
 
-bool truncated(std::span<const std::uint8_t> message) { return message.size() >= header_size && (message[2] & 0x02) != 0; }
+bool truncated(std::span<const std::uint8_t> message) {
+  return message.size() >= header_size && (message[2] & 0x02) != 0;
+}
 
 /// Outcome of one attempt: an answer, a timeout, or a socket error.
 struct attempt {
@@ -169,7 +173,8 @@ attempt tcp_attempt(const socket_address& to, std::span<const std::uint8_t> mess
       return {std::nullopt, fail(errc::network_error, errno_text("TCP connect"))};
     }
   }
-  crypto::bytes framed{static_cast<std::uint8_t>(message.size() >> 8), static_cast<std::uint8_t>(message.size() & 0xff)};
+  crypto::bytes framed{static_cast<std::uint8_t>(message.size() >> 8),
+                       static_cast<std::uint8_t>(message.size() & 0xff)};
   framed.insert(framed.end(), message.begin(), message.end());
   if (!write_all(fd.get(), framed, deadline)) {
     if (steady::now() >= deadline) return {};
@@ -194,13 +199,15 @@ std::string_view trim(std::string_view text) {
 }
 
 result<std::uint16_t> parse_port(std::string_view text, std::string_view whole) {
-  if (text.empty() || text.size() > 5) return fail(errc::bad_configuration, "bad port in \"" + std::string(whole) + "\"");
+  if (text.empty() || text.size() > 5)
+    return fail(errc::bad_configuration, "bad port in \"" + std::string(whole) + "\"");
   unsigned value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return fail(errc::bad_configuration, "bad port in \"" + std::string(whole) + "\"");
     value = value * 10 + static_cast<unsigned>(c - '0');
   }
-  if (value == 0 || value > 65535) return fail(errc::bad_configuration, "port out of range in \"" + std::string(whole) + "\"");
+  if (value == 0 || value > 65535)
+    return fail(errc::bad_configuration, "port out of range in \"" + std::string(whole) + "\"");
   return static_cast<std::uint16_t>(value);
 }
 
@@ -218,11 +225,13 @@ result<server_address> parse_server_address(std::string_view text) {
   server_address out;
   if (text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string_view::npos) return fail(errc::bad_configuration, "missing ']' in \"" + std::string(whole) + "\"");
+    if (close == std::string_view::npos)
+      return fail(errc::bad_configuration, "missing ']' in \"" + std::string(whole) + "\"");
     out.ip = std::string(text.substr(1, close - 1));
     const std::string_view rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') return fail(errc::bad_configuration, "expected ':port' after ']' in \"" + std::string(whole) + "\"");
+      if (rest.front() != ':')
+        return fail(errc::bad_configuration, "expected ':port' after ']' in \"" + std::string(whole) + "\"");
       auto port = parse_port(rest.substr(1), whole);
       if (!port) return port.error();
       out.port = *port;
@@ -307,7 +316,8 @@ result<raw_answer> stub_resolver::exchange(std::span<const std::uint8_t> message
     const auto deadline = steady::now() + options_.timeout;
     bool over_tcp = tcp_only;
     ++messages_sent_;
-    attempt outcome = tcp_only ? tcp_attempt(*address, message, id, deadline) : udp_attempt(*address, message, id, deadline);
+    attempt outcome =
+        tcp_only ? tcp_attempt(*address, message, id, deadline) : udp_attempt(*address, message, id, deadline);
     if (outcome.answer && !tcp_only && truncated(*outcome.answer)) {
       // RFC 7766: a truncated UDP answer is asked again over TCP, with a fresh deadline.
       over_tcp = true;

@@ -10,11 +10,14 @@ namespace {
 constexpr std::size_t sha256_size = 32;
 constexpr std::size_t sha512_size = 64;
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 /// Reads one decimal field of at most three digits (0..255).
 result<std::uint8_t> small_number(std::string_view text, std::string_view field) {
-  if (text.empty() || text.size() > 3) return fail(errc::malformed_record, std::string(field) + " is not a number 0-255");
+  if (text.empty() || text.size() > 3)
+    return fail(errc::malformed_record, std::string(field) + " is not a number 0-255");
   unsigned value = 0;
   for (char c : text) {
     if (c < '0' || c > '9') return fail(errc::malformed_record, std::string(field) + " is not a number 0-255");
@@ -97,12 +100,12 @@ result<checked_tlsa> check_tlsa_record(const identity::tlsa_record& record) {
       return checked;
     case identity::tlsa::exact: break;
     default:
-      return fail(errc::malformed_record,
-                  "matching type " + std::to_string(record.matching) + " (expected 0, 1 or 2)");
+      return fail(errc::malformed_record, "matching type " + std::to_string(record.matching) + " (expected 0, 1 or 2)");
   }
   if (record.selector == identity::tlsa::full_certificate) {
     auto cert = crypto::certificate_from_der(record.data);
-    if (!cert) return fail(errc::malformed_record, "association data is not a DER certificate (" + cert.error().detail + ")");
+    if (!cert)
+      return fail(errc::malformed_record, "association data is not a DER certificate (" + cert.error().detail + ")");
     checked.public_key.reset(X509_get_pubkey(cert->get()));
     if (!checked.public_key) return fail(errc::malformed_record, "the certificate's public key cannot be read");
     checked.certificate = std::move(cert).value();

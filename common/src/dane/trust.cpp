@@ -99,7 +99,8 @@ trust_decision decide_trust(const trust_input& input, const pkix_cd_check& pkix_
           }
           if (record.usage == tlsa::pkix_ee) {
             if (!checked->certificate) {
-              verdict.problem = fail(errc::unsupported_record, "PKIX-EE needs the whole certificate (selector 0) to check names and dates");
+              verdict.problem = fail(errc::unsupported_record,
+                                     "PKIX-EE needs the whole certificate (selector 0) to check names and dates");
               break;
             }
             if (auto pkix = check_name_and_dates(*checked->certificate, input.name, input.now); !pkix) {
@@ -107,7 +108,8 @@ trust_decision decide_trust(const trust_input& input, const pkix_cd_check& pkix_
               break;
             }
           }
-          candidates.push_back({record, trusted_key{std::move(checked->public_key), std::move(checked->certificate), record}});
+          candidates.push_back(
+              {record, trusted_key{std::move(checked->public_key), std::move(checked->certificate), record}});
           break;
         }
         case tlsa::pkix_cd: {
@@ -123,7 +125,8 @@ trust_decision decide_trust(const trust_input& input, const pkix_cd_check& pkix_
             verdict.problem = pkix.error();
             break;
           }
-          candidates.push_back({record, trusted_key{std::move(checked->public_key), std::move(checked->certificate), record}});
+          candidates.push_back(
+              {record, trusted_key{std::move(checked->public_key), std::move(checked->certificate), record}});
           break;
         }
         default:

@@ -15,18 +15,18 @@ namespace {
 using crypto::unique_x509;
 using crypto::unique_x509_req;
 
-struct X509NameDeleter {
+struct x509_name_deleter {
   void operator()(X509_NAME* p) const noexcept { X509_NAME_free(p); }
 };
-using unique_x509_name = std::unique_ptr<X509_NAME, X509NameDeleter>;
-struct X509ExtensionStackDeleter {
+using unique_x509_name = std::unique_ptr<X509_NAME, x509_name_deleter>;
+struct x509_extension_stack_deleter {
   void operator()(STACK_OF(X509_EXTENSION) * p) const noexcept { sk_X509_EXTENSION_pop_free(p, X509_EXTENSION_free); }
 };
-using unique_extension_stack = std::unique_ptr<STACK_OF(X509_EXTENSION), X509ExtensionStackDeleter>;
-struct X509ExtensionDeleter {
+using unique_extension_stack = std::unique_ptr<STACK_OF(X509_EXTENSION), x509_extension_stack_deleter>;
+struct x509_extension_deleter {
   void operator()(X509_EXTENSION* p) const noexcept { X509_EXTENSION_free(p); }
 };
-using unique_extension = std::unique_ptr<X509_EXTENSION, X509ExtensionDeleter>;
+using unique_extension = std::unique_ptr<X509_EXTENSION, x509_extension_deleter>;
 
 failure certificate_error(std::string_view what) {
   return fail(errc::certificate_failed, std::string(what) + ": " + crypto::drain_openssl_errors());
@@ -35,13 +35,13 @@ failure certificate_error(std::string_view what) {
 result<unique_x509_name> make_subject(std::string_view name, const subject_fields& subject) {
   unique_x509_name out(X509_NAME_new());
   const std::pair<const char*, std::string_view> entries[] = {
-      {"C", subject.country},   {"ST", subject.state}, {"L", subject.locality},
-      {"O", subject.organization}, {"CN", name},
+      {"C", subject.country}, {"ST", subject.state}, {"L", subject.locality}, {"O", subject.organization}, {"CN", name},
   };
   for (const auto& [field, value] : entries) {
     if (value.empty()) continue;
-    if (X509_NAME_add_entry_by_txt(out.get(), field, MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(value.data()),
-                                   static_cast<int>(value.size()), -1, 0) != 1) {
+    if (X509_NAME_add_entry_by_txt(out.get(), field, MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(value.data()), static_cast<int>(value.size()),
+                                   -1, 0) != 1) {
       return certificate_error(std::string("subject field ") + field + " '" + std::string(value) + "'");
     }
   }
@@ -116,7 +116,8 @@ result<crypto::unique_x509_req> make_csr(EVP_PKEY& key, std::string_view name, c
   auto san = make_extension(context, NID_subject_alt_name, "DNS:" + std::string(name));
   if (!san) return san.error();
   unique_extension_stack extensions(sk_X509_EXTENSION_new_null());
-  if (!extensions || sk_X509_EXTENSION_push(extensions.get(), san->get()) == 0) return certificate_error("CSR extensions");
+  if (!extensions || sk_X509_EXTENSION_push(extensions.get(), san->get()) == 0)
+    return certificate_error("CSR extensions");
   (void)san->release();  // now owned by the stack
   if (X509_REQ_add_extensions(csr.get(), extensions.get()) != 1) return certificate_error("CSR extensions");
   if (X509_REQ_sign(csr.get(), &key, EVP_sha256()) <= 0) return certificate_error("signing the CSR");
@@ -155,7 +156,11 @@ std::string subject_common_name(const X509& cert) {
           static_cast<std::size_t>(ASN1_STRING_length(value))};
 }
 
-std::chrono::system_clock::time_point not_before(const X509& cert) { return to_time_point(X509_get0_notBefore(&cert)); }
-std::chrono::system_clock::time_point not_after(const X509& cert) { return to_time_point(X509_get0_notAfter(&cert)); }
+std::chrono::system_clock::time_point not_before(const X509& cert) {
+  return to_time_point(X509_get0_notBefore(&cert));
+}
+std::chrono::system_clock::time_point not_after(const X509& cert) {
+  return to_time_point(X509_get0_notAfter(&cert));
+}
 
 }  // namespace danemq::identity

@@ -31,7 +31,8 @@ result<std::string> canonical_dns_name(std::string_view name) {
     }
     for (const char c : label) {
       if (!is_label_char(c)) {
-        return fail(errc::bad_dns_name, "label '" + shown + "' contains a character other than letters, digits, '-' and '_'");
+        return fail(errc::bad_dns_name,
+                    "label '" + shown + "' contains a character other than letters, digits, '-' and '_'");
       }
     }
     if (label.front() == '-' || label.back() == '-') {

@@ -28,7 +28,9 @@ struct fd_closer {
   }
 };
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 failure unwritable(const std::filesystem::path& path, std::string_view what) {
   return fail(errc::file_unwritable, path.string() + ": " + std::string(what) + ": " + errno_text());
@@ -154,8 +156,8 @@ result<local_identity> load_local_identity(const std::filesystem::path& crypto_p
   auto cert = load_certificate(paths.certificate);
   if (!cert) return cert.error();
   if (!certificate_matches_key(**cert, **key)) {
-    return fail(errc::key_mismatch, paths.certificate.string() + " does not carry the public key of " +
-                                        paths.key.string());
+    return fail(errc::key_mismatch,
+                paths.certificate.string() + " does not carry the public key of " + paths.key.string());
   }
   return local_identity{std::string(name), std::move(paths), std::move(key).value(), std::move(cert).value()};
 }

@@ -18,7 +18,8 @@ result<crypto::bytes> association_data(const X509& cert, std::uint8_t selector, 
     case tlsa::exact: return selected;
     case tlsa::sha2_256: return crypto::sha256(selected);
     case tlsa::sha2_512: return crypto::sha512(selected);
-    default: return fail(errc::bad_tlsa_parameters, "matching type " + std::to_string(matching) + " (expected 0, 1 or 2)");
+    default:
+      return fail(errc::bad_tlsa_parameters, "matching type " + std::to_string(matching) + " (expected 0, 1 or 2)");
   }
 }
 

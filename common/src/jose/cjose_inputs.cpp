@@ -131,7 +131,7 @@ result<shared_cjose_jwk> cached_cjose_jwk(const EVP_PKEY& key, bool with_private
   }
   auto made = cjose_jwk_of(key, with_private);
   if (!made) return made.error();
-  shared_cjose_jwk jwk(made->release(), CjoseJwkDeleter{});
+  shared_cjose_jwk jwk(made->release(), cjose_jwk_deleter{});
   EVP_PKEY_up_ref(const_cast<EVP_PKEY*>(&key));
   crypto::unique_evp_pkey reference(const_cast<EVP_PKEY*>(&key));
 

@@ -1,5 +1,5 @@
-#include "danemq/config/cli_binding.hpp"
 #include "danemq/config/options.hpp"
+#include "danemq/config/cli_binding.hpp"
 
 #include <gtest/gtest.h>
 

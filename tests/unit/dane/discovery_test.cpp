@@ -13,7 +13,9 @@
 namespace danemq::dane {
 namespace {
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
 
 TEST(DiscoveryConfig, RefusesABadResolverAddress) {
   discovery_config config;
@@ -105,8 +107,8 @@ TEST(DiscoveryReport, PrintsEachRecordAndTheVerdict) {
   report.ttl = 300;
   report.dnssec = {dnssec_status::secure, {}};
   record_report usable{identity::tlsa_record{3, 1, 1, crypto::bytes(32, 1)}, std::nullopt, true, {}, {}, {}, {}};
-  record_report broken{identity::tlsa_record{3, 0, 0, crypto::bytes{1}}, fail(errc::malformed_record, "not DER"), false,
-                       {}, {}, {}, {}};
+  record_report broken{
+      identity::tlsa_record{3, 0, 0, crypto::bytes{1}}, fail(errc::malformed_record, "not DER"), false, {}, {}, {}, {}};
   report.records = {usable, broken};
   report.verdict = fail(errc::no_usable_record, "only hash records");
   const std::string text = format_report(report);

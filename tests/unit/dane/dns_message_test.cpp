@@ -12,7 +12,9 @@ using testing::response_spec;
 
 constexpr const char* hash = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
 
 TEST(DnsQuery, CarriesTheQuestionIdAndFlags) {
   auto wire = make_query("dev._device.example.net", rr_type::tlsa, 0x1234, query_flags{true, true, 1400});
@@ -53,7 +55,8 @@ TEST(DnsAnswer, ReadsTlsaRecordsTtlAndFlags) {
 }
 
 TEST(DnsAnswer, MatchesTheQuestionCaseInsensitively) {
-  auto wire = make_response({.name = "DEV.Example.NET", .answer = {std::string("dev.example.net. 60 IN TLSA 3 1 1 ") + hash}});
+  auto wire =
+      make_response({.name = "DEV.Example.NET", .answer = {std::string("dev.example.net. 60 IN TLSA 3 1 1 ") + hash}});
   auto answer = parse_answer(wire, "dev.example.net", rr_type::tlsa);
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->records.size(), 1u);
@@ -74,11 +77,11 @@ TEST(DnsAnswer, RefusesQueriesAndGarbage) {
 }
 
 TEST(DnsAnswer, FollowsACnameChainAndIgnoresRecordsElsewhere) {
-  auto wire = make_response({.name = "alias.example.net",
-                             .answer = {"alias.example.net. 100 IN CNAME mid.example.org.",
-                                        "mid.example.org. 50 IN CNAME dev.example.com.",
-                                        std::string("dev.example.com. 900 IN TLSA 3 1 1 ") + hash,
-                                        std::string("alias.example.net. 900 IN TLSA 3 1 1 ") + hash}});
+  auto wire = make_response(
+      {.name = "alias.example.net",
+       .answer = {"alias.example.net. 100 IN CNAME mid.example.org.", "mid.example.org. 50 IN CNAME dev.example.com.",
+                  std::string("dev.example.com. 900 IN TLSA 3 1 1 ") + hash,
+                  std::string("alias.example.net. 900 IN TLSA 3 1 1 ") + hash}});
   auto answer = parse_answer(wire, "alias.example.net", rr_type::tlsa);
   ASSERT_TRUE(answer);
   ASSERT_EQ(answer->cnames.size(), 2u);
@@ -90,8 +93,9 @@ TEST(DnsAnswer, FollowsACnameChainAndIgnoresRecordsElsewhere) {
 }
 
 TEST(DnsAnswer, RefusesACnameLoop) {
-  auto wire = make_response({.name = "a.example.net",
-                             .answer = {"a.example.net. 60 IN CNAME b.example.net.", "b.example.net. 60 IN CNAME a.example.net."}});
+  auto wire = make_response(
+      {.name = "a.example.net",
+       .answer = {"a.example.net. 60 IN CNAME b.example.net.", "b.example.net. 60 IN CNAME a.example.net."}});
   EXPECT_TRUE(failed_with(parse_answer(wire, "a.example.net", rr_type::tlsa), errc::malformed_answer));
 }
 
@@ -113,8 +117,8 @@ TEST(DnsAnswerStatus, NamesNxdomainAndNodataWithTheNegativeTtl) {
   ASSERT_TRUE(nx);
   EXPECT_TRUE(failed_with(answer_status(*nx), errc::nxdomain));
   EXPECT_EQ(nx->negative_ttl, 30u);
-  auto nodata = parse_answer(make_response({.name = "dev.example.net", .authority = {soa}}), "dev.example.net",
-                             rr_type::tlsa);
+  auto nodata =
+      parse_answer(make_response({.name = "dev.example.net", .authority = {soa}}), "dev.example.net", rr_type::tlsa);
   ASSERT_TRUE(nodata);
   EXPECT_TRUE(failed_with(answer_status(*nodata), errc::nodata));
 }
@@ -130,10 +134,11 @@ TEST(DnsAnswerStatus, TellsServfailFromRefusedAndBogus) {
   auto refused_status = answer_status(*refused);
   ASSERT_TRUE(failed_with(refused_status, errc::servfail));
   EXPECT_NE(refused_status.error().detail.find("REFUSED"), std::string::npos);
-  auto bogus = parse_answer(make_response({.name = "dev.example.net",
-                                           .rcode = rcode::servfail,
-                                           .extended_error = std::make_pair(std::uint16_t{6}, "signature crypto failed")}),
-                            "dev.example.net", rr_type::tlsa);
+  auto bogus =
+      parse_answer(make_response({.name = "dev.example.net",
+                                  .rcode = rcode::servfail,
+                                  .extended_error = std::make_pair(std::uint16_t{6}, "signature crypto failed")}),
+                   "dev.example.net", rr_type::tlsa);
   ASSERT_TRUE(bogus);
   EXPECT_EQ(bogus->extended_error, 6);
   EXPECT_EQ(bogus->extended_error_text, "signature crypto failed");
@@ -143,7 +148,8 @@ TEST(DnsAnswerStatus, TellsServfailFromRefusedAndBogus) {
 }
 
 TEST(DnsAnswer, ReportsTruncation) {
-  auto answer = parse_answer(make_response({.name = "dev.example.net", .truncated = true}), "dev.example.net", rr_type::tlsa);
+  auto answer =
+      parse_answer(make_response({.name = "dev.example.net", .truncated = true}), "dev.example.net", rr_type::tlsa);
   ASSERT_TRUE(answer);
   EXPECT_TRUE(answer->truncated);
 }

@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "danemq/crypto/openssl.hpp"
 #include "dane/ldns_handles.hpp"
+#include "danemq/crypto/openssl.hpp"
 
 namespace danemq::dane::testing {
 
@@ -21,7 +21,7 @@ struct response_spec {
   std::uint8_t rcode{0};
   bool authenticated_data{false};
   bool truncated{false};
-  std::vector<std::string> answer{};   ///< records in zone-file form
+  std::vector<std::string> answer{};  ///< records in zone-file form
   std::vector<std::string> authority{};
   std::optional<std::pair<std::uint16_t, std::string>> extended_error{};
   std::uint16_t id{4242};
@@ -46,14 +46,18 @@ inline crypto::bytes make_response(const response_spec& spec) {
   ldns_pkt_set_tc(pkt.get(), spec.truncated);
   ldns_pkt_set_rcode(pkt.get(), spec.rcode);
   for (const auto& text : spec.answer) ldns_pkt_push_rr(pkt.get(), LDNS_SECTION_ANSWER, rr_from_text(text).release());
-  for (const auto& text : spec.authority) ldns_pkt_push_rr(pkt.get(), LDNS_SECTION_AUTHORITY, rr_from_text(text).release());
+  for (const auto& text : spec.authority)
+    ldns_pkt_push_rr(pkt.get(), LDNS_SECTION_AUTHORITY, rr_from_text(text).release());
   ldns_pkt_set_edns_udp_size(pkt.get(), 1232);
   ldns_pkt_set_edns_do(pkt.get(), true);
   if (spec.extended_error) {
     const auto& [code, text] = *spec.extended_error;
-    std::vector<std::uint8_t> option{0, 15, static_cast<std::uint8_t>((text.size() + 2) >> 8),
+    std::vector<std::uint8_t> option{0,
+                                     15,
+                                     static_cast<std::uint8_t>((text.size() + 2) >> 8),
                                      static_cast<std::uint8_t>((text.size() + 2) & 0xff),
-                                     static_cast<std::uint8_t>(code >> 8), static_cast<std::uint8_t>(code & 0xff)};
+                                     static_cast<std::uint8_t>(code >> 8),
+                                     static_cast<std::uint8_t>(code & 0xff)};
     option.insert(option.end(), text.begin(), text.end());
     ldns_pkt_set_edns_data(pkt.get(), ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, option.size(), option.data()));
   }

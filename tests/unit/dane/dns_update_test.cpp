@@ -5,7 +5,9 @@
 namespace danemq::dane {
 namespace {
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
 
 constexpr const char* secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0";
 
@@ -35,8 +37,8 @@ TEST(TsigKey, RefusesMalformedTextWithoutEchoingTheSecret) {
 }
 
 TEST(DnsUpdate, RefusesAnInvalidName) {
-  update_target target{{"127.0.0.1", 9}, *parse_tsig_key(std::string("hmac-sha256:k:") + secret),
-                       std::chrono::milliseconds(50), 0};
+  update_target target{
+      {"127.0.0.1", 9}, *parse_tsig_key(std::string("hmac-sha256:k:") + secret), std::chrono::milliseconds(50), 0};
   EXPECT_TRUE(failed_with(replace_tlsa_records(target, "bad..name", {}), errc::bad_name));
 }
 

@@ -11,7 +11,9 @@
 namespace danemq::dane {
 namespace {
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
 
 constexpr const char* anchor_ds =
     "example.test. IN DS 61478 13 2 2243abc42ea18aa913328905558dff55c351fa24bfb911725cef50225dd92c46\n";
@@ -19,7 +21,8 @@ constexpr const char* hash = "0102030405060708090a0b0c0d0e0f10111213141516171819
 
 std::shared_ptr<const stub_resolver> unreachable_resolver() {
   // Nothing is asked in these tests: an unsigned answer needs no key.
-  return std::make_shared<const stub_resolver>(resolver_options{{"127.0.0.1", 9}, std::chrono::milliseconds(50), 0, 1232});
+  return std::make_shared<const stub_resolver>(
+      resolver_options{{"127.0.0.1", 9}, std::chrono::milliseconds(50), 0, 1232});
 }
 
 TEST(DnssecMode, ParsesTheTwoModes) {
@@ -33,7 +36,8 @@ TEST(DnssecMode, ParsesTheTwoModes) {
 TEST(LocalValidator, LoadsDsAndDnskeyAnchorsAndSkipsTheRest) {
   test::temp_dir dir;
   const auto path = dir.path() / "anchors";
-  std::ofstream(path) << "; a comment\n$TTL 3600\n" << anchor_ds
+  std::ofstream(path) << "; a comment\n$TTL 3600\n"
+                      << anchor_ds
                       << "example.test. 3600 IN DNSKEY 257 3 13 "
                          "d9T9IkXUsK+Ub96JBOjIUkFJYx8b5+Qy9QVtN+kTlfvHDoFQNbhW3CfSRSW1Eo9hTqmEU58GKj22HxpAxAFqfw==\n"
                       << "example.test. 3600 IN A 192.0.2.1\n\n";
@@ -51,7 +55,8 @@ TEST(LocalValidator, LoadsDebiansRootAnchorWhenInstalled) {
 
 TEST(LocalValidator, RefusesAMissingOrEmptyAnchorFile) {
   test::temp_dir dir;
-  EXPECT_TRUE(failed_with(local_validator::create(dir.path() / "missing", unreachable_resolver()), errc::bad_configuration));
+  EXPECT_TRUE(
+      failed_with(local_validator::create(dir.path() / "missing", unreachable_resolver()), errc::bad_configuration));
   const auto empty = dir.path() / "empty";
   std::ofstream(empty) << "; nothing\nexample.test. IN A 192.0.2.1\n";
   EXPECT_TRUE(failed_with(local_validator::create(empty, unreachable_resolver()), errc::bad_configuration));
@@ -66,7 +71,8 @@ TEST(LocalValidator, CallsAnUnsignedAnswerInsecure) {
   std::ofstream(path) << anchor_ds;
   auto validator = local_validator::create(path, unreachable_resolver());
   ASSERT_TRUE(validator);
-  auto wire = testing::make_response({.name = "dev.example.test", .answer = {std::string("dev.example.test. 60 IN TLSA 3 1 1 ") + hash}});
+  auto wire = testing::make_response(
+      {.name = "dev.example.test", .answer = {std::string("dev.example.test. 60 IN TLSA 3 1 1 ") + hash}});
   const auto verdict = (*validator)->validate(wire, "dev.example.test", rr_type::tlsa);
   EXPECT_EQ(verdict.status, dnssec_status::insecure);
   EXPECT_NE(verdict.reason.find("no RRSIG"), std::string::npos);

@@ -12,7 +12,9 @@ namespace {
 using std::chrono::system_clock;
 constexpr const char* name = "abc123._device.example.net";
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
 
 /// CA certificates by "<authority>/<key id>", counting fetches.
 class map_ca_source final : public ca_source {

@@ -19,7 +19,9 @@
 namespace danemq::dane {
 namespace {
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
 
 TEST(ServerAddress, ParsesIpv4WithAndWithoutPort) {
   auto plain = parse_server_address("192.0.2.1");
@@ -164,7 +166,8 @@ TEST(StubResolver, AsksAnIpv6Resolver) {
   }
   const udp_server& server = *bound;
   std::thread responder = answer_once(server);
-  stub_resolver resolver({*parse_server_address("[::1]:" + std::to_string(server.port())), std::chrono::milliseconds(2000), 0, 1232});
+  stub_resolver resolver(
+      {*parse_server_address("[::1]:" + std::to_string(server.port())), std::chrono::milliseconds(2000), 0, 1232});
   auto answer = resolver.query("dev.example.net", rr_type::tlsa);
   responder.join();
   ASSERT_TRUE(answer) << answer.error().message();

@@ -38,10 +38,10 @@ inline crypto::unique_evp_pkey make_test_key(test_key type = test_key::ec_p256) 
 
 struct certificate_spec {
   std::string common_name;
-  std::vector<std::string> dns_names;          ///< SAN dNSName entries
+  std::vector<std::string> dns_names;  ///< SAN dNSName entries
   bool is_ca{false};
-  std::chrono::seconds valid_from{-3600};      ///< relative to now
-  std::chrono::seconds valid_until{86400};     ///< relative to now
+  std::chrono::seconds valid_from{-3600};   ///< relative to now
+  std::chrono::seconds valid_until{86400};  ///< relative to now
   test_key key_type{test_key::ec_p256};
 };
 
@@ -50,7 +50,8 @@ inline issued make_certificate(const certificate_spec& spec, const issued* issue
   issued out{make_test_key(spec.key_type), crypto::unique_x509(X509_new())};
   X509* cert = out.cert.get();
   auto check = [](int ok, const char* what) {
-    if (ok != 1) throw std::runtime_error(std::string("test certificate: ") + what + ": " + crypto::drain_openssl_errors());
+    if (ok != 1)
+      throw std::runtime_error(std::string("test certificate: ") + what + ": " + crypto::drain_openssl_errors());
   };
   check(X509_set_version(cert, X509_VERSION_3), "version");
   static long serial = 1000;

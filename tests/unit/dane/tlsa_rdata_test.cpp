@@ -10,7 +10,9 @@ namespace {
 
 using identity::tlsa_record;
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
 
 TEST(TlsaRdata, ParsesWireFormAndBack) {
   const crypto::bytes rdata{3, 1, 1, 0xaa, 0xbb};

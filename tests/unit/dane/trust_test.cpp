@@ -13,7 +13,9 @@ using std::chrono::system_clock;
 
 constexpr const char* name = "abc123._device.example.net";
 
-bool failed_with(const auto& r, errc code) { return !r && r.error().code == make_error_code(code); }
+bool failed_with(const auto& r, errc code) {
+  return !r && r.error().code == make_error_code(code);
+}
 
 tlsa_record record_of(const testing::issued& id, std::uint8_t usage, std::uint8_t selector, std::uint8_t matching) {
   return *make_tlsa_record(*id.cert, usage, selector, matching);
@@ -94,7 +96,8 @@ TEST(TrustDecision, HashRecordsOnlyConfirmAPresentedCertificate) {
   EXPECT_EQ(X509_cmp(confirmed->certificate.get(), id.cert.get()), 0);
 
   auto stranger = testing::make_identity(name);
-  EXPECT_TRUE(failed_with(confirm_presented_certificate(identity, *stranger.cert, system_clock::now()), errc::no_match));
+  EXPECT_TRUE(
+      failed_with(confirm_presented_certificate(identity, *stranger.cert, system_clock::now()), errc::no_match));
 }
 
 TEST(TrustDecision, MalformedRecordsDoNotSpoilTheGoodOnesBesideThem) {
@@ -128,10 +131,12 @@ TEST(TrustDecision, TrustAnchorUsagesAreNotUsedForIdentities) {
 
 TEST(TrustDecision, PkixEeChecksNamesAndDates) {
   auto good = testing::make_identity(name);
-  auto expired = testing::make_identity(name, testing::test_key::ec_p256, std::chrono::hours(-48), std::chrono::hours(-1));
+  auto expired =
+      testing::make_identity(name, testing::test_key::ec_p256, std::chrono::hours(-48), std::chrono::hours(-1));
   auto other_name = testing::make_identity("other._device.example.net");
-  auto decision = decide_trust(
-      secure({record_of(good, 1, 0, 0), record_of(expired, 1, 0, 0), record_of(other_name, 1, 0, 0), record_of(good, 1, 1, 0)}), {});
+  auto decision = decide_trust(secure({record_of(good, 1, 0, 0), record_of(expired, 1, 0, 0),
+                                       record_of(other_name, 1, 0, 0), record_of(good, 1, 1, 0)}),
+                               {});
   ASSERT_EQ(decision.keys.size(), 1u);
   EXPECT_EQ(X509_cmp(decision.keys[0].certificate.get(), good.cert.get()), 0);
   EXPECT_NE(decision.verdicts[1].problem->detail.find("expired"), std::string::npos);
@@ -142,8 +147,9 @@ TEST(TrustDecision, PkixEeChecksNamesAndDates) {
 TEST(TrustDecision, PkixCdCountsWithoutDnssecOnlyWhenItsCheckPasses) {
   auto accepted = testing::make_identity(name);
   auto rejected = testing::make_identity(name);
-  trust_input input{name, dnssec_status::insecure, {record_of(accepted, 4, 0, 0), record_of(rejected, 4, 0, 0),
-                                                   record_of(accepted, 4, 1, 0)},
+  trust_input input{name,
+                    dnssec_status::insecure,
+                    {record_of(accepted, 4, 0, 0), record_of(rejected, 4, 0, 0), record_of(accepted, 4, 1, 0)},
                     system_clock::now()};
   auto check = [&accepted](const X509& cert, std::string_view identity_name) -> result<void> {
     EXPECT_EQ(identity_name, name);
@@ -183,7 +189,8 @@ TEST(ConfirmPresentedCertificate, MatchesKeysAndChecksPkixEeHashes) {
   dane_identity identity{name, std::move(decision.keys), true, {}, {}};
   EXPECT_TRUE(confirm_presented_certificate(identity, *id.cert, system_clock::now()));
 
-  auto expired = testing::make_identity(name, testing::test_key::ec_p256, std::chrono::hours(-48), std::chrono::hours(-1));
+  auto expired =
+      testing::make_identity(name, testing::test_key::ec_p256, std::chrono::hours(-48), std::chrono::hours(-1));
   dane_identity pkix{name, {}, true, {}, {record_of(expired, 1, 0, 1)}};
   EXPECT_TRUE(failed_with(confirm_presented_certificate(pkix, *expired.cert, system_clock::now()), errc::pkix_failed));
   dane_identity dane_ee{name, {}, true, {}, {record_of(expired, 3, 0, 1)}};
@@ -201,7 +208,8 @@ TEST(RecordMatch, ComparesAssociationData) {
 TEST(NameAndDates, NeedTheNameInTheSan) {
   auto id = testing::make_identity(name);
   EXPECT_TRUE(check_name_and_dates(*id.cert, "ABC123._device.EXAMPLE.net", system_clock::now()));
-  EXPECT_TRUE(failed_with(check_name_and_dates(*id.cert, "x._device.example.net", system_clock::now()), errc::pkix_failed));
+  EXPECT_TRUE(
+      failed_with(check_name_and_dates(*id.cert, "x._device.example.net", system_clock::now()), errc::pkix_failed));
   EXPECT_TRUE(failed_with(check_name_and_dates(*id.cert, name, system_clock::now() + std::chrono::hours(48)),
                           errc::pkix_failed));
 }

@@ -31,17 +31,18 @@ TEST_P(DnsNameRefuses, WithTheReason) {
   EXPECT_NE(name.error().detail.find(GetParam().reason_contains), std::string::npos) << name.error().detail;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    BadNames, DnsNameRefuses,
-    ::testing::Values(bad_name_case{"", "empty name"}, bad_name_case{".", "empty name"},
-                      bad_name_case{"a..b", "empty label"}, bad_name_case{".a", "empty label"},
-                      bad_name_case{std::string(64, 'a') + ".example", "more than 63"},
-                      bad_name_case{std::string(63, 'a') + "." + std::string(63, 'b') + "." + std::string(63, 'c') +
-                                        "." + std::string(63, 'd'),
-                                    "more than 253"},
-                      bad_name_case{"al ice.example", "character"}, bad_name_case{"alice!.example", "character"},
-                      bad_name_case{"caf\xc3\xa9.example", "character"}, bad_name_case{"-alice.example", "'-'"},
-                      bad_name_case{"alice-.example", "'-'"}, bad_name_case{"a/b", "character"}));
+INSTANTIATE_TEST_SUITE_P(BadNames, DnsNameRefuses,
+                         ::testing::Values(bad_name_case{"", "empty name"}, bad_name_case{".", "empty name"},
+                                           bad_name_case{"a..b", "empty label"}, bad_name_case{".a", "empty label"},
+                                           bad_name_case{std::string(64, 'a') + ".example", "more than 63"},
+                                           bad_name_case{std::string(63, 'a') + "." + std::string(63, 'b') + "." +
+                                                             std::string(63, 'c') + "." + std::string(63, 'd'),
+                                                         "more than 253"},
+                                           bad_name_case{"al ice.example", "character"},
+                                           bad_name_case{"alice!.example", "character"},
+                                           bad_name_case{"caf\xc3\xa9.example", "character"},
+                                           bad_name_case{"-alice.example", "'-'"},
+                                           bad_name_case{"alice-.example", "'-'"}, bad_name_case{"a/b", "character"}));
 
 TEST(DnsName, AcceptsExactlyTheLengthLimits) {
   EXPECT_TRUE(canonical_dns_name(std::string(63, 'a') + ".example"));

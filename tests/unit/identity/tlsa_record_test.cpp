@@ -51,8 +51,7 @@ TEST_F(TlsaRecord, RefusesParametersOutsideRfc6698) {
 TEST_F(TlsaRecord, ZoneFileLineIsFullyQualified) {
   auto record = make_tlsa_record(*cert, 3, 1, 1);
   ASSERT_TRUE(record);
-  EXPECT_EQ(zone_file_line("alice.example.net", *record, 300),
-            "alice.example.net. 300 IN TLSA " + record->to_string());
+  EXPECT_EQ(zone_file_line("alice.example.net", *record, 300), "alice.example.net. 300 IN TLSA " + record->to_string());
 }
 
 }  // namespace

@@ -35,9 +35,9 @@ TEST(DnsUri, RefusesOtherSchemesQueriesAndEncodings) {
 // ("dns://a?b/name?type=TLSA" is host "a" with query "b/name?type=TLSA") was
 // read as naming "name".
 TEST(DnsUri, RefusesAnAuthorityThatIsNotAHostAndPort) {
-  for (const char* uri : {"dns://a?b/alice.example?type=TLSA", "dns://a#x/alice.example?type=TLSA",
-                          "dns://a%41/alice.example?type=TLSA", "dns://a;b/alice.example?type=TLSA",
-                          "dns://us er@host/alice.example?type=TLSA"}) {
+  for (const char* uri :
+       {"dns://a?b/alice.example?type=TLSA", "dns://a#x/alice.example?type=TLSA", "dns://a%41/alice.example?type=TLSA",
+        "dns://a;b/alice.example?type=TLSA", "dns://us er@host/alice.example?type=TLSA"}) {
     auto name = name_from_dns_uri(uri);
     ASSERT_FALSE(name) << uri << " read as " << *name;
     EXPECT_EQ(name.error().code, make_error_code(errc::bad_format)) << uri;

@@ -115,9 +115,10 @@ TEST(MaintenanceSettings, MissingIdentityNameNamesTheVariable) {
 }
 
 TEST(MaintenanceSettings, InvalidNamesAreRefusedWithTheReason) {
-  for (const std::string& bad : std::vector<std::string>{"bad..name", std::string(64, 'x') + ".example", "under score!.example"}) {
-    auto refused = run_app({"danemq-maintenance", "create-selfsigned-id", "--identity-name", bad, "--crypto-path",
-                            "/nonexistent"});
+  for (const std::string& bad :
+       std::vector<std::string>{"bad..name", std::string(64, 'x') + ".example", "under score!.example"}) {
+    auto refused = run_app(
+        {"danemq-maintenance", "create-selfsigned-id", "--identity-name", bad, "--crypto-path", "/nonexistent"});
     EXPECT_EQ(refused.exit_code, exit_usage) << bad;
     EXPECT_NE(refused.err.find("IDENTITY_NAME: invalid DNS name"), std::string::npos) << refused.err;
   }
@@ -125,8 +126,8 @@ TEST(MaintenanceSettings, InvalidNamesAreRefusedWithTheReason) {
 
 TEST(MaintenanceSettings, OriginalCommandNameSelectsTheSubcommand) {
   test::temp_dir dir;
-  auto created = run_app({"/usr/local/bin/create_selfsigned_id", "--identity-name", "bob.example", "--crypto-path",
-                          dir.path().string()});
+  auto created = run_app(
+      {"/usr/local/bin/create_selfsigned_id", "--identity-name", "bob.example", "--crypto-path", dir.path().string()});
   ASSERT_EQ(created.exit_code, exit_success) << created.err;
   auto tlsa = run_app({"generate_tlsa", "--identity-name", "bob.example", "--crypto-path", dir.path().string()});
   EXPECT_EQ(tlsa.out.rfind("TLSA record for bob.example: 3 0 0 ", 0), 0U);
@@ -144,8 +145,8 @@ TEST(MaintenanceSettings, BadKeyTypeIsAUsageError) {
 TEST(MaintenanceFiles, UnwritableCryptoPathIsReportedAndNothingIsWritten) {
   test::temp_dir dir;
   std::ofstream(dir.path() / "file") << "x";
-  auto refused = run_app({"danemq-maintenance", "create-selfsigned-id", "--identity-name", "a.example",
-                          "--crypto-path", (dir.path() / "file" / "identity").string()});
+  auto refused = run_app({"danemq-maintenance", "create-selfsigned-id", "--identity-name", "a.example", "--crypto-path",
+                          (dir.path() / "file" / "identity").string()});
   EXPECT_EQ(refused.exit_code, exit_identity_files);
   EXPECT_NE(refused.err.find("CRYPTO_PATH"), std::string::npos) << refused.err;
 }
@@ -153,8 +154,8 @@ TEST(MaintenanceFiles, UnwritableCryptoPathIsReportedAndNothingIsWritten) {
 TEST(MaintenanceFiles, CorruptOrMismatchedFilesAreReportedAndLeftUntouched) {
   test::temp_dir dir;
   const auto args = [&](const std::string& command) {
-    return std::vector<std::string>{"danemq-maintenance", command, "--identity-name", "a.example", "--crypto-path",
-                                    dir.path().string()};
+    return std::vector<std::string>{"danemq-maintenance", command,         "--identity-name",
+                                    "a.example",          "--crypto-path", dir.path().string()};
   };
   ASSERT_EQ(run_app(args("create-selfsigned-id")).exit_code, exit_success);
   const auto cert_path = dir.path() / "a.example.crt.pem";

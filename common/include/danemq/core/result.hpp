@@ -106,6 +106,8 @@ class [[nodiscard]] result<void> {
 };
 
 /// The successful result<void>.
-[[nodiscard]] inline result<void> ok() { return {}; }
+[[nodiscard]] inline result<void> ok() {
+  return {};
+}
 
 }  // namespace danemq

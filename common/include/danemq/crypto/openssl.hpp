@@ -19,63 +19,63 @@
 
 namespace danemq::crypto {
 
-struct EvpPkeyDeleter {
+struct evp_pkey_deleter {
   void operator()(EVP_PKEY* p) const noexcept { EVP_PKEY_free(p); }
 };
-struct EvpPkeyCtxDeleter {
+struct evp_pkey_ctx_deleter {
   void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); }
 };
-struct EvpMdCtxDeleter {
+struct evp_md_ctx_deleter {
   void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
 };
-struct EvpCipherCtxDeleter {
+struct evp_cipher_ctx_deleter {
   void operator()(EVP_CIPHER_CTX* p) const noexcept { EVP_CIPHER_CTX_free(p); }
 };
-struct EvpKdfDeleter {
+struct evp_kdf_deleter {
   void operator()(EVP_KDF* p) const noexcept { EVP_KDF_free(p); }
 };
-struct EvpKdfCtxDeleter {
+struct evp_kdf_ctx_deleter {
   void operator()(EVP_KDF_CTX* p) const noexcept { EVP_KDF_CTX_free(p); }
 };
-struct X509Deleter {
+struct x509_deleter {
   void operator()(X509* p) const noexcept { X509_free(p); }
 };
-struct X509ReqDeleter {
+struct x509_req_deleter {
   void operator()(X509_REQ* p) const noexcept { X509_REQ_free(p); }
 };
-struct X509StoreDeleter {
+struct x509_store_deleter {
   void operator()(X509_STORE* p) const noexcept { X509_STORE_free(p); }
 };
-struct X509StoreCtxDeleter {
+struct x509_store_ctx_deleter {
   void operator()(X509_STORE_CTX* p) const noexcept { X509_STORE_CTX_free(p); }
 };
-struct X509StackDeleter {
+struct x509_stack_deleter {
   void operator()(STACK_OF(X509) * p) const noexcept { sk_X509_pop_free(p, X509_free); }
 };
-struct BioDeleter {
+struct bio_deleter {
   void operator()(BIO* p) const noexcept { BIO_free_all(p); }
 };
-struct BignumDeleter {
+struct bignum_deleter {
   void operator()(BIGNUM* p) const noexcept { BN_free(p); }
 };
-struct GeneralNamesDeleter {
+struct general_names_deleter {
   void operator()(GENERAL_NAMES* p) const noexcept { GENERAL_NAMES_free(p); }
 };
 
-using unique_evp_pkey = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
-using unique_evp_pkey_ctx = std::unique_ptr<EVP_PKEY_CTX, EvpPkeyCtxDeleter>;
-using unique_evp_md_ctx = std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter>;
-using unique_evp_cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, EvpCipherCtxDeleter>;
-using unique_evp_kdf = std::unique_ptr<EVP_KDF, EvpKdfDeleter>;
-using unique_evp_kdf_ctx = std::unique_ptr<EVP_KDF_CTX, EvpKdfCtxDeleter>;
-using unique_x509 = std::unique_ptr<X509, X509Deleter>;
-using unique_x509_req = std::unique_ptr<X509_REQ, X509ReqDeleter>;
-using unique_x509_store = std::unique_ptr<X509_STORE, X509StoreDeleter>;
-using unique_x509_store_ctx = std::unique_ptr<X509_STORE_CTX, X509StoreCtxDeleter>;
-using unique_x509_stack = std::unique_ptr<STACK_OF(X509), X509StackDeleter>;
-using unique_bio = std::unique_ptr<BIO, BioDeleter>;
-using unique_bignum = std::unique_ptr<BIGNUM, BignumDeleter>;
-using unique_general_names = std::unique_ptr<GENERAL_NAMES, GeneralNamesDeleter>;
+using unique_evp_pkey = std::unique_ptr<EVP_PKEY, evp_pkey_deleter>;
+using unique_evp_pkey_ctx = std::unique_ptr<EVP_PKEY_CTX, evp_pkey_ctx_deleter>;
+using unique_evp_md_ctx = std::unique_ptr<EVP_MD_CTX, evp_md_ctx_deleter>;
+using unique_evp_cipher_ctx = std::unique_ptr<EVP_CIPHER_CTX, evp_cipher_ctx_deleter>;
+using unique_evp_kdf = std::unique_ptr<EVP_KDF, evp_kdf_deleter>;
+using unique_evp_kdf_ctx = std::unique_ptr<EVP_KDF_CTX, evp_kdf_ctx_deleter>;
+using unique_x509 = std::unique_ptr<X509, x509_deleter>;
+using unique_x509_req = std::unique_ptr<X509_REQ, x509_req_deleter>;
+using unique_x509_store = std::unique_ptr<X509_STORE, x509_store_deleter>;
+using unique_x509_store_ctx = std::unique_ptr<X509_STORE_CTX, x509_store_ctx_deleter>;
+using unique_x509_stack = std::unique_ptr<STACK_OF(X509), x509_stack_deleter>;
+using unique_bio = std::unique_ptr<BIO, bio_deleter>;
+using unique_bignum = std::unique_ptr<BIGNUM, bignum_deleter>;
+using unique_general_names = std::unique_ptr<GENERAL_NAMES, general_names_deleter>;
 
 using bytes = std::vector<std::uint8_t>;
 

@@ -85,7 +85,7 @@ struct record_report {
 /// Everything one uncached lookup found, for `check` and `lookup`.
 struct lookup_report {
   std::string name;
-  std::string resolver;            ///< server asked
+  std::string resolver;  ///< server asked
   dnssec_mode mode{dnssec_mode::resolver};
   std::optional<failure> lookup_error;  ///< NXDOMAIN, timeout, ... (records then empty)
   std::uint8_t rcode{0};

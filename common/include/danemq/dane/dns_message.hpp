@@ -38,15 +38,15 @@ inline constexpr std::uint8_t refused = 5;
 
 /// How a query is flagged.
 struct query_flags {
-  bool dnssec_ok{true};            ///< DO: ask for RRSIGs (RFC 3225)
-  bool checking_disabled{false};   ///< CD: the resolver must not filter bogus data (local validation)
+  bool dnssec_ok{true};                  ///< DO: ask for RRSIGs (RFC 3225)
+  bool checking_disabled{false};         ///< CD: the resolver must not filter bogus data (local validation)
   std::uint16_t edns_buffer_size{1232};  ///< our EDNS UDP payload size (DNS flag day 2020 default)
 };
 
 /// A query for `name`/`type`, class IN, RD set, with EDNS0, in wire form.
 /// Failure bad_name when `name` is not a domain name.
 [[nodiscard]] result<crypto::bytes> make_query(std::string_view name, std::uint16_t type, std::uint16_t id,
-                                              const query_flags& flags);
+                                               const query_flags& flags);
 
 /// One step of a CNAME chain.
 struct cname_link {
@@ -60,14 +60,14 @@ struct cname_link {
 struct dns_answer {
   std::uint16_t id{0};
   std::uint8_t rcode{0};
-  bool authenticated_data{false};  ///< AD: the resolver validated it (RFC 4035 3.2.3)
-  bool truncated{false};           ///< TC: the answer did not fit; ask again over TCP
-  std::vector<cname_link> cnames;  ///< the CNAME chain from the question's name, in order
-  std::string final_name;          ///< the name the records are at (the question's, or the chain's end)
-  std::vector<crypto::bytes> records;  ///< RDATA of the asked type at final_name, in answer order
-  bool records_signed{false};      ///< an RRSIG covering those records was present
-  std::uint32_t ttl{0};            ///< smallest TTL of the records and of the CNAMEs
-  std::optional<std::uint32_t> negative_ttl;  ///< min(SOA TTL, SOA MINIMUM) of the authority section (RFC 2308)
+  bool authenticated_data{false};               ///< AD: the resolver validated it (RFC 4035 3.2.3)
+  bool truncated{false};                        ///< TC: the answer did not fit; ask again over TCP
+  std::vector<cname_link> cnames;               ///< the CNAME chain from the question's name, in order
+  std::string final_name;                       ///< the name the records are at (the question's, or the chain's end)
+  std::vector<crypto::bytes> records;           ///< RDATA of the asked type at final_name, in answer order
+  bool records_signed{false};                   ///< an RRSIG covering those records was present
+  std::uint32_t ttl{0};                         ///< smallest TTL of the records and of the CNAMEs
+  std::optional<std::uint32_t> negative_ttl;    ///< min(SOA TTL, SOA MINIMUM) of the authority section (RFC 2308)
   std::optional<std::uint16_t> extended_error;  ///< RFC 8914 INFO-CODE, when the resolver gave one
   std::string extended_error_text;
 };
@@ -76,7 +76,7 @@ struct dns_answer {
 /// when the bytes are not a DNS response, answer another question, or hold a
 /// CNAME chain that loops or is longer than 8 links.
 [[nodiscard]] result<dns_answer> parse_answer(std::span<const std::uint8_t> wire, std::string_view name,
-                                             std::uint16_t type);
+                                              std::uint16_t type);
 
 /// The failure an answer stands for, if any: nxdomain, servfail (also
 /// REFUSED and other codes, named in the detail), bogus (SERVFAIL with an

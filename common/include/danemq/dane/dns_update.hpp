@@ -29,8 +29,8 @@ struct tsig_key {
 [[nodiscard]] result<tsig_key> parse_tsig_key(std::string_view text);
 
 struct update_target {
-  server_address server;                     ///< DNS_UPDATE_SERVER
-  tsig_key key;                              ///< DNS_UPDATE_TSIG
+  server_address server;  ///< DNS_UPDATE_SERVER
+  tsig_key key;           ///< DNS_UPDATE_TSIG
   std::chrono::milliseconds timeout{5000};
   unsigned retries{1};
 };

@@ -23,16 +23,16 @@
 namespace danemq::dane {
 
 struct cache_limits {
-  std::size_t max_entries{1024};                 ///< LRU beyond this
-  std::chrono::seconds max_ttl{3600};            ///< cap on an answer's TTL
-  std::chrono::seconds max_negative_ttl{30};     ///< cap for NXDOMAIN/NODATA
+  std::size_t max_entries{1024};              ///< LRU beyond this
+  std::chrono::seconds max_ttl{3600};         ///< cap on an answer's TTL
+  std::chrono::seconds max_negative_ttl{30};  ///< cap for NXDOMAIN/NODATA
 };
 
 struct cache_statistics {
   std::uint64_t hits{0};
-  std::uint64_t misses{0};      ///< absent or expired
-  std::uint64_t expired{0};     ///< misses that found an expired entry
-  std::uint64_t evicted{0};     ///< entries dropped by the LRU bound
+  std::uint64_t misses{0};   ///< absent or expired
+  std::uint64_t expired{0};  ///< misses that found an expired entry
+  std::uint64_t evicted{0};  ///< entries dropped by the LRU bound
   std::size_t entries{0};
 };
 

@@ -26,9 +26,9 @@ struct trusted_key {
 
 /// What discovery established for a name.
 struct dane_identity {
-  std::string name;                  ///< the canonical name that was asked for (RFC 7671 section 7)
-  std::vector<trusted_key> keys;     ///< every usable key, in a deterministic order; keys[0] is the one to encrypt to
-  bool dnssec_secure{false};         ///< the TLSA RRset was DNSSEC-secure
+  std::string name;               ///< the canonical name that was asked for (RFC 7671 section 7)
+  std::vector<trusted_key> keys;  ///< every usable key, in a deterministic order; keys[0] is the one to encrypt to
+  bool dnssec_secure{false};      ///< the TLSA RRset was DNSSEC-secure
   std::chrono::steady_clock::time_point valid_until{};  ///< cache expiry (TTL, capped)
   /// Usable hash records (`x y 1`, `x y 2`): they carry no key, but confirm a
   /// certificate presented in-band (see identity_source::confirm_certificate).

@@ -55,8 +55,8 @@ struct https_ca_source_options {
   /// PEM bundle of CAs trusted for the HTTPS connection; empty: OpenSSL's
   /// default paths (Debian's ca-certificates). Tests point it at a test CA.
   std::filesystem::path trusted_cas{};
-  std::uint16_t port{443};                   ///< tests use a loopback high port
-  std::chrono::milliseconds timeout{5000};   ///< for the whole fetch of one certificate
+  std::uint16_t port{443};                       ///< tests use a loopback high port
+  std::chrono::milliseconds timeout{5000};       ///< for the whole fetch of one certificate
   std::size_t max_body{std::size_t{64} * 1024};  ///< a CA certificate is a few KiB
 };
 
@@ -78,8 +78,7 @@ class https_ca_source final : public ca_source {
 /// self-signed root: each fetched by the AKI of the one below, and refused
 /// unless its SubjectKeyIdentifier is that AKI. Failure pkix_failed when a
 /// fetch fails or no root is reached within `max_depth` certificates.
-[[nodiscard]] result<std::vector<crypto::unique_x509>> fetch_ca_chain(const X509& leaf,
-                                                                      std::string_view identity_name,
+[[nodiscard]] result<std::vector<crypto::unique_x509>> fetch_ca_chain(const X509& leaf, std::string_view identity_name,
                                                                       ca_source& source, unsigned max_depth = 8);
 
 /// PKIX validation of `leaf` against `chain` (from fetch_ca_chain; its last

@@ -40,16 +40,16 @@ struct tlsa_verdict {
 };
 
 struct trust_input {
-  std::string name;                              ///< the canonical name asked for
+  std::string name;  ///< the canonical name asked for
   dnssec_status status{dnssec_status::indeterminate};
-  std::vector<identity::tlsa_record> records;    ///< the TLSA RRset as found in DNS
-  std::chrono::system_clock::time_point now{};   ///< for the PKIX date checks
+  std::vector<identity::tlsa_record> records;   ///< the TLSA RRset as found in DNS
+  std::chrono::system_clock::time_point now{};  ///< for the PKIX date checks
 };
 
 struct trust_decision {
-  std::vector<trusted_key> keys;                         ///< usable keys, in preference order
-  std::vector<identity::tlsa_record> confirming_records; ///< usable hash records
-  std::vector<tlsa_verdict> verdicts;                    ///< one per input record, in input order
+  std::vector<trusted_key> keys;                          ///< usable keys, in preference order
+  std::vector<identity::tlsa_record> confirming_records;  ///< usable hash records
+  std::vector<tlsa_verdict> verdicts;                     ///< one per input record, in input order
 };
 
 /// Applies the rules above to every record. Usable keys are ordered
@@ -70,8 +70,7 @@ struct trust_decision {
 /// certificate, or same public key for a key-only record) or one of the
 /// confirming hash records. PKIX-EE matches also need valid dates and the
 /// name in the certificate's SAN. Failure no_match naming what was tried.
-[[nodiscard]] result<trusted_key> confirm_presented_certificate(const dane_identity& identity,
-                                                                const X509& certificate,
+[[nodiscard]] result<trusted_key> confirm_presented_certificate(const dane_identity& identity, const X509& certificate,
                                                                 std::chrono::system_clock::time_point now);
 
 /// True when `record` matches `certificate` (its selector and matching type

@@ -14,10 +14,10 @@ namespace danemq::identity {
 
 /// The subject's fixed fields; defaults are the original's.
 struct subject_fields {
-  std::string country{"US"};               ///< COUNTRY
-  std::string state{"CA"};                 ///< STATE
-  std::string locality{"San Francisco"};   ///< LOCALITY
-  std::string organization{"example"};     ///< ORGANIZATION
+  std::string country{"US"};              ///< COUNTRY
+  std::string state{"CA"};                ///< STATE
+  std::string locality{"San Francisco"};  ///< LOCALITY
+  std::string organization{"example"};    ///< ORGANIZATION
 };
 
 /// Default validity of a self-signed certificate. The original used 10 days;

@@ -40,14 +40,14 @@
 
 namespace danemq::mqtt {
 
-struct MosquittoDeleter {
+struct mosquitto_deleter {
   void operator()(mosquitto* handle) const noexcept { mosquitto_destroy(handle); }
 };
-struct MosquittoPropertyDeleter {
+struct mosquitto_property_deleter {
   void operator()(mosquitto_property* list) const noexcept { mosquitto_property_free_all(&list); }
 };
-using unique_mosquitto = std::unique_ptr<mosquitto, MosquittoDeleter>;
-using unique_mosquitto_property = std::unique_ptr<mosquitto_property, MosquittoPropertyDeleter>;
+using unique_mosquitto = std::unique_ptr<mosquitto, mosquitto_deleter>;
+using unique_mosquitto_property = std::unique_ptr<mosquitto_property, mosquitto_property_deleter>;
 
 enum class protocol_version { v311, v5 };
 

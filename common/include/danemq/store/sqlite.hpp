@@ -22,14 +22,14 @@
 
 namespace danemq::store {
 
-struct SqliteDeleter {
+struct sqlite_deleter {
   void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 };
-struct SqliteStmtDeleter {
+struct sqlite_stmt_deleter {
   void operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
 };
-using unique_sqlite = std::unique_ptr<sqlite3, SqliteDeleter>;
-using unique_sqlite_stmt = std::unique_ptr<sqlite3_stmt, SqliteStmtDeleter>;
+using unique_sqlite = std::unique_ptr<sqlite3, sqlite_deleter>;
+using unique_sqlite_stmt = std::unique_ptr<sqlite3_stmt, sqlite_stmt_deleter>;
 
 /// How hard a commit insists on reaching the disk. `full` fsyncs the WAL on
 /// every commit: used where an acknowledgement depends on the data (a raw
