@@ -1,7 +1,7 @@
 #pragma once
 // The content layer of a JWE with a known content key, done by cjose in its
 // "dir" mode: the protected header (as received) is the additional
-// authenticated data, the key management happened before (cjose_gaps.hpp).
+// authenticated data, the key management happened before (rsa_oaep.hpp, ecdh_es.hpp).
 
 #include <nlohmann/json.hpp>
 

@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cctype>
 
-#include "cjose_gaps.hpp"
 #include "cjose_handles.hpp"
 #include "cjose_inputs.hpp"
 #include "content_encryption.hpp"
+#include "ecdh_es.hpp"
 #include "encoding.hpp"
+#include "json_serialization.hpp"
 #include "protected_header.hpp"
+#include "rsa_oaep.hpp"
 
 namespace danemq::jose {
 namespace {

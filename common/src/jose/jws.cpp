@@ -2,10 +2,10 @@
 
 #include <cstring>
 
-#include "cjose_gaps.hpp"
 #include "cjose_handles.hpp"
 #include "cjose_inputs.hpp"
 #include "encoding.hpp"
+#include "json_serialization.hpp"
 #include "protected_header.hpp"
 
 namespace danemq::jose {

@@ -11,10 +11,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "cjose_gaps.hpp"
 #include "content_encryption.hpp"
 #include "danemq/jose/jwe.hpp"
 #include "danemq/jose/jws.hpp"
+#include "ecdh_es.hpp"
 #include "encoding.hpp"
 
 namespace danemq::jose {

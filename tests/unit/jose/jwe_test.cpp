@@ -4,8 +4,8 @@
 #include <openssl/rand.h>
 #include <nlohmann/json.hpp>
 
-#include "cjose_gaps.hpp"
 #include "content_encryption.hpp"
+#include "ecdh_es.hpp"
 #include "encoding.hpp"
 #include "jose_test_support.hpp"
 

@@ -6,12 +6,12 @@
 
 #include <functional>
 
-#include "cjose_gaps.hpp"
 #include "danemq/jose/dns_uri.hpp"
 #include "danemq/jose/jwe.hpp"
 #include "danemq/jose/message.hpp"
 #include "encoding.hpp"
 #include "jose_test_support.hpp"
+#include "json_serialization.hpp"
 
 namespace danemq::jose {
 namespace {

@@ -6,7 +6,8 @@
 //   EC P-256:           ECDH-ES direct key agreement + A256GCM
 // On input either content encryption is accepted with either key management.
 // cjose encrypts and authenticates the content; the key management cjose 0.6
-// lacks is filled with OpenSSL EVP (see common/src/jose/cjose_gaps.hpp).
+// lacks is filled with OpenSSL EVP (see common/src/jose/rsa_oaep.hpp and
+// ecdh_es.hpp).
 
 #include <openssl/evp.h>
 

@@ -1,11 +1,9 @@
-#include "cjose_gaps.hpp"
+#include "json_serialization.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/rsa.h>
 #include <nlohmann/json.hpp>
 
 #include "danemq/jose/errors.hpp"
-#include "jose_test_support.hpp"
 
 namespace danemq::jose::detail {
 namespace {
@@ -101,82 +99,34 @@ TEST(JoseSerialization, RefusesWhatItDoesNotKnow) {
   }
 }
 
-TEST(RsaOaep256, WrapsAndUnwrapsAContentKey) {
-  const crypto::bytes cek(64, 0x5a);
-  auto wrapped = rsa_oaep256_wrap(*test::public_only(test::rsa_key(1)), cek);
-  ASSERT_TRUE(wrapped) << wrapped.error().message();
-  EXPECT_EQ(wrapped->size(), 256U);
-  auto unwrapped = rsa_oaep256_unwrap(test::rsa_key(1), *wrapped);
-  ASSERT_TRUE(unwrapped) << unwrapped.error().message();
-  EXPECT_EQ(*unwrapped, cek);
-  // Randomized padding: two wraps differ.
-  EXPECT_NE(*rsa_oaep256_wrap(test::rsa_key(1), cek), *wrapped);
-}
+TEST(JsonMembers, ReadsStringsObjectsAndOtherValuesAndTakesOnlyTheStringsAsked) {
+  auto plain = read_members(R"({"kty":"EC","crv":"P-256"})", "epk");
+  ASSERT_TRUE(plain) << plain.error().message();
+  ASSERT_EQ(plain->size(), 2U);
+  EXPECT_EQ((*plain)[0].name, "kty");
+  EXPECT_EQ((*plain)[0].type, json_member::kind::string);
+  EXPECT_EQ((*plain)[1].value, "P-256");
 
-TEST(RsaOaep256, IsNotOaepWithSha1) {
-  // A key wrapped with RSA-OAEP (SHA-1, what cjose calls RSA-OAEP) must not unwrap.
-  const crypto::bytes cek(64, 0x5a);
-  const crypto::unique_evp_pkey_ctx ctx(
-      EVP_PKEY_CTX_new_from_pkey(nullptr, const_cast<EVP_PKEY*>(&test::rsa_key(1)), nullptr));
-  ASSERT_EQ(EVP_PKEY_encrypt_init(ctx.get()), 1);
-  ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_OAEP_PADDING), 1);
-  std::size_t size = 256;
-  crypto::bytes sha1_wrapped(size);
-  ASSERT_EQ(EVP_PKEY_encrypt(ctx.get(), sha1_wrapped.data(), &size, cek.data(), cek.size()), 1);
-  auto unwrapped = rsa_oaep256_unwrap(test::rsa_key(1), sha1_wrapped);
-  ASSERT_FALSE(unwrapped);
-  EXPECT_EQ(unwrapped.error().code, make_error_code(errc::decryption_failed));
-}
+  auto mixed = read_members(R"({"header":{"epk":{}},"n":1,"s":"x y"})", "JWE");
+  ASSERT_TRUE(mixed) << mixed.error().message();
+  ASSERT_EQ(mixed->size(), 3U);
+  EXPECT_EQ((*mixed)[0].type, json_member::kind::object);
+  EXPECT_EQ((*mixed)[0].value, R"({"epk":{}})");
+  EXPECT_EQ((*mixed)[1].type, json_member::kind::other);
+  EXPECT_EQ((*mixed)[2].value, "x y");
 
-TEST(RsaOaep256, RefusesWrongLengthsAndNonRsaKeys) {
-  EXPECT_EQ(rsa_oaep256_unwrap(test::rsa_key(1), crypto::bytes(255, 1)).error().code,
-            make_error_code(errc::decryption_failed));
-  EXPECT_EQ(rsa_oaep256_unwrap(test::rsa_key(1), crypto::bytes{}).error().code,
-            make_error_code(errc::decryption_failed));
-  EXPECT_EQ(rsa_oaep256_wrap(test::ec_key(0), crypto::bytes(64)).error().code, make_error_code(errc::unsupported_key));
-}
-
-TEST(EcdhEs, BothSidesAgreeOnTheContentKeyAndBindTheParameters) {
-  crypto::unique_evp_pkey ephemeral(EVP_EC_gen("P-256"));
-  const auto recipient_public = test::public_only(test::ec_key(1));
-  const auto ephemeral_public = test::public_only(*ephemeral);
-  auto sender_side = ecdh_es_content_key(*ephemeral, *recipient_public, "A256GCM", 256);
-  auto recipient_side = ecdh_es_content_key(test::ec_key(1), *ephemeral_public, "A256GCM", 256);
-  ASSERT_TRUE(sender_side);
-  ASSERT_TRUE(recipient_side);
-  EXPECT_EQ(*sender_side, *recipient_side);
-  EXPECT_EQ(sender_side->size(), 32U);
-  // The algorithm id, the length and apu/apv all enter the KDF.
-  EXPECT_NE(*ecdh_es_content_key(test::ec_key(1), *ephemeral_public, "A128GCM", 256), *recipient_side);
-  EXPECT_EQ(ecdh_es_content_key(test::ec_key(1), *ephemeral_public, "A256CBC-HS512", 512)->size(), 64U);
-  const crypto::bytes apu{'A'};
-  EXPECT_NE(*ecdh_es_content_key(test::ec_key(1), *ephemeral_public, "A256GCM", 256, apu), *recipient_side);
-}
-
-TEST(EcdhEs, RefusesAnEphemeralKeyOnAnotherCurve) {
-  crypto::unique_evp_pkey p384(EVP_EC_gen("P-384"));
-  auto agreed = ecdh_es_content_key(test::ec_key(1), *test::public_only(*p384), "A256GCM", 256);
-  ASSERT_FALSE(agreed);
-  EXPECT_EQ(agreed.error().code, make_error_code(errc::decryption_failed));
-}
-
-TEST(EphemeralKey, ReadsOnlyP256PointsOnTheCurve) {
-  // The point from RFC 7518 Appendix C (Alice's ephemeral key).
-  const std::string good =
-      R"({"kty":"EC","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps"})";
-  auto key = p256_public_key_from_jwk(good);
-  ASSERT_TRUE(key) << key.error().message();
-  EXPECT_EQ(crypto::kind_of(**key), crypto::key_kind::ec_p256);
-  for (
-      const std::string bad :
-      {R"({"kty":"EC","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFppo"})",
-       R"({"kty":"EC","crv":"P-384","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps"})",
-       R"({"kty":"RSA","crv":"P-256","x":"gI0GAILBdu7T53akrFmMyGcsF3n5dO7MmwNBHKW5SV0","y":"SLW_xSffzlPWrHEVI30DHM_4egVwt3NQqeUD7nMFpps"})",
-       R"({"kty":"EC","crv":"P-256","x":"AA","y":"AA"})", R"({"kty":"EC","crv":"P-256"})", R"("x")"}) {
-    auto refused = p256_public_key_from_jwk(bad);
-    ASSERT_FALSE(refused) << bad;
-    EXPECT_EQ(refused.error().code, make_error_code(errc::bad_format)) << bad;
-  }
+  std::string kty;
+  std::string crv;
+  EXPECT_TRUE(take_string_members(*plain, "epk", {{"kty", &kty}, {"crv", &crv}}, {}));
+  EXPECT_EQ(kty, "EC");
+  EXPECT_EQ(crv, "P-256");
+  std::string x;
+  EXPECT_TRUE(take_string_members(*plain, "epk", {{"kty", &kty}, {"crv", &crv}, {"x", &x}}, {"x"}));
+  EXPECT_FALSE(take_string_members(*plain, "epk", {{"kty", &kty}, {"crv", &crv}, {"x", &x}}, {}));
+  EXPECT_FALSE(take_string_members(*plain, "epk", {{"kty", &kty}}, {}));
+  EXPECT_FALSE(take_string_members(*mixed, "JWE", {{"header", &x}, {"n", &x}, {"s", &x}}, {}));
+  EXPECT_FALSE(read_members(R"({"a":"b","a":"c"})", "epk"));
+  EXPECT_FALSE(read_members("[]", "epk"));
 }
 
 }  // namespace
