@@ -11,6 +11,7 @@
 #include "danemq/dane/trust.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/identity/tlsa_record.hpp"
+#include "lookup_report.hpp"
 
 namespace danemq::maintenance {
 namespace {
@@ -67,8 +68,8 @@ class dns_commands {
     out << "Local identity: " << name << " (" << described->key_type << "), certificate valid for "
         << described->remaining.count() << " more days\n";
     for (const auto& warning : described->warnings) out << "  warning: " << warning << "\n";
-    const auto report = (*source)->report(name);
-    out << dane::format_report(report);
+    const auto report = report_lookup(**source, name);
+    out << format_report(report);
 
     // Agreement: peers can use what DNS publishes (no verdict against it) and
     // a usable record (secure, or PKIX-CD verified) matches the local certificate.
@@ -101,8 +102,8 @@ class dns_commands {
     if (!settings) return app_.error(exit_usage, settings.error().detail);
     auto source = dane::discovery::create(settings->discovery);
     if (!source) return app_.error(exit_usage, source.error().message());
-    const auto report = (*source)->report(lookup_name_);
-    app_.out() << dane::format_report(report);
+    const auto report = report_lookup(**source, lookup_name_);
+    app_.out() << format_report(report);
     if (report.verdict || report.lookup_error) {
       const auto& why = report.verdict ? *report.verdict : *report.lookup_error;
       return app_.error(exit_dns_mismatch, "lookup of " + report.name + ": " + why.message());

@@ -111,10 +111,13 @@ TEST(DaneDiscovery, TrustsSecureRecordsInBothModes) {
     auto mixed = source->discover("mixed._device.danemq.test");
     ASSERT_TRUE(mixed) << why(mixed);
     EXPECT_EQ((*mixed)->keys.size(), 1u);
-    const auto mixed_report = source->report("mixed._device.danemq.test");
-    ASSERT_EQ(mixed_report.records.size(), 2u);
-    EXPECT_EQ(std::count_if(mixed_report.records.begin(), mixed_report.records.end(),
-                            [](const record_report& r) { return r.problem.has_value(); }),
+    const auto mixed_lookup = source->look_up("mixed._device.danemq.test");
+    ASSERT_TRUE(mixed_lookup) << why(mixed_lookup);
+    const auto mixed_verdicts = source->decide(*mixed_lookup).verdicts;
+    ASSERT_EQ(mixed_verdicts.size() + mixed_lookup->unparseable.size(), 2u);
+    EXPECT_EQ(std::count_if(mixed_verdicts.begin(), mixed_verdicts.end(),
+                            [](const tlsa_verdict& v) { return v.problem.has_value(); }) +
+                  static_cast<std::ptrdiff_t>(mixed_lookup->unparseable.size()),
               1);
 
     // A secure CNAME is followed; the identity keeps the name asked for.
@@ -146,13 +149,16 @@ TEST(DaneDiscovery, RefusesUnsignedAndBogusAnswersInBothModes) {
     auto unsigned_answer = source->discover("dev._device.unsigned.test");
     EXPECT_TRUE(failed_with(unsigned_answer, errc::insecure)) << why(unsigned_answer);
     EXPECT_TRUE(failed_with(source->discover("pkix-ee._device.unsigned.test"), errc::insecure));
-    const auto unsigned_report = source->report("dev._device.unsigned.test");
-    EXPECT_EQ(unsigned_report.dnssec.status, dnssec_status::insecure);
-    ASSERT_EQ(unsigned_report.records.size(), 1u);
+    const auto unsigned_lookup = source->look_up("dev._device.unsigned.test");
+    ASSERT_TRUE(unsigned_lookup) << why(unsigned_lookup);
+    EXPECT_EQ(unsigned_lookup->dnssec.status, dnssec_status::insecure);
+    ASSERT_EQ(unsigned_lookup->records.size(), 1u);
 
     auto bogus = source->discover("dev._device.bogus.test");
     EXPECT_TRUE(failed_with(bogus, errc::bogus)) << why(bogus);
-    EXPECT_EQ(source->report("dev._device.bogus.test").dnssec.status, dnssec_status::bogus);
+    const auto bogus_lookup = source->look_up("dev._device.bogus.test");
+    ASSERT_TRUE(bogus_lookup) << why(bogus_lookup);
+    EXPECT_EQ(bogus_lookup->dnssec.status, dnssec_status::bogus);
 
     // An insecure CNAME is not followed, even into a signed zone.
     auto insecure_alias = source->discover("alias._device.unsigned.test");
@@ -239,11 +245,14 @@ TEST(DaneDiscovery, AsksAgainOverTcpWhenTheAnswerIsTruncated) {
   for (const auto mode : both_modes) {
     SCOPED_TRACE(std::string("DNSSEC_VALIDATION=") + std::string(to_string(mode)));
     auto source = make_discovery(rig, mode);
-    const auto big_report = source->report("big._device.danemq.test");
-    EXPECT_TRUE(big_report.over_tcp);
-    EXPECT_FALSE(big_report.verdict) << format_report(big_report);
-    const auto small_report = source->report("small._device.danemq.test");
-    EXPECT_FALSE(small_report.over_tcp);
+    const auto big_lookup = source->look_up("big._device.danemq.test");
+    ASSERT_TRUE(big_lookup) << why(big_lookup);
+    EXPECT_TRUE(big_lookup->over_tcp);
+    EXPECT_FALSE(big_lookup->dns_error) << big_lookup->dns_error->message();
+    EXPECT_EQ(source->decide(*big_lookup).keys.size(), 1u);
+    const auto small_lookup = source->look_up("small._device.danemq.test");
+    ASSERT_TRUE(small_lookup) << why(small_lookup);
+    EXPECT_FALSE(small_lookup->over_tcp);
     auto found = source->discover("big._device.danemq.test");
     ASSERT_TRUE(found) << why(found);
     EXPECT_EQ(X509_cmp((*found)->keys[0].certificate.get(), big.cert.get()), 0);

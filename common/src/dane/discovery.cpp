@@ -2,12 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
-#include <iomanip>
-#include <sstream>
-
 #include "danemq/dane/tlsa_rdata.hpp"
-#include "danemq/identity/certificate.hpp"
 #include "danemq/identity/dns_name.hpp"
 
 namespace danemq::dane {
@@ -19,25 +14,7 @@ bool is(const failure& f, errc code) {
   return f.code == make_error_code(code);
 }
 
-std::string utc_text(std::chrono::system_clock::time_point when) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(when);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%d %H:%M:%S UTC");
-  return out.str();
-}
-
 }  // namespace
-
-struct discovery::lookup_facts {
-  dns_answer answer;
-  bool over_tcp{false};
-  std::optional<failure> dns_error;  ///< NXDOMAIN, NODATA, SERVFAIL, bogus, or an insecure CNAME
-  dnssec_verdict dnssec;
-  std::vector<identity::tlsa_record> records;
-  std::vector<failure> unparseable;  ///< RDATA too short to be a TLSA record
-};
 
 result<std::shared_ptr<discovery>> discovery::create(discovery_config config, std::shared_ptr<ca_source> cas) {
   auto server = config.resolver.empty() ? system_resolver(config.resolv_conf) : parse_server_address(config.resolver);
@@ -70,7 +47,13 @@ discovery::discovery(discovery_config config, std::shared_ptr<const stub_resolve
       cas_(std::move(cas)),
       cache_(config_.cache) {}
 
-result<discovery::lookup_facts> discovery::look_up(const std::string& name) const {
+result<tlsa_lookup> discovery::look_up(std::string_view requested) const {
+  auto canonical = identity::canonical_dns_name(requested);
+  if (!canonical) return fail(errc::bad_name, canonical.error().detail);
+  return look_up_canonical(*canonical);
+}
+
+result<tlsa_lookup> discovery::look_up_canonical(const std::string& name) const {
   ++lookups_;
   const bool local = config_.dnssec == dnssec_mode::local;
   auto raw = resolver_->query(name, rr_type::tlsa, query_flags{true, local, config_.edns_buffer_size});
@@ -78,7 +61,8 @@ result<discovery::lookup_facts> discovery::look_up(const std::string& name) cons
   auto answer = parse_answer(raw->wire, name, rr_type::tlsa);
   if (!answer) return answer.error();
 
-  lookup_facts facts;
+  tlsa_lookup facts;
+  facts.name = name;
   facts.over_tcp = raw->over_tcp;
   facts.answer = std::move(answer).value();
   if (auto status = answer_status(facts.answer); !status) facts.dns_error = status.error();
@@ -114,7 +98,7 @@ result<discovery::lookup_facts> discovery::look_up(const std::string& name) cons
   return facts;
 }
 
-trust_decision discovery::decide(const std::string& name, const lookup_facts& facts) const {
+trust_decision discovery::decide(const tlsa_lookup& lookup) const {
   pkix_cd_check pkix_cd;
   if (config_.pkix_cd && cas_) {
     pkix_cd = [this](const X509& certificate, std::string_view identity_name) -> result<void> {
@@ -123,11 +107,12 @@ trust_decision discovery::decide(const std::string& name, const lookup_facts& fa
       return verify_pkix_cd(certificate, identity_name, *chain, std::chrono::system_clock::now());
     };
   }
-  return decide_trust(trust_input{name, facts.dnssec.status, facts.records, std::chrono::system_clock::now()}, pkix_cd);
+  return decide_trust(trust_input{lookup.name, lookup.dnssec.status, lookup.records, std::chrono::system_clock::now()},
+                      pkix_cd);
 }
 
 cached_outcome discovery::resolve_uncached(const std::string& name) {
-  auto facts = look_up(name);
+  auto facts = look_up_canonical(name);
   if (!facts) return facts.error();
   const auto now = steady::now();
   if (facts->dns_error) {
@@ -138,7 +123,7 @@ cached_outcome discovery::resolve_uncached(const std::string& name) {
     }
     return *facts->dns_error;
   }
-  trust_decision decision = decide(name, *facts);
+  trust_decision decision = decide(*facts);
   const trust_input input{name, facts->dnssec.status, facts->records, {}};
   if (auto status = decision_status(input, decision); !status) {
     failure error = status.error();
@@ -219,114 +204,12 @@ result<trusted_key> discovery::confirm_certificate(std::string_view name, const 
   return confirm_presented_certificate(**identity, certificate, std::chrono::system_clock::now());
 }
 
-lookup_report discovery::report(std::string_view requested) const {
-  lookup_report report;
-  report.name = std::string(requested);
-  report.resolver = resolver_->options().server.to_string();
-  report.mode = config_.dnssec;
-  auto canonical = identity::canonical_dns_name(requested);
-  if (!canonical) {
-    report.lookup_error = fail(errc::bad_name, canonical.error().detail);
-    return report;
-  }
-  report.name = *canonical;
-  auto facts = look_up(report.name);
-  if (!facts) {
-    report.lookup_error = facts.error();
-    return report;
-  }
-  report.rcode = facts->answer.rcode;
-  report.extended_error = facts->answer.extended_error;
-  report.extended_error_text = facts->answer.extended_error_text;
-  report.authenticated_data = facts->answer.authenticated_data;
-  report.over_tcp = facts->over_tcp;
-  report.cnames = facts->answer.cnames;
-  report.dnssec = facts->dnssec;
-  report.ttl = facts->answer.ttl;
-  if (facts->dns_error && facts->records.empty()) {
-    report.lookup_error = facts->dns_error;
-    report.verdict = facts->dns_error;
-    return report;
-  }
-  const trust_decision decision = decide(report.name, *facts);
-  for (const auto& verdict : decision.verdicts) {
-    record_report entry{verdict.record, verdict.problem, verdict.confirm_only, {}, {}, {}, {}};
-    if (verdict.record.selector == identity::tlsa::full_certificate &&
-        verdict.record.matching == identity::tlsa::exact) {
-      if (auto cert = crypto::certificate_from_der(verdict.record.data)) {
-        entry.subject_common_name = identity::subject_common_name(**cert);
-        entry.subject_alt_names = identity::subject_alt_dns_names(**cert);
-        entry.not_before = identity::not_before(**cert);
-        entry.not_after = identity::not_after(**cert);
-      }
-    }
-    report.records.push_back(std::move(entry));
-  }
-  for (const auto& bad : facts->unparseable) {
-    record_report entry;
-    entry.problem = bad;
-    report.records.push_back(std::move(entry));
-  }
-  if (facts->dns_error) {
-    report.verdict = facts->dns_error;
-  } else if (auto status =
-                 decision_status(trust_input{report.name, facts->dnssec.status, facts->records, {}}, decision);
-             !status) {
-    report.verdict = status.error();
-  } else if (decision.keys.empty()) {
-    report.verdict = fail(errc::no_usable_record, "only hash records are usable: they carry no key");
-  }
-  return report;
-}
-
 discovery::statistics discovery::stats() const {
   return {cache_.statistics(), resolver_->messages_sent(), lookups_.load()};
 }
 
 void discovery::clear_cache() {
   cache_.clear();
-}
-
-std::string format_report(const lookup_report& report) {
-  std::ostringstream out;
-  out << "Name: " << report.name << "\n";
-  out << "Resolver: " << report.resolver << " (DNSSEC_VALIDATION=" << to_string(report.mode) << ")\n";
-  if (report.lookup_error && report.records.empty()) {
-    out << "Lookup: " << report.lookup_error->message() << "\n";
-  } else {
-    out << "Answer: " << rcode_name(report.rcode) << (report.authenticated_data ? ", AD" : "")
-        << (report.over_tcp ? ", over TCP" : ", over UDP") << ", TTL " << report.ttl << "\n";
-  }
-  if (report.extended_error) {
-    out << "Extended DNS error: " << *report.extended_error << " " << report.extended_error_text << "\n";
-  }
-  for (const auto& link : report.cnames) {
-    out << "CNAME: " << link.owner << " -> " << link.target << "\n";
-  }
-  out << "DNSSEC: " << to_string(report.dnssec.status);
-  if (!report.dnssec.reason.empty()) out << " (" << report.dnssec.reason << ")";
-  out << "\n";
-  out << "TLSA records: " << report.records.size() << "\n";
-  std::size_t index = 0;
-  for (const auto& record : report.records) {
-    out << "  [" << index++ << "] ";
-    if (record.record.data.empty() && record.problem) {
-      out << "unparseable: " << record.problem->message() << "\n";
-      continue;
-    }
-    out << describe_record(record.record) << "\n";
-    out << "      status: "
-        << (record.problem        ? "not usable: " + record.problem->message()
-            : record.confirm_only ? std::string("usable to confirm a presented certificate")
-                                  : std::string("usable"))
-        << "\n";
-    if (record.subject_common_name) out << "      subject CN: " << *record.subject_common_name << "\n";
-    for (const auto& san : record.subject_alt_names) out << "      SAN: " << san << "\n";
-    if (record.not_before) out << "      not before: " << utc_text(*record.not_before) << "\n";
-    if (record.not_after) out << "      not after: " << utc_text(*record.not_after) << "\n";
-  }
-  out << "Verdict: " << (report.verdict ? "refused: " + report.verdict->message() : std::string("trusted")) << "\n";
-  return out.str();
 }
 
 }  // namespace danemq::dane

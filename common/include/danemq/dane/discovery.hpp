@@ -5,16 +5,18 @@
 // they are secure, applies the trust rules (trust.hpp), fetches PKIX-CD CAs
 // when needed, and caches the outcome for the answer's TTL.
 //
-// Typical use in a service:
+// Typical use (the services fill the config from their settings;
+// tests/unit/dane/discovery_test.cpp compiles this very function):
 //
-//   dane::discovery_config config;
-//   config.resolver = env("DNS_RESOLVER");                 // may be empty
-//   config.dnssec = dane::parse_dnssec_mode(env("DNSSEC_VALIDATION")).value();
-//   config.trust_anchor = env("DNSSEC_TRUST_ANCHOR");      // local mode only
-//   auto source = dane::discovery::create(config);         // result<...>
-//   if (!source) throw startup_error(source.error().message());
-//   std::shared_ptr<dane::identity_source> peers = *source;
-//   auto peer = peers->discover("abc123._device.example.net");
+//   result<dane::dane_identity_ptr> find_peer() {
+//     dane::discovery_config config;                  // the defaults
+//     config.resolver = "127.0.0.1:53";               // empty: the first nameserver of /etc/resolv.conf
+//     config.dnssec = dane::dnssec_mode::local;       // validate from config.trust_anchor
+//     auto source = dane::discovery::create(config);  // bad_configuration naming the setting
+//     if (!source) return source.error();
+//     std::shared_ptr<dane::identity_source> peers = *source;
+//     return peers->discover("abc123._device.example.net");
+//   }
 
 #include <atomic>
 #include <chrono>
@@ -38,6 +40,7 @@
 #include "danemq/dane/pkix_cd.hpp"
 #include "danemq/dane/resolver.hpp"
 #include "danemq/dane/trust.hpp"
+#include "danemq/identity/tlsa_record.hpp"
 
 namespace danemq::dane {
 
@@ -70,41 +73,17 @@ struct discovery_config {
   unsigned pkix_cd_max_depth{8};
 };
 
-/// One TLSA record as a report shows it.
-struct record_report {
-  identity::tlsa_record record;
-  std::optional<failure> problem;  ///< why it is not usable (malformed, insecure, PKIX, ...)
-  bool confirm_only{false};        ///< a usable hash record
-  /// Filled when the record carries a whole certificate that parses.
-  std::optional<std::string> subject_common_name;
-  std::vector<std::string> subject_alt_names;
-  std::optional<std::chrono::system_clock::time_point> not_before;
-  std::optional<std::chrono::system_clock::time_point> not_after;
-};
-
-/// Everything one uncached lookup found, for `check` and `lookup`.
-struct lookup_report {
-  std::string name;
-  std::string resolver;  ///< server asked
-  dnssec_mode mode{dnssec_mode::resolver};
-  std::optional<failure> lookup_error;  ///< NXDOMAIN, timeout, ... (records then empty)
-  std::uint8_t rcode{0};
-  std::optional<std::uint16_t> extended_error;
-  std::string extended_error_text;
-  bool authenticated_data{false};  ///< AD bit of the answer
+/// What one uncached TLSA lookup established, before the cache and the key
+/// rules.
+struct tlsa_lookup {
+  std::string name;  ///< canonical
+  dns_answer answer;
   bool over_tcp{false};
-  std::vector<cname_link> cnames;
+  std::optional<failure> dns_error;  ///< NXDOMAIN, NODATA, SERVFAIL, bogus, or an insecure CNAME
   dnssec_verdict dnssec;
-  std::uint32_t ttl{0};
-  std::vector<record_report> records;  ///< in DNS order
-  /// The verdict discover() would give: empty when a usable key (or
-  /// confirming record) exists.
-  std::optional<failure> verdict;
+  std::vector<identity::tlsa_record> records;
+  std::vector<failure> unparseable;  ///< RDATA too short to be a TLSA record
 };
-
-/// Human-readable text of a report, one fact per line (as the original's
-/// identity report).
-[[nodiscard]] std::string format_report(const lookup_report& report);
 
 class discovery final : public identity_source {
  public:
@@ -126,9 +105,14 @@ class discovery final : public identity_source {
   /// As identity_source, using the cached lookup (hash records included).
   [[nodiscard]] result<trusted_key> confirm_certificate(std::string_view name, const X509& certificate) override;
 
-  /// An uncached lookup of `name`, reporting every TLSA record found with its
-  /// parse status and DNSSEC status (for `check` and `lookup`).
-  [[nodiscard]] lookup_report report(std::string_view name) const;
+  /// An uncached lookup of `name` (counted in stats().lookups), for
+  /// diagnostics: what DNS answered, how secure it is, every TLSA record.
+  /// Failure bad_name, or what the resolver met (timeout, network_error,
+  /// malformed_answer); a failure the answer stands for is in dns_error.
+  [[nodiscard]] result<tlsa_lookup> look_up(std::string_view name) const;
+  /// The trust rules (trust.hpp) applied to a lookup's records as discover()
+  /// applies them, PKIX-CD records checked per this discovery's config.
+  [[nodiscard]] trust_decision decide(const tlsa_lookup& lookup) const;
 
   struct statistics {
     cache_statistics cache;
@@ -145,10 +129,7 @@ class discovery final : public identity_source {
             std::shared_ptr<const local_validator> validator, std::shared_ptr<ca_source> cas);
 
  private:
-  /// What one TLSA lookup established, before the cache and the key rules.
-  struct lookup_facts;
-  [[nodiscard]] result<lookup_facts> look_up(const std::string& name) const;
-  [[nodiscard]] trust_decision decide(const std::string& name, const lookup_facts& facts) const;
+  [[nodiscard]] result<tlsa_lookup> look_up_canonical(const std::string& name) const;
   [[nodiscard]] cached_outcome resolve_uncached(const std::string& name);
   [[nodiscard]] result<dane_identity_ptr> cached_identity(std::string_view name);
 

@@ -1,0 +1,130 @@
+#include "lookup_report.hpp"
+
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+#include "danemq/crypto/openssl.hpp"
+#include "danemq/dane/errors.hpp"
+#include "danemq/dane/tlsa_rdata.hpp"
+#include "danemq/dane/trust.hpp"
+#include "danemq/identity/certificate.hpp"
+#include "danemq/identity/dns_name.hpp"
+
+namespace danemq::maintenance {
+namespace {
+
+std::string utc_text(std::chrono::system_clock::time_point when) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::ostringstream out;
+  out << std::put_time(&tm, "%Y-%m-%d %H:%M:%S UTC");
+  return out.str();
+}
+
+}  // namespace
+
+lookup_report report_lookup(const dane::discovery& source, std::string_view requested) {
+  lookup_report report;
+  report.name = std::string(requested);
+  report.resolver = source.resolver().to_string();
+  report.mode = source.config().dnssec;
+  auto canonical = identity::canonical_dns_name(requested);
+  if (!canonical) {
+    report.lookup_error = fail(dane::errc::bad_name, canonical.error().detail);
+    return report;
+  }
+  report.name = *canonical;
+  auto facts = source.look_up(report.name);
+  if (!facts) {
+    report.lookup_error = facts.error();
+    return report;
+  }
+  report.rcode = facts->answer.rcode;
+  report.extended_error = facts->answer.extended_error;
+  report.extended_error_text = facts->answer.extended_error_text;
+  report.authenticated_data = facts->answer.authenticated_data;
+  report.over_tcp = facts->over_tcp;
+  report.cnames = facts->answer.cnames;
+  report.dnssec = facts->dnssec;
+  report.ttl = facts->answer.ttl;
+  if (facts->dns_error && facts->records.empty()) {
+    report.lookup_error = facts->dns_error;
+    report.verdict = facts->dns_error;
+    return report;
+  }
+  const dane::trust_decision decision = source.decide(*facts);
+  for (const auto& verdict : decision.verdicts) {
+    record_report entry{verdict.record, verdict.problem, verdict.confirm_only, {}, {}, {}, {}};
+    if (verdict.record.selector == identity::tlsa::full_certificate &&
+        verdict.record.matching == identity::tlsa::exact) {
+      if (auto cert = crypto::certificate_from_der(verdict.record.data)) {
+        entry.subject_common_name = identity::subject_common_name(**cert);
+        entry.subject_alt_names = identity::subject_alt_dns_names(**cert);
+        entry.not_before = identity::not_before(**cert);
+        entry.not_after = identity::not_after(**cert);
+      }
+    }
+    report.records.push_back(std::move(entry));
+  }
+  for (const auto& bad : facts->unparseable) {
+    record_report entry;
+    entry.problem = bad;
+    report.records.push_back(std::move(entry));
+  }
+  if (facts->dns_error) {
+    report.verdict = facts->dns_error;
+  } else if (auto status = dane::decision_status(
+                 dane::trust_input{report.name, facts->dnssec.status, facts->records, {}}, decision);
+             !status) {
+    report.verdict = status.error();
+  } else if (decision.keys.empty()) {
+    report.verdict = fail(dane::errc::no_usable_record, "only hash records are usable: they carry no key");
+  }
+  return report;
+}
+
+std::string format_report(const lookup_report& report) {
+  std::ostringstream out;
+  out << "Name: " << report.name << "\n";
+  out << "Resolver: " << report.resolver << " (DNSSEC_VALIDATION=" << to_string(report.mode) << ")\n";
+  if (report.lookup_error && report.records.empty()) {
+    out << "Lookup: " << report.lookup_error->message() << "\n";
+  } else {
+    out << "Answer: " << dane::rcode_name(report.rcode) << (report.authenticated_data ? ", AD" : "")
+        << (report.over_tcp ? ", over TCP" : ", over UDP") << ", TTL " << report.ttl << "\n";
+  }
+  if (report.extended_error) {
+    out << "Extended DNS error: " << *report.extended_error << " " << report.extended_error_text << "\n";
+  }
+  for (const auto& link : report.cnames) {
+    out << "CNAME: " << link.owner << " -> " << link.target << "\n";
+  }
+  out << "DNSSEC: " << to_string(report.dnssec.status);
+  if (!report.dnssec.reason.empty()) out << " (" << report.dnssec.reason << ")";
+  out << "\n";
+  out << "TLSA records: " << report.records.size() << "\n";
+  std::size_t index = 0;
+  for (const auto& record : report.records) {
+    out << "  [" << index++ << "] ";
+    if (record.record.data.empty() && record.problem) {
+      out << "unparseable: " << record.problem->message() << "\n";
+      continue;
+    }
+    out << dane::describe_record(record.record) << "\n";
+    out << "      status: "
+        << (record.problem        ? "not usable: " + record.problem->message()
+            : record.confirm_only ? std::string("usable to confirm a presented certificate")
+                                  : std::string("usable"))
+        << "\n";
+    if (record.subject_common_name) out << "      subject CN: " << *record.subject_common_name << "\n";
+    for (const auto& san : record.subject_alt_names) out << "      SAN: " << san << "\n";
+    if (record.not_before) out << "      not before: " << utc_text(*record.not_before) << "\n";
+    if (record.not_after) out << "      not after: " << utc_text(*record.not_after) << "\n";
+  }
+  out << "Verdict: " << (report.verdict ? "refused: " + report.verdict->message() : std::string("trusted")) << "\n";
+  return out.str();
+}
+
+}  // namespace danemq::maintenance
