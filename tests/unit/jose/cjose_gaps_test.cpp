@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "danemq/jose/errors.hpp"
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose::detail {
 namespace {

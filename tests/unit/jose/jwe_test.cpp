@@ -7,7 +7,7 @@
 #include "cjose_gaps.hpp"
 #include "content_encryption.hpp"
 #include "encoding.hpp"
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose {
 namespace {

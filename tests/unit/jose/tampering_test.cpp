@@ -11,7 +11,7 @@
 #include "danemq/jose/jwe.hpp"
 #include "danemq/jose/message.hpp"
 #include "encoding.hpp"
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose {
 namespace {

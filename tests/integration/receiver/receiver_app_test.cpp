@@ -7,7 +7,7 @@
 
 #include "sender_app.hpp"
 #include "support/mosquitto_rig.hpp"
-#include "unit/receiver/test_peers.hpp"
+#include "support/test_peers.hpp"
 
 namespace danemq::receiver {
 namespace {

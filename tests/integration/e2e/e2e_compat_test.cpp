@@ -1,6 +1,6 @@
 // End to end with the original's message format, both ways: Debian's
 // python3-jwcrypto driven as the original's dane-jwe-jws drives it
-// (tests/integration/jwcrypto_peer.py) reads what `danemq-sender --format
+// (tests/integration/jose/jwcrypto_peer.py) reads what `danemq-sender --format
 // compat` publishes, and danemq-receiver reads what the original seals.
 
 #include <condition_variable>
@@ -8,14 +8,14 @@
 #include <mutex>
 
 #include "danemq/crypto/openssl.hpp"
-#include "e2e_support.hpp"
+#include "support/e2e_support.hpp"
 
 namespace danemq::e2e {
 namespace {
 
 const std::string python = "/usr/bin/python3";
 const std::filesystem::path peer_script =
-    std::filesystem::path(DANEMQ_SOURCE_DIR) / "tests/integration/jwcrypto_peer.py";
+    std::filesystem::path(DANEMQ_SOURCE_DIR) / "tests/integration/jose/jwcrypto_peer.py";
 
 class EndToEndCompat : public ::testing::Test {
  protected:

@@ -7,7 +7,7 @@
 
 #include "danemq/store/outbox.hpp"
 #include "support/mosquitto_rig.hpp"
-#include "unit/receiver/test_peers.hpp"
+#include "support/test_peers.hpp"
 
 namespace danemq::sender {
 namespace {
