@@ -17,7 +17,7 @@
 #include "danemq/dane/discovery.hpp"
 #include "danemq/identity/tlsa_record.hpp"
 #include "support/dns_rig.hpp"
-#include "unit/dane/test_certificates.hpp"
+#include "support/test_certificates.hpp"
 
 namespace {
 

@@ -40,7 +40,7 @@
 #include "danemq/mqtt/client.hpp"
 #include "support/dns_rig.hpp"
 #include "support/mosquitto_rig.hpp"
-#include "unit/receiver/test_peers.hpp"
+#include "support/test_peers.hpp"
 
 extern char** environ;
 

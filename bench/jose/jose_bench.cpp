@@ -27,7 +27,7 @@
 
 #include "danemq/crypto/openssl.hpp"
 #include "danemq/jose/message.hpp"
-#include "unit/jose/jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace {
 

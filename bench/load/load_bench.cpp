@@ -14,7 +14,7 @@
 #include <iostream>
 #include <string>
 
-#include "load_run.hpp"
+#include "support/load_run.hpp"
 
 int main(int argc, char** argv) {
   danemq::load::load_options options;

@@ -205,4 +205,4 @@ class BalenaFile(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    files.run_tests()

@@ -274,4 +274,4 @@ class BuiltExecutables(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    files.run_tests()

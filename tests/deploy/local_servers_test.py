@@ -148,4 +148,4 @@ class LocalBroker(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    files.run_tests()

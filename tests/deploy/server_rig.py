@@ -4,6 +4,7 @@ processes that are always stopped, waiting for readiness."""
 
 import base64
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,18 +27,21 @@ def fresh_log(state_dir):
 
 
 def free_port():
-    """A port free for both TCP and UDP on 127.0.0.1 now, never the same twice in a process."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            if port in _handed_out:
-                continue
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                    udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
+    """A port free for both TCP and UDP on 127.0.0.1 now, never the same twice
+    in a process; in 20000-31999, below the kernel's ephemeral range
+    (32768-60999), so that no outgoing connection takes it before the server
+    binds it."""
+    for _ in range(1000):
+        port = random.randrange(20000, 32000)
+        if port in _handed_out:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp, \
+                    socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                tcp.bind(("127.0.0.1", port))
+                udp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
         _handed_out.add(port)
         return port
     raise RuntimeError("no free port")

@@ -328,4 +328,4 @@ class Topology(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    files.run_tests()

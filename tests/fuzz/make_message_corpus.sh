@@ -2,7 +2,7 @@
 # Regenerates tests/fuzz/corpus/message/: danemq's messages of every kind
 # (jose_message_corpus, built with -DDANEMQ_BUILD_FUZZ=ON) plus the
 # original's, made by Debian's python3-jwcrypto the way dane-jwe-jws makes
-# them (tests/integration/jwcrypto_peer.py), all with tests/fuzz/keys/.
+# them (tests/integration/jose/jwcrypto_peer.py), all with tests/fuzz/keys/.
 #
 # Usage: tests/fuzz/make_message_corpus.sh <build-dir>
 set -euo pipefail
@@ -16,7 +16,7 @@ peer() {  # peer <sender> <recipient> <name> [--compact]
   local sender="$1" recipient="$2" name="$3"
   shift 3
   printf 'seed message from the original, %s to %s' "$sender" "$recipient" |
-    /usr/bin/python3 "$root/tests/integration/jwcrypto_peer.py" seal --key "$keys/$sender.key.pem" --name "$sender" \
+    /usr/bin/python3 "$root/tests/integration/jose/jwcrypto_peer.py" seal --key "$keys/$sender.key.pem" --name "$sender" \
       --peer "$recipient=$keys/$recipient.pub.pem" --to "$recipient" "$@" >"$out/original-$name"
 }
 peer alice.example bob.example rsa-to-rsa-json

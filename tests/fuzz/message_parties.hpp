@@ -11,7 +11,7 @@
 #include <string>
 
 #include "danemq/crypto/openssl.hpp"
-#include "unit/jose/jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose::fuzz {
 

@@ -27,8 +27,8 @@ class temp_dir {
   std::filesystem::path path_;
 };
 
-/// A TCP+UDP port free on 127.0.0.1 right now, in the high range; each call
-/// in a process returns a different one.
+/// A TCP+UDP port free on 127.0.0.1 right now, in 20000-31999 (outside the
+/// kernel's ephemeral range); each call in a process returns a different one.
 [[nodiscard]] unsigned short free_port();
 
 /// True once something accepts TCP connections on host:port, false after `timeout`.

@@ -123,8 +123,7 @@ TEST(StubResolver, TimesOutAgainstASilentServerAfterItsRetries) {
   const auto elapsed = std::chrono::steady_clock::now() - start;
   ASSERT_TRUE(failed_with(answer, errc::timeout));
   EXPECT_EQ(resolver.messages_sent(), 3u);
-  EXPECT_GE(elapsed, std::chrono::milliseconds(300));
-  EXPECT_LT(elapsed, std::chrono::seconds(3));
+  EXPECT_GE(elapsed, std::chrono::milliseconds(300));  // no upper bound: a loaded machine may be slow
 }
 
 /// Answers one query on `server`: first with a wrong ID, then properly.

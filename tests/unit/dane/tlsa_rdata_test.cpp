@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "danemq/identity/tlsa_record.hpp"
-#include "unit/dane/test_certificates.hpp"
+#include "support/test_certificates.hpp"
 
 namespace danemq::dane {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "unit/dane/test_certificates.hpp"
+#include "support/test_certificates.hpp"
 
 namespace danemq::dane {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "danemq/jose/errors.hpp"
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose::detail {
 namespace {

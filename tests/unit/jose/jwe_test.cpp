@@ -7,7 +7,7 @@
 #include "content_encryption.hpp"
 #include "ecdh_es.hpp"
 #include "encoding.hpp"
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose {
 namespace {

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "encoding.hpp"
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose {
 namespace {

@@ -8,7 +8,7 @@
 #include "danemq/jose/dns_uri.hpp"
 #include "danemq/jose/jwe.hpp"
 #include "encoding.hpp"
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose {
 namespace {

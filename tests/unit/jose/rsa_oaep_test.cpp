@@ -4,7 +4,7 @@
 #include <openssl/rsa.h>
 
 #include "danemq/jose/errors.hpp"
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose::detail {
 namespace {

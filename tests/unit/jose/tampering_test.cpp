@@ -10,8 +10,8 @@
 #include "danemq/jose/jwe.hpp"
 #include "danemq/jose/message.hpp"
 #include "encoding.hpp"
-#include "jose_test_support.hpp"
 #include "json_serialization.hpp"
+#include "support/jose_test_support.hpp"
 
 namespace danemq::jose {
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/process.hpp"
-#include "unit/receiver/test_peers.hpp"
+#include "support/test_peers.hpp"
 
 namespace danemq::receiver {
 namespace {

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
+#include <optional>
 
 #include "support/process.hpp"
 
@@ -37,8 +40,26 @@ TEST(SqliteDatabase, ReportsAMissingDirectoryAsOpenFailed) {
   EXPECT_EQ(db.error().code, make_error_code(errc::open_failed)) << db.error().message();
 }
 
+/// The user nobody: who a root test process becomes to meet file permissions.
+constexpr uid_t nobody = 65534;
+
+/// Runs `check` in a forked child as the user nobody (root ignores file
+/// permissions, so a root test process cannot see them itself); its answer,
+/// or nullopt when the child could not become nobody or died.
+std::optional<bool> as_nobody(const std::function<bool()>& check) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    if (::setgid(nobody) != 0 || ::setuid(nobody) != 0) ::_exit(2);
+    ::_exit(check() ? 0 : 1);
+  }
+  int status = 0;
+  if (child < 0 || ::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+    return std::nullopt;
+  }
+  return WEXITSTATUS(status) == 0;
+}
+
 TEST(SqliteDatabase, ReportsAReadOnlyFileWhenWriting) {
-  if (geteuid() == 0) GTEST_SKIP() << "root ignores file permissions";
   test::temp_dir dir;
   const auto path = dir.path() / "ro.db";
   {
@@ -47,9 +68,23 @@ TEST(SqliteDatabase, ReportsAReadOnlyFileWhenWriting) {
     ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)"));
   }
   ::chmod(path.c_str(), 0400);
-  auto db = database::open(path);
-  ASSERT_FALSE(db);
-  EXPECT_EQ(db.error().code, make_error_code(errc::read_only)) << db.error().message();
+  const auto reported_read_only = [&path] {
+    auto db = database::open(path);
+    return !db && db.error().code == make_error_code(errc::read_only);
+  };
+  if (geteuid() != 0) {
+    auto db = database::open(path);
+    ASSERT_FALSE(db);
+    EXPECT_EQ(db.error().code, make_error_code(errc::read_only)) << db.error().message();
+    return;
+  }
+  // As root: the directory and the file become nobody's, who may read the
+  // file but not write it, exactly as an unprivileged owner of a 0400 file.
+  ASSERT_EQ(::chown(dir.path().c_str(), nobody, nobody), 0);
+  ASSERT_EQ(::chown(path.c_str(), nobody, nobody), 0);
+  const auto answer = as_nobody(reported_read_only);
+  ASSERT_TRUE(answer.has_value()) << "the check did not run as nobody (is " << dir.path() << " reachable for nobody?)";
+  EXPECT_TRUE(*answer) << "opening a 0400 database did not report errc::read_only";
 }
 
 TEST(SqliteTransaction, RollsBackUnlessCommitted) {

@@ -2,12 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
 #include <sstream>
 #include <thread>
 
 #include "sender_app.hpp"
 #include "support/mosquitto_rig.hpp"
-#include "unit/receiver/test_peers.hpp"
+#include "support/test_peers.hpp"
 
 namespace danemq::receiver {
 namespace {
@@ -71,7 +72,10 @@ class ReceiverDaemon : public ::testing::Test {
     settings.lookup_retry_delay = 50ms;
   }
 
-  void TearDown() override { stop(); }
+  void TearDown() override {
+    peers->release_all();  // a test that failed while a lookup was held
+    stop();
+  }
 
   void start() {
     daemon = std::make_unique<receiver_daemon>(settings, output, receiver_dependencies{peers});
@@ -159,7 +163,10 @@ TEST_F(ReceiverDaemon, PrintsJsonWhenAsked) {
 TEST_F(ReceiverDaemon, WaitsUntilItsIdentityIsInDns) {
   peers->fail_with("bob.example", dane::errc::nxdomain);
   start();
-  std::this_thread::sleep_for(500ms);
+  // Once the daemon has checked its identity and recorded why it is not in sync.
+  ASSERT_TRUE(eventually([&] {
+    return receiver_command({"health"}).second.find("identity not in sync: ") != std::string::npos;
+  })) << receiver_command({"health"}).second;
   EXPECT_FALSE(daemon->receiving());
   auto [unhealthy, why] = receiver_command({"health"});
   EXPECT_EQ(unhealthy, 1);
@@ -178,9 +185,12 @@ TEST_F(ReceiverDaemon, RefusesToTrustAKeyThatIsNotItsOwn) {
   auto impostor = test::make_identity(other.path(), "bob.example");
   peers->publish(impostor);  // DNS publishes someone else's key under bob's name
   start();
-  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(eventually([&] {
+    return receiver_command({"health"}).second.find("matches the local key") != std::string::npos;
+  })) << receiver_command({"health"}).second;
   EXPECT_FALSE(daemon->receiving());
   auto [unhealthy, why] = receiver_command({"health"});
+  EXPECT_EQ(unhealthy, 1);
   EXPECT_NE(why.find("matches the local key"), std::string::npos) << why;
 }
 
@@ -200,7 +210,8 @@ TEST_F(ReceiverDaemon, KeepsOneCopyOfARedeliveredMessage) {
     ASSERT_TRUE(raw.publish("bob.example", std::vector<std::uint8_t>(wire->begin(), wire->end()), 1).get());
   }
   ASSERT_TRUE(eventually([&] { return daemon->mqtt_statistics()->messages_received == 3; }));
-  std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(eventually([&] { return accepted() == 1; }));
+  std::this_thread::sleep_for(200ms);  // time for a wrongly kept copy to show
   stop();
   EXPECT_EQ(output.str(), "alice.example says: only once\n");
   EXPECT_EQ(receiver_command({"quarantine"}).second, "") << "a copy is not a replay attack";
@@ -210,7 +221,7 @@ TEST_F(ReceiverDaemon, DoesNotLetASlowSenderStallTheOthers) {
   test::temp_dir other;
   auto carol = test::make_identity(other.path(), "carol.example");
   peers->publish(carol);
-  peers->slow("carol.example", 3000ms);
+  peers->hold("carol.example");  // carol's lookup takes until alice's message is through
   settings.workers = 4;
   start();
   ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
@@ -224,10 +235,12 @@ TEST_F(ReceiverDaemon, DoesNotLetASlowSenderStallTheOthers) {
   ASSERT_TRUE(raw.start());
   ASSERT_TRUE(raw.wait_connected(5s));
   ASSERT_TRUE(raw.publish("bob.example", std::vector<std::uint8_t>(slow_wire->begin(), slow_wire->end()), 1).get());
-  const auto sent = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return peers->held_lookups() == 1; })) << "carol's lookup never started";
   ASSERT_EQ(send("fast").first, 0);
-  ASSERT_TRUE(eventually([&] { return output.str().find("alice.example says: fast") != std::string::npos; }, 5s));
-  EXPECT_LT(std::chrono::steady_clock::now() - sent, 2800ms) << "alice's message waited for carol's lookup";
+  const bool through =
+      eventually([&] { return output.str().find("alice.example says: fast") != std::string::npos; }, 30s);
+  peers->release("carol.example");
+  ASSERT_TRUE(through) << "alice's message waited for carol's lookup";
   ASSERT_TRUE(eventually([&] { return accepted() == 2; }));
 }
 
@@ -287,7 +300,7 @@ TEST_F(ReceiverDaemon, PausesReadingWhenTheBacklogIsFullAndLosesNothing) {
 }
 
 TEST_F(ReceiverDaemon, StopsInTimeAndLeavesUnfinishedWorkStored) {
-  peers->slow("alice.example", 2500ms);
+  peers->hold("alice.example");  // the lookup outlasts the stop
   settings.stop_grace = 500ms;
   start();
   ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
@@ -301,16 +314,20 @@ TEST_F(ReceiverDaemon, StopsInTimeAndLeavesUnfinishedWorkStored) {
   ASSERT_TRUE(raw.start());
   ASSERT_TRUE(raw.wait_connected(5s));
   ASSERT_TRUE(raw.publish("bob.example", std::vector<std::uint8_t>(wire->begin(), wire->end()), 1).get());
-  ASSERT_TRUE(eventually([&] { return daemon->mqtt_statistics()->messages_received == 1; }));
-  std::this_thread::sleep_for(100ms);
-  const auto asked = std::chrono::steady_clock::now();
-  daemon->request_stop();
-  runner.join();
-  EXPECT_LT(std::chrono::steady_clock::now() - asked, 1500ms);
+  ASSERT_TRUE(eventually([&] { return peers->held_lookups() == 1; })) << "the lookup never started";
+  // The lookup is released only after the daemon has stopped: a stop that
+  // waited for it, instead of its grace period, would never end.
+  auto stopped = std::async(std::launch::async, [this] {
+    daemon->request_stop();
+    runner.join();
+  });
+  const bool in_time = stopped.wait_for(30s) == std::future_status::ready;
+  peers->release("alice.example");
+  stopped.wait();
+  ASSERT_TRUE(in_time) << "the stop waited for the lookup, not its grace period";
   EXPECT_TRUE(daemon->left_work_behind());
-  daemon.reset();  // waits for the slow lookup
+  daemon.reset();  // waits for the lookup
 
-  peers->slow("alice.example", 0ms);
   start();
   ASSERT_TRUE(eventually([&] { return accepted() == 1; }));
   stop();

@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -71,6 +73,31 @@ class fake_peers final : public dane::identity_source {
     std::lock_guard lock(mutex_);
     delays_[name] = delay;
   }
+  /// Lookups of `name` wait (in discover()) until release(name): a lookup
+  /// that is slow for exactly as long as a test needs, on any machine.
+  void hold(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    held_.insert(name);
+  }
+  void release(const std::string& name) {
+    {
+      std::lock_guard lock(mutex_);
+      held_.erase(name);
+    }
+    released_.notify_all();
+  }
+  void release_all() {
+    {
+      std::lock_guard lock(mutex_);
+      held_.clear();
+    }
+    released_.notify_all();
+  }
+  /// How many lookups wait in hold() right now.
+  [[nodiscard]] int held_lookups() const {
+    std::lock_guard lock(mutex_);
+    return waiting_;
+  }
   [[nodiscard]] int lookups() const { return lookups_.load(); }
 
   [[nodiscard]] result<dane::dane_identity_ptr> discover(std::string_view name) override {
@@ -81,7 +108,12 @@ class fake_peers final : public dane::identity_source {
       if (auto found = delays_.find(name); found != delays_.end()) delay = found->second;
     }
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    if (held_.contains(name)) {
+      ++waiting_;
+      released_.wait(lock, [this, name] { return !held_.contains(name); });
+      --waiting_;
+    }
     if (auto failing = failing_.find(name); failing != failing_.end()) {
       return fail(failing->second, "fake DNS for " + std::string(name));
     }
@@ -94,6 +126,9 @@ class fake_peers final : public dane::identity_source {
   std::map<std::string, dane::dane_identity_ptr, std::less<>> published_;
   std::map<std::string, dane::errc, std::less<>> failing_;
   std::map<std::string, std::chrono::milliseconds, std::less<>> delays_;
+  std::set<std::string, std::less<>> held_;
+  std::condition_variable released_;
+  int waiting_{0};
   std::atomic<int> lookups_{0};
 };
 

@@ -1,8 +1,10 @@
 // Fault injection, process: the receiver killed with SIGKILL at random
 // points — while starting, while the broker delivers its backlog, while it
-// processes — again and again during a stream. After the last restart every
-// message the broker acknowledged to the publisher is in the inbox exactly
-// once. The seed of the kill times is printed (DANEMQ_FAULT_SEED repeats a run).
+// processes — again and again during a stream; and, so that the test never
+// passes without its premise, twice exactly when stored messages wait
+// unprocessed (asserted). After the last restart every message the broker
+// acknowledged to the publisher is in the inbox exactly once. The seed of the
+// kill times is printed (DANEMQ_FAULT_SEED repeats a run).
 
 #include <signal.h>
 
@@ -29,11 +31,16 @@ TEST(FaultProcess, ReceiverKilledAtRandomPointsKeepsEveryAcknowledgedMessageExac
   SCOPED_TRACE("DANEMQ_FAULT_SEED=" + std::to_string(seed));
   std::mt19937 random(seed);
 
-  // Each round: 60 messages wait in bob's session while he is down; he
-  // starts with 1..4 workers and is killed 20..400 ms later — while starting,
-  // while the broker delivers the backlog, or while he processes it. Another
-  // 200 messages trickle in throughout.
-  const auto [texts, wires] = sealed_batch(w, "alice", "bob", "through a receiver that keeps dying", 500);
+  // Each round: 60 messages wait in bob's session while he is down. In the
+  // random rounds he starts with 1..4 workers and is killed 20..400 ms later
+  // — while starting, while the broker delivers the backlog, or while he
+  // processes it. In the targeted rounds he starts with one worker and is
+  // killed as soon as the database holds stored, unprocessed messages.
+  // Another 200 messages trickle in throughout.
+  constexpr std::size_t random_rounds = 5;
+  constexpr std::size_t targeted_rounds = 2;
+  const auto [texts, wires] = sealed_batch(w, "alice", "bob", "through a receiver that keeps dying",
+                                           200 + (random_rounds + targeted_rounds) * 60);
   const std::vector<std::string> trickle(wires.begin(), wires.begin() + 200);
   std::thread publisher([&w, &trickle] {
     for (std::size_t start = 0; start < trickle.size(); start += 10) {
@@ -44,23 +51,45 @@ TEST(FaultProcess, ReceiverKilledAtRandomPointsKeepsEveryAcknowledgedMessageExac
   });
   std::vector<std::string> kill_points;
   std::size_t landed_in_backlog = 0;
-  for (std::size_t round = 0; round < 5; ++round) {
+  for (std::size_t round = 0; round < random_rounds + targeted_rounds; ++round) {
+    const bool targeted = round >= random_rounds;
     const auto first = wires.begin() + static_cast<std::ptrdiff_t>(200 + round * 60);
     w.publish("bob", std::vector<std::string>(first, first + 60));
     const std::chrono::milliseconds after(std::uniform_int_distribution<int>(20, 400)(random));
-    const auto workers = std::to_string(std::uniform_int_distribution<int>(1, 4)(random));
+    const auto workers = targeted ? std::string("1") : std::to_string(std::uniform_int_distribution<int>(1, 4)(random));
+    const auto inbox_before = w.inbox("bob").size();
+    const auto started = std::chrono::steady_clock::now();
     test::child_process bob({(test::binary_dir() / "danemq-receiver").string()},
                             w.env("bob", {{"RECEIVER_WORKERS", workers}}));
-    std::this_thread::sleep_for(after);
+    if (targeted) {
+      // Until he is processing (his inbox grows) with messages still waiting.
+      const auto deadline = std::chrono::steady_clock::now() + 60s;
+      while (!(w.inbox("bob").size() > inbox_before && w.pending("bob") >= 10) &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(1ms);
+      }
+    } else {
+      std::this_thread::sleep_for(after);
+    }
     bob.signal(SIGKILL);
+    const auto killed_after =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
     ASSERT_TRUE(bob.wait(5s).has_value());
     const auto log = bob.errors();
     const bool subscribed = log.find("MQTT connected") != std::string::npos;
     const auto pending = w.pending("bob");
     if (pending > 0) ++landed_in_backlog;
-    kill_points.push_back(std::to_string(after.count()) + " ms, " + workers + " workers, " +
-                          (subscribed ? "subscribed" : "starting") + ", inbox " +
+    kill_points.push_back(std::to_string(killed_after.count()) + " ms" + (targeted ? " (targeted), " : ", ") + workers +
+                          " workers, " + (subscribed ? "subscribed" : "starting") + ", inbox " +
                           std::to_string(w.inbox("bob").size()) + ", stored unprocessed " + std::to_string(pending));
+    // The premise: a targeted kill lands while he processes, with stored
+    // messages waiting.
+    if (targeted) {
+      ASSERT_GT(w.inbox("bob").size(), inbox_before) << "killed before processing:\n"
+                                                     << kill_points.back() << "\n"
+                                                     << log;
+      ASSERT_GT(pending, 0u) << "killed with nothing stored unprocessed:\n" << kill_points.back() << "\n" << log;
+    }
   }
   publisher.join();
   std::string points;

@@ -28,7 +28,7 @@
 #include "support/dns_rig.hpp"
 #include "support/mosquitto_rig.hpp"
 #include "support/process.hpp"
-#include "unit/receiver/test_peers.hpp"
+#include "support/test_peers.hpp"
 
 namespace danemq::e2e {
 

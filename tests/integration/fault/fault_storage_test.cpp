@@ -4,14 +4,18 @@
 // acknowledged, so the broker delivers it again; a database that cannot be
 // used stops the receiver at start with one clear line.
 //
+// The sender's `--queue` on a full disk exits 3.
+//
 // The tests mount tmpfs file systems (root, as in CI); where mounting is not
-// permitted they skip and say why.
+// permitted they skip and say why (under CI=true, a failure).
 
 #include <signal.h>
 
 #include <random>
 
+#include "danemq/store/sqlite.hpp"
 #include "fault_support.hpp"
+#include "support/skip.hpp"
 
 namespace danemq::e2e {
 namespace {
@@ -24,7 +28,7 @@ void put_data_on(world& w, const small_filesystem& fs) {
 }
 
 #define REQUIRE_MOUNT(fs) \
-  if (!(fs).mounted()) GTEST_SKIP() << "cannot mount a small file system here: " << (fs).why_not()
+  if (!(fs).mounted()) DANEMQ_SKIP_UNLESS_CI("cannot mount a small file system here: " << (fs).why_not())
 
 TEST(FaultStorage, DiskFullMessagesAreNotAcknowledgedAndArriveOnceThereIsRoomAgain) {
   small_filesystem fs("4m");
@@ -148,6 +152,36 @@ TEST(FaultStorage, ReadOnlyDatabaseAtStartStopsTheReceiverWithAClearError) {
   ASSERT_TRUE(w.wait_for_stored("bob", texts.size(), 30s)) << bob->errors();
   expect_exactly_once(texts, texts_of(w.inbox("bob")));
   EXPECT_EQ(bob->stop(), 0);
+}
+
+TEST(FaultStorage, SenderQueueOnAFullDiskExitsThree) {
+  small_filesystem fs("4m");
+  REQUIRE_MOUNT(fs);
+  world w(quick_world());
+  const std::map<std::string, std::string> on_fs{{"DATA_PATH", (fs.path() / "alice").string()}};
+  w.broker().stop();  // --queue keeps what the broker cannot take
+  const auto first = w.sender("alice", {"--timeout", "1s", "--queue", "send", "bob.danemq.test", "queued"}, on_fs);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+
+  // A second connection keeps the outbox's WAL and shared-memory files, as a
+  // running `run` would: the next sender opens and reads the outbox, and only
+  // its write needs room the disk no longer has.
+  auto held = store::database::open(fs.path() / "alice" / "sender.db");
+  ASSERT_TRUE(held) << held.error().message();
+  {
+    auto read = held->prepare("SELECT count(*) FROM sqlite_master");
+    ASSERT_TRUE(read);
+    ASSERT_TRUE(read->step());
+  }
+  const auto filler = fs.fill();
+  const auto full =
+      w.sender("alice", {"--timeout", "1s", "--queue", "send", "bob.danemq.test", "onto a full disk"}, on_fs);
+  EXPECT_EQ(full.exit_code, 3) << full.err;
+  EXPECT_NE(full.err.find("could not be queued"), std::string::npos) << full.err;
+
+  std::filesystem::remove(filler);
+  const auto again = w.sender("alice", {"--timeout", "1s", "--queue", "send", "bob.danemq.test", "room again"}, on_fs);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "load_run.hpp"
+#include "support/load_run.hpp"
 
 namespace danemq::load {
 namespace {

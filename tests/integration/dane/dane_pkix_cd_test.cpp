@@ -10,7 +10,7 @@
 #include "danemq/dane/pkix_cd.hpp"
 #include "danemq/identity/tlsa_record.hpp"
 #include "support/dns_rig.hpp"
-#include "unit/dane/test_certificates.hpp"
+#include "support/test_certificates.hpp"
 
 namespace danemq::dane {
 namespace {

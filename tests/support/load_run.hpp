@@ -6,7 +6,7 @@
 // Afterwards the receiver's database is compared with what was sent and
 // acknowledged. Shared by bench/load (the full run: 50 senders, 10,000
 // messages, 5 broker restarts, 2 receiver kills) and the integration test
-// fault_load_test (a small run in the suite).
+// tests/integration/fault/fault_load_test (a small run in the suite).
 
 #include <chrono>
 #include <cstddef>

@@ -1,7 +1,7 @@
 // End to end through a broker that requires TLS with a client certificate
 // (as AWS IoT Core does), under MQTT 3.1.1 and 5.
 
-#include "e2e_support.hpp"
+#include "support/e2e_support.hpp"
 
 namespace danemq::e2e {
 namespace {

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "danemq/store/outbox.hpp"
-#include "e2e_support.hpp"
+#include "support/e2e_support.hpp"
 
 namespace danemq::e2e {
 namespace {

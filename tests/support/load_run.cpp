@@ -1,4 +1,4 @@
-#include "load_run.hpp"
+#include "support/load_run.hpp"
 
 #include <signal.h>
 
@@ -26,7 +26,7 @@
 #include "support/dns_rig.hpp"
 #include "support/mosquitto_rig.hpp"
 #include "support/process.hpp"
-#include "unit/receiver/test_peers.hpp"
+#include "support/test_peers.hpp"
 
 namespace danemq::load {
 namespace {

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "e2e_support.hpp"
+#include "support/e2e_support.hpp"
 
 namespace danemq::e2e {
 

@@ -1,5 +1,5 @@
 // Interoperation with the original: Debian's python3-jwcrypto, driven by
-// tests/integration/jwcrypto_peer.py exactly as the original's dane-jwe-jws
+// tests/integration/jose/jwcrypto_peer.py exactly as the original's dane-jwe-jws
 // drives it, is the peer. Messages danemq seals are decrypted and verified
 // by it; messages it seals the original's way are opened by danemq.
 
@@ -12,8 +12,8 @@
 
 #include "danemq/identity/key.hpp"
 #include "danemq/jose/message.hpp"
+#include "support/jose_test_support.hpp"
 #include "support/process.hpp"
-#include "unit/jose/jose_test_support.hpp"
 
 namespace danemq::jose {
 namespace {
@@ -21,7 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string python = "/usr/bin/python3";
-const fs::path peer_script = fs::path(DANEMQ_SOURCE_DIR) / "tests" / "integration" / "jwcrypto_peer.py";
+const fs::path peer_script = fs::path(DANEMQ_SOURCE_DIR) / "tests" / "integration" / "jose" / "jwcrypto_peer.py";
 
 enum class kind { rsa, ec };
 std::string name_of(kind k) {

@@ -6,7 +6,7 @@
 
 #include "danemq/jose/jwe.hpp"
 #include "danemq/jose/jws.hpp"
-#include "e2e_support.hpp"
+#include "support/e2e_support.hpp"
 
 namespace danemq::e2e {
 namespace {

@@ -1,4 +1,4 @@
-#include "jose_test_support.hpp"
+#include "support/jose_test_support.hpp"
 
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
