@@ -212,7 +212,7 @@ result<void> receiver_daemon::store_batch(std::vector<mqtt::message>& batch) {
   for (auto& message : batch) {
     incoming.push_back(store::incoming_message{std::move(message.topic), std::move(message.payload), now});
   }
-  auto stored = store_->store_raw(incoming);
+  auto stored = store_->raw().store_raw(incoming);
   if (!stored) {
     spdlog::error("cannot store {} received messages: {}; not acknowledged, the broker will deliver them again",
                   incoming.size(), stored.error().message());
@@ -270,11 +270,11 @@ void receiver_daemon::save_health() {
     health.connected = false;
     health.detail = "stopped";
   }
-  if (auto saved = store_->save_health(health); !saved) {
+  if (auto saved = store_->health().save(health); !saved) {
     spdlog::warn("cannot record health: {}", saved.error().message());
   }
   // Keeps the replay memory down to the entries that still matter.
-  if (auto purged = store_->purge_replay(health.updated_at); !purged) {
+  if (auto purged = store_->replay().purge(health.updated_at); !purged) {
     spdlog::warn("cannot purge the replay memory: {}", purged.error().message());
   }
 }
@@ -401,7 +401,7 @@ int receiver_app::list_inbox(const receiver_settings& settings, const store::lis
   if (!std::filesystem::exists(path)) return exit_success;  // nothing received yet
   auto opened = store::message_store::open(path, store::open_options{.read_only = true});
   if (!opened) return error("cannot open " + path.string() + ": " + opened.error().message());
-  auto rows = opened->list_inbox(filter);
+  auto rows = opened->outcomes().list_inbox(filter);
   if (!rows) return error("cannot read the inbox: " + rows.error().message());
   for (const auto& entry : *rows) out_ << (settings.json_output ? inbox_json(entry) : inbox_line(entry)) << '\n';
   out_.flush();
@@ -413,7 +413,7 @@ int receiver_app::list_quarantine(const receiver_settings& settings, const store
   if (!std::filesystem::exists(path)) return exit_success;
   auto opened = store::message_store::open(path, store::open_options{.read_only = true});
   if (!opened) return error("cannot open " + path.string() + ": " + opened.error().message());
-  auto rows = opened->list_quarantine(filter);
+  auto rows = opened->outcomes().list_quarantine(filter);
   if (!rows) return error("cannot read the quarantine: " + rows.error().message());
   for (const auto& entry : *rows) {
     out_ << (settings.json_output ? quarantine_json(entry) : quarantine_line(entry)) << '\n';
@@ -431,7 +431,7 @@ int receiver_app::health(const receiver_settings& settings) {
   if (!std::filesystem::exists(path)) return unhealthy("no database at " + path.string() + " (not started yet?)");
   auto opened = store::message_store::open(path, store::open_options{.read_only = true});
   if (!opened) return unhealthy("cannot open " + path.string() + ": " + opened.error().message());
-  auto recorded = opened->load_health();
+  auto recorded = opened->health().load();
   if (!recorded) return unhealthy("cannot read health: " + recorded.error().message());
   if (!recorded->has_value()) return unhealthy("the daemon has not recorded its health yet");
   const auto& state = **recorded;
