@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "danemq/core/result.hpp"
-#include "danemq/store/message_store.hpp"
+#include "danemq/store/outcome_tables.hpp"
 
 namespace danemq::receiver {
 

@@ -4,7 +4,7 @@
 
 #include "danemq/log/log.hpp"
 #include "danemq/mqtt/errors.hpp"
-#include "danemq/store/replay_memory.hpp"
+#include "persistent_replay_memory.hpp"
 
 namespace danemq::receiver {
 namespace {
@@ -33,7 +33,7 @@ decision message_processor::decide(const store::pending_message& message, const 
   auto open_options = options_.open;
   open_options.now = message.received_at;
   open_options.remember_in_open = false;  // remembered with the inbox row, in one transaction
-  store::persistent_replay_memory replay(store_);
+  persistent_replay_memory replay(store_.replay());
   auto opened = jose::open(wire, me_, peers_, open_options, &replay);
   if (cancelled != nullptr && cancelled->load()) {
     decision out;

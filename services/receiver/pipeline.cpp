@@ -35,7 +35,7 @@ pipeline::~pipeline() {
 }
 
 result<void> pipeline::start() {
-  auto untried = store_.untried_count();
+  auto untried = store_.raw().untried_count();
   if (!untried) return untried.error();
   backlog_ = *untried;
   if (*untried > 0) spdlog::info("{} stored messages wait for processing; processing them first", *untried);
@@ -81,7 +81,7 @@ void pipeline::fill() {
   if (retry_scan_needed_) {
     const std::vector<std::int64_t> exclude(in_flight_.begin(), in_flight_.end());  // std::set: sorted
     const auto room = options_.in_flight - in_flight_.size();
-    auto due = store_.due_pending(now, room, exclude, loaded_up_to_);
+    auto due = store_.raw().due_pending(now, room, exclude, loaded_up_to_);
     if (!due) return hold(due.error());
     retry_scan_needed_ = due->size() == room;  // more may be due
     loaded = std::move(*due);
@@ -89,7 +89,7 @@ void pipeline::fill() {
   // Then what arrived since the last load (at start: the whole backlog), in order.
   const auto room = options_.in_flight - in_flight_.size() - loaded.size();
   if (room > 0) {
-    auto fresh = store_.pending_after(loaded_up_to_, now, room);
+    auto fresh = store_.raw().pending_after(loaded_up_to_, now, room);
     if (!fresh) return hold(fresh.error());
     for (auto& message : *fresh) {
       loaded_up_to_ = std::max(loaded_up_to_, message.raw_id);
@@ -118,7 +118,7 @@ void pipeline::hold(const failure& why) {
 
 void pipeline::schedule_retry() {
   // Wake up when the earliest parked message is due.
-  auto next = store_.next_due(clock::now());
+  auto next = store_.raw().next_due(clock::now());
   if (!next || !next->has_value()) return;
   // Rounded up, plus a millisecond: a timer that fired a fraction early would
   // find nothing due and, the time being past, arm no further wake-up.

@@ -212,7 +212,7 @@ result<void> receiver_daemon::store_batch(std::vector<mqtt::message>& batch) {
   for (auto& message : batch) {
     incoming.push_back(store::incoming_message{std::move(message.topic), std::move(message.payload), now});
   }
-  auto stored = store_->store_raw(incoming);
+  auto stored = store_->raw().store_raw(incoming);
   if (!stored) {
     spdlog::error("cannot store {} received messages: {}; not acknowledged, the broker will deliver them again",
                   incoming.size(), stored.error().message());
@@ -270,11 +270,11 @@ void receiver_daemon::save_health() {
     health.connected = false;
     health.detail = "stopped";
   }
-  if (auto saved = store_->save_health(health); !saved) {
+  if (auto saved = store_->health().save(health); !saved) {
     spdlog::warn("cannot record health: {}", saved.error().message());
   }
   // Keeps the replay memory down to the entries that still matter.
-  if (auto purged = store_->purge_replay(health.updated_at); !purged) {
+  if (auto purged = store_->replay().purge(health.updated_at); !purged) {
     spdlog::warn("cannot purge the replay memory: {}", purged.error().message());
   }
 }
@@ -396,12 +396,26 @@ int receiver_app::run(int argc, char** argv) {
   }
 }
 
-int receiver_app::list_inbox(const receiver_settings& settings, const store::listing_filter& filter) {
+namespace {
+
+/// The daemon's database for `inbox`, `quarantine` and `health`, opened
+/// read-only beside the running daemon: nothing when the daemon has not
+/// created it yet. Failure: "cannot open <path>: <why>".
+result<std::optional<store::message_store>> open_for_reading(const receiver_settings& settings) {
   const auto path = database_path(settings);
-  if (!std::filesystem::exists(path)) return exit_success;  // nothing received yet
+  if (!std::filesystem::exists(path)) return std::optional<store::message_store>{};
   auto opened = store::message_store::open(path, store::open_options{.read_only = true});
-  if (!opened) return error("cannot open " + path.string() + ": " + opened.error().message());
-  auto rows = opened->list_inbox(filter);
+  if (!opened) return fail(opened.error().code, "cannot open " + path.string() + ": " + opened.error().message());
+  return std::optional<store::message_store>{std::move(*opened)};
+}
+
+}  // namespace
+
+int receiver_app::list_inbox(const receiver_settings& settings, const store::listing_filter& filter) {
+  auto opened = open_for_reading(settings);
+  if (!opened) return error(opened.error().detail);
+  if (!*opened) return exit_success;  // nothing received yet
+  auto rows = (*opened)->outcomes().list_inbox(filter);
   if (!rows) return error("cannot read the inbox: " + rows.error().message());
   for (const auto& entry : *rows) out_ << (settings.json_output ? inbox_json(entry) : inbox_line(entry)) << '\n';
   out_.flush();
@@ -409,11 +423,10 @@ int receiver_app::list_inbox(const receiver_settings& settings, const store::lis
 }
 
 int receiver_app::list_quarantine(const receiver_settings& settings, const store::listing_filter& filter) {
-  const auto path = database_path(settings);
-  if (!std::filesystem::exists(path)) return exit_success;
-  auto opened = store::message_store::open(path, store::open_options{.read_only = true});
-  if (!opened) return error("cannot open " + path.string() + ": " + opened.error().message());
-  auto rows = opened->list_quarantine(filter);
+  auto opened = open_for_reading(settings);
+  if (!opened) return error(opened.error().detail);
+  if (!*opened) return exit_success;
+  auto rows = (*opened)->outcomes().list_quarantine(filter);
   if (!rows) return error("cannot read the quarantine: " + rows.error().message());
   for (const auto& entry : *rows) {
     out_ << (settings.json_output ? quarantine_json(entry) : quarantine_line(entry)) << '\n';
@@ -423,15 +436,14 @@ int receiver_app::list_quarantine(const receiver_settings& settings, const store
 }
 
 int receiver_app::health(const receiver_settings& settings) {
-  const auto path = database_path(settings);
   const auto unhealthy = [&](const std::string& why) {
     out_ << "unhealthy: " << why << '\n';
     return exit_failure;
   };
-  if (!std::filesystem::exists(path)) return unhealthy("no database at " + path.string() + " (not started yet?)");
-  auto opened = store::message_store::open(path, store::open_options{.read_only = true});
-  if (!opened) return unhealthy("cannot open " + path.string() + ": " + opened.error().message());
-  auto recorded = opened->load_health();
+  auto opened = open_for_reading(settings);
+  if (!opened) return unhealthy(opened.error().detail);
+  if (!*opened) return unhealthy("no database at " + database_path(settings).string() + " (not started yet?)");
+  auto recorded = (*opened)->health().load();
   if (!recorded) return unhealthy("cannot read health: " + recorded.error().message());
   if (!recorded->has_value()) return unhealthy("the daemon has not recorded its health yet");
   const auto& state = **recorded;

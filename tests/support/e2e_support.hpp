@@ -208,15 +208,15 @@ class world {
   /// What `who`'s receiver database holds, read directly.
   [[nodiscard]] std::vector<store::inbox_entry> inbox(const std::string& who) const {
     auto db = open_db(who);
-    return db ? db->list_inbox().value() : std::vector<store::inbox_entry>{};
+    return db ? db->outcomes().list_inbox().value() : std::vector<store::inbox_entry>{};
   }
   [[nodiscard]] std::vector<store::quarantine_entry> quarantine(const std::string& who) const {
     auto db = open_db(who);
-    return db ? db->list_quarantine().value() : std::vector<store::quarantine_entry>{};
+    return db ? db->outcomes().list_quarantine().value() : std::vector<store::quarantine_entry>{};
   }
   [[nodiscard]] std::size_t pending(const std::string& who) const {
     auto db = open_db(who);
-    return db ? db->pending_count().value() : 0;
+    return db ? db->raw().pending_count().value() : 0;
   }
 
   /// Waits until `who`'s inbox and quarantine hold `count` messages in all.

@@ -309,9 +309,9 @@ load_report run_load(const load_options& options, std::ostream& out) {
   progress_line() << "stopped" << std::endl;
   auto db = store::message_store::open(db_path, store::open_options{.read_only = true});
   if (!db) throw std::runtime_error("cannot read the receiver's database: " + db.error().message());
-  const auto inbox = db->list_inbox().value();
-  report.quarantined = db->list_quarantine().value().size();
-  report.pending = db->pending_count().value();
+  const auto inbox = db->outcomes().list_inbox().value();
+  report.quarantined = db->outcomes().list_quarantine().value().size();
+  report.pending = db->raw().pending_count().value();
   std::map<std::string, std::size_t> seen;
   for (const auto& entry : inbox) ++seen[entry.message];
   const std::set<std::string> expected(texts.begin(), texts.end());

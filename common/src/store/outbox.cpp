@@ -1,11 +1,15 @@
 #include "danemq/store/outbox.hpp"
 
+#include <array>
+
+#include "danemq/store/migrations.hpp"
+
 namespace danemq::store {
 namespace {
 
-constexpr int schema_version = 1;
-
-constexpr std::string_view schema = R"sql(
+// Version 1 is the schema of the first release, which wrote user_version 1
+// itself; IF NOT EXISTS also adopts a file with this table and version 0.
+constexpr std::string_view version_1 = R"sql(
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   recipient TEXT NOT NULL,
@@ -17,26 +21,15 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 )sql";
 
+constexpr std::array migrations = {migration{1, version_1}};
+static_assert(migrations.size() == outbox::schema_version);
+
 }  // namespace
 
 result<outbox> outbox::open(const std::filesystem::path& path, const open_options& options) {
   auto db = database::open(path, options);
   if (!db) return db.error();
-  auto version_stmt = db->prepare("PRAGMA user_version");
-  if (!version_stmt) return version_stmt.error();
-  auto row = version_stmt->step();
-  if (!row) return row.error();
-  const auto version = version_stmt->column_int64(0);
-  if (version > schema_version) {
-    return fail(errc::schema_mismatch, path.string() + " has schema version " + std::to_string(version));
-  }
-  if (version < schema_version && !options.read_only) {
-    auto tx = transaction::begin(*db, durability::full);
-    if (!tx) return tx.error();
-    if (auto created = db->exec(schema); !created) return created.error();
-    if (auto set = db->exec("PRAGMA user_version = 1"); !set) return set.error();
-    if (auto committed = tx->commit(); !committed) return committed.error();
-  }
+  if (auto version = migrate(*db, migrations); !version) return version.error();
   return outbox(std::move(*db));
 }
 

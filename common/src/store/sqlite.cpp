@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <utility>
 
 #include "danemq/core/error_category.hpp"
@@ -261,6 +262,13 @@ result<void> database::set_durability(durability level) {
   return set;
 }
 
+result<bool> database::has_table(std::string_view name) {
+  auto stmt = prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, name);
+  return stmt->step();
+}
+
 std::int64_t database::last_insert_rowid() const {
   return sqlite3_last_insert_rowid(db_.get());
 }
@@ -293,6 +301,35 @@ result<void> transaction::commit() {
 
 transaction::~transaction() {
   if (db_ != nullptr) (void)db_->exec("ROLLBACK");
+}
+
+// ---- savepoint ----
+
+result<savepoint> savepoint::begin(database& db, std::string_view name) {
+  auto begin = db.prepare("SAVEPOINT " + std::string(name));
+  if (!begin) return begin.error();
+  if (auto begun = begin->run(); !begun) return begun.error();
+  return savepoint(db, std::string(name));
+}
+
+result<void> savepoint::release() {
+  if (db_ == nullptr) throw std::logic_error("savepoint already finished");
+  auto release = std::exchange(db_, nullptr)->prepare("RELEASE " + name_);
+  if (!release) return release.error();
+  return release->run();
+}
+
+result<void> savepoint::roll_back() {
+  if (db_ == nullptr) throw std::logic_error("savepoint already finished");
+  // ROLLBACK TO leaves the savepoint open: RELEASE ends it.
+  auto undo = db_->prepare("ROLLBACK TO " + name_);
+  if (!undo) return undo.error();
+  if (auto undone = undo->run(); !undone) return undone.error();
+  return release();
+}
+
+savepoint::~savepoint() {
+  if (db_ != nullptr) (void)roll_back();
 }
 
 }  // namespace danemq::store

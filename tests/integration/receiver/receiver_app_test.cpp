@@ -8,6 +8,7 @@
 
 #include "sender_app.hpp"
 #include "support/mosquitto_rig.hpp"
+#include "support/release_databases.hpp"
 #include "support/test_peers.hpp"
 
 namespace danemq::receiver {
@@ -356,6 +357,45 @@ TEST(ReceiverApp, RefusesABadSinceOnOneLine) {
       run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "inbox", "--since", "soon"});
   EXPECT_EQ(code, 1);
   EXPECT_NE(text.find("--since 'soon'"), std::string::npos) << text;
+}
+
+// A device upgraded with messages pending: the daemon of this build starts on
+// the receiver.db of the first release and delivers what it held.
+TEST_F(ReceiverDaemon, DeliversWhatTheFirstReleaseLeftPending) {
+  {
+    auto db = test::create_release_1_database(data.path() / "receiver.db", test::release_1_receiver_schema);
+    for (const std::string text : {"stored by release 1", "and this too"}) {
+      auto wire = jose::seal(jose::message_to_send{"bob.example", text}, *alice, *peers);
+      ASSERT_TRUE(wire) << wire.error().message();
+      test::add_release_1_raw_message(db, "bob.example", *wire, std::chrono::system_clock::now());
+    }
+  }
+  start();
+  ASSERT_TRUE(eventually([&] { return accepted() == 2; }));
+  stop();
+  EXPECT_EQ(exit_code, 0);
+  EXPECT_NE(output.str().find("alice.example says: stored by release 1\n"), std::string::npos) << output.str();
+  EXPECT_NE(output.str().find("alice.example says: and this too\n"), std::string::npos) << output.str();
+  auto [listed, text] = receiver_command({"inbox"});
+  EXPECT_EQ(listed, 0);
+  EXPECT_NE(text.find("stored by release 1"), std::string::npos) << text;
+}
+
+TEST_F(ReceiverDaemon, RefusesADatabaseOfANewerReleaseInOneLine) {
+  {
+    auto db = store::database::open(data.path() / "receiver.db");
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("PRAGMA user_version = 99"));
+  }
+  start();
+  runner.join();
+  EXPECT_EQ(exit_code, exit_failure);
+  for (const std::string command : {"inbox", "quarantine", "health"}) {
+    auto [code, text] = receiver_command({command});
+    EXPECT_EQ(code, exit_failure) << command;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << command << ": " << text;
+    EXPECT_NE(text.find("schema version 99"), std::string::npos) << command << ": " << text;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "support/process.hpp"
+#include "support/release_databases.hpp"
 #include "support/test_peers.hpp"
 
 namespace danemq::receiver {
@@ -50,9 +51,9 @@ class MessageProcessor : public ::testing::Test {
                                 std::string topic = "bob.example") {
     const std::vector<store::incoming_message> one = {
         store::incoming_message{std::move(topic), std::vector<std::uint8_t>(wire.begin(), wire.end()), at}};
-    auto stored = store->store_raw(one);
+    auto stored = store->raw().store_raw(one);
     EXPECT_TRUE(stored);
-    auto due = store->due_pending(clock::now() + 1h, 1000);
+    auto due = store->raw().due_pending(clock::now() + 1h, 1000);
     for (auto& message : *due) {
       if (message.raw_id == (*stored)[0].raw_id) return message;
     }
@@ -60,7 +61,7 @@ class MessageProcessor : public ::testing::Test {
     return {};
   }
 
-  std::vector<store::quarantine_entry> quarantined() { return store->list_quarantine().value(); }
+  std::vector<store::quarantine_entry> quarantined() { return store->outcomes().list_quarantine().value(); }
 
   static inline test::temp_dir* keys_dir = nullptr;
   static inline identity::local_identity* alice = nullptr;
@@ -76,7 +77,7 @@ class MessageProcessor : public ::testing::Test {
 TEST_F(MessageProcessor, AcceptsAGoodMessageIntoTheInboxWithItsClaims) {
   auto outcome = processor->process(arrive(seal(*alice, "bob.example", "hello bob")));
   ASSERT_EQ(outcome.what, fate::accepted) << (outcome.reason ? outcome.reason->message() : "");
-  const auto inbox = store->list_inbox().value();
+  const auto inbox = store->outcomes().list_inbox().value();
   ASSERT_EQ(inbox.size(), 1u);
   EXPECT_EQ(inbox[0].sender, "alice.example");
   EXPECT_EQ(inbox[0].recipient, "bob.example");
@@ -85,8 +86,8 @@ TEST_F(MessageProcessor, AcceptsAGoodMessageIntoTheInboxWithItsClaims) {
   EXPECT_TRUE(inbox[0].issued_at.has_value());
   EXPECT_TRUE(inbox[0].dnssec_secure);
   EXPECT_FALSE(inbox[0].legacy);
-  EXPECT_EQ(*store->pending_count(), 0u);
-  EXPECT_TRUE(*store->replay_contains("alice.example", *inbox[0].jti, clock::now()));
+  EXPECT_EQ(*store->raw().pending_count(), 0u);
+  EXPECT_TRUE(*store->replay().contains("alice.example", *inbox[0].jti, clock::now()));
 }
 
 TEST_F(MessageProcessor, QuarantinesATamperedMessageWithItsBytes) {
@@ -100,7 +101,7 @@ TEST_F(MessageProcessor, QuarantinesATamperedMessageWithItsBytes) {
   EXPECT_EQ(rows[0].reason.category, "jose");
   EXPECT_EQ(rows[0].reason.value, static_cast<int>(jose::errc::decryption_failed)) << rows[0].reason.text;
   EXPECT_EQ(std::string(rows[0].payload.begin(), rows[0].payload.end()), wire);
-  EXPECT_TRUE(store->list_inbox()->empty());
+  EXPECT_TRUE(store->outcomes().list_inbox()->empty());
 }
 
 TEST_F(MessageProcessor, QuarantinesAReplayOfAnAcceptedMessage) {
@@ -144,10 +145,10 @@ TEST_F(MessageProcessor, RetriesATemporaryLookupFailureThenQuarantines) {
   ASSERT_EQ(first.what, fate::deferred);
   ASSERT_TRUE(first.next_attempt.has_value());
   EXPECT_GT(*first.next_attempt, clock::now());
-  EXPECT_EQ(*store->pending_count(), 1u);
-  EXPECT_TRUE(store->due_pending(clock::now(), 10)->empty()) << "parked until its retry time";
+  EXPECT_EQ(*store->raw().pending_count(), 1u);
+  EXPECT_TRUE(store->raw().due_pending(clock::now(), 10)->empty()) << "parked until its retry time";
 
-  auto again = store->due_pending(clock::now() + 1h, 10).value().front();
+  auto again = store->raw().due_pending(clock::now() + 1h, 10).value().front();
   EXPECT_EQ(again.attempts, 1);
   std::this_thread::sleep_for(options.retry_limit);
   auto last = processor->process(again);
@@ -163,9 +164,9 @@ TEST_F(MessageProcessor, AcceptsARetriedMessageOnceDnsIsBack) {
   peers.fail_with("alice.example", dane::errc::servfail);
   ASSERT_EQ(processor->process(arrive(wire)).what, fate::deferred);
   peers.publish(*alice);
-  auto again = store->due_pending(clock::now() + 1h, 10).value().front();
+  auto again = store->raw().due_pending(clock::now() + 1h, 10).value().front();
   EXPECT_EQ(processor->process(again).what, fate::accepted);
-  EXPECT_EQ(store->list_inbox()->size(), 1u);
+  EXPECT_EQ(store->outcomes().list_inbox()->size(), 1u);
 }
 
 TEST_F(MessageProcessor, JudgesFreshnessAtArrivalNotAtProcessing) {
@@ -194,6 +195,36 @@ TEST_F(MessageProcessor, AcceptsTheOriginalFormatOnlyWhenAllowed) {
   ASSERT_EQ(accepted.what, fate::accepted);
   EXPECT_TRUE(accepted.accepted->legacy);
   EXPECT_FALSE(accepted.accepted->jti.has_value());
+}
+
+// A device upgraded with messages pending: the receiver.db of the first
+// release, opened by this build, and its backlog processed into the inbox.
+TEST_F(MessageProcessor, ProcessesWhatTheFirstReleaseLeftPendingAfterTheUpgrade) {
+  const auto path = dir.path() / "release-1.db";
+  const std::vector<std::string> texts = {"left pending 1", "left pending 2", "left pending 3"};
+  {
+    auto db = test::create_release_1_database(path, test::release_1_receiver_schema);
+    for (const auto& text : texts) {
+      const auto wire = seal(*alice, "bob.example", text);
+      test::add_release_1_raw_message(db, "bob.example", wire, clock::now());
+    }
+  }
+  auto upgraded = store::message_store::open(path);
+  ASSERT_TRUE(upgraded) << upgraded.error().message();
+  message_processor processing(*bob, peers, *upgraded, options);
+  auto backlog = upgraded->raw().pending_after(0, clock::now(), 100);
+  ASSERT_TRUE(backlog);
+  ASSERT_EQ(backlog->size(), texts.size());
+  std::vector<decision> decisions;
+  for (const auto& message : *backlog) decisions.push_back(processing.decide(message));
+  for (const auto& outcome : processing.record(std::move(decisions))) {
+    EXPECT_EQ(outcome.what, fate::accepted) << (outcome.reason ? outcome.reason->message() : "");
+  }
+  const auto inbox = upgraded->outcomes().list_inbox().value();
+  ASSERT_EQ(inbox.size(), texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(inbox[i].message, texts[i]);
+  EXPECT_EQ(*upgraded->raw().pending_count(), 0u);
+  EXPECT_EQ(*upgraded->replay().size(), texts.size());
 }
 
 }  // namespace

@@ -3,33 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <thread>
 
+#include "danemq/store/migrations.hpp"
 #include "support/process.hpp"
+#include "support/release_databases.hpp"
+#include "unit/store/records.hpp"
 
 namespace danemq::store {
 namespace {
 
 using namespace std::chrono_literals;
-
-incoming_message incoming(std::string topic, std::string payload, clock::time_point at = clock::now()) {
-  return incoming_message{std::move(topic), bytes(payload.begin(), payload.end()), at};
-}
-
-inbox_entry accepted(std::int64_t raw_id, std::string sender, std::string text) {
-  inbox_entry entry;
-  entry.raw_id = raw_id;
-  entry.sender = std::move(sender);
-  entry.recipient = "bob.example";
-  entry.received_at = clock::now();
-  entry.issued_at = 1700000000;
-  entry.jti = "j-" + std::to_string(raw_id);
-  entry.message = std::move(text);
-  entry.dnssec_secure = true;
-  return entry;
-}
-
-const refusal bad_signature{"jose", 7, "signature verification failed: x"};
+using namespace test_records;
 
 class MessageStore : public ::testing::Test {
  protected:
@@ -42,170 +26,62 @@ class MessageStore : public ::testing::Test {
   std::optional<message_store> store;
 };
 
-TEST_F(MessageStore, StoresRawMessagesAsPendingInArrivalOrder) {
-  const std::vector<incoming_message> batch = {incoming("bob", "one"), incoming("bob", "two")};
-  auto outcomes = store->store_raw(batch);
-  ASSERT_TRUE(outcomes) << outcomes.error().message();
-  ASSERT_EQ(outcomes->size(), 2u);
-  EXPECT_FALSE((*outcomes)[0].duplicate);
-  EXPECT_LT((*outcomes)[0].raw_id, (*outcomes)[1].raw_id);
-  auto due = store->due_pending(clock::now(), 10);
-  ASSERT_TRUE(due);
-  ASSERT_EQ(due->size(), 2u);
-  EXPECT_EQ(std::string((*due)[0].payload.begin(), (*due)[0].payload.end()), "one");
-  EXPECT_EQ((*due)[1].topic, "bob");
-  EXPECT_EQ(*store->pending_count(), 2u);
-}
-
-TEST_F(MessageStore, RecognisesAByteIdenticalCopyAndStoresItOnce) {
-  const std::vector<incoming_message> first = {incoming("bob", "same")};
-  auto one = store->store_raw(first);
-  ASSERT_TRUE(one);
-  const std::vector<incoming_message> again = {incoming("bob", "same"), incoming("other", "same")};
-  auto two = store->store_raw(again);
-  ASSERT_TRUE(two);
-  EXPECT_TRUE((*two)[0].duplicate);
-  EXPECT_EQ((*two)[0].raw_id, (*one)[0].raw_id);
-  EXPECT_FALSE((*two)[1].duplicate) << "the same bytes on another topic are another message";
-  EXPECT_EQ(*store->pending_count(), 2u);
-}
-
-TEST_F(MessageStore, RecognisesACopyOfAMessageAlreadyAccepted) {
-  const std::vector<incoming_message> batch = {incoming("bob", "hello")};
-  auto outcome = store->store_raw(batch);
-  ASSERT_TRUE(outcome);
-  ASSERT_TRUE(store->accept(accepted((*outcome)[0].raw_id, "alice.example", "hello"), {}));
-  auto copy = store->store_raw(batch);
-  ASSERT_TRUE(copy);
-  EXPECT_TRUE((*copy)[0].duplicate);
-  EXPECT_EQ(store->list_inbox()->size(), 1u);
-  EXPECT_EQ(*store->pending_count(), 0u);
-}
-
 TEST_F(MessageStore, MovesAMessageToExactlyOneOfInboxOrQuarantine) {
-  const std::vector<incoming_message> batch = {incoming("bob", "a"), incoming("bob", "b")};
-  auto ids = store->store_raw(batch);
-  ASSERT_TRUE(ids);
-  const auto good = (*ids)[0].raw_id;
-  const auto bad = (*ids)[1].raw_id;
-  ASSERT_TRUE(store->accept(accepted(good, "alice.example", "hi"), {}));
-  ASSERT_TRUE(store->quarantine(bad, bad_signature, clock::now()));
+  const auto ids = store_all(*store, {incoming("bob", "a"), incoming("bob", "b")});
+  ASSERT_EQ(ids.size(), 2u);
+  const auto good = ids[0];
+  const auto bad = ids[1];
+  ASSERT_TRUE(record_alone(*store, accept(accepted(good, "alice.example", "hi"))));
+  ASSERT_TRUE(record_alone(*store, quarantine(bad)));
 
-  auto again = store->quarantine(good, bad_signature, clock::now());
+  auto again = record_alone(*store, quarantine(good));
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, make_error_code(errc::not_found));
-  auto twice = store->accept(accepted(bad, "alice.example", "hi"), {});
+  auto twice = record_alone(*store, accept(accepted(bad, "alice.example", "hi")));
   ASSERT_FALSE(twice);
   EXPECT_EQ(twice.error().code, make_error_code(errc::not_found));
 
-  auto inbox = store->list_inbox();
-  ASSERT_TRUE(inbox);
-  ASSERT_EQ(inbox->size(), 1u);
-  EXPECT_EQ((*inbox)[0].message, "hi");
-  EXPECT_EQ((*inbox)[0].sender, "alice.example");
-  EXPECT_EQ((*inbox)[0].issued_at, 1700000000);
-  EXPECT_TRUE((*inbox)[0].dnssec_secure);
-  auto quarantined = store->list_quarantine();
-  ASSERT_TRUE(quarantined);
+  EXPECT_EQ(store->outcomes().list_inbox()->size(), 1u);
+  EXPECT_EQ(store->outcomes().list_quarantine()->size(), 1u);
+  EXPECT_EQ(*store->raw().pending_count(), 0u);
+}
+
+TEST_F(MessageStore, RecordsWhenAMessageWasQuarantined) {
+  const auto ids = store_all(*store, {incoming("bob", "late", clock::now() - 1h)});
+  ASSERT_EQ(ids.size(), 1u);
+  const auto before = clock::now();
+  ASSERT_TRUE(record_alone(*store, quarantine(ids[0])));
+  auto quarantined = store->outcomes().list_quarantine();
   ASSERT_EQ(quarantined->size(), 1u);
-  EXPECT_EQ(std::string((*quarantined)[0].payload.begin(), (*quarantined)[0].payload.end()), "b");
-  EXPECT_EQ((*quarantined)[0].topic, "bob");
-  EXPECT_EQ((*quarantined)[0].reason.category, "jose");
-  EXPECT_EQ((*quarantined)[0].reason.value, 7);
-  EXPECT_EQ((*quarantined)[0].reason.text, bad_signature.text);
-  EXPECT_EQ(*store->pending_count(), 0u);
-}
-
-TEST_F(MessageStore, ParksADeferredMessageUntilItIsDue) {
-  const std::vector<incoming_message> batch = {incoming("bob", "later"), incoming("bob", "now")};
-  auto ids = store->store_raw(batch);
-  ASSERT_TRUE(ids);
-  const auto now = clock::now();
-  ASSERT_TRUE(store->defer((*ids)[0].raw_id, 1, now + 1h, now, refusal{"dane", 5, "timeout"}));
-  auto due = store->due_pending(now, 10);
-  ASSERT_TRUE(due);
-  ASSERT_EQ(due->size(), 1u);
-  EXPECT_EQ((*due)[0].raw_id, (*ids)[1].raw_id);
-  auto later = store->due_pending(now + 2h, 10);
-  ASSERT_TRUE(later);
-  ASSERT_EQ(later->size(), 2u);
-  EXPECT_EQ((*later)[0].attempts, 1);
-  ASSERT_TRUE((*later)[0].first_failure_at.has_value());
-  EXPECT_EQ(*store->untried_count(), 1u);
-  EXPECT_EQ(*store->pending_count(), 2u);
-  auto next = store->next_due(now);
-  ASSERT_TRUE(next);
-  ASSERT_TRUE(next->has_value());
-  EXPECT_GT(**next, now + 59min);
-  EXPECT_FALSE(store->next_due(now + 2h)->has_value());
-}
-
-TEST_F(MessageStore, LoadsNewArrivalsAfterAnId) {
-  std::vector<incoming_message> batch;
-  for (int i = 0; i < 4; ++i) batch.push_back(incoming("bob", "n" + std::to_string(i)));
-  auto ids = store->store_raw(batch);
-  ASSERT_TRUE(ids);
-  const auto now = clock::now();
-  ASSERT_TRUE(store->defer((*ids)[2].raw_id, 1, now + 1h, now, refusal{"dane", 5, "timeout"}));
-  auto after = store->pending_after((*ids)[0].raw_id, now, 10);
-  ASSERT_TRUE(after);
-  ASSERT_EQ(after->size(), 2u) << "the parked one is left to the retries";
-  EXPECT_EQ((*after)[0].raw_id, (*ids)[1].raw_id);
-  EXPECT_EQ((*after)[1].raw_id, (*ids)[3].raw_id);
-  auto retries = store->due_pending(now + 2h, 10, {}, (*ids)[3].raw_id - 1);
-  ASSERT_TRUE(retries);
-  ASSERT_EQ(retries->size(), 3u);
-  EXPECT_EQ((*retries)[2].raw_id, (*ids)[2].raw_id);
-}
-
-TEST_F(MessageStore, SkipsExcludedIdsWithoutShorteningTheBatch) {
-  std::vector<incoming_message> batch;
-  for (int i = 0; i < 5; ++i) batch.push_back(incoming("bob", "m" + std::to_string(i)));
-  auto ids = store->store_raw(batch);
-  ASSERT_TRUE(ids);
-  const std::vector<std::int64_t> in_flight = {(*ids)[0].raw_id, (*ids)[1].raw_id};
-  auto due = store->due_pending(clock::now(), 3, in_flight);
-  ASSERT_TRUE(due);
-  ASSERT_EQ(due->size(), 3u);
-  EXPECT_EQ((*due)[0].raw_id, (*ids)[2].raw_id);
+  EXPECT_GE((*quarantined)[0].quarantined_at, std::chrono::floor<std::chrono::milliseconds>(before));
+  EXPECT_LT((*quarantined)[0].received_at, before - 59min);
 }
 
 TEST_F(MessageStore, RefusesAReplayedPairAndLeavesTheMessagePending) {
-  const std::vector<incoming_message> batch = {incoming("bob", "x"), incoming("bob", "y")};
-  auto ids = store->store_raw(batch);
-  ASSERT_TRUE(ids);
+  const auto ids = store_all(*store, {incoming("bob", "x"), incoming("bob", "y")});
+  ASSERT_EQ(ids.size(), 2u);
   const std::vector<replay_entry> pair = {{"alice.example", "j1", clock::now() + 5min}};
-  ASSERT_TRUE(store->accept(accepted((*ids)[0].raw_id, "alice.example", "x"), pair));
-  EXPECT_TRUE(*store->replay_contains("alice.example", "j1", clock::now()));
-  auto replayed = store->accept(accepted((*ids)[1].raw_id, "alice.example", "y"), pair);
+  ASSERT_TRUE(record_alone(*store, accept(accepted(ids[0], "alice.example", "x"), pair)));
+  EXPECT_TRUE(*store->replay().contains("alice.example", "j1", clock::now()));
+  auto replayed = record_alone(*store, accept(accepted(ids[1], "alice.example", "y"), pair));
   ASSERT_FALSE(replayed);
   EXPECT_EQ(replayed.error().code, make_error_code(errc::conflict));
-  EXPECT_EQ(*store->pending_count(), 1u);
-  EXPECT_EQ(store->list_inbox()->size(), 1u);
+  EXPECT_EQ(*store->raw().pending_count(), 1u);
+  EXPECT_EQ(store->outcomes().list_inbox()->size(), 1u);
 }
 
 TEST_F(MessageStore, RecordsABatchAndUndoesOnlyTheOutcomeThatFails) {
   std::vector<incoming_message> batch;
   for (int i = 0; i < 4; ++i) batch.push_back(incoming("bob", "b" + std::to_string(i)));
-  auto ids = store->store_raw(batch);
-  ASSERT_TRUE(ids);
+  const auto ids = store_all(*store, batch);
+  ASSERT_EQ(ids.size(), 4u);
   const auto expires = clock::now() + 5min;
-  std::vector<outcome_record> records(4);
-  for (int i = 0; i < 2; ++i) {
-    records[i].what = outcome_record::kind::accept;
-    records[i].raw_id = (*ids)[i].raw_id;
-    records[i].entry = accepted((*ids)[i].raw_id, "alice.example", "b" + std::to_string(i));
-    records[i].replay = {{"alice.example", "same-jti", expires}};  // the second is a replay of the first
-  }
-  records[2].what = outcome_record::kind::quarantine;
-  records[2].raw_id = (*ids)[2].raw_id;
-  records[2].reason = bad_signature;
-  records[3].what = outcome_record::kind::defer;
-  records[3].raw_id = (*ids)[3].raw_id;
-  records[3].attempts = 1;
-  records[3].next_attempt_at = clock::now() + 1h;
-  records[3].first_failure_at = clock::now();
-  records[3].reason = refusal{"dane", 5, "timeout"};
+  const std::vector<outcome_record> records = {
+      accept(accepted(ids[0], "alice.example", "b0"), {{"alice.example", "same-jti", expires}}),
+      accept(accepted(ids[1], "alice.example", "b1"), {{"alice.example", "same-jti", expires}}),  // a replay
+      quarantine(ids[2]),
+      defer(ids[3], 1, clock::now() + 1h, clock::now()),
+  };
   auto outcomes = store->record(records);
   ASSERT_TRUE(outcomes) << outcomes.error().message();
   ASSERT_EQ(outcomes->size(), 4u);
@@ -213,80 +89,40 @@ TEST_F(MessageStore, RecordsABatchAndUndoesOnlyTheOutcomeThatFails) {
   ASSERT_FALSE((*outcomes)[1]);
   EXPECT_EQ((*outcomes)[1].error().code, make_error_code(errc::conflict));
   EXPECT_TRUE((*outcomes)[2]);
-  EXPECT_TRUE((*outcomes)[3]);
-  EXPECT_EQ(store->list_inbox()->size(), 1u);
-  EXPECT_EQ(store->list_quarantine()->size(), 1u);
-  EXPECT_EQ(*store->pending_count(), 2u) << "the replayed one stays pending, the deferred one is parked";
-  EXPECT_EQ(*store->replay_size(), 1u);
+  EXPECT_EQ(*(*outcomes)[3], ids[3]);
+  EXPECT_EQ(store->outcomes().list_inbox()->size(), 1u);
+  EXPECT_EQ(store->outcomes().list_quarantine()->size(), 1u);
+  EXPECT_EQ(*store->raw().pending_count(), 2u) << "the replayed one stays pending, the deferred one is parked";
+  EXPECT_EQ(*store->replay().size(), 1u);
 }
 
-TEST_F(MessageStore, ForgetsExpiredReplayEntriesAndStaysBounded) {
+TEST_F(MessageStore, LeavesAMessagePendingWhenTheReplayMemoryIsFull) {
   const auto now = clock::now();
-  const std::vector<replay_entry> old = {{"a", "1", now - 1s}, {"a", "2", now - 1s}, {"a", "3", now + 1h}};
-  ASSERT_TRUE(store->replay_remember(old, now - 1h));
-  EXPECT_FALSE(*store->replay_contains("a", "1", now));
-  EXPECT_TRUE(*store->replay_contains("a", "3", now));
-  // Limit 4: two more fit only once the expired ones are purged.
-  const std::vector<replay_entry> more = {{"b", "1", now + 1h}, {"b", "2", now + 1h}, {"b", "3", now + 1h}};
-  ASSERT_TRUE(store->replay_remember(more, now));
-  EXPECT_EQ(*store->replay_size(), 4u);
-  const std::vector<replay_entry> one_too_many = {{"c", "1", now + 1h}};
-  auto full = store->replay_remember(one_too_many, now);
+  const std::vector<replay_entry> live = {
+      {"a", "1", now + 1h}, {"a", "2", now + 1h}, {"a", "3", now + 1h}, {"a", "4", now + 1h}};
+  ASSERT_TRUE(store->replay().remember(live, now));
+  const auto ids = store_all(*store, {incoming("bob", "one more")});
+  auto full = record_alone(*store, accept(accepted(ids[0], "alice.example", "x"), {{"alice.example", "5", now + 1h}}));
   ASSERT_FALSE(full);
   EXPECT_EQ(full.error().code, make_error_code(errc::full));
-  // An expired pair may be remembered again.
-  EXPECT_EQ(*store->purge_replay(now + 2h), 4u);
-  const std::vector<replay_entry> reuse = {{"a", "1", now + 3h}};
-  EXPECT_TRUE(store->replay_remember(reuse, now + 2h));
-}
-
-TEST_F(MessageStore, FiltersTheInboxBySenderAndTime) {
-  std::vector<incoming_message> batch;
-  const auto t0 = clock::now() - 1h;
-  for (int i = 0; i < 4; ++i) batch.push_back(incoming("bob", "m" + std::to_string(i), t0 + std::chrono::minutes(i)));
-  auto ids = store->store_raw(batch);
-  ASSERT_TRUE(ids);
-  for (int i = 0; i < 4; ++i) {
-    auto entry = accepted((*ids)[i].raw_id, i % 2 == 0 ? "alice.example" : "carol.example", "m" + std::to_string(i));
-    entry.received_at = t0 + std::chrono::minutes(i);
-    ASSERT_TRUE(store->accept(entry, {}));
-  }
-  EXPECT_EQ(store->list_inbox(listing_filter{.from = "alice.example"})->size(), 2u);
-  EXPECT_EQ(store->list_inbox(listing_filter{.since = t0 + 2min})->size(), 2u);
-  EXPECT_EQ(store->list_inbox(listing_filter{.limit = 3})->size(), 3u);
-}
-
-TEST_F(MessageStore, KeepsEverythingAcrossAReopen) {
-  const std::vector<incoming_message> batch = {incoming("bob", "persist")};
-  ASSERT_TRUE(store->store_raw(batch));
-  ASSERT_TRUE(store->save_health(service_health{true, false, clock::now(), "identity not in DNS"}));
-  store.reset();
-  auto reopened = message_store::open(dir.path() / "receiver.db");
-  ASSERT_TRUE(reopened);
-  EXPECT_EQ(*reopened->pending_count(), 1u);
-  auto health = reopened->load_health();
-  ASSERT_TRUE(health && health->has_value());
-  EXPECT_TRUE((*health)->connected);
-  EXPECT_FALSE((*health)->identity_in_sync);
-  EXPECT_EQ((*health)->detail, "identity not in DNS");
+  EXPECT_EQ(*store->raw().pending_count(), 1u);
 }
 
 TEST_F(MessageStore, OpensReadOnlyBesideAWriter) {
-  const std::vector<incoming_message> batch = {incoming("bob", "shared")};
-  auto ids = store->store_raw(batch);
-  ASSERT_TRUE(store->accept(accepted((*ids)[0].raw_id, "alice.example", "shared"), {}));
+  const auto ids = store_all(*store, {incoming("bob", "shared")});
+  ASSERT_TRUE(record_alone(*store, accept(accepted(ids[0], "alice.example", "shared"))));
   auto reader = message_store::open(dir.path() / "receiver.db", open_options{.read_only = true});
   ASSERT_TRUE(reader) << reader.error().message();
-  EXPECT_EQ(reader->list_inbox()->size(), 1u);
+  EXPECT_EQ(reader->outcomes().list_inbox()->size(), 1u);
+  EXPECT_EQ(reader->path(), dir.path() / "receiver.db");
 }
 
-TEST(MessageStoreOpen, ListsNothingFromAnEmptyReadOnlyDatabase) {
+TEST(MessageStoreOpen, CreatesANewDatabaseAtTheLatestSchemaVersion) {
   test::temp_dir dir;
-  { ASSERT_TRUE(database::open(dir.path() / "empty.db")); }
-  auto reader = message_store::open(dir.path() / "empty.db", open_options{.read_only = true});
-  ASSERT_TRUE(reader) << reader.error().message();
-  EXPECT_TRUE(reader->list_inbox()->empty());
-  EXPECT_FALSE(reader->load_health()->has_value());
+  { ASSERT_TRUE(message_store::open(dir.path() / "receiver.db")); }
+  auto db = database::open(dir.path() / "receiver.db");
+  ASSERT_TRUE(db);
+  EXPECT_EQ(*schema_version(*db), message_store::schema_version);
 }
 
 TEST(MessageStoreOpen, RefusesASchemaFromTheFuture) {
@@ -296,9 +132,24 @@ TEST(MessageStoreOpen, RefusesASchemaFromTheFuture) {
     ASSERT_TRUE(db);
     ASSERT_TRUE(db->exec("PRAGMA user_version = 99"));
   }
-  auto store = message_store::open(dir.path() / "future.db");
-  ASSERT_FALSE(store);
-  EXPECT_EQ(store.error().code, make_error_code(errc::schema_mismatch));
+  for (const bool read_only : {false, true}) {
+    auto store = message_store::open(dir.path() / "future.db", open_options{.read_only = read_only});
+    ASSERT_FALSE(store);
+    EXPECT_EQ(store.error().code, make_error_code(errc::schema_mismatch));
+    EXPECT_NE(store.error().detail.find("version 99"), std::string::npos) << store.error().detail;
+  }
+}
+
+TEST(MessageStoreOpen, RefusesToListAFileThatIsNotAReceiverDatabase) {
+  test::temp_dir dir;
+  {
+    auto db = database::open(dir.path() / "other.db");
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER); PRAGMA user_version = 1"));
+  }
+  auto reader = message_store::open(dir.path() / "other.db", open_options{.read_only = true});
+  ASSERT_FALSE(reader);
+  EXPECT_EQ(reader.error().code, make_error_code(errc::schema_mismatch));
 }
 
 // Found by tests/integration/fault_storage_test: a database whose pages were
@@ -312,7 +163,7 @@ TEST(MessageStoreOpen, RefusesADatabaseWithDamagedPagesAtOpen) {
     ASSERT_TRUE(store) << store.error().message();
     std::vector<incoming_message> batch;
     for (int i = 0; i < 200; ++i) batch.push_back(incoming("bob", std::string(1000, 'a') + std::to_string(i)));
-    ASSERT_TRUE(store->store_raw(batch));
+    ASSERT_TRUE(store->raw().store_raw(batch));
   }
   {
     // A checkpoint moves the WAL into the file; then the last pages are damaged.
@@ -335,22 +186,117 @@ TEST(MessageStoreOpen, RefusesADatabaseWithDamagedPagesAtOpen) {
   EXPECT_TRUE(message_store::open(path, open_options{.read_only = true}));
 }
 
-TEST(MessageStoreConcurrency, StoresFromManyThreadsWithoutLoss) {
-  test::temp_dir dir;
-  auto store = message_store::open(dir.path() / "receiver.db");
-  ASSERT_TRUE(store);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < 25; ++i) {
-        const std::vector<incoming_message> one = {incoming("bob", std::to_string(t) + "/" + std::to_string(i))};
-        ASSERT_TRUE(store->store_raw(one));
-      }
-    });
+// ---- databases written by the first release ----
+
+class MessageStoreUpgrade : public ::testing::TestWithParam<int> {
+ protected:
+  /// A receiver.db as release 1 left it (user_version GetParam()): two
+  /// messages pending, one parked after DNS timeouts until five minutes from
+  /// now, one accepted with its replay pair, one quarantined, and the health row.
+  void SetUp() override {
+    auto db = test::create_release_1_database(path(), test::release_1_receiver_schema, GetParam());
+    const auto t0 = std::chrono::floor<std::chrono::milliseconds>(clock::now() - 10min);
+    const auto millis = [&](std::chrono::minutes after) { return std::to_string(to_millis(t0 + after)); };
+    accepted_id = test::add_release_1_raw_message(db, "bob.example", "accepted", t0);
+    quarantined_id = test::add_release_1_raw_message(db, "bob.example", "refused", t0 + 1min);
+    pending_ids.push_back(test::add_release_1_raw_message(db, "bob.example", "pending 1", t0 + 2min));
+    pending_ids.push_back(test::add_release_1_raw_message(db, "bob.example", "parked", t0 + 3min));
+    pending_ids.push_back(test::add_release_1_raw_message(db, "bob.example", "pending 2", t0 + 4min));
+    const auto statements =
+        "UPDATE raw_messages SET state = 1, payload = NULL WHERE id = " + std::to_string(accepted_id) + ";" +
+        "INSERT INTO inbox (raw_id, sender, recipient, received_at, processed_at, issued_at, jti, message, "
+        "dnssec_secure, legacy) VALUES (" +
+        std::to_string(accepted_id) + ", 'alice.example', 'bob.example', " + millis(0min) + ", " + millis(0min) +
+        ", 1700000000, 'old-jti', 'accepted', 1, 0);" + "INSERT INTO replay VALUES ('alice.example', 'old-jti', " +
+        millis(60min) + ");" + "INSERT INTO replay VALUES ('alice.example', 'expired-jti', " + millis(-5min) + ");" +
+        "INSERT INTO quarantine (raw_id, topic, payload, received_at, quarantined_at, reason_category, "
+        "reason_value, reason) SELECT id, topic, payload, received_at, received_at, 'jose', 7, 'bad' "
+        "FROM raw_messages WHERE id = " +
+        std::to_string(quarantined_id) + ";" +
+        "UPDATE raw_messages SET state = 2, payload = NULL, last_error = 'jose:7 bad' WHERE id = " +
+        std::to_string(quarantined_id) + ";" +
+        "UPDATE raw_messages SET attempts = 2, next_attempt_at = " + millis(15min) +
+        ", first_failure_at = " + millis(3min) +
+        ", last_error = 'dane:5 timeout' WHERE id = " + std::to_string(pending_ids[1]) + ";" +
+        "INSERT INTO health VALUES (1, 1, 1, " + millis(9min) + ", '');";
+    ASSERT_TRUE(db.exec(statements));
   }
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(*store->pending_count(), 100u);
+  std::filesystem::path path() const { return dir.path() / "receiver.db"; }
+
+  test::temp_dir dir;
+  std::int64_t accepted_id{0};
+  std::int64_t quarantined_id{0};
+  std::vector<std::int64_t> pending_ids;
+};
+
+TEST_P(MessageStoreUpgrade, UpgradesAndDeliversEveryPendingMessage) {
+  auto store = message_store::open(path(), {}, message_store_limits{.max_replay_entries = 4});
+  ASSERT_TRUE(store) << store.error().message();
+  {
+    auto db = database::open(path(), open_options{.read_only = true});
+    ASSERT_TRUE(db);
+    EXPECT_EQ(*schema_version(*db), message_store::schema_version);
+  }
+  // What was decided stays decided.
+  const auto inbox = store->outcomes().list_inbox().value();
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0].message, "accepted");
+  EXPECT_EQ(inbox[0].jti, "old-jti");
+  EXPECT_EQ(store->outcomes().list_quarantine()->size(), 1u);
+  EXPECT_TRUE(store->health().load()->has_value());
+  EXPECT_TRUE(*store->replay().contains("alice.example", "old-jti", clock::now()));
+  EXPECT_EQ(*store->replay().size(), 2u) << "the rows of release 1 counted by the upgrade";
+  auto copy = store->raw().store_raw(std::vector{incoming("bob.example", "accepted")});
+  ASSERT_TRUE(copy);
+  EXPECT_TRUE((*copy)[0].duplicate) << "a redelivery of a message accepted before the upgrade";
+
+  // The pending ones come out of the scheduler as they would have before:
+  // the backlog in arrival order, the parked one when it is due.
+  EXPECT_EQ(*store->raw().untried_count(), 2u);
+  auto backlog = store->raw().pending_after(0, clock::now(), 100);
+  ASSERT_TRUE(backlog);
+  ASSERT_EQ(backlog->size(), 2u);
+  EXPECT_EQ((*backlog)[0].raw_id, pending_ids[0]);
+  EXPECT_EQ(std::string((*backlog)[0].payload.begin(), (*backlog)[0].payload.end()), "pending 1");
+  EXPECT_EQ((*backlog)[1].raw_id, pending_ids[2]);
+  auto due = store->raw().next_due(clock::now());
+  ASSERT_TRUE(due && due->has_value());
+  auto parked = store->raw().due_pending(**due, 100, std::vector{pending_ids[0], pending_ids[2]});
+  ASSERT_TRUE(parked);
+  ASSERT_EQ(parked->size(), 1u);
+  EXPECT_EQ((*parked)[0].raw_id, pending_ids[1]);
+  EXPECT_EQ((*parked)[0].attempts, 2);
+  EXPECT_TRUE((*parked)[0].first_failure_at.has_value());
+
+  // And every one of them reaches the inbox, with its replay pair counted
+  // against the bound (2 of release 1 + 2 new = 4).
+  std::vector<outcome_record> records;
+  for (const auto& message : *backlog) {
+    records.push_back(accept(accepted(message.raw_id, "alice.example", "delivered"),
+                             {{"alice.example", "new-" + std::to_string(message.raw_id), clock::now() + 1h}}));
+  }
+  records.push_back(accept(accepted((*parked)[0].raw_id, "alice.example", "delivered")));
+  auto recorded = store->record(records);
+  ASSERT_TRUE(recorded) << recorded.error().message();
+  for (const auto& one : *recorded) EXPECT_TRUE(one) << one.error().message();
+  EXPECT_EQ(*store->raw().pending_count(), 0u);
+  EXPECT_EQ(store->outcomes().list_inbox()->size(), 4u);
+  EXPECT_EQ(*store->replay().size(), 4u);
 }
+
+TEST_P(MessageStoreUpgrade, ListsItWithoutUpgradingWhenOpenedReadOnly) {
+  auto reader = message_store::open(path(), open_options{.read_only = true});
+  ASSERT_TRUE(reader) << reader.error().message();
+  EXPECT_EQ(reader->outcomes().list_inbox()->size(), 1u);
+  EXPECT_EQ(*reader->raw().pending_count(), 3u);
+  auto db = database::open(path(), open_options{.read_only = true});
+  ASSERT_TRUE(db);
+  EXPECT_EQ(*schema_version(*db), GetParam()) << "upgraded by the daemon, never by a listing";
+}
+
+// 1: what release 1 wrote; 0: the same tables in a file that never got its version.
+INSTANTIATE_TEST_SUITE_P(Release1, MessageStoreUpgrade, ::testing::Values(1, 0),
+                         [](const auto& info) { return "UserVersion" + std::to_string(info.param); });
 
 }  // namespace
 }  // namespace danemq::store

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "danemq/store/migrations.hpp"
 #include "support/process.hpp"
+#include "support/release_databases.hpp"
 
 namespace danemq::store {
 namespace {
@@ -63,6 +65,65 @@ TEST(Outbox, NeverReusesAnIdSoOrderSurvivesRemovals) {
   auto b = box->enqueue(entry("bob.example", "b"));
   EXPECT_GT(*b, *a);
 }
+
+TEST(Outbox, RefusesADatabaseOfANewerProgram) {
+  test::temp_dir dir;
+  {
+    auto db = database::open(dir.path() / "sender.db");
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec("PRAGMA user_version = 99"));
+  }
+  auto box = outbox::open(dir.path() / "sender.db");
+  ASSERT_FALSE(box);
+  EXPECT_EQ(box.error().code, make_error_code(errc::schema_mismatch));
+  EXPECT_EQ(box.error().message().find('\n'), std::string::npos);
+}
+
+class OutboxUpgrade : public ::testing::TestWithParam<int> {};
+
+// A sender.db as release 1 left it, with messages waiting for the broker
+// (one already tried): after the upgrade each is handed out once, in order.
+TEST_P(OutboxUpgrade, UpgradesAndHandsOutEveryWaitingMessageInOrder) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "sender.db";
+  {
+    auto db = test::create_release_1_database(path, test::release_1_sender_schema, GetParam());
+    ASSERT_TRUE(db.exec(
+        "INSERT INTO outbox (recipient, topic, payload, created_at) VALUES ('bob.example', 'bob.example', x'01', 1);"
+        "INSERT INTO outbox (recipient, topic, payload, created_at) VALUES ('carol.example', 'carol.example', x'02', "
+        "2);"
+        "INSERT INTO outbox (recipient, topic, payload, created_at, attempts, last_error) "
+        "  VALUES ('bob.example', 'bob.example', x'03', 3, 1, 'broker unreachable');"
+        "DELETE FROM outbox WHERE id = 2;"
+        "INSERT INTO outbox (recipient, topic, payload, created_at) VALUES ('dave.example', 'dave.example', x'04', "
+        "4);"));
+  }
+  auto box = outbox::open(path);
+  ASSERT_TRUE(box) << box.error().message();
+  {
+    auto db = database::open(path, open_options{.read_only = true});
+    ASSERT_TRUE(db);
+    EXPECT_EQ(*schema_version(*db), outbox::schema_version);
+  }
+  auto waiting = box->oldest();
+  ASSERT_TRUE(waiting);
+  ASSERT_EQ(waiting->size(), 3u);
+  EXPECT_EQ((*waiting)[0].recipient, "bob.example");
+  EXPECT_EQ((*waiting)[0].payload, std::vector<std::uint8_t>{1});
+  EXPECT_EQ((*waiting)[1].payload, std::vector<std::uint8_t>{3});
+  EXPECT_EQ((*waiting)[1].attempts, 1);
+  EXPECT_EQ((*waiting)[2].recipient, "dave.example");
+  EXPECT_EQ((*waiting)[2].created_at, std::chrono::system_clock::time_point(std::chrono::milliseconds(4)));
+  for (const auto& entry : *waiting) ASSERT_TRUE(box->remove(entry.id));
+  auto next = box->enqueue(entry("bob.example", "after the upgrade"));
+  ASSERT_TRUE(next);
+  EXPECT_GT(*next, (*waiting)[2].id) << "ids keep growing across the upgrade";
+  EXPECT_EQ(*box->size(), 1u);
+}
+
+// 1: what release 1 wrote; 0: the same table in a file that never got its version.
+INSTANTIATE_TEST_SUITE_P(Release1, OutboxUpgrade, ::testing::Values(1, 0),
+                         [](const auto& info) { return "UserVersion" + std::to_string(info.param); });
 
 }  // namespace
 }  // namespace danemq::store

@@ -109,6 +109,40 @@ TEST(SqliteTransaction, RollsBackUnlessCommitted) {
   EXPECT_EQ(count->column_text(0), "2");
 }
 
+TEST(SqliteSavepoint, UndoesItsPartAloneAndKeepsTheRestOfTheTransaction) {
+  test::temp_dir dir;
+  auto db = database::open(dir.path() / "x.db");
+  ASSERT_TRUE(db);
+  ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER)"));
+  auto tx = transaction::begin(*db, durability::full);
+  ASSERT_TRUE(tx);
+  for (int x = 1; x <= 4; ++x) {
+    auto part = savepoint::begin(*db, "part");
+    ASSERT_TRUE(part);
+    ASSERT_TRUE(db->exec("INSERT INTO t VALUES (" + std::to_string(x) + ")"));
+    if (x == 2) {
+      ASSERT_TRUE(part->roll_back());
+    } else if (x != 3) {
+      ASSERT_TRUE(part->release());
+    }  // 3: undone by the destructor
+  }
+  ASSERT_TRUE(tx->commit());
+  auto all = db->prepare("SELECT group_concat(x) FROM t");
+  ASSERT_TRUE(all);
+  ASSERT_TRUE(*all->step());
+  EXPECT_EQ(all->column_text(0), "1,4");
+}
+
+TEST(SqliteDatabase, TellsWhetherATableExists) {
+  test::temp_dir dir;
+  auto db = database::open(dir.path() / "x.db");
+  ASSERT_TRUE(db);
+  EXPECT_FALSE(*db->has_table("t"));
+  ASSERT_TRUE(db->exec("CREATE TABLE t (x INTEGER); CREATE INDEX t_x ON t(x)"));
+  EXPECT_TRUE(*db->has_table("t"));
+  EXPECT_FALSE(*db->has_table("t_x")) << "an index is not a table";
+}
+
 TEST(SqliteStatement, KeepsAnEmptyBlobDistinctFromNull) {
   test::temp_dir dir;
   auto db = database::open(dir.path() / "x.db");

@@ -28,7 +28,12 @@ struct outbox_entry {
 
 class outbox {
  public:
-  /// Opens or creates the sender database at `path`.
+  /// The schema version this program writes (PRAGMA user_version).
+  static constexpr int schema_version = 1;
+
+  /// Opens or creates the sender database at `path` and brings it to
+  /// schema_version (read-only: checks it only). Failure: the database
+  /// errors; schema_mismatch for a database of a newer program.
   [[nodiscard]] static result<outbox> open(const std::filesystem::path& path, const open_options& options = {});
 
   outbox(outbox&& other) noexcept : db_(std::move(other.db_)) {}

@@ -22,6 +22,10 @@
 
 namespace danemq::store {
 
+/// The store's clock (times are kept as its milliseconds, see to_millis) and byte strings.
+using clock = std::chrono::system_clock;
+using bytes = std::vector<std::uint8_t>;
+
 struct sqlite_deleter {
   void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
 };
@@ -119,6 +123,8 @@ class database {
   [[nodiscard]] result<statement> prepare(std::string_view sql);
   /// Sets PRAGMA synchronous for the following commits.
   [[nodiscard]] result<void> set_durability(durability level);
+  /// True when the database holds a table called `name`.
+  [[nodiscard]] result<bool> has_table(std::string_view name);
 
   [[nodiscard]] std::int64_t last_insert_rowid() const;
   [[nodiscard]] int changes() const;
@@ -155,6 +161,29 @@ class transaction {
  private:
   explicit transaction(database& db) : db_(&db) {}
   database* db_;
+};
+
+/// SAVEPOINT inside a transaction: a part of it that can be undone alone.
+/// Rolled back (and released) on destruction unless release() or roll_back() was called.
+class savepoint {
+ public:
+  /// `name` is an SQL identifier chosen by the caller, never user input.
+  [[nodiscard]] static result<savepoint> begin(database& db, std::string_view name);
+  savepoint(savepoint&& other) noexcept : db_(std::exchange(other.db_, nullptr)), name_(std::move(other.name_)) {}
+  savepoint& operator=(savepoint&&) = delete;
+  savepoint(const savepoint&) = delete;
+  savepoint& operator=(const savepoint&) = delete;
+  ~savepoint();
+
+  /// Keeps what was done since begin() as part of the transaction.
+  [[nodiscard]] result<void> release();
+  /// Undoes what was done since begin(); the transaction goes on.
+  [[nodiscard]] result<void> roll_back();
+
+ private:
+  savepoint(database& db, std::string name) : db_(&db), name_(std::move(name)) {}
+  database* db_;
+  std::string name_;
 };
 
 /// Milliseconds since the Unix epoch, the form every time takes in the database.

@@ -1,19 +1,18 @@
 #pragma once
-// The message layer's replay memory kept in the receiver's database: it
-// survives restarts and stays bounded (expired entries are dropped, and a
-// full memory refuses rather than forget a live entry). The receiver uses
-// seen() during jose::open and writes the entry with message_store::accept,
-// in the same transaction as the inbox row; remember() serves callers that
-// let open() remember by itself.
+// The message layer's replay memory kept in the receiver's database
+// (store::replay_table): it survives restarts and stays bounded. The
+// receiver uses seen() during jose::open and writes the entry with
+// message_store::record, in the same transaction as the inbox row;
+// remember() serves callers that let open() remember by itself.
 
 #include "danemq/jose/replay_memory.hpp"
-#include "danemq/store/message_store.hpp"
+#include "danemq/store/replay_table.hpp"
 
-namespace danemq::store {
+namespace danemq::receiver {
 
 class persistent_replay_memory final : public jose::replay_memory {
  public:
-  explicit persistent_replay_memory(message_store& store) : store_(store) {}
+  explicit persistent_replay_memory(store::replay_table& table) : table_(table) {}
 
   /// Failures are the database's (io_error, busy, ...).
   [[nodiscard]] result<bool> seen(std::string_view sender, std::string_view jti,
@@ -24,7 +23,7 @@ class persistent_replay_memory final : public jose::replay_memory {
                                          std::chrono::system_clock::time_point forget_after) override;
 
  private:
-  message_store& store_;
+  store::replay_table& table_;
 };
 
-}  // namespace danemq::store
+}  // namespace danemq::receiver

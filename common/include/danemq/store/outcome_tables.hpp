@@ -1,0 +1,85 @@
+#pragma once
+// Where a processed message ends: the inbox (accepted, with what its
+// signature proved) or the quarantine (refused, with its raw bytes and the
+// typed reason), and their listings for the `inbox` and `quarantine` commands.
+// Rows are added by message_store::record, in the transaction that takes the
+// message out of the raw queue.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "danemq/core/result.hpp"
+#include "danemq/store/raw_queue.hpp"
+#include "danemq/store/shared_database.hpp"
+#include "danemq/store/sqlite.hpp"
+
+namespace danemq::store {
+
+/// An accepted message.
+struct inbox_entry {
+  std::int64_t id{};      ///< inbox row (filled by the store)
+  std::int64_t raw_id{};  ///< the raw message it came from; the inbox is listed in this (arrival) order
+  std::string sender;     ///< DNS name of the verified signer
+  std::string recipient;  ///< our own DNS name
+  clock::time_point received_at{};
+  std::optional<std::int64_t> issued_at{};  ///< the signed `iat` (seconds), absent in the original's format
+  std::optional<std::string> jti{};         ///< the signed `jti`, absent in the original's format
+  std::string message;
+  bool dnssec_secure{false};  ///< the sender's TLSA answer was DNSSEC-secure
+  bool legacy{false};         ///< the original's format, without recipient binding or freshness
+};
+
+/// The reason a message was refused, kept as the typed error it was.
+struct refusal {
+  std::string category;  ///< error category name ("jose", "dane", ...)
+  int value{0};          ///< the errc value within the category
+  std::string text;      ///< failure::message(): code message and detail
+
+  [[nodiscard]] static refusal of(const failure& reason);
+  /// "<category>:<value> <text>", as kept with the raw message.
+  [[nodiscard]] std::string line() const;
+};
+
+/// A refused message.
+struct quarantine_entry {
+  std::int64_t id{};
+  std::int64_t raw_id{};
+  std::string topic;
+  bytes payload;
+  clock::time_point received_at{};
+  clock::time_point quarantined_at{};
+  refusal reason;
+};
+
+/// Selects rows for the listing commands.
+struct listing_filter {
+  std::optional<clock::time_point> since{};  ///< received at or after
+  std::optional<std::string> from{};         ///< sender (inbox only)
+  std::size_t limit{0};                      ///< 0: no limit
+};
+
+class outcome_tables {
+ public:
+  explicit outcome_tables(shared_database& db) : db_(db) {}
+
+  /// Inbox rows in arrival order (none from a database the daemon never wrote).
+  [[nodiscard]] result<std::vector<inbox_entry>> list_inbox(const listing_filter& filter = {});
+  /// Quarantine rows in arrival order (`from` is ignored: a refused message has no verified sender).
+  [[nodiscard]] result<std::vector<quarantine_entry>> list_quarantine(const listing_filter& filter = {});
+
+  // Inside the caller's transaction, with its lock:
+
+  /// Adds an inbox row processed at `processed_at`; returns its id.
+  [[nodiscard]] result<std::int64_t> add_to_inbox(locked_database& db, const inbox_entry& entry,
+                                                  clock::time_point processed_at);
+  /// Adds a quarantine row with the raw message's bytes; returns its id.
+  [[nodiscard]] result<std::int64_t> add_to_quarantine(locked_database& db, const pending_message& raw,
+                                                       const refusal& reason, clock::time_point quarantined_at);
+
+ private:
+  shared_database& db_;
+};
+
+}  // namespace danemq::store

@@ -1,0 +1,92 @@
+#pragma once
+// The receiver's raw messages: every message as it came off the network,
+// written and fsynced before the broker gets its acknowledgement, stored once
+// however often the broker delivers the same bytes, and pending until an
+// outcome is recorded for it (message_store::record). The pending ones are
+// handed out in arrival order, a parked one (after a temporary failure) once
+// it is due again.
+
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "danemq/core/result.hpp"
+#include "danemq/store/shared_database.hpp"
+#include "danemq/store/sqlite.hpp"
+
+namespace danemq::store {
+
+/// A message as the broker delivered it.
+struct incoming_message {
+  std::string topic;
+  bytes payload;
+  clock::time_point received_at{};
+};
+
+/// What store_raw did with one incoming message.
+struct raw_outcome {
+  std::int64_t raw_id{};  ///< the stored row (for a duplicate: the row of the first copy)
+  bool duplicate{false};  ///< byte-identical to a message stored before (topic and payload): not stored again
+};
+
+/// A stored message not yet accepted or quarantined.
+struct pending_message {
+  std::int64_t raw_id{};
+  std::string topic;
+  bytes payload;
+  clock::time_point received_at{};
+  int attempts{0};                                      ///< earlier attempts that ended in a temporary failure
+  std::optional<clock::time_point> first_failure_at{};  ///< when the first of those happened
+};
+
+/// How a raw message left the queue.
+enum class raw_fate : std::int64_t { accepted = 1, quarantined = 2 };
+
+class raw_queue {
+ public:
+  explicit raw_queue(shared_database& db) : db_(db) {}
+
+  /// Stores each message (in one transaction, fsynced) unless a byte-identical
+  /// copy is already stored, and returns one outcome per message, in order.
+  /// Nothing is stored on failure (disk_full, io_error, ...).
+  [[nodiscard]] result<std::vector<raw_outcome>> store_raw(std::span<const incoming_message> messages);
+
+  /// Up to `limit` pending messages due at `now` with an id up to `up_to_id`,
+  /// oldest first, skipping `exclude` (sorted ascending): the retries.
+  [[nodiscard]] result<std::vector<pending_message>> due_pending(
+      clock::time_point now, std::size_t limit, std::span<const std::int64_t> exclude = {},
+      std::int64_t up_to_id = std::numeric_limits<std::int64_t>::max());
+  /// Up to `limit` pending messages due at `now` with an id above `after_id`,
+  /// oldest first: what arrived since the last call (at start: the backlog).
+  [[nodiscard]] result<std::vector<pending_message>> pending_after(std::int64_t after_id, clock::time_point now,
+                                                                   std::size_t limit);
+  /// The earliest time after `after` at which a parked pending message becomes due, if any.
+  [[nodiscard]] result<std::optional<clock::time_point>> next_due(clock::time_point after);
+  /// Number of pending messages.
+  [[nodiscard]] result<std::size_t> pending_count();
+  /// Number of pending messages never processed (no temporary failure yet).
+  [[nodiscard]] result<std::size_t> untried_count();
+
+  // Inside the caller's transaction, with its lock:
+
+  /// The pending message `raw_id`. Failure not_found when it is not pending.
+  [[nodiscard]] result<pending_message> pending(locked_database& db, std::int64_t raw_id);
+  /// Takes a pending message out of the queue, dropping its payload (its
+  /// digest stays, so that a later copy is still recognised) and keeping
+  /// `note` as its last word. Failure not_found when it is not pending.
+  [[nodiscard]] result<void> finish(locked_database& db, std::int64_t raw_id, raw_fate fate,
+                                    const std::optional<std::string>& note);
+  /// Parks a pending message after a temporary failure until `next_attempt_at`.
+  /// Failure not_found when it is not pending.
+  [[nodiscard]] result<void> park(locked_database& db, std::int64_t raw_id, int attempts,
+                                  clock::time_point next_attempt_at, clock::time_point first_failure_at,
+                                  const std::string& last_error);
+
+ private:
+  shared_database& db_;
+};
+
+}  // namespace danemq::store

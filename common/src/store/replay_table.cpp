@@ -1,0 +1,81 @@
+#include "danemq/store/replay_table.hpp"
+
+namespace danemq::store {
+namespace {
+
+/// The row count the triggers keep (see message_store.cpp, schema version 2).
+result<std::size_t> row_count(database& db) {
+  auto stmt = db.prepare("SELECT entries FROM replay_count WHERE id = 1");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  if (!*row) return fail(errc::statement_failed, "replay_count has no row");
+  return static_cast<std::size_t>(stmt->column_int64(0));
+}
+
+result<std::size_t> delete_expired(database& db, clock::time_point now) {
+  auto purge = db.prepare("DELETE FROM replay WHERE expires_at <= ?1");
+  if (!purge) return purge.error();
+  if (auto purged = purge->bind(1, to_millis(now)).run(); !purged) return purged.error();
+  return static_cast<std::size_t>(db.changes());
+}
+
+}  // namespace
+
+result<bool> replay_table::contains(std::string_view sender, std::string_view jti, clock::time_point now) {
+  auto db = db_.lock();
+  auto stmt = db->prepare("SELECT 1 FROM replay WHERE sender = ?1 AND jti = ?2 AND expires_at > ?3");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, sender).bind(2, jti).bind(3, to_millis(now));
+  return stmt->step();
+}
+
+result<void> replay_table::remember(std::span<const replay_entry> entries, clock::time_point now) {
+  auto db = db_.lock();
+  auto tx = transaction::begin(*db, durability::normal);
+  if (!tx) return tx.error();
+  if (auto added = add(db, entries, now); !added) return added.error();
+  return tx->commit();
+}
+
+result<std::size_t> replay_table::purge(clock::time_point now) {
+  auto db = db_.lock();
+  if (auto set = db->set_durability(durability::normal); !set) return set.error();
+  return delete_expired(*db, now);
+}
+
+result<std::size_t> replay_table::size() {
+  auto db = db_.lock();
+  return row_count(*db);
+}
+
+result<void> replay_table::add(locked_database& db, std::span<const replay_entry> entries, clock::time_point now) {
+  if (entries.empty()) return ok();
+  auto size = row_count(*db);
+  if (!size) return size.error();
+  if (*size + entries.size() > capacity_) {
+    auto purged = delete_expired(*db, now);
+    if (!purged) return purged.error();
+    size = row_count(*db);
+    if (!size) return size.error();
+    if (*size + entries.size() > capacity_) {
+      return fail(errc::full, "replay memory holds " + std::to_string(*size) + " unexpired entries (limit " +
+                                  std::to_string(capacity_) + ")");
+    }
+  }
+  // An expired entry for the same pair may be overwritten; a live one is a replay.
+  auto insert = db->prepare(
+      "INSERT INTO replay (sender, jti, expires_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (sender, jti) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at <= ?4");
+  if (!insert) return insert.error();
+  for (const auto& entry : entries) {
+    insert->reset();
+    insert->bind(1, std::string_view(entry.sender)).bind(2, std::string_view(entry.jti));
+    insert->bind(3, to_millis(entry.expires_at)).bind(4, to_millis(now));
+    if (auto done = insert->run(); !done) return done.error();
+    if (db->changes() != 1) return fail(errc::conflict, "(" + entry.sender + ", " + entry.jti + ") already remembered");
+  }
+  return ok();
+}
+
+}  // namespace danemq::store

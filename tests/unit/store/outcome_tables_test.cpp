@@ -1,0 +1,101 @@
+#include "danemq/store/outcome_tables.hpp"
+
+#include <gtest/gtest.h>
+
+#include "danemq/store/message_store.hpp"
+#include "support/process.hpp"
+#include "unit/store/records.hpp"
+
+namespace danemq::store {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace test_records;
+
+class OutcomeTables : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = message_store::open(dir.path() / "receiver.db");
+    ASSERT_TRUE(opened) << opened.error().message();
+    store.emplace(std::move(*opened));
+  }
+  outcome_tables& tables() { return store->outcomes(); }
+  test::temp_dir dir;
+  std::optional<message_store> store;
+};
+
+TEST_F(OutcomeTables, ListsAcceptedAndRefusedMessagesWithWhatTheyCarry) {
+  const auto ids = store_all(*store, {incoming("bob", "a"), incoming("bob", "b")});
+  ASSERT_EQ(ids.size(), 2u);
+  ASSERT_TRUE(record_alone(*store, accept(accepted(ids[0], "alice.example", "hi"))));
+  ASSERT_TRUE(record_alone(*store, quarantine(ids[1])));
+  auto inbox = tables().list_inbox();
+  ASSERT_TRUE(inbox);
+  ASSERT_EQ(inbox->size(), 1u);
+  EXPECT_EQ((*inbox)[0].raw_id, ids[0]);
+  EXPECT_EQ((*inbox)[0].message, "hi");
+  EXPECT_EQ((*inbox)[0].sender, "alice.example");
+  EXPECT_EQ((*inbox)[0].recipient, "bob.example");
+  EXPECT_EQ((*inbox)[0].issued_at, 1700000000);
+  EXPECT_EQ((*inbox)[0].jti, "j-" + std::to_string(ids[0]));
+  EXPECT_TRUE((*inbox)[0].dnssec_secure);
+  EXPECT_FALSE((*inbox)[0].legacy);
+  auto quarantined = tables().list_quarantine();
+  ASSERT_TRUE(quarantined);
+  ASSERT_EQ(quarantined->size(), 1u);
+  EXPECT_EQ((*quarantined)[0].raw_id, ids[1]);
+  EXPECT_EQ(std::string((*quarantined)[0].payload.begin(), (*quarantined)[0].payload.end()), "b");
+  EXPECT_EQ((*quarantined)[0].topic, "bob");
+  EXPECT_EQ((*quarantined)[0].reason.category, "jose");
+  EXPECT_EQ((*quarantined)[0].reason.value, 7);
+  EXPECT_EQ((*quarantined)[0].reason.text, bad_signature.text);
+}
+
+TEST_F(OutcomeTables, FiltersTheInboxBySenderAndTime) {
+  std::vector<incoming_message> batch;
+  const auto t0 = clock::now() - 1h;
+  for (int i = 0; i < 4; ++i) batch.push_back(incoming("bob", "m" + std::to_string(i), t0 + std::chrono::minutes(i)));
+  const auto ids = store_all(*store, batch);
+  ASSERT_EQ(ids.size(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    auto entry = accepted(ids[i], i % 2 == 0 ? "alice.example" : "carol.example", "m" + std::to_string(i));
+    entry.received_at = t0 + std::chrono::minutes(i);
+    ASSERT_TRUE(record_alone(*store, accept(entry)));
+  }
+  EXPECT_EQ(tables().list_inbox(listing_filter{.from = "alice.example"})->size(), 2u);
+  EXPECT_EQ(tables().list_inbox(listing_filter{.since = t0 + 2min})->size(), 2u);
+  EXPECT_EQ(tables().list_inbox(listing_filter{.limit = 3})->size(), 3u);
+}
+
+TEST_F(OutcomeTables, FiltersTheQuarantineByTimeAndIgnoresTheSender) {
+  std::vector<incoming_message> batch;
+  const auto t0 = clock::now() - 1h;
+  for (int i = 0; i < 3; ++i) batch.push_back(incoming("bob", "q" + std::to_string(i), t0 + std::chrono::minutes(i)));
+  const auto ids = store_all(*store, batch);
+  ASSERT_EQ(ids.size(), 3u);
+  for (const auto id : ids) ASSERT_TRUE(record_alone(*store, quarantine(id)));
+  EXPECT_EQ(tables().list_quarantine(listing_filter{.since = t0 + 1min})->size(), 2u);
+  EXPECT_EQ(tables().list_quarantine(listing_filter{.from = "nobody.example"})->size(), 3u);
+  auto first = tables().list_quarantine(listing_filter{.limit = 1});
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_EQ((*first)[0].raw_id, ids[0]) << "arrival order";
+}
+
+TEST(OutcomeTablesReading, ListsNothingFromADatabaseTheDaemonNeverWrote) {
+  test::temp_dir dir;
+  { ASSERT_TRUE(database::open(dir.path() / "empty.db")); }
+  auto reader = message_store::open(dir.path() / "empty.db", open_options{.read_only = true});
+  ASSERT_TRUE(reader) << reader.error().message();
+  EXPECT_TRUE(reader->outcomes().list_inbox()->empty());
+  EXPECT_TRUE(reader->outcomes().list_quarantine()->empty());
+}
+
+TEST(Refusal, KeepsTheTypedErrorAndReadsAsOneLine) {
+  const auto reason = refusal::of(fail(errc::corrupt, "page 3"));
+  EXPECT_EQ(reason.category, "store");
+  EXPECT_EQ(reason.value, static_cast<int>(errc::corrupt));
+  EXPECT_EQ(reason.line(), "store:" + std::to_string(static_cast<int>(errc::corrupt)) + " " + reason.text);
+}
+
+}  // namespace
+}  // namespace danemq::store
