@@ -16,7 +16,7 @@
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
-#include "danemq/mqtt/backoff.hpp"
+#include "danemq/core/backoff.hpp"
 #include "danemq/store/message_store.hpp"
 
 namespace danemq::receiver {
@@ -24,7 +24,7 @@ namespace danemq::receiver {
 struct processor_options {
   jose::open_options open{};  ///< remember_in_open and now are set per message
   std::chrono::milliseconds retry_limit{std::chrono::minutes(10)};
-  mqtt::backoff_policy retry{std::chrono::seconds(1), std::chrono::seconds(60)};
+  backoff_policy retry{std::chrono::seconds(1), std::chrono::seconds(60)};
 };
 
 enum class fate {

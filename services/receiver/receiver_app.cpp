@@ -37,7 +37,7 @@ receiver_daemon::receiver_daemon(receiver_settings settings, std::ostream& out, 
     : settings_(std::move(settings)),
       out_(out),
       dependencies_(std::move(dependencies)),
-      identity_retry_(mqtt::backoff_policy{settings_.identity_retry_delay, std::chrono::seconds(60)}) {}
+      identity_retry_(backoff_policy{settings_.identity_retry_delay, std::chrono::seconds(60)}) {}
 
 receiver_daemon::~receiver_daemon() {
   background_.stop();

@@ -89,7 +89,7 @@ class receiver_daemon {
   boost::asio::steady_timer identity_timer_{io_};
   boost::asio::steady_timer health_timer_{io_};
   boost::asio::thread_pool background_{1};  // blocking start-up checks (DNS) off the io thread
-  mqtt::backoff identity_retry_;
+  backoff identity_retry_;
 
   std::optional<store::message_store> store_;
   std::shared_ptr<dane::identity_source> peers_;

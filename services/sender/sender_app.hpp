@@ -19,7 +19,7 @@
 
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
-#include "danemq/mqtt/backoff.hpp"
+#include "danemq/core/backoff.hpp"
 #include "danemq/mqtt/client.hpp"
 #include "danemq/store/outbox.hpp"
 #include "sender_settings.hpp"
@@ -95,7 +95,7 @@ class outbox_runner {
   std::map<std::int64_t, publishing> republishing_;  // published again after a connection loss
   std::chrono::steady_clock::time_point next_look_{};
   std::chrono::steady_clock::time_point hold_until_{};
-  mqtt::backoff refused_{mqtt::backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
+  backoff refused_{backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> republished_{0};
   bool stopping_{false};
