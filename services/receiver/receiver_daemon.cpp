@@ -1,7 +1,5 @@
 #include "receiver_daemon.hpp"
 
-#include <signal.h>
-
 #include <boost/asio/post.hpp>
 #include <filesystem>
 #include <ostream>
@@ -42,8 +40,6 @@ receiver_daemon::~receiver_daemon() {
 
 int receiver_daemon::run() {
   const auto& service = settings_.service;
-  // A peer closing a TLS connection must not kill the process.
-  (void)::signal(SIGPIPE, SIG_IGN);
   spdlog::info("danemq-receiver for {}: broker {}:{} (MQTT {}), QoS {}, data in {}", service.identity_name,
                service.mqtt.host, service.mqtt.port, service.mqtt.protocol == config::mqtt_protocol::v5 ? "5" : "3.1.1",
                service.mqtt.qos, service.data_path.string());
@@ -76,12 +72,9 @@ int receiver_daemon::run() {
     }
     peers_ = *discovery;
   }
-  signals_.add(SIGINT);
-  signals_.add(SIGTERM);
-  signals_.async_wait([this](const boost::system::error_code& error, int signal) {
-    if (error) return;
-    spdlog::info("signal {}: stopping", signal);
-    stop_now(exit_success);
+  runtime_.on_stop([this](int signal) {
+    if (signal != 0) spdlog::info("signal {}: stopping", signal);
+    wind_down();
   });
   {
     std::lock_guard lock(state_mutex_);
@@ -89,13 +82,13 @@ int receiver_daemon::run() {
   }
   save_health();
   schedule_health();
-  boost::asio::post(io_, [this] { check_identity(); });
-  io_.run();
+  boost::asio::post(runtime_.io(), [this] { check_identity(); });
+  (void)runtime_.run();
   return exit_code_;
 }
 
 void receiver_daemon::request_stop() {
-  boost::asio::post(io_, [this] { stop_now(exit_success); });
+  runtime_.request_stop();
 }
 
 bool receiver_daemon::receiving() const {
@@ -117,7 +110,7 @@ void receiver_daemon::check_identity() {
   // DNS may take seconds: off the io thread, so that a signal is still served.
   boost::asio::post(background_, [this] {
     auto problem = identity_problem();
-    boost::asio::post(io_, [this, problem = std::move(problem)] {
+    boost::asio::post(runtime_.io(), [this, problem = std::move(problem)] {
       if (stopping_) return;
       if (!problem.empty()) {
         const auto delay = identity_retry_.next();
@@ -171,7 +164,8 @@ void receiver_daemon::start_receiving() {
   processing.retry = settings_.lookup_retry();
   processor_ = std::make_unique<message_processor>(*me_, *peers_, *store_, processing);
   pipeline_ = std::make_unique<pipeline>(
-      io_, *store_, *processor_, pipeline_options{settings_.workers, settings_.queue_size, settings_.backlog_limit},
+      runtime_.io(), *store_, *processor_,
+      pipeline_options{settings_.workers, settings_.queue_size, settings_.backlog_limit},
       [this](const processing_outcome& outcome) { on_outcome(outcome); },
       [this](bool paused) {
         if (client_) client_->set_paused(paused);
@@ -284,10 +278,13 @@ void receiver_daemon::schedule_health() {
 }
 
 void receiver_daemon::stop_now(int code) {
-  if (stopping_.exchange(true)) return;
-  exit_code_ = code;
-  const auto deadline = std::chrono::steady_clock::now() + settings_.stop_grace;
-  signals_.cancel();
+  if (!runtime_.stopping()) exit_code_ = code;
+  runtime_.begin_stop();
+}
+
+void receiver_daemon::wind_down() {
+  stopping_ = true;
+  const auto deadline = runtime_.deadline();
   identity_timer_.cancel();
   health_timer_.cancel();
   // First stop reading: what was stored gets its PUBACK, nothing new comes in.
@@ -303,7 +300,7 @@ void receiver_daemon::stop_now(int code) {
   }
   save_health();
   spdlog::info("stopped");
-  io_.stop();
+  runtime_.finish();
 }
 
 }  // namespace danemq::receiver

@@ -7,8 +7,6 @@
 // reading, acknowledges what is stored, finishes or leaves pending what is in
 // flight, exits 0 within STOP_GRACE.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -23,6 +21,7 @@
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/mqtt/client.hpp"
+#include "danemq/runtime/service_runtime.hpp"
 #include "danemq/store/message_store.hpp"
 #include "message_processor.hpp"
 #include "pipeline.hpp"
@@ -73,17 +72,19 @@ class receiver_daemon {
   void on_outcome(const processing_outcome& outcome);
   void save_health();
   void schedule_health();
+  /// Begins the stop (once) with this exit code.
   void stop_now(int code);
+  /// The stop itself, on the io thread, within STOP_GRACE.
+  void wind_down();
 
   receiver_settings settings_;
   std::ostream& out_;
   std::mutex out_mutex_;
   receiver_dependencies dependencies_;
 
-  boost::asio::io_context io_;
-  boost::asio::signal_set signals_{io_};
-  boost::asio::steady_timer identity_timer_{io_};
-  boost::asio::steady_timer health_timer_{io_};
+  runtime::service_runtime runtime_{settings_.stop_grace};
+  boost::asio::steady_timer identity_timer_{runtime_.io()};
+  boost::asio::steady_timer health_timer_{runtime_.io()};
   boost::asio::thread_pool background_{1};  // blocking start-up checks (DNS) off the io thread
   backoff identity_retry_;
 
