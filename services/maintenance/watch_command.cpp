@@ -1,15 +1,20 @@
 #include "watch_command.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string_view>
 
 #include "danemq/log/log.hpp"
+#include "danemq/runtime/service_runtime.hpp"
 
 namespace danemq::maintenance {
 namespace {
@@ -78,32 +83,63 @@ void log_event(const watch_event& event) {
   }
 }
 
+/// Blocks SIGTERM/SIGINT in the calling thread (threads it starts inherit
+/// that); `before` receives the mask to restore.
+bool block_stop_signals(sigset_t& before) {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  return pthread_sigmask(SIG_BLOCK, &stop_signals, &before) == 0;
+}
+
 int watch(maintenance_app& app, unsigned interval_seconds) {
   const auto& config = app.config();
   auto format = log::parse_format(config.log_format);
   log::init("maintenance", format ? *format : log::format::text);
 
-  // SIGTERM/SIGINT are taken synchronously between checks: a check under
-  // way finishes, then watch stops.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  if (sigprocmask(SIG_BLOCK, &stop_signals, nullptr) != 0) {
+  // A check under way finishes, then watch stops: the grace covers the
+  // slowest check (its DNS lookups time out well before).
+  runtime::service_runtime runtime(std::chrono::minutes(2));
+  // The checks run on a thread of their own with SIGTERM/SIGINT blocked: the
+  // signal goes to the runtime on this thread and never interrupts a DNS query.
+  sigset_t before;
+  if (!block_stop_signals(before)) {
     return app.error(exit_usage, std::string("watch: cannot block SIGTERM/SIGINT: ") + std::strerror(errno));
   }
-
+  boost::asio::thread_pool checker(1);
+  (void)pthread_sigmask(SIG_SETMASK, &before, nullptr);
   spdlog::info("watch: checking {} against DNS every {} s", config.identity_name, interval_seconds);
   drift_monitor monitor;
-  for (;;) {
-    for (const auto& event : monitor.observe(run_check(config))) log_event(event);
-    timespec wait{static_cast<std::time_t>(interval_seconds), 0};
-    const int signal = sigtimedwait(&stop_signals, nullptr, &wait);
-    if (signal == SIGTERM || signal == SIGINT) {
-      spdlog::info("watch: stopping ({})", signal == SIGTERM ? "SIGTERM" : "SIGINT");
-      return exit_success;
-    }
-  }
+  boost::asio::steady_timer next_check(runtime.io());
+  bool checking = false;
+  std::function<void()> check_now = [&] {
+    checking = true;
+    boost::asio::post(checker, [&] {
+      auto outcome = run_check(config);
+      boost::asio::post(runtime.io(), [&, outcome = std::move(outcome)] {
+        checking = false;
+        for (const auto& event : monitor.observe(outcome)) log_event(event);
+        if (runtime.stopping()) {
+          runtime.finish();
+          return;
+        }
+        next_check.expires_after(std::chrono::seconds(interval_seconds));
+        next_check.async_wait([&](const boost::system::error_code& ec) {
+          if (!ec) check_now();
+        });
+      });
+    });
+  };
+  runtime.on_stop([&](int signal) {
+    spdlog::info("watch: stopping ({})", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    next_check.cancel();
+    if (!checking) runtime.finish();
+  });
+  boost::asio::post(runtime.io(), check_now);
+  (void)runtime.run();
+  checker.join();
+  return exit_success;
 }
 
 }  // namespace

@@ -85,7 +85,7 @@ decision message_processor::retry_or_quarantine(const store::pending_message& me
   }
   // The delay of attempt n follows the back-off policy; seeded by the id so
   // that messages parked together spread out.
-  mqtt::backoff delays(options_.retry, static_cast<std::uint64_t>(message.raw_id));
+  backoff delays(options_.retry, static_cast<std::uint64_t>(message.raw_id));
   auto delay = delays.next();
   for (int i = 0; i < message.attempts; ++i) delay = delays.next();
   // Never park beyond the limit: the last attempt happens at the limit.

@@ -12,11 +12,11 @@
 #include <optional>
 #include <vector>
 
+#include "danemq/core/backoff.hpp"
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
-#include "danemq/mqtt/backoff.hpp"
 #include "danemq/store/message_store.hpp"
 
 namespace danemq::receiver {
@@ -24,7 +24,7 @@ namespace danemq::receiver {
 struct processor_options {
   jose::open_options open{};  ///< remember_in_open and now are set per message
   std::chrono::milliseconds retry_limit{std::chrono::minutes(10)};
-  mqtt::backoff_policy retry{std::chrono::seconds(1), std::chrono::seconds(60)};
+  backoff_policy retry{std::chrono::seconds(1), std::chrono::seconds(60)};
 };
 
 enum class fate {
@@ -49,7 +49,27 @@ struct decision {
   std::optional<store::outcome_record> record;  ///< absent: nothing to record (stopping)
 };
 
-class message_processor {
+/// The two steps the pipeline runs for each stored message: deciding on a
+/// worker, recording on the committer thread. message_processor is the real
+/// one; the pipeline's tests use a fake.
+class message_decider {
+ public:
+  message_decider() = default;
+  virtual ~message_decider() = default;
+  message_decider(const message_decider&) = delete;
+  message_decider& operator=(const message_decider&) = delete;
+
+  /// Decides the fate of a stored message without writing anything. When
+  /// `cancelled` became true meanwhile (the receiver is stopping) the
+  /// decision is unchanged, with nothing to record.
+  [[nodiscard]] virtual decision decide(const store::pending_message& message,
+                                        const std::atomic<bool>* cancelled = nullptr) = 0;
+  /// Records decisions in one transaction (a group commit) and returns their
+  /// final outcomes, in order; one the database refused is unchanged.
+  [[nodiscard]] virtual std::vector<processing_outcome> record(std::vector<decision> decisions) = 0;
+};
+
+class message_processor final : public message_decider {
  public:
   message_processor(const identity::local_identity& me, dane::identity_source& peers, store::message_store& store,
                     const processor_options& options)
@@ -59,12 +79,13 @@ class message_processor {
   /// reached us, not when a retry finally succeeds) and decides its fate,
   /// without writing anything. When `cancelled` became true meanwhile (the
   /// receiver is stopping) the decision is unchanged, with nothing to record.
-  [[nodiscard]] decision decide(const store::pending_message& message, const std::atomic<bool>* cancelled = nullptr);
+  [[nodiscard]] decision decide(const store::pending_message& message,
+                                const std::atomic<bool>* cancelled = nullptr) override;
 
   /// Records decisions in one transaction (a group commit) and returns their
   /// final outcomes, in order: an accept whose replay entry was taken
   /// meanwhile becomes a quarantined replay; one the database refused is unchanged.
-  [[nodiscard]] std::vector<processing_outcome> record(std::vector<decision> decisions);
+  [[nodiscard]] std::vector<processing_outcome> record(std::vector<decision> decisions) override;
 
   /// decide() and record() for one message.
   [[nodiscard]] processing_outcome process(const store::pending_message& message,

@@ -14,7 +14,7 @@ constexpr std::chrono::seconds database_retry{1};
 
 }  // namespace
 
-pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, message_processor& processor,
+pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, message_decider& processor,
                    const pipeline_options& options, outcome_handler on_outcome, pause_handler pause)
     : io_(io),
       store_(store),
@@ -82,7 +82,7 @@ void pipeline::fill() {
     const std::vector<std::int64_t> exclude(in_flight_.begin(), in_flight_.end());  // std::set: sorted
     const auto room = options_.in_flight - in_flight_.size();
     auto due = store_.raw().due_pending(now, room, exclude, loaded_up_to_);
-    if (!due) return hold(due.error());
+    if (!due) return read_failed(due.error());
     retry_scan_needed_ = due->size() == room;  // more may be due
     loaded = std::move(*due);
   }
@@ -90,7 +90,7 @@ void pipeline::fill() {
   const auto room = options_.in_flight - in_flight_.size() - loaded.size();
   if (room > 0) {
     auto fresh = store_.raw().pending_after(loaded_up_to_, now, room);
-    if (!fresh) return hold(fresh.error());
+    if (!fresh) return read_failed(fresh.error());
     for (auto& message : *fresh) {
       loaded_up_to_ = std::max(loaded_up_to_, message.raw_id);
       loaded.push_back(std::move(message));
@@ -106,8 +106,12 @@ void pipeline::fill() {
   }
 }
 
-void pipeline::hold(const failure& why) {
+void pipeline::read_failed(const failure& why) {
   spdlog::error("cannot read stored messages: {}; trying again in {} s", why.message(), database_retry.count());
+  hold();
+}
+
+void pipeline::hold() {
   hold_until_ = std::chrono::steady_clock::now() + database_retry;
   retry_scan_needed_ = true;
   hold_timer_.expires_after(database_retry);
@@ -212,12 +216,7 @@ void pipeline::finished(std::int64_t raw_id, bool was_untried, fate what) {
   if (stopping_) return;
   if (what == fate::unchanged) {
     // The database refused the outcome (disk full?): do not spin on it.
-    hold_until_ = std::chrono::steady_clock::now() + database_retry;
-    retry_scan_needed_ = true;
-    hold_timer_.expires_after(database_retry);
-    hold_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) fill();
-    });
+    hold();
     return;
   }
   if (what == fate::deferred) schedule_retry();

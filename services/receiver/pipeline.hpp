@@ -50,7 +50,7 @@ class pipeline {
 
   /// `on_outcome` runs on a worker after the outcome is recorded; `pause`
   /// is told when reading from the broker must pause or may resume.
-  pipeline(boost::asio::io_context& io, store::message_store& store, message_processor& processor,
+  pipeline(boost::asio::io_context& io, store::message_store& store, message_decider& processor,
            const pipeline_options& options, outcome_handler on_outcome, pause_handler pause);
   ~pipeline();
   pipeline(const pipeline&) = delete;
@@ -72,7 +72,9 @@ class pipeline {
 
  private:
   void fill();
-  void hold(const failure& why);
+  void read_failed(const failure& why);
+  /// Loads nothing for a while after the database failed, then scans again.
+  void hold();
   void schedule_retry();
   void work(const store::pending_message& message);
   void commit_loop();
@@ -83,7 +85,7 @@ class pipeline {
 
   boost::asio::io_context& io_;
   store::message_store& store_;
-  message_processor& processor_;
+  message_decider& processor_;
   pipeline_options options_;
   outcome_handler on_outcome_;
   pause_handler pause_;

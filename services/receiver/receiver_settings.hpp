@@ -7,7 +7,7 @@
 
 #include "danemq/config/options.hpp"
 #include "danemq/config/service_settings.hpp"
-#include "danemq/mqtt/backoff.hpp"
+#include "danemq/core/backoff.hpp"
 
 namespace danemq::receiver {
 
@@ -31,8 +31,8 @@ struct receiver_settings {
   std::chrono::milliseconds health_interval{std::chrono::seconds(5)};  ///< HEALTH_INTERVAL: how often health is saved
   std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};       ///< STOP_GRACE: SIGTERM to exit, at most
 
-  [[nodiscard]] mqtt::backoff_policy lookup_retry() const {
-    return mqtt::backoff_policy{lookup_retry_delay, std::max(lookup_retry_delay, std::chrono::milliseconds(60'000))};
+  [[nodiscard]] backoff_policy lookup_retry() const {
+    return backoff_policy{lookup_retry_delay, std::max(lookup_retry_delay, std::chrono::milliseconds(60'000))};
   }
 };
 

@@ -7,20 +7,19 @@
 // in the outbox, which `run` (the container's long-running process) delivers
 // in order, removing each entry only after its PUBACK.
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <future>
+#include <atomic>
 #include <iosfwd>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "danemq/core/backoff.hpp"
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
-#include "danemq/mqtt/backoff.hpp"
 #include "danemq/mqtt/client.hpp"
+#include "danemq/runtime/service_runtime.hpp"
 #include "danemq/store/outbox.hpp"
 #include "sender_settings.hpp"
 
@@ -50,6 +49,9 @@ struct sender_dependencies {
 };
 
 /// `run`: publishes the outbox in order whenever the broker is reachable.
+/// Everything runs on the runtime's io thread: acknowledgements and
+/// connection changes arrive there as handlers, a timer wakes it for the
+/// next look at the outbox, the end of a back-off or of OUTBOX_SETTLE.
 class outbox_runner {
  public:
   outbox_runner(sender_settings settings, store::outbox& outbox);
@@ -59,6 +61,7 @@ class outbox_runner {
 
   /// Runs until request_stop(), SIGTERM or SIGINT; returns the exit code.
   int run();
+  /// From any thread.
   void request_stop();
   [[nodiscard]] std::uint64_t delivered() const { return delivered_.load(); }
   /// Acknowledged messages published again because the broker connection was lost within OUTBOX_SETTLE.
@@ -67,9 +70,10 @@ class outbox_runner {
  private:
   /// A publish on its way; the entry is kept until it settled (see OUTBOX_SETTLE).
   struct publishing {
-    std::future<result<void>> acknowledged;
     store::outbox_entry entry;
     std::uint64_t losses_at_send{0};  ///< the client's connection losses when it was published
+    bool acknowledged{false};         ///< while stopping: published again and acknowledged
+    bool answered{false};             ///< while stopping: the broker answered
   };
   /// Acknowledged and removed from the outbox; kept in memory until it settled.
   struct settling {
@@ -78,24 +82,29 @@ class outbox_runner {
     std::chrono::steady_clock::time_point settled_at{};
   };
 
-  void tick();
+  /// Publishes the entry; the outcome comes to on_acknowledged (or on_acknowledged_again).
+  [[nodiscard]] publishing publish(store::outbox_entry entry, bool again);
+  void on_acknowledged(std::int64_t id, const result<void>& outcome);
+  void on_acknowledged_again(std::int64_t id, const result<void>& outcome);
+  /// Settles, fills the window from the outbox and sets the timer for the next look.
+  void pump();
+  void fill();
   void settle();
-  [[nodiscard]] publishing publish(store::outbox_entry entry);
   void schedule();
-  void stop_now();
+  void begin_stop(int signal);
+  void finish_stop();
 
   sender_settings settings_;
   store::outbox& outbox_;
-  boost::asio::io_context io_;
-  boost::asio::signal_set signals_{io_};
-  boost::asio::steady_timer timer_{io_};
+  runtime::service_runtime runtime_{std::chrono::seconds(1)};
+  boost::asio::steady_timer timer_{runtime_.io()};
   std::unique_ptr<mqtt::client> client_;
   std::map<std::int64_t, publishing> in_flight_;     // outbox entries published, by outbox id
   std::map<std::int64_t, settling> settling_;        // acknowledged within OUTBOX_SETTLE
   std::map<std::int64_t, publishing> republishing_;  // published again after a connection loss
   std::chrono::steady_clock::time_point next_look_{};
   std::chrono::steady_clock::time_point hold_until_{};
-  mqtt::backoff refused_{mqtt::backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
+  backoff refused_{backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> republished_{0};
   bool stopping_{false};

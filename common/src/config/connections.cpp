@@ -13,7 +13,7 @@ mqtt::client_options mqtt_client_options(const mqtt_settings& settings, std::str
   mqtt::client_options options;
   options.host = settings.host;
   options.port = settings.port;
-  options.protocol = settings.protocol == mqtt_protocol::v5 ? mqtt::protocol_version::v5 : mqtt::protocol_version::v311;
+  options.protocol = settings.protocol;
   options.client_id = std::move(client_id);
   options.keepalive = settings.keepalive;
   options.username = settings.username;

@@ -1,11 +1,14 @@
 #include "danemq/mqtt/client.hpp"
 
+#include <mosquitto.h>
 #include <mqtt_protocol.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +20,11 @@
 
 namespace danemq::mqtt {
 namespace {
+
+struct mosquitto_property_deleter {
+  void operator()(mosquitto_property* list) const noexcept { mosquitto_property_free_all(&list); }
+};
+using unique_mosquitto_property = std::unique_ptr<mosquitto_property, mosquitto_property_deleter>;
 
 const char* describe(errc e) {
   switch (e) {
@@ -57,6 +65,20 @@ bool readable_now(int fd) {
 }
 
 }  // namespace
+
+void mosquitto_deleter::operator()(mosquitto* handle) const noexcept {
+  mosquitto_destroy(handle);
+}
+
+struct client::callbacks {
+  static void on_connect(mosquitto* handle, void* context, int rc, int flags, const mosquitto_property* props);
+  static void on_subscribe(mosquitto* handle, void* context, int mid, int count, const int* granted,
+                           const mosquitto_property* props);
+  static void on_message(mosquitto* handle, void* context, const mosquitto_message* msg,
+                         const mosquitto_property* props);
+  static void on_publish(mosquitto* handle, void* context, int mid, int reason, const mosquitto_property* props);
+  static void on_log(mosquitto* handle, void* context, int level, const char* text);
+};
 
 const std::error_category& mqtt_category() noexcept {
   static const enum_error_category<errc> instance("mqtt", describe);
@@ -146,11 +168,11 @@ result<void> client::start() {
     (void)mosquitto_connect_bind_v5(h, no_such_socket.c_str(), 0, static_cast<int>(options_.keepalive.count()), nullptr,
                                     properties.get());
   }
-  mosquitto_connect_v5_callback_set(h, &client::on_connect);
-  mosquitto_subscribe_v5_callback_set(h, &client::on_subscribe);
-  mosquitto_message_v5_callback_set(h, &client::on_message);
-  mosquitto_publish_v5_callback_set(h, &client::on_publish);
-  mosquitto_log_callback_set(h, &client::on_log);
+  mosquitto_connect_v5_callback_set(h, &callbacks::on_connect);
+  mosquitto_subscribe_v5_callback_set(h, &callbacks::on_subscribe);
+  mosquitto_message_v5_callback_set(h, &callbacks::on_message);
+  mosquitto_publish_v5_callback_set(h, &callbacks::on_publish);
+  mosquitto_log_callback_set(h, &callbacks::on_log);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return fail(errc::library_failure, std::string("eventfd: ") + std::strerror(errno));
   thread_ = std::thread([this] { run(); });
@@ -165,23 +187,36 @@ void client::stop(std::chrono::milliseconds grace) {
   thread_.join();
 }
 
+void client::publish(std::string topic, std::vector<std::uint8_t> payload, int qos, bool retain,
+                     boost::asio::any_io_executor executor, publish_handler done) {
+  enqueue(publish_request{std::move(topic), std::move(payload), qos, retain,
+                          [executor = std::move(executor), done = std::move(done)](result<void> outcome) {
+                            boost::asio::post(executor, [done, outcome = std::move(outcome)] { done(outcome); });
+                          }});
+}
+
 std::future<result<void>> client::publish(std::string topic, std::vector<std::uint8_t> payload, int qos, bool retain) {
-  publish_request request{std::move(topic), std::move(payload), qos, retain, {}};
-  auto future = request.done.get_future();
-  if (qos < 0 || qos > 2) {
-    request.done.set_value(fail(errc::bad_options, "QoS " + std::to_string(qos)));
-    return future;
+  auto promise = std::make_shared<std::promise<result<void>>>();
+  auto future = promise->get_future();
+  enqueue(publish_request{std::move(topic), std::move(payload), qos, retain,
+                          [promise](result<void> outcome) { promise->set_value(std::move(outcome)); }});
+  return future;
+}
+
+void client::enqueue(publish_request request) {
+  if (request.qos < 0 || request.qos > 2) {
+    request.done(fail(errc::bad_options, "QoS " + std::to_string(request.qos)));
+    return;
   }
   if (stop_requested_ || !thread_.joinable()) {
-    request.done.set_value(fail(errc::stopped));
-    return future;
+    request.done(fail(errc::stopped));
+    return;
   }
   {
     std::lock_guard lock(mutex_);
     outgoing_.push_back(std::move(request));
   }
   wake();
-  return future;
 }
 
 bool client::wait_connected(std::chrono::milliseconds timeout) {
@@ -207,7 +242,7 @@ client_statistics client::statistics() const {
 
 // ---- libmosquitto callbacks (network thread, inside loop_read/loop_write) ----
 
-void client::on_connect(mosquitto* handle, void* context, int rc, int flags, const mosquitto_property*) {
+void client::callbacks::on_connect(mosquitto* handle, void* context, int rc, int flags, const mosquitto_property*) {
   auto* self = static_cast<client*>(context);
   if (rc != 0) {
     self->refusal_ =
@@ -233,8 +268,8 @@ void client::on_connect(mosquitto* handle, void* context, int rc, int flags, con
   self->set_phase(self->pending_subscriptions_.empty() ? phase::established : phase::subscribing);
 }
 
-void client::on_subscribe(mosquitto*, void* context, int mid, int count, const int* granted,
-                          const mosquitto_property*) {
+void client::callbacks::on_subscribe(mosquitto*, void* context, int mid, int count, const int* granted,
+                                     const mosquitto_property*) {
   auto* self = static_cast<client*>(context);
   auto& pending = self->pending_subscriptions_;
   const auto found = std::find(pending.begin(), pending.end(), mid);
@@ -252,7 +287,7 @@ void client::on_subscribe(mosquitto*, void* context, int mid, int count, const i
   if (pending.empty() && self->phase_ == phase::subscribing) self->set_phase(phase::established);
 }
 
-void client::on_message(mosquitto*, void* context, const mosquitto_message* msg, const mosquitto_property*) {
+void client::callbacks::on_message(mosquitto*, void* context, const mosquitto_message* msg, const mosquitto_property*) {
   auto* self = static_cast<client*>(context);
   message copy;
   copy.topic = msg->topic != nullptr ? msg->topic : "";
@@ -263,23 +298,23 @@ void client::on_message(mosquitto*, void* context, const mosquitto_message* msg,
   self->batch_.push_back(std::move(copy));
 }
 
-void client::on_publish(mosquitto*, void* context, int mid, int reason, const mosquitto_property*) {
+void client::callbacks::on_publish(mosquitto*, void* context, int mid, int reason, const mosquitto_property*) {
   auto* self = static_cast<client*>(context);
   const auto found = self->in_flight_.find(mid);
   if (found == self->in_flight_.end()) return;
   if (reason >= 0x80) {
-    found->second.set_value(fail(errc::publish_refused, mosquitto_reason_string(reason)));
+    found->second(fail(errc::publish_refused, mosquitto_reason_string(reason)));
   } else {
     {
       std::lock_guard lock(self->mutex_);
       ++self->stats_.published;
     }
-    found->second.set_value(ok());
+    found->second(ok());
   }
   self->in_flight_.erase(found);
 }
 
-void client::on_log(mosquitto*, void* context, int level, const char* text) {
+void client::callbacks::on_log(mosquitto*, void* context, int level, const char* text) {
   auto* self = static_cast<client*>(context);
   if (text == nullptr) return;
   if (level == MOSQ_LOG_ERR) {
@@ -467,9 +502,9 @@ void client::send_publishes() {
     if (rc == MOSQ_ERR_SUCCESS) {
       in_flight_.emplace(mid, std::move(request.done));
     } else if (rc == MOSQ_ERR_PAYLOAD_SIZE || rc == MOSQ_ERR_OVERSIZE_PACKET) {
-      request.done.set_value(fail(errc::too_large, std::to_string(request.payload.size()) + " bytes"));
+      request.done(fail(errc::too_large, std::to_string(request.payload.size()) + " bytes"));
     } else {
-      request.done.set_value(fail(errc::library_failure, std::string("publish: ") + mosquitto_strerror(rc)));
+      request.done(fail(errc::library_failure, std::string("publish: ") + mosquitto_strerror(rc)));
     }
     ready.pop_front();
   }
@@ -574,14 +609,14 @@ void client::shutdown_connection(std::chrono::milliseconds grace) {
 }
 
 void client::fail_pending(const failure& why) {
-  for (auto& [mid, done] : in_flight_) done.set_value(why);
+  for (auto& [mid, done] : in_flight_) done(why);
   in_flight_.clear();
   std::deque<publish_request> left;
   {
     std::lock_guard lock(mutex_);
     left.swap(outgoing_);
   }
-  for (auto& request : left) request.done.set_value(why);
+  for (auto& request : left) request.done(why);
 }
 
 }  // namespace danemq::mqtt

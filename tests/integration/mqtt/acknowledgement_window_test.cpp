@@ -6,6 +6,7 @@
 // reports these results.
 
 #include <gtest/gtest.h>
+#include <mosquitto.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -35,7 +35,7 @@ class MessageProcessor : public ::testing::Test {
     peers.publish(*bob);
     peers.publish(*carol);
     options.retry_limit = 2s;
-    options.retry = mqtt::backoff_policy{100ms, 1s, 2.0, 0.0};
+    options.retry = backoff_policy{100ms, 1s, 2.0, 0.0};
     processor = std::make_unique<message_processor>(*bob, peers, *store, options);
   }
 

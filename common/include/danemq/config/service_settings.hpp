@@ -17,10 +17,12 @@
 #include "danemq/config/options.hpp"
 #include "danemq/dane/discovery.hpp"
 #include "danemq/log/log.hpp"
+#include "danemq/mqtt/protocol_version.hpp"
 
 namespace danemq::config {
 
-enum class mqtt_protocol { v311, v5 };
+/// MQTT_PROTOCOL: the client's own enum, not a second one.
+using mqtt_protocol = mqtt::protocol_version;
 
 /// How to reach the broker. Nothing here assumes a single Mosquitto: the same
 /// settings reach EMQX, VerneMQ, HiveMQ or AWS IoT Core (port 8883, TLS with a

@@ -17,7 +17,7 @@
 // written. If it fails (disk full) the connection is dropped without them and
 // the broker redelivers. See docs/delivery.md.
 
-#include <mosquitto.h>
+#include <boost/asio/any_io_executor.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -34,22 +34,20 @@
 #include <thread>
 #include <vector>
 
+#include "danemq/core/backoff.hpp"
 #include "danemq/core/result.hpp"
-#include "danemq/mqtt/backoff.hpp"
 #include "danemq/mqtt/errors.hpp"
+#include "danemq/mqtt/protocol_version.hpp"
+
+// libmosquitto's handle, opaque here: <mosquitto.h> stays in client.cpp.
+struct mosquitto;
 
 namespace danemq::mqtt {
 
 struct mosquitto_deleter {
-  void operator()(mosquitto* handle) const noexcept { mosquitto_destroy(handle); }
-};
-struct mosquitto_property_deleter {
-  void operator()(mosquitto_property* list) const noexcept { mosquitto_property_free_all(&list); }
+  void operator()(mosquitto* handle) const noexcept;
 };
 using unique_mosquitto = std::unique_ptr<mosquitto, mosquitto_deleter>;
-using unique_mosquitto_property = std::unique_ptr<mosquitto_property, mosquitto_property_deleter>;
-
-enum class protocol_version { v311, v5 };
 
 struct tls_options {
   std::string ca_file;    ///< CA certificates that sign the broker's certificate (required for TLS)
@@ -113,6 +111,8 @@ struct connection_event {
 using delivery_handler = std::function<result<void>(std::vector<message>& batch)>;
 /// Told of each connection change, on the network thread.
 using connection_handler = std::function<void(const connection_event& event)>;
+/// Told how a publish ended (see client::publish).
+using publish_handler = std::function<void(result<void> outcome)>;
 
 struct client_statistics {
   std::uint64_t connects{0};  ///< accepted CONNACKs
@@ -141,10 +141,16 @@ class client {
   /// with stopped. Safe to call twice.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(2));
 
-  /// Queues a publish. The future completes when the broker acknowledged it
-  /// (PUBACK for QoS 1, PUBCOMP for QoS 2, written for QoS 0), or fails with
-  /// publish_refused (MQTT 5 reason code) or stopped. While disconnected the
-  /// publish waits; after a reconnect libmosquitto sends unacknowledged ones again.
+  /// Queues a publish; `done` is posted to `executor` once, with success
+  /// when the broker acknowledged it (PUBACK for QoS 1, PUBCOMP for QoS 2,
+  /// written for QoS 0), or failure publish_refused (MQTT 5 reason code),
+  /// too_large, bad_options (QoS) or stopped. While disconnected the publish
+  /// waits; after a reconnect libmosquitto sends unacknowledged ones again.
+  void publish(std::string topic, std::vector<std::uint8_t> payload, int qos, bool retain,
+               boost::asio::any_io_executor executor, publish_handler done);
+
+  /// The same for a caller that blocks on the outcome (a one-shot command,
+  /// tests): the future is set on the network thread.
   [[nodiscard]] std::future<result<void>> publish(std::string topic, std::vector<std::uint8_t> payload, int qos,
                                                   bool retain = false);
 
@@ -163,22 +169,21 @@ class client {
 
  private:
   enum class phase { idle, connecting, subscribing, established };
+  /// Completes a publish exactly once, on the network thread (or at once when refused before queueing).
+  using completion = std::function<void(result<void>)>;
   struct publish_request {
     std::string topic;
     std::vector<std::uint8_t> payload;
     int qos{0};
     bool retain{false};
-    std::promise<result<void>> done;
+    completion done;
   };
+  // libmosquitto's callbacks: static functions in client.cpp that cast their
+  // context back to the client.
+  struct callbacks;
+  friend struct callbacks;
 
-  static void on_connect(mosquitto* handle, void* context, int rc, int flags, const mosquitto_property* props);
-  static void on_subscribe(mosquitto* handle, void* context, int mid, int count, const int* granted,
-                           const mosquitto_property* props);
-  static void on_message(mosquitto* handle, void* context, const mosquitto_message* msg,
-                         const mosquitto_property* props);
-  static void on_publish(mosquitto* handle, void* context, int mid, int reason, const mosquitto_property* props);
-  static void on_log(mosquitto* handle, void* context, int level, const char* text);
-
+  void enqueue(publish_request request);
   void run();
   void begin_connect();
   void service_connection();
@@ -217,7 +222,7 @@ class client {
   std::string log_error_;  // libmosquitto's last error-level log line, to explain a failure
   std::vector<int> pending_subscriptions_;
   std::vector<message> batch_;
-  std::map<int, std::promise<result<void>>> in_flight_;
+  std::map<int, completion> in_flight_;
 
   // Shared with other threads.
   mutable std::mutex mutex_;

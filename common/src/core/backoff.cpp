@@ -1,9 +1,9 @@
-#include "danemq/mqtt/backoff.hpp"
+#include "danemq/core/backoff.hpp"
 
 #include <algorithm>
 #include <cmath>
 
-namespace danemq::mqtt {
+namespace danemq {
 
 backoff::backoff(backoff_policy policy, std::uint64_t seed) : policy_(policy), random_(seed) {
   policy_.multiplier = std::max(policy_.multiplier, 1.0);
@@ -24,4 +24,4 @@ std::chrono::milliseconds backoff::next() {
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(delay)));
 }
 
-}  // namespace danemq::mqtt
+}  // namespace danemq

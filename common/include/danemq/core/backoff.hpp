@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <random>
 
-namespace danemq::mqtt {
+namespace danemq {
 
 struct backoff_policy {
   std::chrono::milliseconds initial{200};                   ///< delay after the first failure
@@ -35,4 +35,4 @@ class backoff {
   std::mt19937_64 random_;
 };
 
-}  // namespace danemq::mqtt
+}  // namespace danemq

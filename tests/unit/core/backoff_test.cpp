@@ -1,8 +1,8 @@
-#include "danemq/mqtt/backoff.hpp"
+#include "danemq/core/backoff.hpp"
 
 #include <gtest/gtest.h>
 
-namespace danemq::mqtt {
+namespace danemq {
 namespace {
 
 using namespace std::chrono_literals;
@@ -57,4 +57,4 @@ TEST(Backoff, RepairsANonsensePolicy) {
 }
 
 }  // namespace
-}  // namespace danemq::mqtt
+}  // namespace danemq

@@ -1,0 +1,106 @@
+#pragma once
+// The receiver daemon: checks that its identity in DNS matches its local key
+// (retrying with back-off until it does, then logging `Reading
+// <CRYPTO_PATH>/<name>.key.pem`), subscribes with a persistent session,
+// stores every message raw before the broker is acknowledged, and processes
+// stored messages on a worker pool (pipeline.hpp). SIGTERM/SIGINT: stops
+// reading, acknowledges what is stored, finishes or leaves pending what is in
+// flight, exits 0 within STOP_GRACE.
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <iosfwd>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "danemq/core/backoff.hpp"
+#include "danemq/dane/identity_source.hpp"
+#include "danemq/identity/identity_files.hpp"
+#include "danemq/mqtt/client.hpp"
+#include "danemq/runtime/service_runtime.hpp"
+#include "danemq/store/message_store.hpp"
+#include "message_processor.hpp"
+#include "pipeline.hpp"
+#include "receiver_settings.hpp"
+
+namespace danemq::receiver {
+
+/// Exit codes of danemq-receiver (documented in the README).
+enum exit_code : int {
+  exit_success = 0,
+  exit_failure = 1,  ///< usage, a missing or invalid setting, a database that cannot be opened; `health`: unhealthy
+};
+
+/// What tests replace: where peers' keys come from (null: DANE discovery as configured).
+struct receiver_dependencies {
+  std::shared_ptr<dane::identity_source> peers{};
+  /// Install the logger from LOG_FORMAT/LOG_LEVEL. Tests that run an app
+  /// beside threads already logging pass false: replacing spdlog's default
+  /// logger is not safe while other threads use it.
+  bool configure_logging{true};
+};
+
+class receiver_daemon {
+ public:
+  receiver_daemon(receiver_settings settings, std::ostream& out, receiver_dependencies dependencies = {});
+  ~receiver_daemon();
+  receiver_daemon(const receiver_daemon&) = delete;
+  receiver_daemon& operator=(const receiver_daemon&) = delete;
+
+  /// Runs until request_stop(), SIGTERM or SIGINT; returns the exit code.
+  int run();
+  /// From any thread.
+  void request_stop();
+
+  /// True once subscribed with the identity in sync.
+  [[nodiscard]] bool receiving() const;
+  /// True when stop() had to leave messages in processing (they stay stored):
+  /// the caller should exit without waiting for those threads.
+  [[nodiscard]] bool left_work_behind() const { return left_work_behind_; }
+  [[nodiscard]] std::optional<pipeline_statistics> statistics() const;
+  [[nodiscard]] std::optional<mqtt::client_statistics> mqtt_statistics() const;
+
+ private:
+  void check_identity();
+  [[nodiscard]] std::string identity_problem();
+  void start_receiving();
+  [[nodiscard]] result<void> store_batch(std::vector<mqtt::message>& batch);
+  void on_outcome(const processing_outcome& outcome);
+  void save_health();
+  void schedule_health();
+  /// Begins the stop (once) with this exit code.
+  void stop_now(int code);
+  /// The stop itself, on the io thread, within STOP_GRACE.
+  void wind_down();
+
+  receiver_settings settings_;
+  std::ostream& out_;
+  std::mutex out_mutex_;
+  receiver_dependencies dependencies_;
+
+  runtime::service_runtime runtime_{settings_.stop_grace};
+  boost::asio::steady_timer identity_timer_{runtime_.io()};
+  boost::asio::steady_timer health_timer_{runtime_.io()};
+  boost::asio::thread_pool background_{1};  // blocking start-up checks (DNS) off the io thread
+  backoff identity_retry_;
+
+  std::optional<store::message_store> store_;
+  std::shared_ptr<dane::identity_source> peers_;
+  std::optional<identity::local_identity> me_;
+  std::unique_ptr<message_processor> processor_;
+  std::unique_ptr<pipeline> pipeline_;
+  std::unique_ptr<mqtt::client> client_;
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> identity_in_sync_{false};
+  std::atomic<bool> left_work_behind_{false};
+  mutable std::mutex state_mutex_;
+  std::string health_detail_;
+  int exit_code_{exit_success};
+};
+
+}  // namespace danemq::receiver

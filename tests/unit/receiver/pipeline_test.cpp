@@ -1,0 +1,267 @@
+#include "pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <thread>
+
+#include "support/process.hpp"
+
+namespace danemq::receiver {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// Polls `done` until it holds or a generous deadline passes (a loaded
+/// two-core machine is slow, never wrong).
+template <class Predicate>
+bool eventually(Predicate done) {
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+/// Decides every message "quarantined" and records that in the real store.
+/// Messages from `held_from` on wait at a gate until it opens, or until the
+/// pipeline cancels them (it is stopping): then, as the real processor does,
+/// there is nothing to record.
+class fake_decider final : public message_decider {
+ public:
+  explicit fake_decider(store::message_store& store) : store_(store) {}
+
+  decision decide(const store::pending_message& message, const std::atomic<bool>* cancelled) override {
+    std::unique_lock lock(mutex_);
+    ++deciding_;
+    ++loaded_;
+    max_loaded_ = std::max(max_loaded_, loaded_);
+    while (message.raw_id >= held_from_ && !open_ && !(cancelled != nullptr && cancelled->load())) {
+      changed_.wait_for(lock, 2ms);  // the pipeline's cancel flag does not notify
+    }
+    --deciding_;
+    decision out;
+    out.outcome.raw_id = message.raw_id;
+    out.outcome.attempts = message.attempts;
+    if (message.raw_id >= held_from_ && !open_) {
+      --loaded_;
+      ++cancelled_;
+      return out;  // cancelled: unchanged, nothing to record
+    }
+    out.outcome.what = fate::quarantined;
+    out.outcome.reason = fail(store::errc::not_found, "fake refusal");
+    store::outcome_record record;
+    record.what = store::outcome_record::kind::quarantine;
+    record.raw_id = message.raw_id;
+    record.reason = store::refusal::of(*out.outcome.reason);
+    out.record = std::move(record);
+    return out;
+  }
+
+  std::vector<processing_outcome> record(std::vector<decision> decisions) override {
+    std::vector<store::outcome_record> records;
+    std::vector<processing_outcome> outcomes;
+    for (auto& one : decisions) {
+      if (one.record) records.push_back(*one.record);
+      outcomes.push_back(one.outcome);
+    }
+    auto stored = store_.record(records);
+    std::lock_guard lock(mutex_);
+    for (auto& outcome : outcomes) {
+      if (!stored) {
+        outcome.what = fate::unchanged;
+      } else {
+        committed_.push_back(outcome.raw_id);
+      }
+      --loaded_;
+    }
+    return outcomes;
+  }
+
+  void hold_from(std::int64_t raw_id) {
+    std::lock_guard lock(mutex_);
+    held_from_ = raw_id;
+  }
+  void open() {
+    std::lock_guard lock(mutex_);
+    open_ = true;
+    changed_.notify_all();
+  }
+  [[nodiscard]] std::vector<std::int64_t> committed() const {
+    std::lock_guard lock(mutex_);
+    return committed_;
+  }
+  [[nodiscard]] int deciding() const {
+    std::lock_guard lock(mutex_);
+    return deciding_;
+  }
+  [[nodiscard]] int max_loaded() const {
+    std::lock_guard lock(mutex_);
+    return max_loaded_;
+  }
+
+ private:
+  store::message_store& store_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::int64_t held_from_{0};  // 0: every message is held until open()
+  bool open_{false};
+  int deciding_{0};
+  int loaded_{0};  // handed to decide() and not recorded or cancelled yet
+  int max_loaded_{0};
+  int cancelled_{0};
+  std::vector<std::int64_t> committed_;
+};
+
+class Pipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = store::message_store::open(dir.path() / "receiver.db");
+    ASSERT_TRUE(opened);
+    db.emplace(std::move(*opened));
+    decider = std::make_unique<fake_decider>(*db);
+    io_thread = std::thread([this] { io.run(); });
+  }
+
+  void TearDown() override {
+    if (line) {
+      on_io([this] { (void)line->stop(60s); });
+      on_io([this] { line.reset(); });
+    }
+    work.reset();
+    io_thread.join();
+  }
+
+  /// Runs `task` on the io thread (where the daemon drives the pipeline) and waits for it.
+  void on_io(const std::function<void()>& task) {
+    std::promise<void> done;
+    boost::asio::post(io, [&] {
+      task();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+
+  void start(const pipeline_options& options) {
+    on_io([&] {
+      line = std::make_unique<pipeline>(
+          io, *db, *decider, options, [](const processing_outcome&) {},
+          [this](bool paused) {
+            std::lock_guard lock(pauses_mutex);
+            pauses.push_back(paused);
+          });
+      ASSERT_TRUE(line->start());
+    });
+  }
+
+  /// Stores `count` distinct messages; returns their raw ids.
+  std::vector<std::int64_t> store_messages(std::size_t count) {
+    std::vector<store::incoming_message> incoming;
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto text = "message " + std::to_string(stored_so_far++);
+      incoming.push_back(
+          store::incoming_message{"bob.example", {text.begin(), text.end()}, std::chrono::system_clock::now()});
+    }
+    auto stored = db->raw().store_raw(incoming);
+    EXPECT_TRUE(stored);
+    std::vector<std::int64_t> ids;
+    if (stored) {
+      for (const auto& one : *stored) ids.push_back(one.raw_id);
+    }
+    return ids;
+  }
+
+  std::vector<bool> pause_calls() {
+    std::lock_guard lock(pauses_mutex);
+    return pauses;
+  }
+
+  std::size_t pending() {
+    auto count = db->raw().pending_count();
+    EXPECT_TRUE(count);
+    return count ? *count : 0;
+  }
+
+  test::temp_dir dir{"danemq-pipeline"};
+  std::optional<store::message_store> db;
+  std::unique_ptr<fake_decider> decider;
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread io_thread;
+  std::unique_ptr<pipeline> line;
+  std::mutex pauses_mutex;
+  std::vector<bool> pauses;
+  std::size_t stored_so_far{0};
+};
+
+TEST_F(Pipeline, CommitsTheStoredBacklogAndThenNewArrivalsInArrivalOrder) {
+  auto expected = store_messages(10);
+  decider->open();
+  start(pipeline_options{.workers = 1, .in_flight = 4, .backlog_limit = 1000});
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() == 10; }));
+
+  const auto later = store_messages(5);
+  expected.insert(expected.end(), later.begin(), later.end());
+  line->notify_stored(later.size());
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() == 15; }));
+
+  EXPECT_TRUE(std::is_sorted(expected.begin(), expected.end()));
+  EXPECT_EQ(decider->committed(), expected);
+  EXPECT_EQ(pending(), 0U);
+}
+
+TEST_F(Pipeline, LoadsNoMoreThanItsInFlightBoundAndPausesReadingWhileTheBacklogIsFull) {
+  const pipeline_options options{.workers = 4, .in_flight = 2, .backlog_limit = 6};
+  start(options);
+  const auto ids = store_messages(8);
+  line->notify_stored(ids.size());
+  // Back-pressure: reading from the broker pauses at once; nothing is dropped.
+  ASSERT_TRUE(eventually([&] { return !pause_calls().empty(); }));
+  EXPECT_EQ(pause_calls(), std::vector<bool>{true});
+  ASSERT_TRUE(eventually([&] { return decider->deciding() == 2; }));
+
+  decider->open();
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() == ids.size(); }));
+  // Resumed once the backlog fell to half the limit.
+  ASSERT_TRUE(eventually([&] { return pause_calls().size() == 2; }));
+  EXPECT_EQ(pause_calls(), (std::vector<bool>{true, false}));
+  EXPECT_LE(decider->max_loaded(), static_cast<int>(options.in_flight));
+  auto committed = decider->committed();
+  std::sort(committed.begin(), committed.end());
+  EXPECT_EQ(committed, ids);  // each once
+  EXPECT_EQ(pending(), 0U);
+}
+
+TEST_F(Pipeline, StopWithWorkInFlightLosesNothingAndCommitsNothingTwice) {
+  const auto ids = store_messages(8);
+  decider->hold_from(ids[3]);  // the first three go through, the rest wait at the gate
+  start(pipeline_options{.workers = 2, .in_flight = 4, .backlog_limit = 1000});
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() == 3 && decider->deciding() == 2; }));
+
+  bool all_finished = false;
+  on_io([&] { all_finished = line->stop(60s); });
+  EXPECT_TRUE(all_finished);  // the held ones were cancelled, not abandoned
+  on_io([&] { line.reset(); });
+  auto first = decider->committed();
+  std::sort(first.begin(), first.end());  // two workers: any order
+  EXPECT_EQ(first, std::vector<std::int64_t>(ids.begin(), ids.begin() + 3));
+  EXPECT_EQ(pending(), ids.size() - 3);  // the rest is still stored, pending
+
+  // The next start processes what was left, each message once.
+  decider->open();
+  start(pipeline_options{.workers = 2, .in_flight = 4, .backlog_limit = 1000});
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() >= ids.size(); }));
+  on_io([&] { (void)line->stop(60s); });
+  auto committed = decider->committed();
+  EXPECT_EQ(committed.size(), ids.size());
+  std::sort(committed.begin(), committed.end());
+  EXPECT_EQ(committed, ids);
+  EXPECT_EQ(pending(), 0U);
+}
+
+}  // namespace
+}  // namespace danemq::receiver
