@@ -82,8 +82,13 @@ std::string markdown_table(const std::vector<documented_table>& tables) {
       meaning += parts;
     }
     const auto& row = setting.first;
-    out += "| " + (row.env.empty() ? std::string("—") : "`" + row.env + "`") + " | `" + row.flag + "` | " + shown +
-           " | " + spaced(setting.services) + " | " + meaning + " |\n";
+    for (const std::string& cell : {row.env.empty() ? std::string("—") : "`" + row.env + "`", "`" + row.flag + "`",
+                                    shown, spaced(setting.services), meaning}) {
+      out += "| ";
+      out += cell;
+      out += ' ';
+    }
+    out += "|\n";
   }
   return out;
 }

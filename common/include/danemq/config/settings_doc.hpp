@@ -35,7 +35,8 @@ template <class Settings>
   for (const auto& row : table) {
     std::string shown = row.secret ? std::string() : default_of(row);
     if (!shown.empty()) {
-      shown = "`" + shown + "`";
+      shown.insert(0, "`");
+      shown += '`';
     } else if (!row.unset.empty()) {
       shown = row.unset;
     }
