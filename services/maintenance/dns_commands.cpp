@@ -4,8 +4,6 @@
 #include <ostream>
 
 #include "danemq/config/cli_binding.hpp"
-#include "danemq/config/options.hpp"
-#include "danemq/config/service_settings.hpp"
 #include "danemq/dane/discovery.hpp"
 #include "danemq/dane/dns_update.hpp"
 #include "danemq/dane/trust.hpp"
@@ -15,38 +13,6 @@
 
 namespace danemq::maintenance {
 namespace {
-
-/// The settings of the DNS subcommands.
-struct dns_settings {
-  dane::discovery_config discovery{};
-  std::string update_server{};  ///< DNS_UPDATE_SERVER: ip[:port] of the primary accepting updates
-  std::string update_tsig{};    ///< DNS_UPDATE_TSIG: algorithm:keyname:base64secret (secret)
-};
-
-/// The one table of the DNS settings: env, flag, help, default, and how each applies.
-config::option_table<dns_settings> dns_options() {
-  config::option_table<dns_settings> table;
-  config::append(table, config::lift(config::discovery_options(), &dns_settings::discovery));
-  table.push_back({"DNS_UPDATE_SERVER", "dns-update-server",
-                   "ip[:port] of the DNS server accepting updates (publish-tlsa)", "", false, false, false,
-                   [](dns_settings& s, std::string_view text) -> result<void> {
-                     if (text.empty()) return ok();
-                     auto server = dane::parse_server_address(text);
-                     if (!server) return config::invalid(server.error().detail);
-                     s.update_server = std::string(text);
-                     return ok();
-                   }});
-  table.push_back({"DNS_UPDATE_TSIG", "dns-update-tsig",
-                   "algorithm:keyname:base64secret signing the updates (publish-tlsa)", "", false, true, false,
-                   [](dns_settings& s, std::string_view text) -> result<void> {
-                     if (text.empty()) return ok();
-                     auto key = dane::parse_tsig_key(text);
-                     if (!key) return config::invalid(key.error().detail);
-                     s.update_tsig = std::string(text);
-                     return ok();
-                   }});
-  return table;
-}
 
 /// State of the DNS subcommands, alive as long as the CLI (owned by its callbacks).
 class dns_commands {

@@ -49,33 +49,11 @@ bool file_exists(const std::filesystem::path& path) {
 maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
     : out_(out),
       err_(err),
-      cli_("Creates a danemq device identity and publishes it as a DANE TLSA record.", "danemq-maintenance") {
+      cli_("Creates a danemq device identity and publishes it as a DANE TLSA record.", "danemq-maintenance"),
+      binding_(cli_, maintenance_options(), config::naming::variable) {
   cli_.require_subcommand(1);
   cli_.fallthrough();
   cli_.set_help_all_flag("--help-all", "Show help for every subcommand");
-
-  // The one table of settings: flag, environment variable, description, target.
-  struct option_row {
-    const char* flag;
-    const char* env;
-    const char* description;
-    std::string* target;
-  };
-  crypto_path_text_ = settings_.crypto_path.string();
-  const option_row rows[] = {
-      {"--identity-name", "IDENTITY_NAME", "DNS name of this device's identity (required)", &settings_.identity_name},
-      {"--crypto-path", "CRYPTO_PATH", "Directory of the identity files", &crypto_path_text_},
-      {"--app-uid", "APP_UID", "User id to own the files written", &app_uid_text_},
-      {"--country", "COUNTRY", "Certificate subject C", &settings_.subject.country},
-      {"--state", "STATE", "Certificate subject ST", &settings_.subject.state},
-      {"--locality", "LOCALITY", "Certificate subject L", &settings_.subject.locality},
-      {"--organization", "ORGANIZATION", "Certificate subject O", &settings_.subject.organization},
-      {"--log-format", "LOG_FORMAT", "Log format: text or json", &settings_.log_format},
-  };
-  for (const auto& row : rows) {
-    cli_.add_option(row.flag, *row.target, row.description)->envname(row.env)->capture_default_str();
-  }
-  cli_.parse_complete_callback([this] { settings_.crypto_path = crypto_path_text_; });
 
   auto* selfsigned = add_command("create-selfsigned-id", "Create a private key and a self-signed certificate",
                                  [this] { return create_selfsigned_id(); });
@@ -153,29 +131,7 @@ int maintenance_app::run(int argc, char** argv) {
 }
 
 result<void> maintenance_app::validate_settings() {
-  if (settings_.identity_name.empty() && action_needs_identity_) {
-    return fail(identity::errc::bad_dns_name, "IDENTITY_NAME is not set (set the variable or pass --identity-name)");
-  }
-  if (!settings_.identity_name.empty()) {
-    auto name = identity::canonical_dns_name(settings_.identity_name);
-    if (!name) return fail(identity::errc::bad_dns_name, "IDENTITY_NAME: " + name.error().message());
-    settings_.identity_name = *name;
-  }
-  if (!app_uid_text_.empty()) {
-    const bool digits =
-        std::all_of(app_uid_text_.begin(), app_uid_text_.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits || app_uid_text_.size() > 9) {
-      return fail(std::errc::invalid_argument, "APP_UID: '" + app_uid_text_ + "' is not a numeric user id");
-    }
-    settings_.app_uid = static_cast<uid_t>(std::stoul(app_uid_text_));
-  }
-  if (settings_.log_format != "text" && settings_.log_format != "json") {
-    return fail(std::errc::invalid_argument, "LOG_FORMAT: '" + settings_.log_format + "' (expected text or json)");
-  }
-  if (settings_.subject.country.size() != 2) {
-    return fail(std::errc::invalid_argument, "COUNTRY: '" + settings_.subject.country + "' is not a two-letter code");
-  }
-  return ok();
+  return binding_.apply(settings_, action_needs_identity_);
 }
 
 result<void> maintenance_app::ensure_crypto_path() const {

@@ -4,8 +4,6 @@
 // DNS subcommands (check, lookup, publish-tlsa) are registered from
 // dns_commands.hpp.
 
-#include <sys/types.h>
-
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
@@ -16,10 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "danemq/config/cli_binding.hpp"
 #include "danemq/core/result.hpp"
 #include "danemq/identity/certificate.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/identity/key.hpp"
+#include "maintenance_settings.hpp"
 
 namespace danemq::maintenance {
 
@@ -29,16 +29,6 @@ enum exit_code : int {
   exit_usage = 1,           ///< bad flag, missing or invalid setting (IDENTITY_NAME, ...)
   exit_identity_files = 2,  ///< identity files: exist without --force, unreadable, corrupt, mismatched, unwritable
   exit_dns_mismatch = 3,    ///< DNS does not (securely) publish the local identity, or a DNS operation failed
-};
-
-/// Settings shared by every subcommand, from the original's environment
-/// variables, each overridable by a flag. Loaded once, immutable afterwards.
-struct settings {
-  std::string identity_name;                        ///< IDENTITY_NAME, canonical after validation
-  std::filesystem::path crypto_path{"/identity/"};  ///< CRYPTO_PATH
-  std::optional<uid_t> app_uid;                     ///< APP_UID: owner of the files written
-  identity::subject_fields subject;                 ///< COUNTRY, STATE, LOCALITY, ORGANIZATION
-  std::string log_format{"text"};                   ///< LOG_FORMAT
 };
 
 /// What the local identity volume holds, for `check` and `watch`.
@@ -94,9 +84,8 @@ class maintenance_app {
   std::ostream& out_;
   std::ostream& err_;
   CLI::App cli_;
+  config::option_binding<settings> binding_;
   settings settings_;
-  std::string crypto_path_text_;
-  std::string app_uid_text_;
   std::function<int()> action_;
   bool action_needs_identity_{true};
 

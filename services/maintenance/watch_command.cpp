@@ -19,8 +19,6 @@
 namespace danemq::maintenance {
 namespace {
 
-constexpr unsigned default_interval_seconds = 300;
-
 std::string trim_error(const std::string& text) {
   // check writes one line, "error: <what>"; keep the last non-empty line.
   std::string line;
@@ -186,13 +184,18 @@ std::vector<watch_event> drift_monitor::observe(const check_outcome& outcome) {
 }
 
 void register_watch_command(maintenance_app& app) {
-  auto interval = std::make_shared<unsigned>(default_interval_seconds);
-  auto* command = app.add_command("watch", "Re-run check every interval and log drift and expiry (long-running)",
-                                  [&app, interval] { return watch(app, *interval); });
-  command->add_option("--interval", *interval, "Seconds between checks")
-      ->envname("WATCH_INTERVAL")
-      ->check(CLI::Range(1U, 86400U))
-      ->capture_default_str();
+  // The binding lives as long as the CLI: the command's action owns it.
+  auto binding = std::make_shared<std::unique_ptr<config::option_binding<watch_settings>>>();
+  auto* command =
+      app.add_command("watch", "Re-run check every interval and log drift and expiry (long-running)", [&app, binding] {
+        watch_settings settings;
+        if (auto applied = (*binding)->apply(settings); !applied) {
+          return app.error(exit_usage, applied.error().detail);
+        }
+        return watch(app, settings.interval_seconds);
+      });
+  *binding =
+      std::make_unique<config::option_binding<watch_settings>>(*command, watch_options(), config::naming::variable);
 }
 
 }  // namespace danemq::maintenance

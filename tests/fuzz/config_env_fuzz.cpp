@@ -71,7 +71,7 @@ void check_refusal(const failure& error, const config::option_table<Settings>& t
   if (error.code.category() != config::config_category()) std::abort();
   for (const auto& row : table) {
     if (!row.env.empty() && error.detail.rfind(row.env, 0) == 0) return;
-    if (error.detail.rfind("--" + row.flag, 0) == 0) return;
+    if (error.detail.rfind(row.flag, 0) == 0) return;
   }
   std::abort();
 }

@@ -137,4 +137,20 @@ result<std::string> parse_choice(std::string_view text, const std::vector<std::s
   return fail(errc::invalid_setting, "is not one of: " + list);
 }
 
+std::string format_duration(std::chrono::milliseconds value) {
+  const auto ms = value.count();
+  if (ms == 0) return "0s";
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+std::string format_size(std::uint64_t bytes) {
+  constexpr std::uint64_t mib = std::uint64_t{1024} * 1024;
+  if (bytes != 0 && bytes % (mib * 1024) == 0) return std::to_string(bytes / (mib * 1024)) + "G";
+  if (bytes != 0 && bytes % mib == 0) return std::to_string(bytes / mib) + "M";
+  return std::to_string(bytes);
+}
+
 }  // namespace danemq::config

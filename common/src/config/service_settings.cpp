@@ -13,224 +13,266 @@
 namespace danemq::config {
 namespace {
 
-using settings = service_settings;
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+/// The broker's rows, lifted into service_settings by service_options().
+option_table<mqtt_settings> mqtt_options() {
+  using S = mqtt_settings;
+  return {
+      {.env = "MQTT_HOST",
+       .flag = "--mqtt-host",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text.empty()) return invalid("is empty");
+                   s.host = std::string(text);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.host; }},
+       .help = "broker host name or address (not needed by the receiver's `inbox`, `quarantine`, `health`)",
+       .required = true,
+       .original = true},
+      {.env = "MQTT_PORT",
+       .flag = "--mqtt-port",
+       .value = port_number<S>(&S::port),
+       .help = "broker port (8883 is usual with TLS)",
+       .original = true},
+      {.env = "MQTT_PROTOCOL",
+       .flag = "--mqtt-protocol",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text == "3.1.1" || text == "311" || text == "4") {
+                     s.protocol = mqtt_protocol::v311;
+                   } else if (text == "5" || text == "5.0") {
+                     s.protocol = mqtt_protocol::v5;
+                   } else {
+                     return invalid("is not an MQTT version (3.1.1 or 5)");
+                   }
+                   return ok();
+                 },
+                 .show = [](const S& s) { return std::string(s.protocol == mqtt_protocol::v5 ? "5" : "3.1.1"); }},
+       .help = "MQTT version: `3.1.1` or `5`"},
+      {.env = "MQTT_QOS",
+       .flag = "--mqtt-qos",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   auto qos = parse_unsigned(text, 0, 2);
+                   if (!qos) return invalid("is not a QoS (0, 1 or 2)");
+                   s.qos = static_cast<int>(*qos);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return std::to_string(s.qos); }},
+       .help = "quality of service of publish and subscribe: 0, 1 or 2 (only 1 loses nothing in a crash)"},
+      {.env = "MQTT_TOPIC_PREFIX",
+       .flag = "--mqtt-topic-prefix",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text.find_first_of("+#") != std::string_view::npos) {
+                     return invalid("must not contain the MQTT wildcards + or #");
+                   }
+                   s.topic_prefix = std::string(text);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.topic_prefix; }},
+       .help = "prefix of every topic (the topic is prefix + recipient name); empty, as in the original",
+       .unset = "empty"},
+      {.env = "MQTT_CLIENT_ID",
+       .flag = "--mqtt-client-id",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text.size() > 128) return invalid("is longer than 128 bytes");
+                   s.client_id = std::string(text);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.client_id; }},
+       .help = "MQTT client id of the daemon and of `run` (`send` always uses its own)",
+       .unset = "`<IDENTITY_NAME>/receiver`, `/sender`"},
+      {.env = "MQTT_KEEPALIVE",
+       .flag = "--mqtt-keepalive",
+       .value = duration_in<S>(&S::keepalive, seconds(5), seconds(65535)),
+       .help = "keepalive interval"},
+      {.env = "MQTT_TLS_CA_FILE",
+       .flag = "--mqtt-tls-ca-file",
+       .value = readable_file<S>(&S::tls_ca_file),
+       .help = "CA certificates (PEM) that sign the broker's; setting it enables TLS"},
+      {.env = "MQTT_TLS_CERT_FILE",
+       .flag = "--mqtt-tls-cert-file",
+       .value = readable_file<S>(&S::tls_cert_file),
+       .help = "client certificate (PEM) for mutual TLS; needs the key and the CA file"},
+      {.env = "MQTT_TLS_KEY_FILE",
+       .flag = "--mqtt-tls-key-file",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   auto file = parse_readable_file(text);
+                   if (!file) return file.error();
+                   // Refused as ssh refuses it, and as the identity key is (identity::load_private_key).
+                   struct stat info {};
+                   if (::stat(file->c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+                     return invalid("is accessible by group or others; fix with: chmod 600 " + file->string());
+                   }
+                   s.tls_key_file = *file;
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.tls_key_file.string(); }},
+       .help = "its private key (PEM); refused if group or others can access it"},
+      {.env = "MQTT_USERNAME",
+       .flag = "--mqtt-username",
+       .value = any_text<S>(&S::username),
+       .help = "user name for the broker"},
+      {.env = "MQTT_PASSWORD",
+       .flag = "--mqtt-password",
+       .value = any_text<S>(&S::password),
+       .help = "password for the broker (secret, never logged; needs `MQTT_USERNAME`)",
+       .secret = true},
+  };
+}
 
 }  // namespace
 
 option_table<dane::discovery_config> discovery_options() {
-  using std::chrono::milliseconds;
-  using std::chrono::seconds;
-  option_table<dane::discovery_config> table;
-  table.push_back({"DNS_RESOLVER", "dns-resolver", "resolver ip[:port] for DANE lookups; default resolv.conf's first",
-                   "", false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     if (text.empty()) return ok();
-                     auto server = dane::parse_server_address(text);
-                     if (!server)
-                       return invalid(server.error().detail.empty() ? "is not an ip[:port]" : server.error().detail);
-                     s.resolver = std::string(text);
-                     return ok();
-                   }});
-  table.push_back({"DNSSEC_VALIDATION", "dnssec-validation",
-                   "resolver (trust the AD bit of a validating resolver) or local (validate here)", "resolver", false,
-                   false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     auto mode = dane::parse_dnssec_mode(text);
-                     if (!mode) return invalid("is not resolver or local");
-                     s.dnssec = *mode;
-                     return ok();
-                   }});
-  table.push_back({"DNSSEC_TRUST_ANCHOR", "dnssec-trust-anchor", "DS/DNSKEY records of the trust anchor (local mode)",
-                   dane::default_trust_anchor, false, false, false,
-                   [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     auto file = parse_readable_file(text);
-                     if (file) s.trust_anchor = *file;
-                     return carry(file);
-                   }});
-  table.push_back({"DNS_TIMEOUT_MS", "dns-timeout-ms", "DNS timeout per attempt, in milliseconds", "2000", false, false,
-                   false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     auto ms = parse_unsigned(text, 10, 60'000);
-                     if (ms) s.timeout = milliseconds(*ms);
-                     return carry(ms);
-                   }});
-  table.push_back({"DNS_RETRIES", "dns-retries", "DNS attempts after the first", "2", false, false, false,
-                   [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     auto retries = parse_unsigned(text, 0, 10);
-                     if (retries) s.retries = static_cast<unsigned>(*retries);
-                     return carry(retries);
-                   }});
-  table.push_back({"DANE_CACHE_MAX_TTL", "dane-cache-max-ttl", "longest time a DANE answer is cached (s, m, h)", "1h",
-                   false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     auto ttl = parse_duration(text, milliseconds(0), std::chrono::hours(24));
-                     if (ttl) s.cache.max_ttl = std::chrono::duration_cast<seconds>(*ttl);
-                     return carry(ttl);
-                   }});
-  table.push_back({"DANE_NEGATIVE_CACHE_TTL", "dane-negative-cache-ttl",
-                   "longest time an NXDOMAIN/NODATA answer is cached (s, m)", "30s", false, false, false,
-                   [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     auto ttl = parse_duration(text, milliseconds(0), std::chrono::hours(1));
-                     if (ttl) s.cache.max_negative_ttl = std::chrono::duration_cast<seconds>(*ttl);
-                     return carry(ttl);
-                   }});
-  table.push_back({"PKIX_CD", "pkix-cd", "accept PKIX-CD (usage 4) TLSA records, fetching CAs over HTTPS", "1", false,
-                   false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     auto on = parse_bool(text);
-                     if (on) s.pkix_cd = *on;
-                     return carry(on);
-                   }});
-  table.push_back({"PKIX_CD_CA_BUNDLE", "pkix-cd-ca-bundle",
-                   "PEM CAs trusted for the PKIX-CD authority's HTTPS; default the system's", "", false, false, false,
-                   [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     if (text.empty()) return ok();
-                     auto file = parse_readable_file(text);
-                     if (file) s.https.trusted_cas = *file;
-                     return carry(file);
-                   }});
-  table.push_back({"PKIX_CD_HTTPS_PORT", "pkix-cd-https-port", "port of the PKIX-CD authority's HTTPS server", "443",
-                   false, false, false, [](dane::discovery_config& s, std::string_view text) -> result<void> {
-                     auto port = parse_port(text);
-                     if (port) s.https.port = *port;
-                     return carry(port);
-                   }});
-  return table;
+  using S = dane::discovery_config;
+  constexpr std::uint64_t min_timeout_ms = 10;
+  constexpr std::uint64_t max_timeout_ms = 60'000;
+  return {
+      {.env = "DNS_RESOLVER",
+       .flag = "--dns-resolver",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text.empty()) return ok();
+                   auto server = dane::parse_server_address(text);
+                   if (!server) {
+                     return invalid(server.error().detail.empty() ? "is not an ip[:port]" : server.error().detail);
+                   }
+                   s.resolver = std::string(text);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.resolver; }},
+       .help = "resolver `ip[:port]` for DANE lookups",
+       .unset = "resolv.conf's first"},
+      {.env = "DNSSEC_VALIDATION",
+       .flag = "--dnssec-validation",
+       .value = {
+           .apply = [](S& s, std::string_view text) -> result<void> {
+             auto mode = dane::parse_dnssec_mode(text);
+             if (!mode) return invalid("is not resolver or local");
+             s.dnssec = *mode;
+             return ok();
+           },
+           .show = [](const S& s) { return std::string(s.dnssec == dane::dnssec_mode::local ? "local" : "resolver"); }},
+       .help = "`resolver` (trust the AD bit of a validating resolver) or `local` (validate here)"},
+      {.env = "DNSSEC_TRUST_ANCHOR",
+       .flag = "--dnssec-trust-anchor",
+       .value = readable_file<S>(&S::trust_anchor),
+       .help = "DS/DNSKEY records of the trust anchor (`local` mode)"},
+      {.env = "DNS_TIMEOUT_MS",
+       .flag = "--dns-timeout-ms",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   auto ms = parse_unsigned(text, min_timeout_ms, max_timeout_ms);
+                   if (ms) s.timeout = milliseconds(*ms);
+                   return carry(ms);
+                 },
+                 .show = [](const S& s) { return std::to_string(s.timeout.count()); },
+                 .range = std::to_string(min_timeout_ms) + ".." + std::to_string(max_timeout_ms)},
+       .help = "DNS timeout per attempt, in milliseconds"},
+      {.env = "DNS_RETRIES",
+       .flag = "--dns-retries",
+       .value = count_in<S>(&S::retries, 0, 10),
+       .help = "DNS attempts after the first"},
+      {.env = "DANE_CACHE_MAX_TTL",
+       .flag = "--dane-cache-max-ttl",
+       .value = duration_in<S>(
+           [](auto& s) -> auto& { return s.cache.max_ttl; }, milliseconds(0), hours(24)),
+       .help = "longest time a DANE answer is cached"},
+      {.env = "DANE_NEGATIVE_CACHE_TTL",
+       .flag = "--dane-negative-cache-ttl",
+       .value = duration_in<S>(
+           [](auto& s) -> auto& { return s.cache.max_negative_ttl; }, milliseconds(0), hours(1)),
+       .help = "longest time an NXDOMAIN/NODATA answer is cached"},
+      {.env = "PKIX_CD",
+       .flag = "--pkix-cd",
+       .value = boolean<S>(&S::pkix_cd),
+       .help = "accept PKIX-CD (usage 4) TLSA records, fetching CAs over HTTPS"},
+      {.env = "PKIX_CD_CA_BUNDLE",
+       .flag = "--pkix-cd-ca-bundle",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text.empty()) return ok();
+                   auto file = parse_readable_file(text);
+                   if (file) s.https.trusted_cas = *file;
+                   return carry(file);
+                 },
+                 .show = [](const S& s) { return s.https.trusted_cas.string(); }},
+       .help = "PEM CAs trusted for the PKIX-CD authority's HTTPS",
+       .unset = "the system's"},
+      {.env = "PKIX_CD_HTTPS_PORT",
+       .flag = "--pkix-cd-https-port",
+       .value = port_number<S>([](auto& s) -> auto& { return s.https.port; }),
+       .help = "port of the PKIX-CD authority's HTTPS server"},
+  };
 }
 
 option_table<service_settings> service_options(bool identity_required) {
-  using std::chrono::milliseconds;
-  using std::chrono::seconds;
-  option_table<settings> table;
-  table.push_back({"IDENTITY_NAME", "identity-name", "DNS name of this device's identity", "", identity_required, false,
-                   false, [](settings& s, std::string_view text) -> result<void> {
-                     auto name = identity::canonical_dns_name(text);
-                     if (!name) return invalid("is not a valid DNS name (" + name.error().detail + ")");
-                     s.identity_name = *name;
-                     return ok();
-                   }});
-  table.push_back({"CRYPTO_PATH", "crypto-path", "directory holding <name>.key.pem and <name>.crt.pem", "/identity/",
-                   false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto dir = parse_directory(text);
-                     if (dir) s.crypto_path = *dir;
-                     return carry(dir);
-                   }});
-  table.push_back({"DATA_PATH", "data-path", "directory of the service's SQLite database", "/data/", false, false,
-                   false, [](settings& s, std::string_view text) -> result<void> {
-                     auto dir = parse_directory(text);
-                     if (dir) s.data_path = *dir;
-                     return carry(dir);
-                   }});
-  table.push_back({"APP_UID", "app-uid", "numeric user id to run as when started as root", "", false, false, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     auto uid = parse_unsigned(text, 1, 4'294'967'294U);
-                     if (!uid) return invalid("is not a user id (1..4294967294; root is refused)");
-                     s.app_uid = static_cast<uid_t>(*uid);
-                     return ok();
-                   }});
-  table.push_back({"MAX_MESSAGE_SIZE", "max-message-size",
-                   "largest encrypted message accepted or sent, in bytes (K/M suffix allowed)", "4096", false, false,
-                   false, [](settings& s, std::string_view text) -> result<void> {
-                     auto size = parse_size(text, 256, 64ULL * 1024 * 1024);
-                     if (size) s.max_message_size = static_cast<std::size_t>(*size);
-                     return carry(size);
-                   }});
-  table.push_back({"LOG_FORMAT", "log-format", "text or json (one object per line)", "text", false, false, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     auto format = log::parse_format(text);
-                     if (!format) return invalid("is not text or json");
-                     s.log_format = *format;
-                     return ok();
-                   }});
-  table.push_back({"LOG_LEVEL", "log-level", "trace, debug, info, warning, error, critical or off", "info", false,
-                   false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto level = log::parse_level(text);
-                     if (!level)
-                       return invalid("is not a log level (trace, debug, info, warning, error, critical, off)");
-                     s.log_level = *level;
-                     return ok();
-                   }});
-  table.push_back({"MQTT_HOST", "mqtt-host", "broker host name or address", "", true, false, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     if (text.empty()) return invalid("is empty");
-                     s.mqtt.host = std::string(text);
-                     return ok();
-                   }});
-  table.push_back({"MQTT_PORT", "mqtt-port", "broker port (8883 is usual with TLS)", "1883", false, false, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     auto port = parse_port(text);
-                     if (port) s.mqtt.port = *port;
-                     return carry(port);
-                   }});
-  table.push_back({"MQTT_PROTOCOL", "mqtt-protocol", "MQTT version: 3.1.1 or 5", "3.1.1", false, false, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     if (text == "3.1.1" || text == "311" || text == "4") {
-                       s.mqtt.protocol = mqtt_protocol::v311;
-                     } else if (text == "5" || text == "5.0") {
-                       s.mqtt.protocol = mqtt_protocol::v5;
-                     } else {
-                       return invalid("is not an MQTT version (3.1.1 or 5)");
-                     }
-                     return ok();
-                   }});
-  table.push_back({"MQTT_QOS", "mqtt-qos", "quality of service of publish and subscribe: 0, 1 or 2", "1", false, false,
-                   false, [](settings& s, std::string_view text) -> result<void> {
-                     auto qos = parse_unsigned(text, 0, 2);
-                     if (!qos) return invalid("is not a QoS (0, 1 or 2)");
-                     s.mqtt.qos = static_cast<int>(*qos);
-                     return ok();
-                   }});
-  table.push_back({"MQTT_TOPIC_PREFIX", "mqtt-topic-prefix",
-                   "prefix of every topic (the topic is prefix + recipient name); empty as the original", "", false,
-                   false, false, [](settings& s, std::string_view text) -> result<void> {
-                     if (text.find_first_of("+#") != std::string_view::npos) {
-                       return invalid("must not contain the MQTT wildcards + or #");
-                     }
-                     s.mqtt.topic_prefix = std::string(text);
-                     return ok();
-                   }});
-  table.push_back({"MQTT_CLIENT_ID", "mqtt-client-id", "MQTT client id; default derived from the identity name", "",
-                   false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     if (text.size() > 128) return invalid("is longer than 128 bytes");
-                     s.mqtt.client_id = std::string(text);
-                     return ok();
-                   }});
-  table.push_back({"MQTT_KEEPALIVE", "mqtt-keepalive", "keepalive interval (s, m suffix allowed)", "30s", false, false,
-                   false, [](settings& s, std::string_view text) -> result<void> {
-                     auto interval = parse_duration(text, seconds(5), seconds(65535));
-                     if (interval) s.mqtt.keepalive = std::chrono::duration_cast<seconds>(*interval);
-                     return carry(interval);
-                   }});
-  table.push_back({"MQTT_TLS_CA_FILE", "mqtt-tls-ca-file", "CA certificates (PEM) that sign the broker's; enables TLS",
-                   "", false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto file = parse_readable_file(text);
-                     if (file) s.mqtt.tls_ca_file = *file;
-                     return carry(file);
-                   }});
-  table.push_back({"MQTT_TLS_CERT_FILE", "mqtt-tls-cert-file", "client certificate (PEM) for mutual TLS", "", false,
-                   false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto file = parse_readable_file(text);
-                     if (file) s.mqtt.tls_cert_file = *file;
-                     return carry(file);
-                   }});
-  table.push_back({"MQTT_TLS_KEY_FILE", "mqtt-tls-key-file", "private key (PEM) of the client certificate (mode 0600)",
-                   "", false, false, false, [](settings& s, std::string_view text) -> result<void> {
-                     auto file = parse_readable_file(text);
-                     if (!file) return file.error();
-                     // Refused as ssh refuses it, and as the identity key is (identity::load_private_key).
-                     struct stat info {};
-                     if (::stat(file->c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-                       return invalid("is accessible by group or others; fix with: chmod 600 " + file->string());
-                     }
-                     s.mqtt.tls_key_file = *file;
-                     return ok();
-                   }});
-  table.push_back({"MQTT_USERNAME", "mqtt-username", "user name for the broker", "", false, false, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     s.mqtt.username = std::string(text);
-                     return ok();
-                   }});
-  table.push_back({"MQTT_PASSWORD", "mqtt-password", "password for the broker (never logged)", "", false, true, false,
-                   [](settings& s, std::string_view text) -> result<void> {
-                     s.mqtt.password = std::string(text);
-                     return ok();
-                   }});
-  append(table, lift(discovery_options(), &settings::dane));
+  using S = service_settings;
+  option_table<S> table{
+      {.env = "IDENTITY_NAME",
+       .flag = "--identity-name",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   auto name = identity::canonical_dns_name(text);
+                   if (!name) return invalid("is not a valid DNS name (" + name.error().detail + ")");
+                   s.identity_name = *name;
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.identity_name; }},
+       .help = "DNS name of this device's identity (not needed by the receiver's `inbox`, `quarantine`, `health`)",
+       .required = identity_required,
+       .original = true},
+      {.env = "CRYPTO_PATH",
+       .flag = "--crypto-path",
+       .value = directory<S>(&S::crypto_path),
+       .help = "directory of `<name>.key.pem`, `<name>.crt.pem`, `<name>.csr.pem`",
+       .original = true},
+      {.env = "DATA_PATH",
+       .flag = "--data-path",
+       .value = directory<S>(&S::data_path),
+       .help = "directory of the SQLite database (`receiver.db`, `sender.db`)"},
+      {.env = "APP_UID",
+       .flag = "--app-uid",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   auto uid = parse_unsigned(text, 1, 4'294'967'294U);
+                   if (!uid) return invalid("is not a user id (1..4294967294; root is refused)");
+                   s.app_uid = static_cast<uid_t>(*uid);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.app_uid ? std::to_string(*s.app_uid) : std::string(); },
+                 .range = "1..4294967294, root refused"},
+       .help = "the user to run as when started as root",
+       .original = true},
+      {.env = "MAX_MESSAGE_SIZE",
+       .flag = "--max-message-size",
+       .value = size_in<S>(&S::max_message_size, 256, 64ULL * 1024 * 1024),
+       .help = "largest encrypted message sent or accepted, in bytes, with an optional `K` or `M` suffix",
+       .original = true},
+      {.env = "LOG_FORMAT",
+       .flag = "--log-format",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   auto format = log::parse_format(text);
+                   if (!format) return invalid("is not text or json");
+                   s.log_format = *format;
+                   return ok();
+                 },
+                 .show = [](const S& s) { return std::string(s.log_format == log::format::json ? "json" : "text"); }},
+       .help = "`text` or `json` (one object per line)"},
+      {.env = "LOG_LEVEL",
+       .flag = "--log-level",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   auto level = log::parse_level(text);
+                   if (!level) return invalid("is not a log level (trace, debug, info, warning, error, critical, off)");
+                   s.log_level = *level;
+                   return ok();
+                 },
+                 .show =
+                     [](const S& s) {
+                       const auto name = spdlog::level::to_string_view(s.log_level);
+                       return std::string(name.data(), name.size());
+                     }},
+       .help = "`trace`, `debug`, `info`, `warning`, `error`, `critical` or `off`"},
+  };
+  append(table, lift(mqtt_options(), &S::mqtt));
+  append(table, lift(discovery_options(), &S::dane));
   return table;
 }
 

@@ -17,28 +17,24 @@ struct sample {
 };
 
 option_table<sample> sample_table() {
-  option_table<sample> table;
-  table.push_back({"SAMPLE_COUNT", "count", "how many", "3", true, false, false,
-                   [](sample& s, std::string_view text) -> result<void> {
-                     auto n = parse_unsigned(text, 1, 10);
-                     if (!n) return n.error();
-                     s.count = static_cast<int>(*n);
-                     return ok();
-                   }});
-  table.push_back({"SAMPLE_VERBOSE", "verbose", "talk more", "", false, false, true,
-                   [](sample& s, std::string_view text) -> result<void> {
-                     auto on = parse_bool(text);
-                     if (!on) return on.error();
-                     s.verbose = *on;
-                     return ok();
-                   }});
-  table.push_back({"SAMPLE_TOKEN", "token", "a secret", "", false, true, false,
-                   [](sample& s, std::string_view text) -> result<void> {
-                     if (text.size() < 4) return fail(errc::invalid_setting, "is too short");
-                     s.token = std::string(text);
-                     return ok();
-                   }});
-  return table;
+  return {
+      {.env = "SAMPLE_COUNT",
+       .flag = "--count",
+       .value = count_in<sample>(&sample::count, 1, 10),
+       .help = "how many",
+       .required = true},
+      {.env = "SAMPLE_VERBOSE", .flag = "--verbose", .value = switch_on<sample>(&sample::verbose), .help = "talk more"},
+      {.env = "SAMPLE_TOKEN",
+       .flag = "--token",
+       .value = {.apply = [](sample& s, std::string_view text) -> result<void> {
+                   if (text.size() < 4) return fail(errc::invalid_setting, "is too short");
+                   s.token = std::string(text);
+                   return ok();
+                 },
+                 .show = [](const sample& s) { return s.token; }},
+       .help = "a secret",
+       .secret = true},
+  };
 }
 
 /// Parses argv with the table, the environment set as given for the call.
@@ -106,8 +102,39 @@ TEST(OptionBinding, ShowsDefaultsAndEnvironmentNamesInHelpButNoSecret) {
   const auto help = app.help();
   EXPECT_NE(help.find("--count"), std::string::npos);
   EXPECT_NE(help.find("SAMPLE_COUNT"), std::string::npos);
-  EXPECT_NE(help.find("[default: 3]"), std::string::npos);
+  EXPECT_NE(help.find("how many (1..10) [default: 3] (required)"), std::string::npos) << help;
   EXPECT_NE(help.find("SECRET"), std::string::npos);
+}
+
+TEST(OptionBinding, TakesTheDefaultInHelpFromTheDefaultConstructedStruct) {
+  auto table = sample_table();
+  table[0].value = count_in<sample>(
+      [](auto& s) -> auto& { return s.count; }, 1, 10);
+  EXPECT_EQ(default_of(table[0]), std::to_string(sample{}.count));
+  EXPECT_EQ(help_line(table[1]), "talk more") << "a switch that is off shows no default";
+}
+
+TEST(OptionBinding, NeverShowsTheDefaultOfASecret) {
+  auto table = sample_table();
+  table[2].value.show = [](const sample&) { return std::string("hunter2"); };
+  EXPECT_EQ(help_line(table[2]), "a secret");
+}
+
+TEST(OptionBinding, DropsTheReadmeCodeMarksFromHelp) {
+  option<sample> row{.env = "X", .flag = "--x", .value = {}, .help = "`a` or `b`", .unset = "the system's"};
+  EXPECT_EQ(help_line(row), "a or b [default: the system's]");
+}
+
+TEST(OptionBinding, NamesOnlyTheVariableInTheMaintenanceStyle) {
+  ::unsetenv("SAMPLE_COUNT");
+  CLI::App app("sample");
+  option_binding<sample> binding(app, sample_table(), naming::variable);
+  const char* argv[] = {"sample"};
+  app.parse(1, argv);
+  sample s;
+  auto applied = binding.apply(s);
+  ASSERT_FALSE(applied);
+  EXPECT_EQ(applied.error().detail, "SAMPLE_COUNT is not set (set the variable or pass --count)");
 }
 
 TEST(OptionLift, AppliesToTheSelectedMember) {
@@ -117,8 +144,28 @@ TEST(OptionLift, AppliesToTheSelectedMember) {
   };
   auto table = lift(sample_table(), &whole::part);
   whole w;
-  ASSERT_TRUE(table[0].apply(w, "9"));
+  ASSERT_TRUE(table[0].value.apply(w, "9"));
   EXPECT_EQ(w.part.count, 9);
+  EXPECT_EQ(table[0].value.show(w), "9");
+  EXPECT_EQ(table[0].value.range, "1..10");
+}
+
+TEST(FormatDuration, WritesTheLargestExactUnitAndParsesBack) {
+  EXPECT_EQ(format_duration(500ms), "500ms");
+  EXPECT_EQ(format_duration(30s), "30s");
+  EXPECT_EQ(format_duration(5min), "5m");
+  EXPECT_EQ(format_duration(1h), "1h");
+  EXPECT_EQ(format_duration(0ms), "0s");
+  for (std::chrono::milliseconds value : {1ms, 1500ms, 90000ms, 7200000ms}) {
+    EXPECT_EQ(*parse_duration(format_duration(value), 0ms, 24h), value);
+  }
+}
+
+TEST(FormatSize, WritesSuffixesOnlyWhenExact) {
+  EXPECT_EQ(format_size(4096), "4096");
+  EXPECT_EQ(format_size(64ULL * 1024 * 1024), "64M");
+  EXPECT_EQ(format_size(1ULL << 30), "1G");
+  EXPECT_EQ(*parse_size(format_size(64ULL * 1024 * 1024), 1, 1ULL << 30), 64ULL * 1024 * 1024);
 }
 
 TEST(ParsePort, AcceptsOnlyOneTo65535) {

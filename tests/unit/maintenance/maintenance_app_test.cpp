@@ -184,3 +184,33 @@ TEST(MaintenanceSettings, LookupOfAnotherNameNeedsNoIdentityName) {
 
 }  // namespace
 }  // namespace danemq::maintenance
+
+namespace danemq::maintenance {
+namespace {
+
+TEST(MaintenanceSettings, RefusalsNameTheVariableAsBefore) {
+  const auto refused = [](std::vector<std::string> extra) {
+    std::vector<std::string> args{"danemq-maintenance", "generate-tlsa", "--crypto-path", "/nonexistent"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_app(args);
+  };
+  EXPECT_EQ(refused({}).err, "error: IDENTITY_NAME is not set (set the variable or pass --identity-name)\n");
+  EXPECT_EQ(refused({"--identity-name", "a.example", "--app-uid", "12a"}).err,
+            "error: APP_UID: '12a' is not a numeric user id\n");
+  EXPECT_EQ(refused({"--identity-name", "a.example", "--log-format", "xml"}).err,
+            "error: LOG_FORMAT: 'xml' (expected text or json)\n");
+  const auto country = refused({"--identity-name", "a.example", "--country", "USA"});
+  EXPECT_EQ(country.exit_code, exit_usage);
+  EXPECT_EQ(country.err, "error: COUNTRY: 'USA' is not a two-letter code\n");
+}
+
+TEST(MaintenanceSettings, HelpShowsTheDefaultsOfTheSettingsStruct) {
+  auto help = run_app({"danemq-maintenance", "--help"});
+  EXPECT_EQ(help.exit_code, exit_success);
+  EXPECT_NE(help.out.find("[default: /identity/]"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("[default: " + identity::subject_fields{}.locality + "]"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("IDENTITY_NAME"), std::string::npos) << help.out;
+}
+
+}  // namespace
+}  // namespace danemq::maintenance

@@ -13,21 +13,39 @@
 
 namespace danemq::config {
 
+/// A row's line in --help: its help text, range and default (taken from a
+/// default-constructed Settings; never a secret's), and "(required)".
+template <class Settings>
+[[nodiscard]] std::string help_line(const option<Settings>& row) {
+  std::string help;
+  for (char c : row.help) {
+    if (c != '`') help += c;  // code marks are for the README
+  }
+  if (!row.value.range.empty()) help += " (" + row.value.range + ")";
+  const std::string shown = row.secret ? std::string() : default_of(row);
+  if (!shown.empty()) {
+    help += " [default: " + shown + "]";
+  } else if (!row.unset.empty()) {
+    help += " [default: " + row.unset + "]";
+  }
+  if (row.required) help += " (required)";
+  return help;
+}
+
 /// Registers a table on a CLI11 app and applies what was given after parsing.
 /// Keep it alive until apply() has run: CLI11 writes into its strings.
 template <class Settings>
 class option_binding {
  public:
-  option_binding(CLI::App& app, option_table<Settings> table) : table_(std::move(table)) {
+  option_binding(CLI::App& app, option_table<Settings> table, naming style = naming::variable_and_flag)
+      : table_(std::move(table)), style_(style) {
     for (const auto& row : table_) {
       auto value = std::make_unique<std::string>();
-      std::string help = row.help;
-      if (!row.secret && !row.default_text.empty()) help += " [default: " + row.default_text + "]";
-      if (row.required) help += " (required)";
+      const std::string help = help_line(row);
       CLI::Option* added =
-          row.is_switch ? app.add_flag("--" + row.flag, *value, help) : app.add_option("--" + row.flag, *value, help);
+          row.value.is_switch ? app.add_flag(row.flag, *value, help) : app.add_option(row.flag, *value, help);
       if (!row.env.empty()) added->envname(row.env);
-      if (!row.is_switch) added->type_name(row.secret ? "SECRET" : "TEXT");
+      if (!row.value.is_switch) added->type_name(row.secret ? "SECRET" : "TEXT");
       options_.push_back(added);
       values_.push_back(std::move(value));
     }
@@ -41,19 +59,14 @@ class option_binding {
     for (std::size_t i = 0; i < table_.size(); ++i) {
       const auto& row = table_[i];
       const CLI::Option* given = options_[i];
-      if (given->count() == 0) {
-        if (row.required && enforce_required) return fail(errc::missing_setting, display_name(row) + " is required");
-        continue;
-      }
-      std::string text = *values_[i];
-      if (row.is_switch && text.empty()) text = "true";
-      if (row.required && enforce_required && text.empty()) {
-        return fail(errc::missing_setting, display_name(row) + " is empty");
-      }
-      auto applied = row.apply(settings, text);
+      std::string text = given->count() == 0 ? std::string() : *values_[i];
+      if (row.value.is_switch && given->count() != 0 && text.empty()) text = "true";
+      if (row.required && enforce_required && text.empty()) return missing(row, given->count() != 0);
+      if (given->count() == 0) continue;
+      auto applied = row.value.apply(settings, text);
       if (!applied) {
-        std::string line = display_name(row) + ": ";
-        if (!row.secret && !text.empty()) line += "'" + text + "' ";
+        std::string line = display_name(row, style_) + ": ";
+        if (style_ == naming::variable_and_flag && !row.secret && !text.empty()) line += "'" + text + "' ";
         line += applied.error().detail.empty() ? applied.error().message() : applied.error().detail;
         return fail(errc::invalid_setting, std::move(line));
       }
@@ -64,7 +77,15 @@ class option_binding {
   [[nodiscard]] const option_table<Settings>& table() const { return table_; }
 
  private:
+  [[nodiscard]] result<void> missing(const option<Settings>& row, bool given_empty) const {
+    if (style_ == naming::variable) {
+      return fail(errc::missing_setting, row.env + " is not set (set the variable or pass " + row.flag + ")");
+    }
+    return fail(errc::missing_setting, display_name(row, style_) + (given_empty ? " is empty" : " is required"));
+  }
+
   option_table<Settings> table_;
+  naming style_;
   std::vector<CLI::Option*> options_;
   std::vector<std::unique_ptr<std::string>> values_;
 };

@@ -16,6 +16,7 @@
 
 #include "danemq/config/options.hpp"
 #include "danemq/dane/discovery.hpp"
+#include "danemq/jose/message.hpp"
 #include "danemq/log/log.hpp"
 #include "danemq/mqtt/protocol_version.hpp"
 
@@ -47,9 +48,8 @@ struct service_settings {
   std::filesystem::path crypto_path{"/identity/"};  ///< CRYPTO_PATH: <name>.key.pem and .crt.pem live here
   std::filesystem::path data_path{"/data/"};        ///< DATA_PATH: the service's SQLite database
   std::optional<uid_t> app_uid{};                   ///< APP_UID: run as this user when started as root
-  /// MAX_MESSAGE_SIZE: bytes of an encrypted message; the original's 4096
-  /// (jose::default_max_message_size) unless set.
-  std::size_t max_message_size{4096};
+  /// MAX_MESSAGE_SIZE: bytes of an encrypted message; the original's unless set.
+  std::size_t max_message_size{jose::default_max_message_size};
   log::format log_format{log::format::text};                 ///< LOG_FORMAT
   spdlog::level::level_enum log_level{spdlog::level::info};  ///< LOG_LEVEL
   mqtt_settings mqtt;
