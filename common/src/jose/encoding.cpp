@@ -73,8 +73,16 @@ result<nlohmann::json> parse_json_object(std::string_view text, std::string_view
   // have a handful of members: a linear search beats a set).
   std::vector<std::vector<std::string>> open_objects;
   bool duplicate = false;
-  const nlohmann::json::parser_callback_t watch_members = [&](int, nlohmann::json::parse_event_t event,
+  bool too_deep = false;
+  const nlohmann::json::parser_callback_t watch_members = [&](int depth, nlohmann::json::parse_event_t event,
                                                               nlohmann::json& parsed) {
+    // Deeper values are not even built (false discards them), so nothing
+    // later walks a deep tree recursively (dump(), comparisons) and runs out
+    // of stack; the parse itself keeps its own stack on the heap.
+    if (depth > max_json_depth) {
+      too_deep = true;
+      return false;
+    }
     switch (event) {
       case nlohmann::json::parse_event_t::object_start: open_objects.emplace_back(); break;
       case nlohmann::json::parse_event_t::object_end:
@@ -93,6 +101,10 @@ result<nlohmann::json> parse_json_object(std::string_view text, std::string_view
     return true;
   };
   auto json = nlohmann::json::parse(text.begin(), text.end(), watch_members, /*allow_exceptions=*/false);
+  if (too_deep) {
+    return fail(errc::bad_format,
+                std::string(what) + ": nested deeper than " + std::to_string(max_json_depth) + " levels");
+  }
   if (json.is_discarded()) return fail(errc::bad_format, std::string(what) + ": not valid JSON");
   if (duplicate) return fail(errc::bad_format, std::string(what) + ": a member appears twice");
   if (!json.is_object()) return fail(errc::bad_format, std::string(what) + ": not a JSON object");

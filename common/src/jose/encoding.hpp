@@ -27,8 +27,13 @@ namespace danemq::jose::detail {
 /// The same checks without decoding: the number of bytes `text` encodes.
 [[nodiscard]] result<std::size_t> base64url_checked_size(std::string_view text, std::string_view what);
 
-/// Parses a JSON object, refusing other JSON values, invalid UTF-8 and
-/// objects (at any depth) with a member twice. bad_format naming `what`.
+/// How deep JOSE JSON nests: a flattened JWE with an `epk` in its per-recipient
+/// header is 3 levels; a general JWE's recipients one more.
+inline constexpr int max_json_depth = 16;
+
+/// Parses a JSON object, refusing other JSON values, invalid UTF-8, values
+/// nested deeper than max_json_depth and objects (at any depth) with a member
+/// twice. bad_format naming `what`.
 [[nodiscard]] result<nlohmann::json> parse_json_object(std::string_view text, std::string_view what);
 
 /// Attacker-chosen text made fit for a failure detail (which ends up in

@@ -26,6 +26,7 @@ const char* describe(errc e) {
     case errc::replay_memory_failed: return "replay memory failed";
     case errc::unsupported_key: return "key type not accepted";
     case errc::internal_error: return "internal JOSE error";
+    case errc::sender_not_allowed: return "sender not allowed";
   }
   return nullptr;
 }

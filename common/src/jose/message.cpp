@@ -184,6 +184,11 @@ result<opened_message> open_message(std::string_view wire, const identity::local
   if (!jws->header.x5u) return fail(errc::bad_format, "JWS names no signer ('x5u')");
   auto sender = name_from_dns_uri(*jws->header.x5u);
   if (!sender) return sender.error();
+  // Before the claimed name costs a DNS query: a publisher on an open broker
+  // can name any zone, including one that answers slowly or never.
+  if (!options.allowed_senders.allows(*sender)) {
+    return fail(errc::sender_not_allowed, *sender + " is not on ALLOWED_SENDERS");
+  }
   auto legacy = check_claims(jws->header, *us, options, now);
   if (!legacy) return legacy.error();
   if (!detail::is_valid_utf8(jws->payload)) return fail(errc::bad_format, "message text is not valid UTF-8");

@@ -34,6 +34,30 @@ TEST(JsonObject, RefusesDuplicatesAtAnyDepthAndNonObjects) {
   EXPECT_FALSE(parse_json_object("", "h"));
 }
 
+TEST(JsonObject, RefusesNestingDeeperThanJoseNeedsWithoutRecursing) {
+  const auto nested = [](int depth, char open, char close) {
+    return "{\"a\":" + std::string(static_cast<std::size_t>(depth), open) +
+           std::string(static_cast<std::size_t>(depth), close) + "}";
+  };
+  EXPECT_TRUE(parse_json_object(nested(max_json_depth - 1, '[', ']'), "h"));
+  for (const auto& [open, close] : {std::pair{'[', ']'}, std::pair{'{', '}'}}) {
+    // Objects nest as {"a":{"a":...}}: build them member by member.
+    std::string deep;
+    if (open == '{') {
+      for (int i = 0; i < 100'000; ++i) deep += "{\"a\":";
+      deep += "1";
+      deep += std::string(100'000, '}');
+    } else {
+      deep = nested(100'000, open, close);
+    }
+    auto parsed = parse_json_object(deep, "protected header");
+    ASSERT_FALSE(parsed);
+    EXPECT_EQ(parsed.error().code, make_error_code(errc::bad_format));
+    EXPECT_NE(parsed.error().detail.find("nested deeper"), std::string::npos) << parsed.error().detail;
+  }
+  EXPECT_FALSE(parse_json_object(nested(max_json_depth + 1, '[', ']'), "h"));
+}
+
 TEST(Utf8, AcceptsValidTextAndRefusesMalformedSequences) {
   EXPECT_TRUE(is_valid_utf8("plain"));
   EXPECT_TRUE(

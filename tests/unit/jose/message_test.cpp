@@ -525,8 +525,49 @@ TEST(MessageOpen, LooksUpTheSenderOnlyAfterCheapChecksPass) {
   EXPECT_EQ(p.dns.lookups(), before);
 }
 
+TEST(MessageOpen, RefusesASenderNotOnTheAllowListWithoutLookingItUp) {
+  parties p;
+  const std::string wire = p.seal_to_bob("hello");
+  open_options options = pinned();
+  auto allowed = identity::name_allow_list::parse("carol.example, *.fleet.example");
+  ASSERT_TRUE(allowed);
+  options.allowed_senders = *allowed;
+  const int before = p.dns.lookups();
+  auto opened = open(wire, p.bob, p.dns, options);
+  expect_error(opened, errc::sender_not_allowed);
+  EXPECT_NE(opened.error().detail.find("alice.example"), std::string::npos);
+  EXPECT_EQ(p.dns.lookups(), before);
+  EXPECT_EQ(static_cast<int>(errc::sender_not_allowed), 19);
+  EXPECT_EQ(make_error_code(errc::sender_not_allowed).message(), "sender not allowed");
+
+  allowed = identity::name_allow_list::parse("carol.example,ALICE.example.");
+  ASSERT_TRUE(allowed);
+  options.allowed_senders = *allowed;
+  auto accepted = open(wire, p.bob, p.dns, options);
+  ASSERT_TRUE(accepted) << accepted.error().message();
+  EXPECT_EQ(accepted->sender, "alice.example");
+}
+
 // ---------------------------------------------------------------------------
 // Sizes and robustness.
+
+TEST(MessageOpen, RefusesDeeplyNestedJsonInEitherLayerWithoutCrashing) {
+  parties p;
+  open_options options = pinned();
+  options.max_message_size = 1 << 20;
+  options.max_plaintext_size = 1 << 20;
+  const std::string arrays = std::string(100'000, '[') + std::string(100'000, ']');
+  std::string objects;
+  for (int i = 0; i < 50'000; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(50'000, '}');
+  for (const std::string* deep : {&arrays, static_cast<const std::string*>(&objects)}) {
+    // Unauthenticated: any publisher can send this.
+    const std::string outer = R"({"protected":"eyJhbGciOiJSU0EtT0FFUC0yNTYifQ","unprotected":)" + *deep +
+                              R"(,"encrypted_key":"AA","iv":"AA","ciphertext":"AA","tag":"AA"})";
+    ASSERT_GT(outer.size(), 200'000u);
+    expect_error(open(outer, p.bob, p.dns, options), errc::bad_format);
+  }
+}
 
 TEST(MessageOpen, RefusesOversizedInputBeforeParsing) {
   parties p;

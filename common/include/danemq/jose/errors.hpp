@@ -29,6 +29,7 @@ enum class errc {
   replay_memory_failed,       ///< the replay memory could not be read or written: try again later
   unsupported_key,            ///< a key outside the allow-list (RSA >= 2048 bits, EC P-256)
   internal_error,             ///< cjose or OpenSSL failed where it should not (allocation, ...)
+  sender_not_allowed,         ///< the claimed sender is not on ALLOWED_SENDERS (checked before any DNS query)
 };
 
 const std::error_category& jose_category() noexcept;

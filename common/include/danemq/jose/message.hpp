@@ -29,6 +29,7 @@
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
+#include "danemq/identity/name_allow_list.hpp"
 #include "danemq/jose/errors.hpp"
 #include "danemq/jose/jws.hpp"
 #include "danemq/jose/replay_memory.hpp"
@@ -79,6 +80,9 @@ struct open_options {
   bool accept_legacy{false};
   /// Refuse (not_dnssec_secure) a sender whose TLSA answer was not DNSSEC-secure.
   bool require_dnssec{true};
+  /// ALLOWED_SENDERS: the names that may write to us, checked on the signer's
+  /// claimed name before it is looked up (sender_not_allowed). Default: anyone.
+  identity::name_allow_list allowed_senders{};
   /// Freshness window: a v2 message whose `iat` is older is refused (too_old),
   /// and (sender, jti) is remembered this long.
   std::chrono::seconds max_age{std::chrono::minutes(5)};
@@ -115,7 +119,7 @@ struct opened_message {
 /// rules above. `replay` may be null only where replay does not matter
 /// (tools, tests): then v2 messages are not checked for replay.
 /// Failures: too_large, bad_format, bad_algorithm, unsupported_extension,
-/// not_for_us, legacy_refused, too_old, from_the_future, decryption_failed,
+/// not_for_us, sender_not_allowed, legacy_refused, too_old, from_the_future, decryption_failed,
 /// unknown_in_dns, not_dnssec_secure, lookup_failed,
 /// lookup_temporarily_failed, signature_failed, replay,
 /// replay_memory_failed, unsupported_key, internal_error. is_temporary()
