@@ -1,5 +1,8 @@
 #include "danemq/dane/pkix_cd.hpp"
 
+#include <algorithm>
+#include <array>
+
 #include <arpa/inet.h>
 #include <openssl/ssl.h>
 
@@ -178,6 +181,62 @@ std::string ca_certificate_path(std::string_view key_id) {
   return "/.well-known/ca/" + std::string(key_id) + ".pem";
 }
 
+bool is_global_address(std::span<const std::uint8_t> address) {
+  const auto in_v4 = [](std::span<const std::uint8_t> a, std::array<std::uint8_t, 4> net, unsigned bits) {
+    for (unsigned i = 0; i < 4 && bits > 0; ++i, bits = bits > 8 ? bits - 8 : 0) {
+      const unsigned mask = bits >= 8 ? 0xffU : (0xffU << (8 - bits)) & 0xffU;
+      if ((a[i] & mask) != (net[i] & mask)) return false;
+    }
+    return true;
+  };
+  if (address.size() == 4) {
+    struct block {
+      std::array<std::uint8_t, 4> net;
+      unsigned bits;
+    };
+    static constexpr std::array<block, 15> special{{
+        {{0, 0, 0, 0}, 8},        // "this network"
+        {{10, 0, 0, 0}, 8},       // private
+        {{100, 64, 0, 0}, 10},    // shared (carrier-grade NAT)
+        {{127, 0, 0, 0}, 8},      // loopback
+        {{169, 254, 0, 0}, 16},   // link-local
+        {{172, 16, 0, 0}, 12},    // private
+        {{192, 0, 0, 0}, 24},     // IETF protocol assignments
+        {{192, 0, 2, 0}, 24},     // documentation
+        {{192, 88, 99, 0}, 24},   // 6to4 relay anycast (deprecated)
+        {{192, 168, 0, 0}, 16},   // private
+        {{198, 18, 0, 0}, 15},    // benchmarking
+        {{198, 51, 100, 0}, 24},  // documentation
+        {{203, 0, 113, 0}, 24},   // documentation
+        {{224, 0, 0, 0}, 4},      // multicast
+        {{240, 0, 0, 0}, 4},      // reserved, broadcast
+    }};
+    return std::none_of(special.begin(), special.end(), [&](const block& b) { return in_v4(address, b.net, b.bits); });
+  }
+  if (address.size() != 16) return false;
+  const auto starts_with = [&](std::initializer_list<std::uint8_t> prefix) {
+    return std::equal(prefix.begin(), prefix.end(), address.begin());
+  };
+  // IPv4-mapped (::ffff:a.b.c.d) and the NAT64 well-known prefix 64:ff9b::/96
+  // reach the IPv4 address inside: judge that.
+  if (starts_with({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}) ||
+      starts_with({0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0})) {
+    return is_global_address(address.subspan(12));
+  }
+  if (std::all_of(address.begin(), address.begin() + 15, [](std::uint8_t b) { return b == 0; })) {
+    return false;  // :: and ::1
+  }
+  if (starts_with({0})) return false;                                     // ::/8 reserved (IPv4-compatible, ...)
+  if ((address[0] & 0xfeU) == 0xfcU) return false;                        // fc00::/7 unique local
+  if (address[0] == 0xfe && (address[1] & 0xc0U) == 0x80U) return false;  // fe80::/10 link-local
+  if (address[0] == 0xfe && (address[1] & 0xc0U) == 0xc0U) return false;  // fec0::/10 site-local (deprecated)
+  if (address[0] == 0xff) return false;                                   // multicast
+  if (starts_with({0x20, 0x01, 0x0d, 0xb8})) return false;                // documentation
+  if (starts_with({0x20, 0x01, 0x00, 0x02, 0x00, 0x00})) return false;    // benchmarking 2001:2::/48
+  if (starts_with({0x01, 0x00, 0, 0, 0, 0, 0, 0})) return false;          // discard-only 100::/64
+  return true;
+}
+
 https_ca_source::https_ca_source(https_ca_source_options options, std::shared_ptr<const stub_resolver> resolver)
     : options_(std::move(options)), resolver_(std::move(resolver)) {}
 
@@ -187,6 +246,19 @@ result<crypto::unique_x509> https_ca_source::fetch(std::string_view authority, s
   if (!endpoints)
     return fail(errc::pkix_failed,
                 url + ": cannot resolve " + std::string(authority) + ": " + endpoints.error().message());
+  if (!options_.allow_private_addresses) {
+    const auto refused = std::partition(endpoints->begin(), endpoints->end(), [](const tcp::endpoint& endpoint) {
+      const auto address = endpoint.address();
+      if (address.is_v4()) return is_global_address(address.to_v4().to_bytes());
+      return is_global_address(address.to_v6().to_bytes());
+    });
+    if (refused == endpoints->begin()) {
+      return fail(errc::pkix_failed, url + ": " + std::string(authority) + " resolves only to non-global addresses (" +
+                                         endpoints->front().address().to_string() +
+                                         "); PKIX_CD_ALLOW_PRIVATE=1 allows them");
+    }
+    endpoints->erase(refused, endpoints->end());
+  }
 
   asio::ssl::context tls(asio::ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);

@@ -121,6 +121,12 @@ trust_decision decide_trust(const trust_input& input, const pkix_cd_check& pkix_
             verdict.problem = fail(errc::unsupported_record, "PKIX-CD is disabled");
             break;
           }
+          // Every peer refuses an identity whose answer is not secure: no
+          // HTTPS fetch to a host an insecure answer (anyone's) names.
+          if (input.status != dnssec_status::secure) {
+            verdict.problem = needs_dnssec(record, input.status);
+            break;
+          }
           if (auto pkix = pkix_cd(*checked->certificate, input.name); !pkix) {
             verdict.problem = pkix.error();
             break;

@@ -63,22 +63,25 @@ class authority_server {
   std::unique_ptr<test::child_process> process_;
 };
 
-TEST(DanePkixCd, TrustsACertificateChainedToTheAuthoritysCaWithoutDnssec) {
-  const std::string good = "cd1._device.unsigned.test";
+TEST(DanePkixCd, TrustsACertificateChainedToTheAuthoritysCaInASignedZone) {
+  const std::string good = "cd1._device.danemq.test";
   const auto web_ca = make_certificate({"Test Web CA", {}, true});
   const auto root = make_certificate({"Device Root", {}, true});
   const auto intermediate = make_certificate({"Device Issuing CA", {}, true}, &root);
   const auto leaf = make_certificate({good, {good}, false}, &intermediate);
-  const auto misnamed = make_certificate({"cd2", {"someone._device.unsigned.test"}, false}, &intermediate);
+  const auto misnamed = make_certificate({"cd2", {"someone._device.danemq.test"}, false}, &intermediate);
   const auto stranger_root = make_certificate({"Unknown Root", {}, true});
-  const auto stranger = make_certificate({"cd3", {"cd3._device.unsigned.test"}, false}, &stranger_root);
+  const auto stranger = make_certificate({"cd3", {"cd3._device.danemq.test"}, false}, &stranger_root);
   const auto self_signed = testing::make_identity("cd4._device.unsigned.test");
 
-  test::dns_rig rig({.unsigned_records = {"device.unsigned.test. 60 IN A 127.0.0.1", tlsa_line(good, leaf, 4),
-                                          tlsa_line("cd2._device.unsigned.test", misnamed, 4),
-                                          tlsa_line("cd3._device.unsigned.test", stranger, 4),
-                                          tlsa_line("cd4._device.unsigned.test", self_signed, 3)}});
-  authority_server authority("device.unsigned.test", web_ca);
+  const auto insecure_leaf = make_certificate({"cd5", {"cd5._device.unsigned.test"}, false}, &intermediate);
+  test::dns_rig rig({.signed_records = {"device.danemq.test. 60 IN A 127.0.0.1", tlsa_line(good, leaf, 4),
+                                        tlsa_line("cd2._device.danemq.test", misnamed, 4),
+                                        tlsa_line("cd3._device.danemq.test", stranger, 4)},
+                     .unsigned_records = {"device.unsigned.test. 60 IN A 127.0.0.1",
+                                          tlsa_line("cd4._device.unsigned.test", self_signed, 3),
+                                          tlsa_line("cd5._device.unsigned.test", insecure_leaf, 4)}});
+  authority_server authority("device.danemq.test", web_ca);
   authority.publish(*intermediate.cert);
   authority.publish(*root.cert);
   test::temp_dir dir;
@@ -90,28 +93,42 @@ TEST(DanePkixCd, TrustsACertificateChainedToTheAuthoritysCaWithoutDnssec) {
   config.https.trusted_cas = web_ca_file;
   config.https.port = authority.port();
   config.https.timeout = 5s;
+  // The authority is on loopback: refused unless private addresses are allowed.
+  auto guarded = discovery::create(config);
+  ASSERT_TRUE(guarded) << why(guarded);
+  auto refused = (*guarded)->discover(good);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().detail.find("non-global"), std::string::npos) << why(refused);
+  EXPECT_NE(refused.error().detail.find("PKIX_CD_ALLOW_PRIVATE"), std::string::npos) << why(refused);
+
+  config.https.allow_private_addresses = true;
   auto source = discovery::create(config);
   ASSERT_TRUE(source) << why(source);
 
   auto found = (*source)->discover(good);
   ASSERT_TRUE(found) << why(found);
-  EXPECT_FALSE((*found)->dnssec_secure);
+  EXPECT_TRUE((*found)->dnssec_secure);
   ASSERT_EQ((*found)->keys.size(), 1u);
   EXPECT_EQ((*found)->keys[0].record.usage, 4);
   EXPECT_EQ(X509_cmp((*found)->keys[0].certificate.get(), leaf.cert.get()), 0);
 
-  auto wrong_name = (*source)->discover("cd2._device.unsigned.test");
+  auto wrong_name = (*source)->discover("cd2._device.danemq.test");
   ASSERT_FALSE(wrong_name);
   EXPECT_NE(wrong_name.error().detail.find("SubjectAltName"), std::string::npos) << why(wrong_name);
 
   // s_server answers a missing file with "200" and an error text: refused as not a certificate.
-  auto unknown_ca = (*source)->discover("cd3._device.unsigned.test");
+  auto unknown_ca = (*source)->discover("cd3._device.danemq.test");
   ASSERT_TRUE(failed_with(unknown_ca, errc::no_usable_record)) << why(unknown_ca);
   const std::string missing_url = "/.well-known/ca/" + key_id_text(*authority_key_id(*stranger.cert)) + ".pem";
   EXPECT_NE(unknown_ca.error().detail.find(missing_url), std::string::npos) << why(unknown_ca);
 
-  // DANE-EE in the same unsigned zone stays refused.
+  // Neither DANE-EE nor PKIX-CD is trusted from an unsigned zone, and the
+  // PKIX-CD record there fetches nothing (the authority would answer).
   EXPECT_TRUE(failed_with((*source)->discover("cd4._device.unsigned.test"), errc::insecure));
+  auto insecure = (*source)->discover("cd5._device.unsigned.test");
+  ASSERT_FALSE(insecure);
+  EXPECT_TRUE(failed_with(insecure, errc::insecure)) << why(insecure);
+  EXPECT_EQ(insecure.error().detail.find("https://"), std::string::npos) << why(insecure);
 
   // An authority whose HTTPS certificate we do not trust is refused.
   const auto other_ca = make_certificate({"Other Web CA", {}, true});

@@ -2,6 +2,8 @@
 
 #include <map>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <gtest/gtest.h>
 
 #include "support/test_certificates.hpp"
@@ -124,6 +126,36 @@ TEST(PkixCdVerify, RefusesAWrongNameAnExpiredLeafAndAForeignRoot) {
   foreign.emplace_back(X509_dup(other.root.cert.get()));
   EXPECT_TRUE(failed_with(verify_pkix_cd(*pki.leaf.cert, name, foreign, system_clock::now()), errc::pkix_failed));
   EXPECT_TRUE(failed_with(verify_pkix_cd(*pki.leaf.cert, name, {}, system_clock::now()), errc::pkix_failed));
+}
+
+}  // namespace
+}  // namespace danemq::dane
+
+namespace danemq::dane {
+namespace {
+
+bool global(const char* text) {
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(text, ec);
+  EXPECT_FALSE(ec) << text;
+  if (address.is_v4()) return is_global_address(address.to_v4().to_bytes());
+  return is_global_address(address.to_v6().to_bytes());
+}
+
+TEST(PkixCdAuthorityAddress, OnlyGlobalAddressesAreGlobal) {
+  for (const char* text : {"93.184.216.34", "8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "192.169.0.1",
+                           "2606:4700::1111", "2a00:1450:4001::1", "::ffff:8.8.8.8", "64:ff9b::808:808"}) {
+    EXPECT_TRUE(global(text)) << text;
+  }
+  for (const char* text :
+       {"0.0.0.0",      "127.0.0.1",        "127.53.0.9",      "10.1.2.3",        "172.16.0.1",      "172.31.255.255",
+        "192.168.1.1",  "100.64.0.1",       "100.127.255.255", "169.254.169.254", "192.0.2.1",       "198.18.0.1",
+        "198.51.100.7", "203.0.113.9",      "224.0.0.1",       "239.255.255.250", "255.255.255.255", "::",
+        "::1",          "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1",  "fc00::1",         "fd12:3456::1",
+        "fe80::1",      "febf::1",          "ff02::1",         "2001:db8::1"}) {
+    EXPECT_FALSE(global(text)) << text;
+  }
+  EXPECT_FALSE(is_global_address(std::vector<std::uint8_t>{1, 2, 3}));
 }
 
 }  // namespace

@@ -144,11 +144,27 @@ TEST(TrustDecision, PkixEeChecksNamesAndDates) {
   EXPECT_TRUE(failed_with(result<void>(*decision.verdicts[3].problem), errc::unsupported_record));
 }
 
-TEST(TrustDecision, PkixCdCountsWithoutDnssecOnlyWhenItsCheckPasses) {
+TEST(TrustDecision, PkixCdNeedsDnssecBeforeItFetchesAnything) {
+  auto identity = testing::make_identity(name);
+  int checks = 0;
+  auto check = [&checks](const X509&, std::string_view) -> result<void> {
+    ++checks;
+    return ok();
+  };
+  for (const auto status : {dnssec_status::insecure, dnssec_status::indeterminate}) {
+    auto decision = decide_trust(trust_input{name, status, {record_of(identity, 4, 0, 0)}, system_clock::now()}, check);
+    EXPECT_TRUE(decision.keys.empty());
+    ASSERT_EQ(decision.verdicts.size(), 1u);
+    EXPECT_TRUE(failed_with(result<void>(*decision.verdicts[0].problem), errc::insecure));
+  }
+  EXPECT_EQ(checks, 0);
+}
+
+TEST(TrustDecision, PkixCdCountsOnlyWhenItsCheckPasses) {
   auto accepted = testing::make_identity(name);
   auto rejected = testing::make_identity(name);
   trust_input input{name,
-                    dnssec_status::insecure,
+                    dnssec_status::secure,
                     {record_of(accepted, 4, 0, 0), record_of(rejected, 4, 0, 0), record_of(accepted, 4, 1, 0)},
                     system_clock::now()};
   auto check = [&accepted](const X509& cert, std::string_view identity_name) -> result<void> {

@@ -58,12 +58,25 @@ struct https_ca_source_options {
   std::uint16_t port{443};                       ///< tests use a loopback high port
   std::chrono::milliseconds timeout{5000};       ///< for the whole fetch of one certificate
   std::size_t max_body{std::size_t{64} * 1024};  ///< a CA certificate is a few KiB
+  /// PKIX_CD_ALLOW_PRIVATE: connect to an authority that resolves to a
+  /// loopback, private, link-local or other non-global address. Off: the
+  /// authority host comes from a peer's name, and a fetch must not become a
+  /// request into the device's own network. Tests on loopback turn it on.
+  bool allow_private_addresses{false};
 };
+
+/// True for an address (4 bytes IPv4 or 16 bytes IPv6, network order) that is
+/// globally routable: not unspecified, loopback, private (RFC 1918, IPv6
+/// ULA), shared (100.64/10), link-local, multicast, documentation,
+/// benchmarking or reserved space, and not an IPv4-mapped or NAT64 form of
+/// such an address.
+[[nodiscard]] bool is_global_address(std::span<const std::uint8_t> address);
 
 /// Fetches over HTTPS with Boost.Beast and OpenSSL, verifying the server's
 /// certificate and host name. The authority host is resolved (A, then AAAA)
 /// through `resolver`, as the original resolves it through its configured
-/// nameserver. Thread-safe (one connection per fetch).
+/// nameserver; only its global addresses are used unless
+/// allow_private_addresses. Thread-safe (one connection per fetch).
 class https_ca_source final : public ca_source {
  public:
   https_ca_source(https_ca_source_options options, std::shared_ptr<const stub_resolver> resolver);
