@@ -31,61 +31,29 @@ bool bignum_param(const EVP_PKEY& key, const char* name, crypto::bytes& out, int
   return written;
 }
 
-/// Byte buffers that held private numbers, wiped on every way out.
-struct secret_buffers {
-  std::array<crypto::bytes, 8> buffer;
-  secret_buffers() = default;
-  secret_buffers(const secret_buffers&) = delete;
-  secret_buffers& operator=(const secret_buffers&) = delete;
-  ~secret_buffers() {
-    for (auto& b : buffer) OPENSSL_cleanse(b.data(), b.size());
-  }
-};
-
-result<unique_cjose_jwk> rsa_jwk(const EVP_PKEY& key, bool with_private) {
-  secret_buffers numbers;
-  auto& [n, e, d, p, q, dp, dq, qi] = numbers.buffer;
+result<unique_cjose_jwk> rsa_jwk(const EVP_PKEY& key) {
+  crypto::bytes n;
+  crypto::bytes e;
   if (!bignum_param(key, OSSL_PKEY_PARAM_RSA_N, n) || !bignum_param(key, OSSL_PKEY_PARAM_RSA_E, e)) {
     return fail(errc::internal_error, "RSA public numbers: " + crypto::drain_openssl_errors());
   }
   cjose_jwk_rsa_keyspec spec{};
   spec.n = n.data(), spec.nlen = n.size(), spec.e = e.data(), spec.elen = e.size();
-  if (with_private) {
-    if (!bignum_param(key, OSSL_PKEY_PARAM_RSA_D, d) || !bignum_param(key, OSSL_PKEY_PARAM_RSA_FACTOR1, p) ||
-        !bignum_param(key, OSSL_PKEY_PARAM_RSA_FACTOR2, q) || !bignum_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT1, dp) ||
-        !bignum_param(key, OSSL_PKEY_PARAM_RSA_EXPONENT2, dq) ||
-        !bignum_param(key, OSSL_PKEY_PARAM_RSA_COEFFICIENT1, qi)) {
-      ERR_clear_error();
-      return fail(errc::unsupported_key, "RSA key without its private numbers (CRT form required)");
-    }
-    spec.d = d.data(), spec.dlen = d.size(), spec.p = p.data(), spec.plen = p.size();
-    spec.q = q.data(), spec.qlen = q.size(), spec.dp = dp.data(), spec.dplen = dp.size();
-    spec.dq = dq.data(), spec.dqlen = dq.size(), spec.qi = qi.data(), spec.qilen = qi.size();
-  }
   cjose_err err{};
   unique_cjose_jwk jwk(cjose_jwk_create_RSA_spec(&spec, &err));
   if (!jwk) return fail(errc::internal_error, "cjose RSA key: " + describe(err));
   return jwk;
 }
 
-result<unique_cjose_jwk> ec_jwk(const EVP_PKEY& key, bool with_private) {
-  secret_buffers numbers;
-  auto& x = numbers.buffer[0];
-  auto& y = numbers.buffer[1];
-  auto& d = numbers.buffer[2];
+result<unique_cjose_jwk> ec_jwk(const EVP_PKEY& key) {
+  crypto::bytes x;
+  crypto::bytes y;
   if (!bignum_param(key, OSSL_PKEY_PARAM_EC_PUB_X, x, 32) || !bignum_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, y, 32)) {
     return fail(errc::internal_error, "EC public point: " + crypto::drain_openssl_errors());
   }
   cjose_jwk_ec_keyspec spec{};
   spec.crv = CJOSE_JWK_EC_P_256;
   spec.x = x.data(), spec.xlen = x.size(), spec.y = y.data(), spec.ylen = y.size();
-  if (with_private) {
-    if (!bignum_param(key, OSSL_PKEY_PARAM_PRIV_KEY, d, 32)) {
-      ERR_clear_error();
-      return fail(errc::unsupported_key, "EC key without its private scalar");
-    }
-    spec.d = d.data(), spec.dlen = d.size();
-  }
   cjose_err err{};
   unique_cjose_jwk jwk(cjose_jwk_create_EC_spec(&spec, &err));
   if (!jwk) return fail(errc::internal_error, "cjose EC key: " + describe(err));
@@ -94,23 +62,22 @@ result<unique_cjose_jwk> ec_jwk(const EVP_PKEY& key, bool with_private) {
 
 }  // namespace
 
-result<unique_cjose_jwk> cjose_jwk_of(const EVP_PKEY& key, bool with_private) {
+result<unique_cjose_jwk> cjose_jwk_of(const EVP_PKEY& key) {
   switch (crypto::kind_of(key)) {
     case crypto::key_kind::rsa:
       if (crypto::key_bits(key) < 2048) {
         return fail(errc::unsupported_key, "RSA key of " + std::to_string(crypto::key_bits(key)) + " bits");
       }
-      return rsa_jwk(key, with_private);
-    case crypto::key_kind::ec_p256: return ec_jwk(key, with_private);
+      return rsa_jwk(key);
+    case crypto::key_kind::ec_p256: return ec_jwk(key);
     case crypto::key_kind::other: break;
   }
   return fail(errc::unsupported_key, "only RSA (2048 bits or more) and EC P-256 keys are accepted");
 }
 
-result<shared_cjose_jwk> cached_cjose_jwk(const EVP_PKEY& key, bool with_private) {
+result<shared_cjose_jwk> cached_cjose_jwk(const EVP_PKEY& key) {
   struct entry {
     const EVP_PKEY* key;
-    bool with_private;
     crypto::unique_evp_pkey reference;  // keeps `key` alive, so its address stays its own
     shared_cjose_jwk jwk;
     std::uint64_t last_use;
@@ -123,13 +90,13 @@ result<shared_cjose_jwk> cached_cjose_jwk(const EVP_PKEY& key, bool with_private
   {
     const std::lock_guard lock(mutex);
     for (auto& cached : entries) {
-      if (cached.key == &key && cached.with_private == with_private) {
+      if (cached.key == &key) {
         cached.last_use = ++clock;
         return cached.jwk;
       }
     }
   }
-  auto made = cjose_jwk_of(key, with_private);
+  auto made = cjose_jwk_of(key);
   if (!made) return made.error();
   shared_cjose_jwk jwk(made->release(), cjose_jwk_deleter{});
   EVP_PKEY_up_ref(const_cast<EVP_PKEY*>(&key));
@@ -141,7 +108,7 @@ result<shared_cjose_jwk> cached_cjose_jwk(const EVP_PKEY& key, bool with_private
                                          [](const entry& a, const entry& b) { return a.last_use < b.last_use; });
     entries.erase(oldest);
   }
-  entries.push_back({&key, with_private, std::move(reference), jwk, ++clock});
+  entries.push_back({&key, std::move(reference), jwk, ++clock});
   return jwk;
 }
 

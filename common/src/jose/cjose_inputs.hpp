@@ -12,22 +12,21 @@
 
 namespace danemq::jose::detail {
 
-/// The cjose JWK of an RSA or EC P-256 key: the public part only, or with the
-/// private part when `with_private` (the key must have one). The private
-/// numbers pass through buffers that are cleansed. Failure unsupported_key,
-/// internal_error.
-[[nodiscard]] result<unique_cjose_jwk> cjose_jwk_of(const EVP_PKEY& key, bool with_private);
+/// The cjose JWK of the public part of an RSA or EC P-256 key. Private keys
+/// never go to cjose: its copies would live in ordinary heap memory, outside
+/// OpenSSL's secure heap; danemq signs and decrypts with EVP. Failure
+/// unsupported_key, internal_error.
+[[nodiscard]] result<unique_cjose_jwk> cjose_jwk_of(const EVP_PKEY& key);
 
 using shared_cjose_jwk = std::shared_ptr<cjose_jwk_t>;
 
 /// cjose_jwk_of() through a small process-wide cache (the 32 keys used last),
 /// keyed by the key object, which the cache keeps a reference to (so its
-/// address cannot be reused by another key while cached). The reason: a
-/// fresh cjose RSA key's first private operation costs about three times a
-/// warm one (measured: 1170 us against 390 us for RS256), which would
-/// triple the cost of sealing. Thread-safe; a cjose JWK is only read by
+/// address cannot be reused by another key while cached): a sender's peers
+/// and a receiver's senders recur, and building a JWK costs a few BIGNUM
+/// exports each time. Thread-safe; a cjose JWK is only read by
 /// cjose, and OpenSSL's RSA and EC operations may share a key across threads.
-[[nodiscard]] result<shared_cjose_jwk> cached_cjose_jwk(const EVP_PKEY& key, bool with_private);
+[[nodiscard]] result<shared_cjose_jwk> cached_cjose_jwk(const EVP_PKEY& key);
 
 /// A cjose header holding the members of `object`, in its order (a
 /// cjose_header_t is a jansson object; cjose itself can set only string

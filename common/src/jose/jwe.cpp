@@ -223,7 +223,7 @@ result<std::string> encrypt_jwe(std::string_view plaintext, const EVP_PKEY& reci
         form);
   }
 
-  auto jwk = detail::cached_cjose_jwk(recipient_key, false);
+  auto jwk = detail::cached_cjose_jwk(recipient_key);
   if (!jwk) return jwk.error();
   auto header = detail::cjose_header_of({{"alg", ecdh_es}, {"enc", a256gcm}, {"typ", "JWE"}, {"x5u", x5u}});
   if (!header) return header.error();

@@ -1,5 +1,8 @@
 #include "danemq/jose/jws.hpp"
 
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
 #include <cstring>
 
 #include "cjose_handles.hpp"
@@ -33,6 +36,37 @@ result<void> check_signature_algorithm(std::string_view alg) {
                 "HMAC signature " + in_quotes(alg) + " is not accepted (public keys are not secrets)");
   }
   return fail(errc::bad_algorithm, "JWS algorithm " + in_quotes(alg) + " is not accepted (RS256, ES256)");
+}
+
+/// RS256 (RSASSA-PKCS1-v1_5) or ES256 (ECDSA P-256 as the raw 64 bytes r||s
+/// of RFC 7518 section 3.4) over `signing_input`, with SHA-256.
+result<crypto::bytes> sign_with_evp(const EVP_PKEY& key, std::string_view signing_input) {
+  const crypto::unique_evp_md_ctx context(EVP_MD_CTX_new());
+  std::size_t length = 0;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes of the text
+  const auto* input = reinterpret_cast<const unsigned char*>(signing_input.data());
+  if (!context ||
+      EVP_DigestSignInit_ex(context.get(), nullptr, "SHA256", nullptr, nullptr, const_cast<EVP_PKEY*>(&key), nullptr) !=
+          1 ||
+      EVP_DigestSign(context.get(), nullptr, &length, input, signing_input.size()) != 1) {
+    return fail(errc::internal_error, "signing: " + crypto::drain_openssl_errors());
+  }
+  crypto::bytes signature(length);
+  if (EVP_DigestSign(context.get(), signature.data(), &length, input, signing_input.size()) != 1) {
+    return fail(errc::internal_error, "signing: " + crypto::drain_openssl_errors());
+  }
+  signature.resize(length);
+  if (crypto::kind_of(key) != crypto::key_kind::ec_p256) return signature;
+
+  const unsigned char* der = signature.data();
+  const crypto::unique_ecdsa_sig parsed(d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(signature.size())));
+  if (!parsed) return fail(errc::internal_error, "ECDSA signature: " + crypto::drain_openssl_errors());
+  crypto::bytes raw(64);
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(parsed.get()), raw.data(), 32) != 32 ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(parsed.get()), raw.data() + 32, 32) != 32) {
+    return fail(errc::internal_error, "ECDSA signature does not fit P-256");
+  }
+  return raw;
 }
 
 }  // namespace
@@ -75,7 +109,7 @@ result<void> verify_jws(const parsed_jws& jws, const EVP_PKEY& key) {
   if ((jws.signature_b64.size() * 6) / 8 != expected) {
     return fail(errc::signature_failed, "signature of the wrong length for " + jws.header.alg);
   }
-  auto jwk = detail::cached_cjose_jwk(key, false);
+  auto jwk = detail::cached_cjose_jwk(key);
   if (!jwk) return jwk.error();
   const std::string compact = detail::join_jws(
       {serialization::compact, jws.protected_b64, jws.payload_b64, jws.signature_b64}, serialization::compact);
@@ -90,27 +124,22 @@ result<std::string> sign_jws(std::string_view payload, const EVP_PKEY& key, cons
                              serialization form) {
   const char* alg = signature_algorithm_for(key);
   if (alg == nullptr) return fail(errc::unsupported_key, "only RSA (2048 bits or more) and EC P-256 keys sign");
-  // std::map keeps the members in lexical order, as jwcrypto writes them.
+  // std::map keeps the members in lexical order and dump() writes them
+  // compact, as jwcrypto does.
   nlohmann::json members = {{"alg", alg}, {"x5u", fields.x5u}};
   if (fields.aud) members["aud"] = *fields.aud;
   if (fields.iat) members["iat"] = *fields.iat;
   if (fields.jti) members["jti"] = *fields.jti;
-  auto header = detail::cjose_header_of(members);
-  if (!header) return header.error();
-  auto jwk = detail::cached_cjose_jwk(key, true);
-  if (!jwk) return jwk.error();
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes of the text
-  const auto* bytes = reinterpret_cast<const std::uint8_t*>(payload.data());
-  cjose_err err{};
-  const detail::unique_cjose_jws jws(cjose_jws_sign(jwk->get(), header->get(), bytes, payload.size(), &err));
-  if (!jws) return fail(errc::internal_error, "cjose signing: " + detail::describe(err));
-  const char* compact = nullptr;  // owned by the jws
-  if (!cjose_jws_export(jws.get(), &compact, &err)) {
-    return fail(errc::internal_error, "cjose export: " + detail::describe(err));
-  }
-  auto parts = detail::split_jws(compact);
-  if (!parts) return fail(errc::internal_error, "cjose output: " + parts.error().detail);
-  return detail::join_jws(*parts, form);
+  detail::jws_parts parts;
+  parts.form = serialization::compact;
+  parts.protected_b64 = detail::base64url_encode(members.dump());
+  parts.payload_b64 = detail::base64url_encode(payload);
+  // With EVP, not cjose: the private key stays in OpenSSL's secure heap
+  // instead of being copied into cjose's ordinary heap memory.
+  auto signature = sign_with_evp(key, parts.protected_b64 + "." + parts.payload_b64);
+  if (!signature) return signature.error();
+  parts.signature_b64 = detail::base64url_encode(*signature);
+  return detail::join_jws(parts, form);
 }
 
 }  // namespace danemq::jose

@@ -61,6 +61,9 @@ struct bignum_deleter {
 struct general_names_deleter {
   void operator()(GENERAL_NAMES* p) const noexcept { GENERAL_NAMES_free(p); }
 };
+struct ecdsa_sig_deleter {
+  void operator()(ECDSA_SIG* p) const noexcept { ECDSA_SIG_free(p); }
+};
 
 using unique_evp_pkey = std::unique_ptr<EVP_PKEY, evp_pkey_deleter>;
 using unique_evp_pkey_ctx = std::unique_ptr<EVP_PKEY_CTX, evp_pkey_ctx_deleter>;
@@ -76,6 +79,7 @@ using unique_x509_stack = std::unique_ptr<STACK_OF(X509), x509_stack_deleter>;
 using unique_bio = std::unique_ptr<BIO, bio_deleter>;
 using unique_bignum = std::unique_ptr<BIGNUM, bignum_deleter>;
 using unique_general_names = std::unique_ptr<GENERAL_NAMES, general_names_deleter>;
+using unique_ecdsa_sig = std::unique_ptr<ECDSA_SIG, ecdsa_sig_deleter>;
 
 using bytes = std::vector<std::uint8_t>;
 
