@@ -6,7 +6,6 @@
 #include <jansson.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <mutex>
 #include <string>
