@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   // Private keys are parsed into OpenSSL's secure heap (locked, guarded, not
   // in core dumps) from the start.
   (void)danemq::crypto::enable_secure_heap();
+  (void)danemq::crypto::keep_out_of_core_dumps();
   danemq::receiver::receiver_app app(std::cout, std::cerr);
   return app.run(argc, argv);
 }

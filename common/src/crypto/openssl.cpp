@@ -1,5 +1,8 @@
 #include "danemq/crypto/openssl.hpp"
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -213,6 +216,13 @@ secure_heap enable_secure_heap() noexcept {
     }
   }();
   return state;
+}
+
+bool keep_out_of_core_dumps() noexcept {
+  const rlimit no_core{0, 0};
+  const bool limited = setrlimit(RLIMIT_CORE, &no_core) == 0;
+  const bool undumpable = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0;
+  return limited && undumpable;
 }
 
 void cleanse(std::string& secret) noexcept {

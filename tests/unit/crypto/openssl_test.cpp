@@ -4,6 +4,10 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace danemq::crypto {
 namespace {
@@ -83,3 +87,24 @@ TEST(Der, PublicKeyRoundTripsAndRefusesTrailingBytes) {
 
 }  // namespace
 }  // namespace danemq::crypto
+
+namespace {
+
+TEST(CoreDumps, AProcessThatKeepsOutOfThemHasNoCoreLimitAndIsNotDumpable) {
+  // In a child: the test process itself stays dumpable for the sanitizers.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const bool done = danemq::crypto::keep_out_of_core_dumps();
+    rlimit core{};
+    getrlimit(RLIMIT_CORE, &core);
+    const bool ok = done && core.rlim_cur == 0 && core.rlim_max == 0 && prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0;
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace

@@ -151,6 +151,12 @@ enum class secure_heap { locked, unlocked, unavailable };
 /// heap, still cleansing on free.
 secure_heap enable_secure_heap() noexcept;
 
+/// Keeps the process's memory, and so its private key, out of core dumps and
+/// away from other processes of the same user: no core file (RLIMIT_CORE 0)
+/// and not dumpable (PR_SET_DUMPABLE 0: no ptrace, /proc/<pid>/mem owned by
+/// root). Returns false when either could not be set.
+bool keep_out_of_core_dumps() noexcept;
+
 /// The key kinds danemq accepts for identities.
 enum class key_kind { rsa, ec_p256, other };
 /// RSA (any size; callers check the size) or EC on P-256; everything else is `other`.
