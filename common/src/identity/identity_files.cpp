@@ -1,5 +1,7 @@
 #include "danemq/identity/identity_files.hpp"
 
+#include <array>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -103,12 +105,21 @@ result<void> write_file_atomically(const std::filesystem::path& path, std::strin
 result<std::string> read_small_file(const std::filesystem::path& path, std::size_t max_size) {
   fd_closer file(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.fd < 0) return fail(errc::file_unreadable, path.string() + ": " + errno_text());
+  // The file may hold a private key: reserved once, so growing never leaves
+  // a copy behind in freed memory, and the buffers are cleansed on every way
+  // out, the error paths included.
   std::string contents;
-  char buffer[4096];
+  contents.reserve(max_size);
+  std::array<char, 4096> buffer{};
+  struct cleanser {
+    std::array<char, 4096>& buffer;
+    ~cleanser() { OPENSSL_cleanse(buffer.data(), buffer.size()); }
+  } const cleanse_buffer{buffer};
   while (true) {
-    const ssize_t n = read(file.fd, buffer, sizeof buffer);
+    const ssize_t n = read(file.fd, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      crypto::cleanse(contents);
       return fail(errc::file_unreadable, path.string() + ": " + errno_text());
     }
     if (n == 0) break;
@@ -116,9 +127,8 @@ result<std::string> read_small_file(const std::filesystem::path& path, std::size
       crypto::cleanse(contents);
       return fail(errc::file_unreadable, path.string() + ": larger than " + std::to_string(max_size) + " bytes");
     }
-    contents.append(buffer, static_cast<std::size_t>(n));
+    contents.append(buffer.data(), static_cast<std::size_t>(n));
   }
-  OPENSSL_cleanse(buffer, sizeof buffer);
   return contents;
 }
 
