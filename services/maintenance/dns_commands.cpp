@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "danemq/config/cli_binding.hpp"
+#include "danemq/crypto/openssl.hpp"
 #include "danemq/dane/discovery.hpp"
 #include "danemq/dane/dns_update.hpp"
 #include "danemq/dane/trust.hpp"
@@ -82,7 +83,26 @@ class dns_commands {
     if (!settings) return app_.error(exit_usage, settings.error().detail);
     if (settings->update_server.empty())
       return app_.error(exit_usage, "DNS_UPDATE_SERVER (--dns-update-server) is required");
-    if (settings->update_tsig.empty()) return app_.error(exit_usage, "DNS_UPDATE_TSIG (--dns-update-tsig) is required");
+    if (!settings->update_tsig.empty() && !settings->update_tsig_file.empty()) {
+      return app_.error(exit_usage, "DNS_UPDATE_TSIG and DNS_UPDATE_TSIG_FILE are both set: give one");
+    }
+    if (app_.on_command_line("--dns-update-tsig")) {
+      app_.err() << "warning: --dns-update-tsig puts the TSIG secret on the command line, where `ps` shows it; "
+                    "use DNS_UPDATE_TSIG_FILE\n";
+    }
+    std::string tsig = settings->update_tsig;
+    if (!settings->update_tsig_file.empty()) {
+      auto read = identity::read_small_file(settings->update_tsig_file, 4096);
+      if (!read) return app_.error(exit_usage, "DNS_UPDATE_TSIG_FILE: " + read.error().detail);
+      tsig = std::move(*read);
+      while (!tsig.empty() && (tsig.back() == '\n' || tsig.back() == '\r' || tsig.back() == ' ')) tsig.pop_back();
+    }
+    if (tsig.empty()) {
+      return app_.error(exit_usage, "DNS_UPDATE_TSIG_FILE or DNS_UPDATE_TSIG (--dns-update-tsig) is required");
+    }
+    auto tsig_key = dane::parse_tsig_key(tsig);
+    crypto::cleanse(tsig);
+    if (!tsig_key) return app_.error(exit_usage, "DNS_UPDATE_TSIG_FILE: " + tsig_key.error().detail);
     const auto& name = app_.config().identity_name;
     auto local = identity::load_local_identity(app_.config().crypto_path, name);
     if (!local) return app_.error(exit_identity_files, local.error().message());
@@ -90,9 +110,8 @@ class dns_commands {
         identity::make_tlsa_record(*local->certificate, static_cast<std::uint8_t>(usage_),
                                    static_cast<std::uint8_t>(selector_), static_cast<std::uint8_t>(matching_));
     if (!record) return app_.error(exit_usage, record.error().message());
-    const dane::update_target target{*dane::parse_server_address(settings->update_server),
-                                     *dane::parse_tsig_key(settings->update_tsig), settings->discovery.timeout,
-                                     settings->discovery.retries};
+    const dane::update_target target{*dane::parse_server_address(settings->update_server), std::move(*tsig_key),
+                                     settings->discovery.timeout, settings->discovery.retries};
     auto published = dane::replace_tlsa_records(target, name, {*record}, ttl_);
     if (!published) return app_.error(exit_dns_mismatch, "publish-tlsa: " + published.error().message());
     app_.out() << "Published " << identity::zone_file_line(name, *record, ttl_) << "\n"

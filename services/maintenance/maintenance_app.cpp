@@ -102,7 +102,15 @@ int maintenance_app::error(exit_code code, const std::string& message) {
   return code;
 }
 
+bool maintenance_app::on_command_line(std::string_view flag) const {
+  return std::any_of(arguments_.begin(), arguments_.end(), [flag](const std::string& argument) {
+    return argument == flag ||
+           (argument.starts_with(flag) && argument.size() > flag.size() && argument[flag.size()] == '=');
+  });
+}
+
 int maintenance_app::run(int argc, char** argv) {
+  arguments_.assign(argv, argv + argc);
   std::vector<std::string> args;
   const std::string program = argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "danemq-maintenance";
   args.push_back(program);

@@ -64,6 +64,10 @@ class maintenance_app {
   /// Prints "error: <message>" to err and returns `code`.
   int error(exit_code code, const std::string& message);
 
+  /// True when `flag` (as --flag or --flag=value) is on the command line, as
+  /// opposed to coming from the environment: what `ps` shows.
+  [[nodiscard]] bool on_command_line(std::string_view flag) const;
+
   /// Loads and describes the local identity; failure from the identity module.
   [[nodiscard]] result<local_report> describe_local_identity() const;
 
@@ -88,6 +92,7 @@ class maintenance_app {
   settings settings_;
   std::function<int()> action_;
   bool action_needs_identity_{true};
+  std::vector<std::string> arguments_;  ///< argv as run() received it
 
   // Subcommand options.
   std::string key_type_text_{"rsa-2048"};

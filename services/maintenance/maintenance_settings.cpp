@@ -116,8 +116,13 @@ config::option_table<dns_settings> dns_options() {
                                          return ok();
                                        },
                                        .show = [](const S& s) { return s.update_tsig; }},
-                             .help = "`algorithm:keyname:base64secret` that signs the updates (secret)",
+                             .help = "`algorithm:keyname:base64secret` that signs the updates (secret; prefer "
+                                     "DNS_UPDATE_TSIG_FILE: a flag shows in `ps`)",
                              .secret = true},
+                            {.env = "DNS_UPDATE_TSIG_FILE",
+                             .flag = "--dns-update-tsig-file",
+                             .value = config::readable_file<S>(&S::update_tsig_file),
+                             .help = "file holding the TSIG key as `algorithm:keyname:base64secret`, mode 0600"},
                         });
   return table;
 }

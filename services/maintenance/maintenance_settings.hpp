@@ -33,6 +33,9 @@ struct dns_settings {
   dane::discovery_config discovery{};
   std::string update_server{};  ///< DNS_UPDATE_SERVER: ip[:port] of the primary accepting updates
   std::string update_tsig{};    ///< DNS_UPDATE_TSIG: algorithm:keyname:base64secret (secret)
+  /// DNS_UPDATE_TSIG_FILE: a file holding the same text; read when it is
+  /// used, so the secret is neither in the environment nor on the command line.
+  std::filesystem::path update_tsig_file{};
 };
 
 /// The settings of `watch`.

@@ -1,5 +1,7 @@
 #include "listing.hpp"
 
+#include "danemq/core/display_text.hpp"
+
 #include <openssl/evp.h>
 
 #include <cstdio>
@@ -41,7 +43,10 @@ std::string iso_time(clock::time_point time) {
 }
 
 std::string says_line(const store::inbox_entry& entry) {
-  return entry.sender + " says: " + entry.message;
+  // One message, one line: a newline in the text must not print a second
+  // line that seems to come from another sender, nor an escape sequence
+  // rewrite the terminal.
+  return core::escape_for_display(entry.sender) + " says: " + core::escape_for_display(entry.message);
 }
 
 std::string inbox_line(const store::inbox_entry& entry) {
@@ -64,8 +69,9 @@ std::string inbox_json(const store::inbox_entry& entry) {
 }
 
 std::string quarantine_line(const store::quarantine_entry& entry) {
-  return iso_time(entry.received_at) + " #" + std::to_string(entry.raw_id) + " " + entry.topic + " " +
-         entry.reason.category + ":" + std::to_string(entry.reason.value) + " " + entry.reason.text + " (" +
+  return iso_time(entry.received_at) + " #" + std::to_string(entry.raw_id) + " " +
+         core::escape_for_display(entry.topic) + " " + entry.reason.category + ":" +
+         std::to_string(entry.reason.value) + " " + core::escape_for_display(entry.reason.text) + " (" +
          std::to_string(entry.payload.size()) + " bytes)";
 }
 

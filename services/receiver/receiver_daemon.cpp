@@ -158,6 +158,7 @@ void receiver_daemon::start_receiving() {
   processing.open.max_message_size = service.max_message_size;
   processing.open.max_plaintext_size = service.max_message_size;
   processing.open.accept_legacy = settings_.accept_legacy;
+  processing.open.allowed_senders = settings_.allowed_senders;
   processing.open.max_age = settings_.max_age;
   processing.open.max_clock_skew = settings_.max_clock_skew;
   processing.retry_limit = settings_.lookup_retry_limit;

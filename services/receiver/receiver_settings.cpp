@@ -22,6 +22,18 @@ config::option_table<receiver_settings> receiver_options() {
            .value = config::switch_on<S>(&S::accept_legacy),
            .help = "accept the original's format (no recipient binding, freshness or replay check), flagged legacy",
            .unset = "off"},
+          {.env = "ALLOWED_SENDERS",
+           .flag = "--allowed-senders",
+           .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                       auto list = identity::name_allow_list::parse(text);
+                       if (!list) return config::invalid(list.error().detail);
+                       s.allowed_senders = std::move(*list);
+                       return ok();
+                     },
+                     .show = [](const S& s) { return s.allowed_senders.to_string(); }},
+           .help = "who may write to this device, checked before any DNS lookup: comma-separated names and "
+                   "`*.zone` patterns (every name below the zone); others are quarantined as `sender not allowed`",
+           .unset = "anyone"},
           {.env = "MESSAGE_MAX_AGE",
            .flag = "--message-max-age",
            .value = config::duration_in<S>(&S::max_age, seconds(10), hours(24)),

@@ -8,13 +8,16 @@
 #include "danemq/config/options.hpp"
 #include "danemq/config/service_settings.hpp"
 #include "danemq/core/backoff.hpp"
+#include "danemq/identity/name_allow_list.hpp"
 
 namespace danemq::receiver {
 
 struct receiver_settings {
   config::service_settings service{};
-  bool json_output{false};                                ///< OUTPUT_JSON: one JSON object per message/row
-  bool accept_legacy{false};                              ///< ACCEPT_LEGACY: accept the original's format
+  bool json_output{false};    ///< OUTPUT_JSON: one JSON object per message/row
+  bool accept_legacy{false};  ///< ACCEPT_LEGACY: accept the original's format
+  /// ALLOWED_SENDERS: who may write to us, checked before any DNS lookup; empty: anyone.
+  identity::name_allow_list allowed_senders{};
   std::chrono::seconds max_age{std::chrono::minutes(5)};  ///< MESSAGE_MAX_AGE: freshness window of `iat`
   std::chrono::seconds max_clock_skew{60};                ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
   /// LOOKUP_RETRY_DELAY / LOOKUP_RETRY_LIMIT: a message whose sender cannot

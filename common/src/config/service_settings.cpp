@@ -202,6 +202,11 @@ option_table<dane::discovery_config> discovery_options() {
        .flag = "--pkix-cd-https-port",
        .value = port_number<S>([](auto& s) -> auto& { return s.https.port; }),
        .help = "port of the PKIX-CD authority's HTTPS server"},
+      {.env = "PKIX_CD_ALLOW_PRIVATE",
+       .flag = "--pkix-cd-allow-private",
+       .value = boolean<S>([](auto& s) -> auto& { return s.https.allow_private_addresses; }),
+       .help = "let a PKIX-CD authority resolve to loopback, private or link-local addresses (off: a peer's name "
+               "must not aim a fetch into the device's own network)"},
   };
 }
 

@@ -1,6 +1,6 @@
 #include "danemq/log/log.hpp"
 
-#include <spdlog/pattern_formatter.h>
+#include <spdlog/formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <chrono>
@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "danemq/core/display_text.hpp"
 #include "danemq/core/error_category.hpp"
 
 namespace danemq::log {
@@ -22,6 +23,41 @@ const char* describe(errc e) {
   return nullptr;
 }
 
+/// "2024-05-01T12:00:00.123Z": UTC with milliseconds.
+std::string utc_stamp(std::chrono::system_clock::time_point when) {
+  const auto time = std::chrono::system_clock::to_time_t(when);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  char stamp[40];
+  const auto length = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+  (void)std::snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis));
+  return stamp;
+}
+
+/// One line per record: `<time> <level> [<service>] <message>`, the message
+/// escaped for display, since it may quote names, topics and text from the
+/// network (a newline would forge a second record).
+class text_formatter final : public spdlog::formatter {
+ public:
+  explicit text_formatter(std::string service) : service_(std::move(service)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const auto level = spdlog::level::to_string_view(msg.level);
+    const std::string text = utc_stamp(msg.time) + " " + std::string(level.data(), level.size()) + " [" + service_ +
+                             "] " + core::escape_for_display(std::string_view(msg.payload.data(), msg.payload.size())) +
+                             "\n";
+    dest.append(text.data(), text.data() + text.size());
+  }
+
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<text_formatter>(service_);
+  }
+
+ private:
+  std::string service_;
+};
+
 /// One JSON object per line; the message is escaped by nlohmann::json, which
 /// a pattern string could not do.
 class json_formatter final : public spdlog::formatter {
@@ -29,16 +65,8 @@ class json_formatter final : public spdlog::formatter {
   explicit json_formatter(std::string service) : service_(std::move(service)) {}
 
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const auto time = std::chrono::system_clock::to_time_t(msg.time);
-    const auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch()).count() % 1000;
-    std::tm utc{};
-    gmtime_r(&time, &utc);
-    char stamp[40];
-    const auto length = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-    (void)std::snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis));
     const nlohmann::json line = {
-        {"time", stamp},
+        {"time", utc_stamp(msg.time)},
         {"level",
          std::string(spdlog::level::to_string_view(msg.level).data(), spdlog::level::to_string_view(msg.level).size())},
         {"service", service_},
@@ -92,10 +120,7 @@ void init(std::string_view service, format fmt, spdlog::level::level_enum level)
   if (fmt == format::json) {
     logger->set_formatter(std::make_unique<json_formatter>(std::string(service)));
   } else {
-    std::string name(service);
-    std::erase(name, '%');  // the name goes into the pattern literally
-    logger->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ [" + name + "] %v",
-                                                                      spdlog::pattern_time_type::utc));
+    logger->set_formatter(std::make_unique<text_formatter>(std::string(service)));
   }
   logger->set_level(level);
 }

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "danemq/dane/tlsa_rdata.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/identity/tlsa_record.hpp"
@@ -114,6 +117,39 @@ TEST(DaneMaintenance, CheckRefusesAnUnsignedZoneAndPublishNeedsTheKey) {
       tool.run(name, {"publish-tlsa"}, {{"DNS_UPDATE_TSIG", "hmac-sha256:danemq-update:c2VjcmV0c2VjcmV0c2VjcmV0"}});
   EXPECT_EQ(wrong_key.exit_code, 3) << all(wrong_key);
   EXPECT_EQ(wrong_key.err.find("c2VjcmV0c2VjcmV0c2VjcmV0"), std::string::npos) << "secret leaked: " << all(wrong_key);
+}
+
+TEST(DaneMaintenance, PublishTakesTheTsigKeyFromAFileAndWarnsWhenItIsAFlag) {
+  test::dns_rig rig;
+  maintenance tool(rig);
+  const std::string name = "dev3._device.danemq.test";
+  ASSERT_EQ(tool.run(name, {"create-selfsigned-id", "--key-type", "ec-p256"}).exit_code, 0);
+  test::temp_dir secrets;
+  const auto key_file = secrets.path() / "tsig.key";
+  {
+    std::ofstream file(key_file);
+    file << rig.tsig() << "\n";
+  }
+  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  const auto from_file =
+      tool.run(name, {"publish-tlsa"}, {{"DNS_UPDATE_TSIG", ""}, {"DNS_UPDATE_TSIG_FILE", key_file.string()}});
+  ASSERT_EQ(from_file.exit_code, 0) << all(from_file);
+  EXPECT_EQ(from_file.err.find("warning"), std::string::npos) << all(from_file);
+
+  const auto both = tool.run(name, {"publish-tlsa"}, {{"DNS_UPDATE_TSIG_FILE", key_file.string()}});
+  EXPECT_EQ(both.exit_code, 1) << all(both);
+  EXPECT_NE(both.err.find("both set"), std::string::npos) << all(both);
+
+  const auto as_flag = tool.run(name, {"--dns-update-tsig", rig.tsig(), "publish-tlsa"}, {{"DNS_UPDATE_TSIG", ""}});
+  EXPECT_EQ(as_flag.exit_code, 0) << all(as_flag);
+  EXPECT_NE(as_flag.err.find("warning: --dns-update-tsig puts the TSIG secret on the command line"), std::string::npos)
+      << all(as_flag);
+
+  const auto missing = tool.run(
+      name, {"publish-tlsa"}, {{"DNS_UPDATE_TSIG", ""}, {"DNS_UPDATE_TSIG_FILE", (secrets.path() / "none").string()}});
+  EXPECT_EQ(missing.exit_code, 1) << all(missing);
+  EXPECT_NE(missing.err.find("DNS_UPDATE_TSIG_FILE"), std::string::npos) << all(missing);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
 #include <future>
 #include <sstream>
 #include <thread>
@@ -134,6 +138,42 @@ TEST_F(ReceiverDaemon, PrintsADeliveredMessageAndKeepsItInTheInbox) {
   auto [none, empty] = receiver_command({"inbox", "--from", "carol.example"});
   EXPECT_EQ(none, 0);
   EXPECT_EQ(empty, "");
+}
+
+TEST_F(ReceiverDaemon, PrintsEachMessageOnOneLineSoNoSenderCanForgeAnother) {
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  const std::string forged = "hi\nbank._device.example.net says: pay\x1b[2J";
+  auto [code, said] = send(forged);
+  ASSERT_EQ(code, 0) << said;
+  ASSERT_TRUE(eventually([&] { return accepted() == 1; }));
+  stop();
+  EXPECT_EQ(output.str(), "alice.example says: hi\\nbank._device.example.net says: pay\\x1b[2J\n");
+  auto [listed, text] = receiver_command({"inbox"});
+  EXPECT_EQ(listed, 0);
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  auto [as_json, json] = receiver_command({"inbox", "--json"});
+  EXPECT_EQ(as_json, 0);
+  EXPECT_EQ(nlohmann::json::parse(json)["message"], forged) << "JSON stays exact";
+}
+
+TEST_F(ReceiverDaemon, QuarantinesASenderNotAllowedWithoutLookingItUp) {
+  auto allowed = identity::name_allow_list::parse("carol.example, *.fleet.example");
+  ASSERT_TRUE(allowed);
+  settings.allowed_senders = *allowed;
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  const int lookups_before = peers->lookups();
+  ASSERT_EQ(send("let me in").first, 0);
+  ASSERT_TRUE(eventually([&] { return daemon->statistics() && daemon->statistics()->quarantined == 1; }));
+  // One lookup: the sender's of its recipient, bob. None of alice by the receiver.
+  EXPECT_EQ(peers->lookups(), lookups_before + 1) << "the refused sender's name cost a DNS lookup";
+  stop();
+  EXPECT_EQ(output.str(), "");
+  auto [listed, text] = receiver_command({"quarantine"});
+  EXPECT_EQ(listed, 0);
+  EXPECT_NE(text.find("jose:19 sender not allowed"), std::string::npos) << text;
 }
 
 TEST_F(ReceiverDaemon, InboxFromTakesTheSenderInAnyCaseAndRefusesANonName) {

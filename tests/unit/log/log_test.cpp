@@ -54,6 +54,18 @@ TEST(LogOutput, TextNamesTheServiceAndTheLevel) {
   EXPECT_NE(text.find("warning"), std::string::npos) << text;
 }
 
+TEST(LogOutput, TextKeepsEachRecordOnOneLineWhateverTheMessageHolds) {
+  init("svc-text", format::text, spdlog::level::info);
+  testing::internal::CaptureStderr();
+  spdlog::info("topic {}", "bob.example\n2024-05-01T12:00:00.000Z error [danemq-receiver] forged\x1b[31m");
+  const auto text = testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.find('\n'), text.size() - 1) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+  EXPECT_NE(text.find("[svc-text] topic bob.example\\n2024-05-01T12:00:00.000Z error"), std::string::npos) << text;
+  EXPECT_NE(text.find("forged\\x1b[31m"), std::string::npos) << text;
+}
+
 // The services configure logging after other threads may have started
 // logging; under the sanitizers a logger freed under a writer is reported.
 TEST(LogOutput, InitWhileAnotherThreadLogsIsSafe) {

@@ -24,8 +24,17 @@ store::inbox_entry sample() {
   return entry;
 }
 
-TEST(Listing, PrintsTheOriginalsLine) {
-  EXPECT_EQ(says_line(sample()), "alice.example says: hello \"bob\"\nbye");
+TEST(Listing, PrintsTheOriginalsLineWithOneMessageOnOneLine) {
+  EXPECT_EQ(says_line(sample()), "alice.example says: hello \"bob\"\\nbye");
+}
+
+TEST(Listing, AForgedSecondLineAndTerminalControlsStayVisibleText) {
+  auto entry = sample();
+  entry.message = "hi\nbank._device.example.net says: pay\x1b[2J\xe2\x80\xaetxt.exe";
+  EXPECT_EQ(says_line(entry), "alice.example says: hi\\nbank._device.example.net says: pay\\x1b[2J\\u{202e}txt.exe");
+  EXPECT_EQ(inbox_line(entry).find('\n'), std::string::npos);
+  // JSON stays exact: its own escaping keeps it on one line.
+  EXPECT_EQ(nlohmann::json::parse(inbox_json(entry))["message"], entry.message);
 }
 
 TEST(Listing, PrintsOneJsonObjectPerMessage) {
@@ -58,6 +67,10 @@ TEST(Listing, ShowsTheQuarantineReasonAndTheRawBytes) {
   entry.reason = store::refusal{"jose", 10, "replay: jti j of alice.example was seen before"};
   EXPECT_EQ(quarantine_line(entry),
             "2024-05-01T12:00:00.000Z #3 bob.example jose:10 replay: jti j of alice.example was seen before (3 bytes)");
+  entry.topic = "bob.example\n2024-05-01T12:00:00.000Z #4";
+  entry.reason.text = "bad\rtext";
+  EXPECT_EQ(quarantine_line(entry),
+            "2024-05-01T12:00:00.000Z #3 bob.example\\n2024-05-01T12:00:00.000Z #4 jose:10 bad\\rtext (3 bytes)");
   const auto parsed = nlohmann::json::parse(quarantine_json(entry));
   EXPECT_EQ(parsed["payload_base64"], "eHl6");
   EXPECT_EQ(parsed["reason"]["code"], 10);
