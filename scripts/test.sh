@@ -60,7 +60,7 @@ summary() {
   done
   local total=$((SECONDS - started))
   printf '%-10s %8d  (%dm%02ds)\n' total "$total" "$((total / 60))" "$((total % 60))"
-  if ((status == 0)); then
+  if ((status == 0 && completed)); then
     echo "all stages passed"
   else
     local last=setup
@@ -68,7 +68,10 @@ summary() {
     echo "FAILED in stage $last (exit $status)"
   fi
 }
+completed=0
 trap summary EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 wanted() { [[ " ${SKIP_STAGES:-} " != *" $1 "* ]]; }
 extra() { [[ " ${STAGES_EXTRA:-} " == *" $1 "* ]]; }
 
@@ -154,3 +157,5 @@ if wanted fuzz; then
   stage fuzz "libFuzzer regression (clang, ASan + UBSan)"
   FUZZ_BUILD=build/asan scripts/fuzz.sh 10
 fi
+
+completed=1
