@@ -13,7 +13,12 @@
 #     build/fuzz/crashes/<target>-<kind>-<sha1> and makes the script exit 1
 #     after the other targets have run.
 # Reproduce one: build/fuzz/bin/<target> build/fuzz/crashes/<file>
-# scripts/test.sh runs `scripts/fuzz.sh 15` as the regression stage.
+#
+# FUZZ_BUILD=<dir> uses that build directory instead of configuring
+# build/fuzz: one configured with clang, -DDANEMQ_BUILD_FUZZ=ON and
+# -DDANEMQ_SANITIZE=address,undefined (tests may be on). scripts/test.sh runs
+# `FUZZ_BUILD=build/asan scripts/fuzz.sh 10` as the regression stage, so the
+# libraries are compiled once for the whole suite and the fuzz targets.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -42,13 +47,19 @@ for tool in clang clang++; do
   command -v "$tool" >/dev/null || { echo "$tool not found (Debian packages clang, libclang-rt-14-dev)" >&2; exit 2; }
 done
 
-build=build/fuzz
-# -O1 with line tables, as libFuzzer's documentation suggests: crash reports
-# keep file:line, and the build takes a good part less time than with full -g.
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  -DDANEMQ_BUILD_FUZZ=ON -DDANEMQ_BUILD_TESTS=OFF -DDANEMQ_BUILD_BENCH=OFF \
-  -DDANEMQ_SANITIZE=address,undefined >/dev/null
+if [[ -n "${FUZZ_BUILD:-}" ]]; then
+  build="$FUZZ_BUILD"
+  grep -q '^DANEMQ_BUILD_FUZZ:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null ||
+    { echo "FUZZ_BUILD=$build is not a build directory configured with -DDANEMQ_BUILD_FUZZ=ON" >&2; exit 2; }
+else
+  build=build/fuzz
+  # -O1 with line tables, as libFuzzer's documentation suggests: crash reports
+  # keep file:line, and the build takes a good part less time than with full -g.
+  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
+    -DDANEMQ_BUILD_FUZZ=ON -DDANEMQ_BUILD_TESTS=OFF -DDANEMQ_BUILD_BENCH=OFF \
+    -DDANEMQ_SANITIZE=address,undefined >/dev/null
+fi
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 
 crashes="$build/crashes"

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Static analysis with the checked-in configuration: cppcheck over the
-# library and services, clang-tidy (.clang-tidy) over the same files using the
-# compile commands of a build directory. Findings fail the run; suppress one
-# only next to its line, with the reason (// cppcheck-suppress id, NOLINT(check)).
+# Formatting and static analysis with the checked-in configuration, each
+# declared here once (scripts/test.sh runs these checks through this script):
+#   format      clang-format (.clang-format) over every tracked C++ file:
+#               any difference fails;
+#   cppcheck    over the library and services;
+#   clang-tidy  (.clang-tidy) over the same files, using the compile commands
+#               of a build directory.
+# Findings fail the run; suppress one only next to its line, with the reason
+# (// cppcheck-suppress id, NOLINT(check)).
 #
-# Usage: scripts/lint.sh [--changed] [build-dir]   (default build/test, configured if absent)
+# Usage: scripts/lint.sh [--only format|cppcheck|clang-tidy] [--changed] [build-dir]
+#   build-dir: for clang-tidy (default build/test, configured if absent).
 #   --changed: clang-tidy only over what changed since the commit recorded in
 #   .ci/clang-tidy-baseline (the last commit whose full run was clean): the
 #   changed sources, and the sources that include a changed header. A full run
@@ -13,20 +19,49 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+only=""
 changed=0
-if [[ "${1:-}" == "--changed" ]]; then
-  changed=1
-  shift
-fi
+while (($#)); do
+  case "$1" in
+    --only)
+      only="${2:-}"
+      shift 2 || { echo "--only needs format, cppcheck or clang-tidy" >&2; exit 2; }
+      ;;
+    --changed)
+      changed=1
+      shift
+      ;;
+    *) break ;;
+  esac
+done
+case "$only" in
+  "" | format | cppcheck | clang-tidy) ;;
+  *) echo "unknown check: $only (format, cppcheck or clang-tidy)" >&2; exit 2 ;;
+esac
 build="${1:-build/test}"
-[[ -f "$build/compile_commands.json" ]] || cmake -S . -B "$build" -G Ninja >/dev/null
+runs() { [[ -z "$only" || "$only" == "$1" ]]; }
 
 mapfile -t sources < <(git ls-files 'common/src/*.cpp' 'services/*.cpp')
 
-echo "== cppcheck =="
-cppcheck --std=c++20 --enable=warning,performance,portability --inline-suppr --error-exitcode=1 --quiet \
-  --suppress=missingIncludeSystem -I common/include "${sources[@]}"
+if runs format; then
+  echo "== clang-format =="
+  mapfile -t cxx_files < <(git ls-files '*.cpp' '*.hpp')
+  if ! clang-format --dry-run --Werror "${cxx_files[@]}"; then
+    echo "formatting differs from .clang-format; fix: clang-format -i \$(git ls-files '*.cpp' '*.hpp')" >&2
+    exit 1
+  fi
+fi
 
+if runs cppcheck; then
+  echo "== cppcheck =="
+  cppcheck --std=c++20 --enable=warning,performance,portability --inline-suppr --error-exitcode=1 --quiet \
+    --suppress=missingIncludeSystem -I common/include "${sources[@]}"
+fi
+
+if ! runs clang-tidy; then
+  exit 0
+fi
+[[ -f "$build/compile_commands.json" ]] || cmake -S . -B "$build" -G Ninja >/dev/null
 baseline="$(sed -n 's/^\([0-9a-f]\{40\}\).*/\1/p' .ci/clang-tidy-baseline 2>/dev/null | head -n 1)"
 if ((changed)) && [[ -n "$baseline" ]] && git cat-file -e "$baseline^{commit}" 2>/dev/null; then
   mapfile -t touched < <(git diff --name-only "$baseline" -- common services .clang-tidy)
