@@ -4,7 +4,7 @@
 
 namespace danemq::dane {
 
-identity_cache::identity_cache(cache_limits limits) : limits_(limits) {}
+identity_cache::identity_cache(const cache_limits& limits) : limits_(limits) {}
 
 std::optional<cached_outcome> identity_cache::find(std::string_view name, clock::time_point now) {
   std::lock_guard lock(mutex_);

@@ -17,7 +17,7 @@ std::string throttle_zone(std::string_view name) {
   return std::string(name.substr(first_dot + 1));
 }
 
-lookup_throttle::lookup_throttle(throttle_limits limits) : limits_(limits) {}
+lookup_throttle::lookup_throttle(const throttle_limits& limits) : limits_(limits) {}
 
 result<void> lookup_throttle::enter(const std::string& zone, bool unproven, clock::time_point now) {
   std::lock_guard lock(mutex_);

@@ -61,7 +61,7 @@ using cached_outcome = std::variant<dane_identity_ptr, failure>;
 class identity_cache {
  public:
   using clock = std::chrono::steady_clock;
-  explicit identity_cache(cache_limits limits = {});
+  explicit identity_cache(const cache_limits& limits = {});
 
   /// The live entry for `name` at `now`, counting a hit or a miss.
   [[nodiscard]] std::optional<cached_outcome> find(std::string_view name, clock::time_point now);

@@ -42,7 +42,7 @@ struct throttle_limits {
 class lookup_throttle {
  public:
   using clock = std::chrono::steady_clock;
-  explicit lookup_throttle(throttle_limits limits = {});
+  explicit lookup_throttle(const throttle_limits& limits = {});
 
   /// Admits a lookup of a name in `zone` (never resolved before: `unproven`),
   /// counting it as under way until leave(). Failure lookup_throttled saying why.
