@@ -98,7 +98,11 @@ TEST(FaultDns, SlowResolverAnsweringAfterTheTimeoutDelaysButLosesNothing) {
 TEST(FaultDns, ServfailBeyondTheRetryLimitQuarantinesWithTheReasonAndGoodTrafficResumes) {
   world w(quick_world());
   test::dns_fault_proxy proxy("127.0.0.1", w.dns().resolver_port());
-  auto bob = w.start_receiver("bob", through(proxy, "1500ms"));
+  // One worker: every attempt asks the resolver itself (concurrent attempts
+  // for a name never resolved would be held back, a reason without SERVFAIL).
+  auto settings = through(proxy, "1500ms");
+  settings["RECEIVER_WORKERS"] = "1";
+  auto bob = w.start_receiver("bob", settings);
   const auto [texts, wires] = sealed_batch(w, "alice", "bob", "while the resolver fails", 5);
 
   proxy.set(fault::servfail);
