@@ -26,6 +26,28 @@ decision quarantine_decision(const store::pending_message& message, const failur
   return out;
 }
 
+/// Forwards to the real identity source and notes the last name asked, so
+/// that a temporary failure is judged by whether that name ever resolved.
+class asked_name_recorder final : public dane::identity_source {
+ public:
+  explicit asked_name_recorder(dane::identity_source& peers) : peers_(peers) {}
+  result<dane::dane_identity_ptr> discover(std::string_view name) override {
+    asked_ = name;
+    return peers_.discover(name);
+  }
+  result<dane::trusted_key> confirm_certificate(std::string_view name, const X509& certificate) override {
+    asked_ = name;
+    return peers_.confirm_certificate(name, certificate);
+  }
+  bool resolved_before(std::string_view name) override { return peers_.resolved_before(name); }
+  void mark_proven(std::string_view name) override { peers_.mark_proven(name); }
+  [[nodiscard]] const std::optional<std::string>& asked() const noexcept { return asked_; }
+
+ private:
+  dane::identity_source& peers_;
+  std::optional<std::string> asked_;
+};
+
 }  // namespace
 
 decision message_processor::decide(const store::pending_message& message, const std::atomic<bool>* cancelled) {
@@ -34,7 +56,8 @@ decision message_processor::decide(const store::pending_message& message, const 
   open_options.now = message.received_at;
   open_options.remember_in_open = false;  // remembered with the inbox row, in one transaction
   persistent_replay_memory replay(store_.replay());
-  auto opened = jose::open(wire, me_, peers_, open_options, &replay);
+  asked_name_recorder peers(peers_);
+  auto opened = jose::open(wire, me_, peers, open_options, &replay);
   if (cancelled != nullptr && cancelled->load()) {
     decision out;
     out.outcome =
@@ -42,9 +65,17 @@ decision message_processor::decide(const store::pending_message& message, const 
     return out;
   }
   if (!opened) {
-    if (jose::is_temporary(opened.error())) return retry_or_quarantine(message, opened.error());
+    if (jose::is_temporary(opened.error())) {
+      const bool unknown = peers.asked() && !peers_.resolved_before(*peers.asked());
+      return retry_or_quarantine(
+          message, opened.error(),
+          unknown ? std::min(options_.unknown_sender_retry_limit, options_.retry_limit) : options_.retry_limit);
+    }
     return quarantine_decision(message, opened.error());
   }
+  // This identity verified a message: its cache entry is kept before those
+  // of names nobody has proven.
+  peers_.mark_proven(opened->sender);
 
   store::inbox_entry entry;
   entry.raw_id = message.raw_id;
@@ -74,11 +105,12 @@ decision message_processor::decide(const store::pending_message& message, const 
   return out;
 }
 
-decision message_processor::retry_or_quarantine(const store::pending_message& message, const failure& why) {
+decision message_processor::retry_or_quarantine(const store::pending_message& message, const failure& why,
+                                                std::chrono::milliseconds limit) {
   const auto now = clock::now();
   const auto first = message.first_failure_at.value_or(now);
   const auto failing_for = std::chrono::duration_cast<std::chrono::milliseconds>(now - first);
-  if (failing_for >= options_.retry_limit) {
+  if (failing_for >= limit) {
     return quarantine_decision(
         message, failure{why.code, why.detail + " (still failing after " + std::to_string(message.attempts + 1) +
                                        " attempts over " + seconds_text(failing_for) + ")"});
@@ -89,7 +121,7 @@ decision message_processor::retry_or_quarantine(const store::pending_message& me
   auto delay = delays.next();
   for (int i = 0; i < message.attempts; ++i) delay = delays.next();
   // Never park beyond the limit: the last attempt happens at the limit.
-  delay = std::min(delay, std::max(options_.retry_limit - failing_for, std::chrono::milliseconds(1)));
+  delay = std::min(delay, std::max(limit - failing_for, std::chrono::milliseconds(1)));
   decision out;
   out.outcome = processing_outcome{fate::deferred, message.raw_id, message.attempts, {}, why, now + delay};
   store::outcome_record record;

@@ -24,6 +24,10 @@ namespace danemq::receiver {
 struct processor_options {
   jose::open_options open{};  ///< remember_in_open and now are set per message
   std::chrono::milliseconds retry_limit{std::chrono::minutes(10)};
+  /// For a sender whose name never resolved (as far as the identity source
+  /// remembers): a publisher can invent such names in slow zones at will,
+  /// while a known sender during a DNS outage gets the whole retry_limit.
+  std::chrono::milliseconds unknown_sender_retry_limit{std::chrono::seconds(30)};
   backoff_policy retry{std::chrono::seconds(1), std::chrono::seconds(60)};
 };
 
@@ -92,7 +96,8 @@ class message_processor final : public message_decider {
                                            const std::atomic<bool>* cancelled = nullptr);
 
  private:
-  [[nodiscard]] decision retry_or_quarantine(const store::pending_message& message, const failure& why);
+  [[nodiscard]] decision retry_or_quarantine(const store::pending_message& message, const failure& why,
+                                             std::chrono::milliseconds limit);
 
   const identity::local_identity& me_;
   dane::identity_source& peers_;

@@ -162,6 +162,7 @@ void receiver_daemon::start_receiving() {
   processing.open.max_age = settings_.max_age;
   processing.open.max_clock_skew = settings_.max_clock_skew;
   processing.retry_limit = settings_.lookup_retry_limit;
+  processing.unknown_sender_retry_limit = settings_.lookup_retry_limit_unknown;
   processing.retry = settings_.lookup_retry();
   processor_ = std::make_unique<message_processor>(*me_, *peers_, *store_, processing);
   pipeline_ = std::make_unique<pipeline>(

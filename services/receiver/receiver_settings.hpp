@@ -25,6 +25,9 @@ struct receiver_settings {
   /// with back-off from this delay, and quarantined once it failed this long.
   std::chrono::milliseconds lookup_retry_delay{std::chrono::seconds(1)};
   std::chrono::milliseconds lookup_retry_limit{std::chrono::minutes(10)};
+  /// LOOKUP_RETRY_LIMIT_UNKNOWN: the same limit for a sender whose name never
+  /// resolved (anyone can invent names in a zone that never answers).
+  std::chrono::milliseconds lookup_retry_limit_unknown{std::chrono::seconds(30)};
   /// IDENTITY_RETRY_DELAY: first delay of the start-up identity check's back-off (up to a minute).
   std::chrono::milliseconds identity_retry_delay{std::chrono::seconds(1)};
   unsigned workers{8};              ///< RECEIVER_WORKERS: messages processed at once (decryption, DNS, verification)

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "danemq/crypto/openssl.hpp"
 #include "danemq/dane/identity_source.hpp"
@@ -60,6 +61,24 @@ class fake_peers final : public dane::identity_source {
     std::lock_guard lock(mutex_);
     published_[who.name] = std::move(found);
     failing_.erase(who.name);
+  }
+  /// resolved_before(name) is false from now on (true for every other name).
+  void never_resolved(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    never_resolved_.insert(name);
+  }
+  bool resolved_before(std::string_view name) override {
+    std::lock_guard lock(mutex_);
+    return !never_resolved_.contains(std::string(name));
+  }
+  void mark_proven(std::string_view name) override {
+    std::lock_guard lock(mutex_);
+    proven_.emplace_back(name);
+  }
+  /// The names mark_proven() was called with, in order.
+  std::vector<std::string> proven() {
+    std::lock_guard lock(mutex_);
+    return proven_;
   }
   void fail_with(const std::string& name, dane::errc code) {
     std::lock_guard lock(mutex_);
@@ -127,6 +146,8 @@ class fake_peers final : public dane::identity_source {
   std::map<std::string, dane::errc, std::less<>> failing_;
   std::map<std::string, std::chrono::milliseconds, std::less<>> delays_;
   std::set<std::string, std::less<>> held_;
+  std::set<std::string, std::less<>> never_resolved_;
+  std::vector<std::string> proven_;
   std::condition_variable released_;
   int waiting_{0};
   std::atomic<int> lookups_{0};

@@ -183,6 +183,12 @@ option_table<dane::discovery_config> discovery_options() {
        .value = duration_in<S>(
            [](auto& s) -> auto& { return s.cache.max_negative_ttl; }, milliseconds(0), hours(1)),
        .help = "longest time an NXDOMAIN/NODATA answer is cached"},
+      {.env = "DANE_FAILURE_CACHE_TTL",
+       .flag = "--dane-failure-cache-ttl",
+       .value = duration_in<S>(
+           [](auto& s) -> auto& { return s.cache.failure_ttl; }, milliseconds(0), minutes(10)),
+       .help = "how long a DNS timeout, SERVFAIL or failed PKIX-CD fetch is cached per name, and a zone whose lookups "
+               "keep failing fails fast"},
       {.env = "PKIX_CD",
        .flag = "--pkix-cd",
        .value = boolean<S>(&S::pkix_cd),

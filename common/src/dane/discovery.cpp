@@ -14,6 +14,16 @@ bool is(const failure& f, errc code) {
   return f.code == make_error_code(code);
 }
 
+throttle_limits with_zone_hold(throttle_limits limits, std::chrono::seconds failure_ttl) {
+  limits.zone_hold = failure_ttl;
+  return limits;
+}
+
+/// A failure that cost time and says something about the zone's servers.
+bool is_slow_failure(const failure& f) {
+  return is(f, errc::timeout) || is(f, errc::servfail) || is(f, errc::network_error) || is(f, errc::pkix_failed);
+}
+
 }  // namespace
 
 result<std::shared_ptr<discovery>> discovery::create(discovery_config config, std::shared_ptr<ca_source> cas) {
@@ -45,7 +55,8 @@ discovery::discovery(discovery_config config, std::shared_ptr<const stub_resolve
       resolver_(std::move(resolver)),
       validator_(std::move(validator)),
       cas_(std::move(cas)),
-      cache_(config_.cache) {}
+      cache_(config_.cache),
+      throttle_(with_zone_hold(config_.throttle, config_.cache.failure_ttl)) {}
 
 result<tlsa_lookup> discovery::look_up(std::string_view requested) const {
   auto canonical = identity::canonical_dns_name(requested);
@@ -101,8 +112,10 @@ result<tlsa_lookup> discovery::look_up_canonical(const std::string& name) const 
 trust_decision discovery::decide(const tlsa_lookup& lookup) const {
   pkix_cd_check pkix_cd;
   if (config_.pkix_cd && cas_) {
-    pkix_cd = [this](const X509& certificate, std::string_view identity_name) -> result<void> {
-      auto chain = fetch_ca_chain(certificate, identity_name, *cas_, config_.pkix_cd_max_depth);
+    // One deadline for every CA fetch of this lookup, not one per certificate.
+    const auto deadline = steady::now() + config_.https.timeout;
+    pkix_cd = [this, deadline](const X509& certificate, std::string_view identity_name) -> result<void> {
+      auto chain = fetch_ca_chain(certificate, identity_name, *cas_, config_.pkix_cd_max_depth, deadline);
       if (!chain) return chain.error();
       return verify_pkix_cd(certificate, identity_name, *chain, std::chrono::system_clock::now());
     };
@@ -113,13 +126,18 @@ trust_decision discovery::decide(const tlsa_lookup& lookup) const {
 
 cached_outcome discovery::resolve_uncached(const std::string& name) {
   auto facts = look_up_canonical(name);
-  if (!facts) return facts.error();
+  if (!facts) {
+    cache_.store_transient_failure(name, facts.error(), steady::now());
+    return facts.error();
+  }
   const auto now = steady::now();
   if (facts->dns_error) {
     if (is(*facts->dns_error, errc::nxdomain) || is(*facts->dns_error, errc::nodata)) {
       const auto ttl = std::chrono::seconds(
           facts->answer.negative_ttl.value_or(static_cast<std::uint32_t>(config_.cache.max_negative_ttl.count())));
       cache_.store_failure(name, *facts->dns_error, ttl, now);
+    } else {
+      cache_.store_transient_failure(name, *facts->dns_error, now);
     }
     return *facts->dns_error;
   }
@@ -128,6 +146,7 @@ cached_outcome discovery::resolve_uncached(const std::string& name) {
   if (auto status = decision_status(input, decision); !status) {
     failure error = status.error();
     for (const auto& bad : facts->unparseable) error.detail += "; " + bad.message();
+    cache_.store_transient_failure(name, error, steady::now());
     return error;
   }
   const auto ttl = std::chrono::seconds(facts->answer.ttl);
@@ -167,10 +186,29 @@ result<dane_identity_ptr> discovery::cached_identity(std::string_view requested)
       leader = true;
     }
   }
+  // A follower of a name never resolved does not wait (a publisher naming one
+  // slow name in many messages would hold every worker): it is retried later.
+  if (!leader && !cache_.resolved_before(name)) {
+    throttle_.count_refused_busy();
+    return fail(errc::lookup_throttled, name + ": a lookup of this name is already under way");
+  }
   if (!leader) return unpack(shared.get());
   cached_outcome outcome = fail(errc::servfail, "lookup aborted");
+  const std::string zone = throttle_zone(name);
+  const bool unproven = !cache_.resolved_before(name);
   try {
-    outcome = resolve_uncached(name);
+    if (auto admitted = throttle_.enter(zone, unproven, steady::now()); !admitted) {
+      outcome = failure{admitted.error().code, name + ": " + admitted.error().detail};
+    } else {
+      try {
+        outcome = resolve_uncached(name);
+      } catch (...) {
+        throttle_.leave(zone, unproven, true, steady::now());
+        throw;
+      }
+      const auto* error = std::get_if<failure>(&outcome);
+      throttle_.leave(zone, unproven, error != nullptr && is_slow_failure(*error), steady::now());
+    }
   } catch (...) {
     {
       std::lock_guard lock(in_flight_mutex_);
@@ -204,8 +242,17 @@ result<trusted_key> discovery::confirm_certificate(std::string_view name, const 
   return confirm_presented_certificate(**identity, certificate, std::chrono::system_clock::now());
 }
 
+bool discovery::resolved_before(std::string_view name) {
+  auto canonical = identity::canonical_dns_name(name);
+  return canonical && cache_.resolved_before(*canonical);
+}
+
+void discovery::mark_proven(std::string_view name) {
+  if (auto canonical = identity::canonical_dns_name(name)) cache_.mark_proven(*canonical);
+}
+
 discovery::statistics discovery::stats() const {
-  return {cache_.statistics(), resolver_->messages_sent(), lookups_.load()};
+  return {cache_.statistics(), resolver_->messages_sent(), lookups_.load(), throttle_.stats()};
 }
 
 void discovery::clear_cache() {

@@ -24,6 +24,7 @@ const char* describe(errc e) {
     case errc::update_failed: return "DNS update failed";
     case errc::malformed_record: return "malformed TLSA record";
     case errc::unsupported_record: return "unsupported TLSA record";
+    case errc::lookup_throttled: return "lookup held back (zone failing or busy)";
   }
   return nullptr;
 }

@@ -240,9 +240,24 @@ bool is_global_address(std::span<const std::uint8_t> address) {
 https_ca_source::https_ca_source(https_ca_source_options options, std::shared_ptr<const stub_resolver> resolver)
     : options_(std::move(options)), resolver_(std::move(resolver)) {}
 
-result<crypto::unique_x509> https_ca_source::fetch(std::string_view authority, std::string_view key_id) {
+result<crypto::unique_x509> https_ca_source::fetch(std::string_view authority, std::string_view key_id,
+                                                   std::chrono::steady_clock::time_point deadline) {
   const std::string url = url_of(authority, options_.port, key_id);
-  auto endpoints = resolve(*resolver_, authority, options_.port);
+  const auto remaining = [deadline] {
+    const auto now = std::chrono::steady_clock::now();
+    if (deadline <= now) return std::chrono::milliseconds(0);
+    return std::chrono::ceil<std::chrono::milliseconds>(
+        std::min(deadline - now, std::chrono::steady_clock::duration(std::chrono::hours(1))));
+  };
+  if (remaining().count() <= 0) return fail(errc::pkix_failed, url + ": deadline passed before the fetch");
+  // The authority's addresses are asked within what is left too: our
+  // resolver's attempts shortened and fewer, so that all of them fit.
+  auto resolver_options = resolver_->options();
+  resolver_options.timeout = std::min(resolver_options.timeout, remaining());
+  resolver_options.retries = static_cast<unsigned>(
+      std::clamp<std::int64_t>(remaining() / resolver_options.timeout - 1, 0, resolver_options.retries));
+  const stub_resolver bounded(resolver_options);
+  auto endpoints = resolve(bounded, authority, options_.port);
   if (!endpoints)
     return fail(errc::pkix_failed,
                 url + ": cannot resolve " + std::string(authority) + ": " + endpoints.error().message());
@@ -272,7 +287,9 @@ result<crypto::unique_x509> https_ca_source::fetch(std::string_view authority, s
   tls.set_verify_mode(asio::ssl::verify_peer);
 
   asio::io_context io;
-  https_get get(io, tls, std::string(authority), ca_certificate_path(key_id), options_.timeout, options_.max_body);
+  const auto exchange_time = std::min(options_.timeout, remaining());
+  if (exchange_time.count() <= 0) return fail(errc::pkix_failed, url + ": deadline passed before the connection");
+  https_get get(io, tls, std::string(authority), ca_certificate_path(key_id), exchange_time, options_.max_body);
   auto body = get.run(io, *endpoints);
   if (!body) return fail(errc::pkix_failed, url + ": " + body.error().detail);
   auto cert = crypto::certificate_from_pem(*body);
@@ -281,7 +298,8 @@ result<crypto::unique_x509> https_ca_source::fetch(std::string_view authority, s
 }
 
 result<std::vector<crypto::unique_x509>> fetch_ca_chain(const X509& leaf, std::string_view identity_name,
-                                                        ca_source& source, unsigned max_depth) {
+                                                        ca_source& source, unsigned max_depth,
+                                                        std::chrono::steady_clock::time_point deadline) {
   auto authority = authority_host(identity_name);
   if (!authority) return authority.error();
   std::vector<crypto::unique_x509> chain;
@@ -290,7 +308,11 @@ result<std::vector<crypto::unique_x509>> fetch_ca_chain(const X509& leaf, std::s
     auto aki = authority_key_id(*current);
     if (!aki) return aki.error();
     const std::string id = key_id_text(*aki);
-    auto ca = source.fetch(*authority, id);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return fail(errc::pkix_failed, "the CA chain was not fetched in time (" + std::to_string(chain.size()) +
+                                         " certificates fetched, key id " + id + " still missing)");
+    }
+    auto ca = source.fetch(*authority, id, deadline);
     if (!ca) return ca.error();
     const auto ski = subject_key_id(**ca);
     if (!ski || *ski != *aki) {

@@ -27,7 +27,8 @@ failure lookup_failure(const failure& cause, std::string_view role, std::string_
       case dane::errc::bogus: return fail(errc::not_dnssec_secure, detail);
       case dane::errc::timeout:
       case dane::errc::servfail:
-      case dane::errc::network_error: return fail(errc::lookup_temporarily_failed, detail);
+      case dane::errc::network_error:
+      case dane::errc::lookup_throttled: return fail(errc::lookup_temporarily_failed, detail);
       default: break;
     }
   }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -76,6 +77,20 @@ class dns_fault_proxy {
     flap_forward_period_ = forward_period;
     flap_started_ = std::chrono::steady_clock::now();
   }
+  /// For UDP queries of names at or below `zone` (lower case, no final
+  /// dot): `fault` (blackhole, servfail or slow with `delay`) whatever the
+  /// global mode; the other names are not affected.
+  void set_zone(const std::string& zone, mode fault, std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
+    std::lock_guard lock(mutex_);
+    zones_[zone] = zone_rule{fault, delay};
+  }
+  /// UDP queries received for names at or below `zone` (set with set_zone()).
+  [[nodiscard]] std::uint64_t queries_in(const std::string& zone) const {
+    std::lock_guard lock(mutex_);
+    const auto found = zones_.find(zone);
+    return found == zones_.end() ? 0 : found->second.queries;
+  }
+
   /// Queries received (UDP datagrams and TCP queries), and those answered with Unbound's answer.
   [[nodiscard]] std::uint64_t queries() const { return queries_.load(); }
   [[nodiscard]] std::uint64_t forwarded() const { return forwarded_.load(); }
@@ -91,7 +106,41 @@ class dns_fault_proxy {
     sockaddr_in client;
     std::uint16_t client_id;
     steady::time_point asked;
+    std::optional<std::chrono::milliseconds> delay;  // a slow zone's
   };
+  struct zone_rule {
+    mode fault;
+    std::chrono::milliseconds delay;
+    std::uint64_t queries{0};
+  };
+
+  /// The question's name, lower case, without the final dot.
+  [[nodiscard]] static std::string qname_of(const std::vector<std::uint8_t>& query) {
+    std::string name;
+    std::size_t at = 12;
+    while (at < query.size() && query[at] != 0 && query[at] < 64) {
+      const std::size_t length = query[at];
+      if (at + 1 + length > query.size()) break;
+      if (!name.empty()) name += '.';
+      for (std::size_t i = 0; i < length; ++i) name += static_cast<char>(std::tolower(query[at + 1 + i]));
+      at += 1 + length;
+    }
+    return name;
+  }
+  /// The rule of the zone `query` asks in, counting the query; none: global mode.
+  [[nodiscard]] std::optional<std::pair<mode, std::chrono::milliseconds>> zone_rule_for(
+      const std::vector<std::uint8_t>& query) {
+    std::lock_guard lock(mutex_);
+    if (zones_.empty()) return std::nullopt;
+    const auto name = qname_of(query);
+    for (auto& [zone, rule] : zones_) {
+      if (name == zone || (name.size() > zone.size() && name.ends_with("." + zone))) {
+        ++rule.queries;
+        return std::pair{rule.fault, rule.delay};
+      }
+    }
+    return std::nullopt;
+  }
 
   [[nodiscard]] std::pair<mode, std::chrono::milliseconds> current() const {
     std::lock_guard lock(mutex_);
@@ -181,8 +230,9 @@ class dns_fault_proxy {
         std::vector<std::uint8_t> answer(buffer.begin(), buffer.begin() + got);
         answer[0] = static_cast<std::uint8_t>(found->second.client_id >> 8);
         answer[1] = static_cast<std::uint8_t>(found->second.client_id & 0xff);
-        held.push_back({now + (now_mode == mode::slow ? delay : std::chrono::milliseconds(0)), found->second.client,
-                        std::move(answer)});
+        const auto hold = found->second.delay ? *found->second.delay
+                                              : (now_mode == mode::slow ? delay : std::chrono::milliseconds(0));
+        held.push_back({now + hold, found->second.client, std::move(answer)});
         waiting.erase(found);
       }
       // Forget queries Unbound never answered.
@@ -198,8 +248,10 @@ class dns_fault_proxy {
           if (got < 12) break;
           ++queries_;
           std::vector<std::uint8_t> query(buffer.begin(), buffer.begin() + got);
-          if (now_mode == mode::blackhole) continue;
-          if (now_mode == mode::servfail) {
+          const auto rule = zone_rule_for(query);
+          const auto query_mode = rule ? rule->first : now_mode;
+          if (query_mode == mode::blackhole) continue;
+          if (query_mode == mode::servfail) {
             if (auto answer = servfail_for(query)) held.push_back({now, client, std::move(*answer)});
             continue;
           }
@@ -208,7 +260,8 @@ class dns_fault_proxy {
           if (next_id == 0) next_id = 1;
           query[0] = static_cast<std::uint8_t>(id >> 8);
           query[1] = static_cast<std::uint8_t>(id & 0xff);
-          waiting[id] = waiting_query{client, client_id, now};
+          waiting[id] = waiting_query{client, client_id, now,
+                                      rule && rule->first == mode::slow ? std::optional(rule->second) : std::nullopt};
           const auto to = upstream();
           (void)::sendto(upstream_, query.data(), query.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to);
         }
@@ -304,6 +357,7 @@ class dns_fault_proxy {
   std::optional<std::chrono::milliseconds> flap_period_;
   std::chrono::milliseconds flap_forward_period_{0};
   steady::time_point flap_started_{};
+  std::map<std::string, zone_rule> zones_;
   std::vector<std::thread> tcp_workers_;  // loop thread only, joined at destruction
   std::thread thread_;
 };

@@ -1,6 +1,7 @@
 #include "danemq/dane/pkix_cd.hpp"
 
 #include <map>
+#include <thread>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -27,13 +28,18 @@ class map_ca_source final : public ca_source {
   void publish_at(const std::string& authority, const std::string& key_id, const X509& cert) {
     certs_[authority + "/" + key_id] = crypto::to_pem(cert);
   }
-  result<crypto::unique_x509> fetch(std::string_view authority, std::string_view key_id) override {
+  result<crypto::unique_x509> fetch(std::string_view authority, std::string_view key_id,
+                                    std::chrono::steady_clock::time_point deadline) override {
     ++fetches;
+    last_deadline = deadline;
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);
     auto found = certs_.find(std::string(authority) + "/" + std::string(key_id));
     if (found == certs_.end()) return fail(errc::pkix_failed, "404 for " + std::string(key_id));
     return crypto::certificate_from_pem(found->second);
   }
   int fetches{0};
+  std::chrono::milliseconds delay{0};  ///< each fetch takes this long
+  std::chrono::steady_clock::time_point last_deadline{};
 
  private:
   std::map<std::string, std::string> certs_;
@@ -94,6 +100,27 @@ TEST(PkixCdChain, FailsWhenAParentIsMissingOrServedUnderAnotherKeyId) {
   auto chain = fetch_ca_chain(*pki.leaf.cert, name, swapped);
   ASSERT_TRUE(failed_with(chain, errc::pkix_failed));
   EXPECT_NE(chain.error().detail.find("SubjectKeyIdentifier"), std::string::npos);
+}
+
+TEST(PkixCdChain, HasOneDeadlineForTheWholeChain) {
+  using namespace std::chrono_literals;
+  hierarchy pki;
+  map_ca_source source;
+  source.publish("device.example.net", *pki.intermediate.cert);
+  source.publish("device.example.net", *pki.root.cert);
+  source.delay = 50ms;
+  const auto deadline = std::chrono::steady_clock::now() + 20ms;
+  auto chain = fetch_ca_chain(*pki.leaf.cert, name, source, 8, deadline);
+  ASSERT_TRUE(failed_with(chain, errc::pkix_failed));
+  EXPECT_NE(chain.error().detail.find("in time"), std::string::npos) << chain.error().detail;
+  EXPECT_EQ(source.fetches, 1);  // the root is not asked once the deadline passed
+  EXPECT_EQ(source.last_deadline, deadline);
+
+  map_ca_source late;
+  late.publish("device.example.net", *pki.intermediate.cert);
+  EXPECT_TRUE(failed_with(fetch_ca_chain(*pki.leaf.cert, name, late, 8, std::chrono::steady_clock::now() - 1ms),
+                          errc::pkix_failed));
+  EXPECT_EQ(late.fetches, 0);
 }
 
 TEST(PkixCdChain, StopsAtItsDepthBound) {

@@ -138,6 +138,45 @@ TEST_F(MessageProcessor, QuarantinesAnUnknownSender) {
   EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::unknown_in_dns));
 }
 
+TEST_F(MessageProcessor, MarksTheSenderOfAnAcceptedMessageAsProven) {
+  ASSERT_EQ(processor->process(arrive(seal(*alice, "bob.example", "hello"))).what, fate::accepted);
+  EXPECT_EQ(peers.proven(), std::vector<std::string>{"alice.example"});
+  test::temp_dir other;
+  const auto mallory = test::make_identity(other.path(), "mallory.example");
+  EXPECT_EQ(processor->process(arrive(seal(mallory, "bob.example", "hi"))).what, fate::quarantined);
+  EXPECT_EQ(peers.proven().size(), 1u);
+}
+
+TEST_F(MessageProcessor, RetriesANameThatNeverResolvedForTheShorterLimitOnly) {
+  options.retry_limit = 1h;
+  options.unknown_sender_retry_limit = 300ms;
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  const auto wire = seal(*alice, "bob.example", "from a name nobody has seen");
+  peers.fail_with("alice.example", dane::errc::timeout);
+  peers.never_resolved("alice.example");
+  auto first = processor->process(arrive(wire));
+  ASSERT_EQ(first.what, fate::deferred);
+  EXPECT_LE(*first.next_attempt, clock::now() + 300ms) << "never parked beyond the shorter limit";
+  std::this_thread::sleep_for(300ms);
+  auto last = processor->process(store->raw().due_pending(clock::now() + 1h, 10).value().front());
+  EXPECT_EQ(last.what, fate::quarantined);
+  ASSERT_EQ(quarantined().size(), 1u);
+  EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::lookup_temporarily_failed));
+}
+
+TEST_F(MessageProcessor, KeepsRetryingAKnownSenderForTheWholeLimit) {
+  options.retry_limit = 1h;
+  options.unknown_sender_retry_limit = 1ms;
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  peers.fail_with("alice.example", dane::errc::servfail);
+  auto first = processor->process(arrive(seal(*alice, "bob.example", "during an outage")));
+  ASSERT_EQ(first.what, fate::deferred);
+  std::this_thread::sleep_for(5ms);
+  auto again = processor->process(store->raw().due_pending(clock::now() + 1h, 10).value().front());
+  EXPECT_EQ(again.what, fate::deferred);
+  EXPECT_TRUE(quarantined().empty());
+}
+
 TEST_F(MessageProcessor, RetriesATemporaryLookupFailureThenQuarantines) {
   const auto wire = seal(*alice, "bob.example", "dns is down");
   peers.fail_with("alice.example", dane::errc::timeout);

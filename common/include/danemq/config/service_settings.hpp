@@ -59,7 +59,7 @@ struct service_settings {
 
 /// The rows of DANE discovery's settings (DNS_RESOLVER, DNSSEC_VALIDATION,
 /// DNSSEC_TRUST_ANCHOR, DNS_TIMEOUT_MS, DNS_RETRIES, DANE_CACHE_MAX_TTL,
-/// DANE_NEGATIVE_CACHE_TTL, PKIX_CD, PKIX_CD_CA_BUNDLE, PKIX_CD_HTTPS_PORT),
+/// DANE_NEGATIVE_CACHE_TTL, DANE_FAILURE_CACHE_TTL, PKIX_CD, PKIX_CD_CA_BUNDLE, PKIX_CD_HTTPS_PORT),
 /// for every program that looks names up; lift() them into a bigger struct.
 [[nodiscard]] option_table<dane::discovery_config> discovery_options();
 

@@ -37,6 +37,7 @@
 #include "danemq/dane/errors.hpp"
 #include "danemq/dane/identity_cache.hpp"
 #include "danemq/dane/identity_source.hpp"
+#include "danemq/dane/lookup_throttle.hpp"
 #include "danemq/dane/pkix_cd.hpp"
 #include "danemq/dane/resolver.hpp"
 #include "danemq/dane/trust.hpp"
@@ -63,11 +64,16 @@ struct discovery_config {
   unsigned retries{2};
   /// Our EDNS UDP buffer size; larger answers come over TCP.
   std::uint16_t edns_buffer_size{1232};
-  /// DANE_CACHE_MAX_ENTRIES, DANE_CACHE_MAX_TTL, DANE_NEGATIVE_CACHE_TTL.
+  /// DANE_CACHE_MAX_ENTRIES, DANE_CACHE_MAX_TTL, DANE_NEGATIVE_CACHE_TTL,
+  /// DANE_FAILURE_CACHE_TTL.
   cache_limits cache{};
+  /// Concurrency and fail-fast limits per zone (lookup_throttle.hpp); the
+  /// zone's fail-fast time (zone_hold) is cache.failure_ttl, one setting.
+  throttle_limits throttle{};
   /// PKIX_CD: allow usage-4 records (they need an HTTPS fetch).
   bool pkix_cd{true};
-  /// PKIX_CD_CA_BUNDLE (https.trusted_cas), PKIX_CD_HTTPS_PORT (https.port).
+  /// PKIX_CD_CA_BUNDLE (https.trusted_cas), PKIX_CD_HTTPS_PORT (https.port);
+  /// https.timeout bounds the whole CA chain fetch of one lookup.
   https_ca_source_options https{};
   /// Bound on the CA chain walked for PKIX-CD.
   unsigned pkix_cd_max_depth{8};
@@ -98,12 +104,19 @@ class discovery final : public identity_source {
   /// Cached; concurrent calls for one name share one lookup. Failures:
   /// bad_name, nxdomain, nodata, servfail, timeout, network_error,
   /// malformed_answer, bogus, insecure, no_usable_record (also when only
-  /// hash records are usable: they carry no key). NXDOMAIN and NODATA are
-  /// cached briefly; other failures are not.
+  /// hash records are usable: they carry no key), pkix_failed,
+  /// lookup_throttled (not asked, see lookup_throttle.hpp; not cached).
+  /// NXDOMAIN and NODATA are cached for the negative time, other failures
+  /// for cache.failure_ttl.
   [[nodiscard]] result<dane_identity_ptr> discover(std::string_view name) override;
 
   /// As identity_source, using the cached lookup (hash records included).
   [[nodiscard]] result<trusted_key> confirm_certificate(std::string_view name, const X509& certificate) override;
+  /// True when `name` (any form) resolved successfully since it was last
+  /// pushed out of the cache's memory of such names.
+  [[nodiscard]] bool resolved_before(std::string_view name) override;
+  /// Protects `name`'s cached identity from a flood of new names.
+  void mark_proven(std::string_view name) override;
 
   /// An uncached lookup of `name` (counted in stats().lookups), for
   /// diagnostics: what DNS answered, how secure it is, every TLSA record.
@@ -118,6 +131,7 @@ class discovery final : public identity_source {
     cache_statistics cache;
     std::uint64_t dns_messages{0};  ///< queries sent (including DNSKEY/DS in local mode)
     std::uint64_t lookups{0};       ///< uncached TLSA lookups performed
+    lookup_throttle::statistics throttle;
   };
   [[nodiscard]] statistics stats() const;
   void clear_cache();
@@ -138,6 +152,7 @@ class discovery final : public identity_source {
   std::shared_ptr<const local_validator> validator_;
   std::shared_ptr<ca_source> cas_;
   identity_cache cache_;
+  lookup_throttle throttle_;
   std::mutex in_flight_mutex_;
   std::map<std::string, std::shared_future<cached_outcome>, std::less<>> in_flight_;
   mutable std::atomic<std::uint64_t> lookups_{0};

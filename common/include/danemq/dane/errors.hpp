@@ -26,6 +26,7 @@ enum class errc {
   malformed_record,    ///< one TLSA record is malformed (bad parameters, hash length, unparseable DER)
   unsupported_record,  ///< one TLSA record is well formed but not usable for an identity (e.g. DANE-TA, PKIX-EE without
                        ///< a certificate)
+  lookup_throttled,    ///< not asked: the name's zone keeps failing, or has too many lookups under way
 };
 
 const std::error_category& dane_category() noexcept;

@@ -51,6 +51,16 @@ class identity_source {
   /// Errors as discover(), plus no_match. The default implementation matches
   /// against discover(name); discovery also uses hash-only RRsets.
   [[nodiscard]] virtual result<trusted_key> confirm_certificate(std::string_view name, const X509& certificate);
+
+  /// Whether `name` has resolved successfully before (as far as a bounded
+  /// memory knows): the receiver retries a temporary failure of a name that
+  /// never did for a much shorter time. The default, true, treats every name
+  /// as known.
+  [[nodiscard]] virtual bool resolved_before(std::string_view /*name*/) { return true; }
+  /// Tells the source that `name`'s identity verified an accepted message, so
+  /// that it keeps that identity cached in preference to unproven ones. The
+  /// default does nothing.
+  virtual void mark_proven(std::string_view /*name*/) {}
 };
 
 }  // namespace danemq::dane

@@ -46,9 +46,11 @@ namespace danemq::dane {
 class ca_source {
  public:
   virtual ~ca_source() = default;
-  /// The certificate at https://<authority>/.well-known/ca/<key id>.pem;
-  /// failure pkix_failed naming the URL and what went wrong.
-  [[nodiscard]] virtual result<crypto::unique_x509> fetch(std::string_view authority, std::string_view key_id) = 0;
+  /// The certificate at https://<authority>/.well-known/ca/<key id>.pem,
+  /// fetched before `deadline`; failure pkix_failed naming the URL and what
+  /// went wrong (the deadline passing included).
+  [[nodiscard]] virtual result<crypto::unique_x509> fetch(std::string_view authority, std::string_view key_id,
+                                                          std::chrono::steady_clock::time_point deadline) = 0;
 };
 
 struct https_ca_source_options {
@@ -56,7 +58,7 @@ struct https_ca_source_options {
   /// default paths (Debian's ca-certificates). Tests point it at a test CA.
   std::filesystem::path trusted_cas{};
   std::uint16_t port{443};                       ///< tests use a loopback high port
-  std::chrono::milliseconds timeout{5000};       ///< for the whole fetch of one certificate
+  std::chrono::milliseconds timeout{5000};       ///< discovery: for a lookup's whole CA chain
   std::size_t max_body{std::size_t{64} * 1024};  ///< a CA certificate is a few KiB
   /// PKIX_CD_ALLOW_PRIVATE: connect to an authority that resolves to a
   /// loopback, private, link-local or other non-global address. Off: the
@@ -80,7 +82,10 @@ struct https_ca_source_options {
 class https_ca_source final : public ca_source {
  public:
   https_ca_source(https_ca_source_options options, std::shared_ptr<const stub_resolver> resolver);
-  [[nodiscard]] result<crypto::unique_x509> fetch(std::string_view authority, std::string_view key_id) override;
+  /// Resolving the authority and the HTTPS exchange both end by `deadline`
+  /// (and the exchange by options.timeout).
+  [[nodiscard]] result<crypto::unique_x509> fetch(std::string_view authority, std::string_view key_id,
+                                                  std::chrono::steady_clock::time_point deadline) override;
 
  private:
   https_ca_source_options options_;
@@ -90,9 +95,11 @@ class https_ca_source final : public ca_source {
 /// The CA certificates above `leaf`, nearest first, ending with a
 /// self-signed root: each fetched by the AKI of the one below, and refused
 /// unless its SubjectKeyIdentifier is that AKI. Failure pkix_failed when a
-/// fetch fails or no root is reached within `max_depth` certificates.
-[[nodiscard]] result<std::vector<crypto::unique_x509>> fetch_ca_chain(const X509& leaf, std::string_view identity_name,
-                                                                      ca_source& source, unsigned max_depth = 8);
+/// fetch fails, `deadline` (for the whole chain) passes, or no root is
+/// reached within `max_depth` certificates.
+[[nodiscard]] result<std::vector<crypto::unique_x509>> fetch_ca_chain(
+    const X509& leaf, std::string_view identity_name, ca_source& source, unsigned max_depth = 8,
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
 
 /// PKIX validation of `leaf` against `chain` (from fetch_ca_chain; its last
 /// certificate is the trust anchor) at time `now`, with OpenSSL's verifier
