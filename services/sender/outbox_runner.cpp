@@ -96,12 +96,14 @@ void outbox_runner::on_acknowledged(std::int64_t id, const result<void>& outcome
     if (auto removed = outbox_.remove(id); !removed) {
       spdlog::error("outbox entry #{} delivered but not removed: {}", id, removed.error().message());
     }
-    ++delivered_;
     refused_.reset();
     spdlog::info("outbox entry #{} delivered", id);
     if (settings_.settle.count() > 0) {
       settling_[id] = settling{std::move(it->second.entry), it->second.losses_at_send, now + settings_.settle};
+      unsettled_ = settling_.size() + republishing_.size();
     }
+    // Counted once it is settling: whoever sees it delivered sees it unsettled.
+    ++delivered_;
   } else {
     (void)outbox_.note_attempt(id, outcome.error().message());
     const auto delay = refused_.next();
@@ -140,6 +142,7 @@ void outbox_runner::pump() {
   settle();
   fill();
   schedule();
+  unsettled_ = settling_.size() + republishing_.size();
 }
 
 void outbox_runner::fill() {
@@ -232,6 +235,7 @@ void outbox_runner::finish_stop() {
   }
   republishing_.clear();
   settling_.clear();
+  unsettled_ = 0;
   if (client_) client_->stop(std::chrono::seconds(1));
   runtime_.finish();
 }

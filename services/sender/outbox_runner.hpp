@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -43,6 +44,8 @@ class outbox_runner {
   [[nodiscard]] std::uint64_t delivered() const { return delivered_.load(); }
   /// Acknowledged messages published again because the broker connection was lost within OUTBOX_SETTLE.
   [[nodiscard]] std::uint64_t republished() const { return republished_.load(); }
+  /// Acknowledged messages not settled yet: kept in memory within OUTBOX_SETTLE, or published again.
+  [[nodiscard]] std::size_t unsettled() const { return unsettled_.load(); }
 
  private:
   /// A publish on its way; the entry is kept until it settled (see OUTBOX_SETTLE).
@@ -84,6 +87,7 @@ class outbox_runner {
   backoff refused_{backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> republished_{0};
+  std::atomic<std::size_t> unsettled_{0};  // settling_ and republishing_, for other threads
   bool stopping_{false};
 };
 
