@@ -1,9 +1,9 @@
 #include "sender_app.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -146,7 +146,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
     }
   }
 
-  (void)::signal(SIGPIPE, SIG_IGN);
+  (void)std::signal(SIGPIPE, SIG_IGN);
   auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
   options.clean_session = true;
   options.connect_timeout = settings.timeout;
