@@ -1,7 +1,7 @@
 #include "watch_command.hpp"
 
 #include <pthread.h>
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX sigset_t and sigemptyset, which <csignal> need not declare
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "danemq/core/backoff.hpp"
@@ -76,8 +77,8 @@ class message_decider {
 class message_processor final : public message_decider {
  public:
   message_processor(const identity::local_identity& me, dane::identity_source& peers, store::message_store& store,
-                    const processor_options& options)
-      : me_(me), peers_(peers), store_(store), options_(options) {}
+                    processor_options options)
+      : me_(me), peers_(peers), store_(store), options_(std::move(options)) {}
 
   /// Opens the message as of its arrival time (freshness is judged when it
   /// reached us, not when a retry finally succeeds) and decides its fate,

@@ -1,15 +1,12 @@
 #include "sender_app.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <algorithm>
-#include <boost/asio/post.hpp>
+#include <csignal>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
-#include <limits>
 #include <random>
 #include <vector>
 
@@ -22,10 +19,6 @@
 
 namespace danemq::sender {
 namespace {
-
-std::filesystem::path outbox_path(const sender_settings& settings) {
-  return settings.service.data_path / "sender.db";
-}
 
 result<store::outbox> open_outbox(const sender_settings& settings) {
   std::error_code ec;
@@ -57,226 +50,6 @@ exit_code exit_code_for_seal_failure(const failure& why) {
     if (why.code == make_error_code(code)) return exit_recipient;
   }
   return exit_usage;
-}
-
-// ---- run: the outbox ----
-
-outbox_runner::outbox_runner(sender_settings settings, store::outbox& outbox)
-    : settings_(std::move(settings)), outbox_(outbox) {}
-
-outbox_runner::~outbox_runner() {
-  if (client_) client_->stop(std::chrono::milliseconds(500));
-}
-
-int outbox_runner::run() {
-  auto options =
-      config::mqtt_client_options(settings_.service.mqtt, config::client_id_for(settings_.service, "sender"));
-  // Nothing to resume on the broker: unacknowledged messages are in the outbox.
-  options.clean_session = true;
-  options.max_inflight = std::max(settings_.window, 1U);
-  client_ = std::make_unique<mqtt::client>(
-      options, [](std::vector<mqtt::message>&) { return ok(); },
-      [this](const mqtt::connection_event&) {
-        // Connected: publish what waits; lost: what settles may need publishing again.
-        boost::asio::post(runtime_.io(), [this] {
-          if (!stopping_) pump();
-        });
-      });
-  if (auto started = client_->start(); !started) {
-    spdlog::error("MQTT: {}", started.error().message());
-    return exit_usage;
-  }
-  auto waiting = outbox_.size();
-  spdlog::info("danemq-sender run: delivering the outbox {} ({} waiting) to {}:{}", outbox_path(settings_).string(),
-               waiting ? *waiting : 0, settings_.service.mqtt.host, settings_.service.mqtt.port);
-  runtime_.on_stop([this](int signal) { begin_stop(signal); }, [this] { finish_stop(); });
-  boost::asio::post(runtime_.io(), [this] {
-    if (!stopping_) pump();
-  });
-  (void)runtime_.run();
-  return exit_success;
-}
-
-void outbox_runner::request_stop() {
-  runtime_.request_stop();
-}
-
-outbox_runner::publishing outbox_runner::publish(store::outbox_entry entry, bool again) {
-  publishing out;
-  out.losses_at_send = client_->statistics().connection_losses;
-  auto payload = settings_.settle.count() > 0 ? entry.payload : std::move(entry.payload);
-  const auto id = entry.id;
-  client_->publish(entry.topic, std::move(payload), settings_.service.mqtt.qos, false, runtime_.executor(),
-                   [this, id, again](const result<void>& outcome) {
-                     if (again) {
-                       on_acknowledged_again(id, outcome);
-                     } else {
-                       on_acknowledged(id, outcome);
-                     }
-                   });
-  out.entry = std::move(entry);
-  return out;
-}
-
-void outbox_runner::on_acknowledged(std::int64_t id, const result<void>& outcome) {
-  // An entry leaves the outbox only after its PUBACK.
-  const auto it = in_flight_.find(id);
-  if (it == in_flight_.end()) return;
-  if (stopping_) {
-    if (outcome) {
-      (void)outbox_.remove(id);
-      ++delivered_;
-    }
-    in_flight_.erase(it);
-    if (in_flight_.empty() && std::all_of(republishing_.begin(), republishing_.end(),
-                                          [](const auto& pending) { return pending.second.answered; })) {
-      finish_stop();
-    }
-    return;
-  }
-  const auto now = std::chrono::steady_clock::now();
-  if (outcome) {
-    if (auto removed = outbox_.remove(id); !removed) {
-      spdlog::error("outbox entry #{} delivered but not removed: {}", id, removed.error().message());
-    }
-    ++delivered_;
-    refused_.reset();
-    spdlog::info("outbox entry #{} delivered", id);
-    if (settings_.settle.count() > 0) {
-      settling_[id] = settling{std::move(it->second.entry), it->second.losses_at_send, now + settings_.settle};
-    }
-  } else {
-    (void)outbox_.note_attempt(id, outcome.error().message());
-    const auto delay = refused_.next();
-    hold_until_ = now + delay;
-    spdlog::warn("outbox entry #{} not delivered: {}; trying again in {} ms", id, outcome.error().message(),
-                 delay.count());
-  }
-  in_flight_.erase(it);
-  pump();
-}
-
-void outbox_runner::on_acknowledged_again(std::int64_t id, const result<void>& outcome) {
-  const auto it = republishing_.find(id);
-  if (it == republishing_.end()) return;
-  if (stopping_) {
-    it->second.answered = true;
-    it->second.acknowledged = outcome.has_value();
-    if (in_flight_.empty() && std::all_of(republishing_.begin(), republishing_.end(),
-                                          [](const auto& pending) { return pending.second.answered; })) {
-      finish_stop();
-    }
-    return;
-  }
-  if (!outcome) {
-    spdlog::warn("outbox entry #{} not delivered again: {}; trying once more", id, outcome.error().message());
-  }
-  // Acknowledged: it settles anew. Refused: a loss count that cannot match publishes it again.
-  settling_[id] = settling{std::move(it->second.entry),
-                           outcome ? it->second.losses_at_send : std::numeric_limits<std::uint64_t>::max(),
-                           std::chrono::steady_clock::now() + settings_.settle};
-  republishing_.erase(it);
-  pump();
-}
-
-void outbox_runner::pump() {
-  settle();
-  fill();
-  schedule();
-}
-
-void outbox_runner::fill() {
-  const auto now = std::chrono::steady_clock::now();
-  const auto busy = in_flight_.size() + republishing_.size();
-  if (!client_->connected() || now < hold_until_ || busy >= settings_.window) return;
-  if (now < next_look_ && in_flight_.empty()) return;
-  next_look_ = now + settings_.poll_interval;
-  auto entries = outbox_.oldest(settings_.window + in_flight_.size());
-  if (!entries) {
-    spdlog::error("cannot read the outbox: {}", entries.error().message());
-    return;
-  }
-  for (auto& entry : *entries) {
-    if (in_flight_.size() + republishing_.size() >= settings_.window) break;
-    if (in_flight_.contains(entry.id)) continue;
-    const auto id = entry.id;
-    in_flight_.emplace(id, publish(std::move(entry), false));
-  }
-}
-
-void outbox_runner::settle() {
-  if (settling_.empty()) return;
-  const auto now = std::chrono::steady_clock::now();
-  const auto losses = client_->statistics().connection_losses;
-  for (auto it = settling_.begin(); it != settling_.end();) {
-    if (it->second.losses_at_send != losses) {
-      // The connection dropped after it was published: the broker may have
-      // died before saving it. Never forgotten until acknowledged again.
-      if (!client_->connected()) break;
-      spdlog::info(
-          "outbox entry #{}: the broker connection was lost within OUTBOX_SETTLE of its acknowledgement; "
-          "publishing it again (the receiver keeps one copy)",
-          it->first);
-      ++republished_;
-      republishing_.emplace(it->first, publish(std::move(it->second.entry), true));
-      it = settling_.erase(it);
-      continue;
-    }
-    it = now >= it->second.settled_at ? settling_.erase(it) : std::next(it);
-  }
-}
-
-void outbox_runner::schedule() {
-  // The next moment something is due without an event to announce it: a
-  // fresh look at the outbox, the end of a back-off, an entry that settles.
-  // Acknowledgements and connection changes wake the runner themselves.
-  const auto now = std::chrono::steady_clock::now();
-  std::optional<std::chrono::steady_clock::time_point> wake;
-  const auto consider = [&](std::chrono::steady_clock::time_point at) {
-    if (at > now && (!wake || at < *wake)) wake = at;
-  };
-  consider(next_look_);
-  consider(hold_until_);
-  for (const auto& [id, waiting] : settling_) consider(waiting.settled_at);
-  if (!wake) return;
-  timer_.expires_at(*wake);
-  timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec || stopping_) return;
-    pump();
-  });
-}
-
-void outbox_runner::begin_stop(int signal) {
-  stopping_ = true;
-  if (signal != 0) spdlog::info("signal {}: stopping", signal);
-  timer_.cancel();
-  // Acknowledgements already on their way get the runtime's grace; what
-  // stays unacknowledged stays in the outbox for the next run.
-  if (in_flight_.empty() && republishing_.empty()) finish_stop();
-}
-
-void outbox_runner::finish_stop() {
-  in_flight_.clear();
-  // Messages whose connection dropped after they were published, and that
-  // are not acknowledged again, go back into the outbox for the next run.
-  const auto losses = client_ ? client_->statistics().connection_losses : 0;
-  std::vector<store::outbox_entry> unsettled;
-  for (auto& [id, pending] : republishing_) {
-    if (pending.acknowledged && pending.losses_at_send == losses) continue;
-    unsettled.push_back(std::move(pending.entry));
-  }
-  for (auto& [id, waiting] : settling_) {
-    if (waiting.losses_at_send != losses) unsettled.push_back(std::move(waiting.entry));
-  }
-  for (const auto& entry : unsettled) {
-    if (auto queued = outbox_.enqueue(entry); !queued) {
-      spdlog::error("outbox entry #{} could not be kept for the next run: {}", entry.id, queued.error().message());
-    }
-  }
-  republishing_.clear();
-  settling_.clear();
-  if (client_) client_->stop(std::chrono::seconds(1));
-  runtime_.finish();
 }
 
 // ---- the command line ----
@@ -373,7 +146,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
     }
   }
 
-  (void)::signal(SIGPIPE, SIG_IGN);
+  (void)std::signal(SIGPIPE, SIG_IGN);
   auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
   options.clean_session = true;
   options.connect_timeout = settings.timeout;

@@ -1,13 +1,13 @@
 #include "danemq/runtime/service_runtime.hpp"
 
-#include <signal.h>
+#include <csignal>
 
 #include <boost/asio/post.hpp>
 
 namespace danemq::runtime {
 
 service_runtime::service_runtime(std::chrono::milliseconds grace) : grace_(grace) {
-  (void)::signal(SIGPIPE, SIG_IGN);
+  (void)std::signal(SIGPIPE, SIG_IGN);
   // Caught from now on: a signal before run() waits for it instead of killing the process.
   signals_.add(SIGINT);
   signals_.add(SIGTERM);

@@ -288,9 +288,10 @@ TEST_F(SenderSettle, RunPublishesAnAcknowledgedMessageAgainWhenTheBrokerConnecti
 
 TEST_F(SenderSettle, RunForgetsAnAcknowledgedMessageOnceItSettled) {
   deliver_one(100ms);
-  // Well past the settle time: the runner (polling every 20 ms) has no clock
-  // seam to advance, so give it a margin a loaded machine cannot miss.
-  std::this_thread::sleep_for(2s);
+  // The runner's own timer ends the settle time; wait until it has.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (runner->unsettled() != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(runner->unsettled(), 0u) << "still settling long after OUTBOX_SETTLE";
   broker.kill();
   broker.start();
   EXPECT_FALSE(bob_topic.wait_for(2, 2s)) << "published again after it had settled";

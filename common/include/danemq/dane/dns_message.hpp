@@ -53,6 +53,7 @@ struct cname_link {
   std::string owner;
   std::string target;
   std::uint32_t ttl{0};
+  // NOLINTNEXTLINE(readability-identifier-naming): the `_` because `signed` is a keyword
   bool signed_{false};  ///< an RRSIG covering it was present
 };
 

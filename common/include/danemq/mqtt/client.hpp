@@ -39,7 +39,7 @@
 #include "danemq/mqtt/errors.hpp"
 #include "danemq/mqtt/protocol_version.hpp"
 
-// libmosquitto's handle, opaque here: <mosquitto.h> stays in client.cpp.
+// libmosquitto's handle, opaque here: <mosquitto.h> stays in src/mqtt.
 struct mosquitto;
 
 namespace danemq::mqtt {
@@ -178,7 +178,7 @@ class client {
     bool retain{false};
     completion done;
   };
-  // libmosquitto's callbacks: static functions in client.cpp that cast their
+  // libmosquitto's callbacks: static functions (client_callbacks.cpp) that cast their
   // context back to the client.
   struct callbacks;
   friend struct callbacks;

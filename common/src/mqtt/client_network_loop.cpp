@@ -1,0 +1,322 @@
+// The client's network thread: connects, reads, hands each batch to the
+// delivery handler before loop_write may send its PUBACKs, publishes, retries.
+#include "danemq/mqtt/client.hpp"
+
+#include <mosquitto.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "danemq/log/log.hpp"
+
+namespace danemq::mqtt {
+namespace {
+
+bool readable_now(int fd) {
+  pollfd probe{fd, POLLIN, 0};
+  return ::poll(&probe, 1, 0) > 0 && (probe.revents & (POLLIN | POLLERR | POLLHUP)) != 0;
+}
+
+}  // namespace
+
+void client::run() {
+  while (!stop_requested_) {
+    if (phase_ == phase::idle) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now < next_attempt_) {
+        wait_for_wake(std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now) +
+                      std::chrono::milliseconds(1));
+        continue;
+      }
+      begin_connect();
+      continue;
+    }
+    service_connection();
+  }
+  shutdown_connection(stop_grace_);
+  fail_pending(fail(errc::stopped));
+}
+
+void client::begin_connect() {
+  refusal_.clear();
+  log_error_.clear();
+  batch_.clear();
+  pending_subscriptions_.clear();
+  session_present_ = false;
+  // Every attempt is a fresh connect (libmosquitto's reconnect logic is not
+  // used): a failed first connect_async is retried like any later one.
+  errno = 0;
+  const int rc = mosquitto_connect_bind_async(handle_.get(), options_.host.c_str(), options_.port,
+                                              static_cast<int>(options_.keepalive.count()), nullptr);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    // The TLS handshake may fail inside the connect already: OpenSSL's
+    // reason (e.g. certificate verify failed) came through the log callback.
+    std::string why = rc == MOSQ_ERR_ERRNO                        ? std::strerror(errno)
+                      : rc == MOSQ_ERR_EAI                        ? gai_strerror(errno)
+                      : rc == MOSQ_ERR_TLS && !log_error_.empty() ? "TLS handshake failed: " + log_error_
+                                                                  : mosquitto_strerror(rc);
+    connection_lost("cannot connect to " + options_.host + ":" + std::to_string(options_.port) + ": " + why);
+    return;
+  }
+  connect_deadline_ = std::chrono::steady_clock::now() + options_.connect_timeout;
+  set_phase(phase::connecting);
+}
+
+void client::service_connection() {
+  auto* h = handle_.get();
+  const int fd = mosquitto_socket(h);
+  if (fd < 0) {
+    connection_lost(refusal_.empty() ? "connection closed" : refusal_);
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (phase_ != phase::established && now > connect_deadline_) {
+    connection_lost(refusal_.empty() ? "no CONNACK/SUBACK from " + options_.host + ":" + std::to_string(options_.port) +
+                                           " within " + std::to_string(options_.connect_timeout.count()) + " ms"
+                                     : refusal_,
+                    true);
+    return;
+  }
+  bool reading = true;
+  if (phase_ == phase::established && paused_) {
+    // Paused: read nothing, except one pass every half keepalive so that the
+    // broker's PINGRESP is seen and the connection survives a long pause.
+    if (paused_since_ == std::chrono::steady_clock::time_point{}) paused_since_ = now;
+    if (now - paused_since_ < options_.keepalive / 2) {
+      reading = false;
+    } else {
+      paused_since_ = now;
+    }
+  } else {
+    paused_since_ = {};
+  }
+  const bool handshaking = options_.tls.has_value() && phase_ == phase::connecting;
+  pollfd fds[2] = {{fd, static_cast<short>((reading ? POLLIN : 0) | (mosquitto_want_write(h) ? POLLOUT : 0)), 0},
+                   {wake_fd_, POLLIN, 0}};
+  const int timeout_ms = phase_ == phase::established ? 1000 : 50;
+  if (::poll(fds, 2, timeout_ms) < 0 && errno != EINTR) {
+    connection_lost(std::string("poll: ") + std::strerror(errno), true);
+    return;
+  }
+  if ((fds[1].revents & POLLIN) != 0) {
+    std::uint64_t count = 0;
+    (void)!::read(wake_fd_, &count, sizeof count);
+  }
+  if (stop_requested_) return;
+  const bool readable = (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
+  const bool writable = (fds[0].revents & POLLOUT) != 0;
+  // During the TLS handshake only loop_read drives SSL_connect, whichever way
+  // the socket is ready (or not: libmosquitto may wait without saying for what).
+  if ((reading && readable) || handshaking) {
+    if (!read_pass()) return;
+  }
+  if (!batch_.empty() && !deliver_batch()) return;
+  if (phase_ == phase::established) send_publishes();
+  if (writable || mosquitto_want_write(h)) {
+    const int rc = mosquitto_loop_write(h, 1);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      connection_lost(refusal_.empty() ? std::string("write failed: ") + mosquitto_strerror(rc) : refusal_);
+      return;
+    }
+  }
+  const int rc = mosquitto_loop_misc(h);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    connection_lost(rc == MOSQ_ERR_KEEPALIVE ? "broker did not answer the keepalive ping"
+                                             : std::string("connection lost: ") + mosquitto_strerror(rc));
+  }
+}
+
+bool client::read_pass() {
+  auto* h = handle_.get();
+  for (;;) {
+    errno = 0;
+    const int rc = mosquitto_loop_read(h, 1);
+    if (rc != MOSQ_ERR_SUCCESS) {
+      const int saved_errno = errno;
+      std::string why = !refusal_.empty()          ? refusal_
+                        : rc == MOSQ_ERR_TLS       ? "TLS handshake failed: " + log_error_
+                        : rc == MOSQ_ERR_ERRNO     ? std::string("connection failed: ") + std::strerror(saved_errno)
+                        : rc == MOSQ_ERR_CONN_LOST ? std::string("connection lost")
+                                                   : std::string("connection failed: ") + mosquitto_strerror(rc);
+      if (rc == MOSQ_ERR_ERRNO && saved_errno == EPROTO && !log_error_.empty()) why += " (" + log_error_ + ")";
+      // Messages read before the failure are worth storing although their
+      // PUBACKs cannot be sent any more: the broker delivers them again and
+      // the copies are recognised.
+      if (!batch_.empty()) (void)store_batch();
+      connection_lost(std::move(why));
+      return false;
+    }
+    if (!refusal_.empty()) {
+      connection_lost(refusal_, true);
+      return false;
+    }
+    const int fd = mosquitto_socket(h);
+    if (fd < 0 || batch_.size() >= options_.max_batch || !readable_now(fd)) return true;
+  }
+}
+
+result<void> client::store_batch() {
+  {
+    std::lock_guard lock(mutex_);
+    stats_.messages_received += batch_.size();
+  }
+  auto stored = on_delivery_(batch_);
+  if (!stored) {
+    std::lock_guard lock(mutex_);
+    ++stats_.batches_refused;
+  }
+  batch_.clear();
+  return stored;
+}
+
+bool client::deliver_batch() {
+  auto stored = store_batch();
+  if (stored) return true;
+  // Not stored, so not acknowledged: close the socket before loop_write can
+  // send the queued PUBACKs. The next connect discards them.
+  connection_lost("could not store received messages: " + stored.error().message(), true);
+  return false;
+}
+
+void client::send_publishes() {
+  std::deque<publish_request> ready;
+  {
+    std::lock_guard lock(mutex_);
+    ready.swap(outgoing_);
+  }
+  while (!ready.empty()) {
+    auto& request = ready.front();
+    int mid = 0;
+    const int rc =
+        mosquitto_publish_v5(handle_.get(), &mid, request.topic.c_str(), static_cast<int>(request.payload.size()),
+                             request.payload.data(), request.qos, request.retain, nullptr);
+    if (rc == MOSQ_ERR_NO_CONN) break;  // sent again once connected
+    if (rc == MOSQ_ERR_SUCCESS) {
+      in_flight_.emplace(mid, std::move(request.done));
+    } else if (rc == MOSQ_ERR_PAYLOAD_SIZE || rc == MOSQ_ERR_OVERSIZE_PACKET) {
+      request.done(fail(errc::too_large, std::to_string(request.payload.size()) + " bytes"));
+    } else {
+      request.done(fail(errc::library_failure, std::string("publish: ") + mosquitto_strerror(rc)));
+    }
+    ready.pop_front();
+  }
+  if (!ready.empty()) {
+    std::lock_guard lock(mutex_);
+    while (!ready.empty()) {
+      outgoing_.push_front(std::move(ready.back()));
+      ready.pop_back();
+    }
+  }
+}
+
+void client::connection_lost(std::string reason, bool unacknowledged) {
+  if (unacknowledged) {
+    // shutdown, not close: the descriptor stays libmosquitto's, which closes
+    // it (and drops the packets it queued) on the next connect.
+    const int fd = mosquitto_socket(handle_.get());
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  }
+  const bool was_connected = phase_ == phase::established;
+  batch_.clear();
+  pending_subscriptions_.clear();
+  set_phase(phase::idle);
+  const auto delay = retry_.next();
+  next_attempt_ = std::chrono::steady_clock::now() + delay;
+  set_error(reason);
+  {
+    std::lock_guard lock(mutex_);
+    if (was_connected) ++stats_.connection_losses;
+  }
+  if (!stop_requested_) {
+    spdlog::warn("MQTT {}:{}: {}; retrying in {} ms", options_.host, options_.port, reason, delay.count());
+  }
+  notify(connection_event{false, false, std::move(reason)});
+}
+
+void client::set_phase(phase next) {
+  phase_ = next;
+  const bool now_connected = next == phase::established;
+  if (now_connected == connected_.load()) return;
+  {
+    std::lock_guard lock(mutex_);
+    connected_ = now_connected;
+    if (now_connected) last_error_.clear();
+  }
+  connected_changed_.notify_all();
+  if (now_connected) {
+    retry_.reset();
+    spdlog::info("MQTT connected to {}:{} as {} (session {})", options_.host, options_.port, options_.client_id,
+                 session_present_ ? "resumed" : "new");
+    notify(connection_event{true, session_present_, {}});
+  }
+}
+
+void client::set_error(std::string reason) {
+  std::lock_guard lock(mutex_);
+  last_error_ = std::move(reason);
+}
+
+void client::notify(const connection_event& event) {
+  if (on_connection_) on_connection_(event);
+}
+
+void client::wake() const {
+  if (wake_fd_ < 0) return;
+  const std::uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void client::wait_for_wake(std::chrono::milliseconds timeout) const {
+  pollfd fd{wake_fd_, POLLIN, 0};
+  const auto capped = std::min<std::int64_t>(timeout.count(), 1000);
+  if (::poll(&fd, 1, static_cast<int>(capped)) > 0) {
+    std::uint64_t count = 0;
+    (void)!::read(wake_fd_, &count, sizeof count);
+  }
+}
+
+void client::shutdown_connection(std::chrono::milliseconds grace) {
+  auto* h = handle_.get();
+  if (phase_ != phase::idle && mosquitto_socket(h) >= 0) {
+    // Acknowledgements already queued (for stored messages) go out before
+    // the DISCONNECT; nothing more is read.
+    if (phase_ == phase::established) (void)mosquitto_disconnect_v5(h, 0, nullptr);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    while (mosquitto_socket(h) >= 0 && mosquitto_want_write(h) && std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{mosquitto_socket(h), POLLOUT, 0};
+      if (::poll(&fd, 1, 50) < 0 && errno != EINTR) break;
+      if (mosquitto_loop_write(h, 1) != MOSQ_ERR_SUCCESS) break;
+    }
+    const int fd = mosquitto_socket(h);
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
+  }
+  const bool was_connected = connected_.load();
+  set_phase(phase::idle);
+  if (was_connected) notify(connection_event{false, false, "stopped"});
+  {
+    std::lock_guard lock(mutex_);
+    last_error_ = "stopped";
+  }
+  connected_changed_.notify_all();
+}
+
+void client::fail_pending(const failure& why) {
+  for (auto& [mid, done] : in_flight_) done(why);
+  in_flight_.clear();
+  std::deque<publish_request> left;
+  {
+    std::lock_guard lock(mutex_);
+    left.swap(outgoing_);
+  }
+  for (auto& request : left) request.done(why);
+}
+
+}  // namespace danemq::mqtt
