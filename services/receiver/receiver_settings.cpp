@@ -24,8 +24,9 @@ config::option_table<receiver_settings> receiver_options() {
            .unset = "off"},
           {.env = "MESSAGE_MAX_AGE",
            .flag = "--message-max-age",
-           .value = config::duration_in<S>(&S::max_age, seconds(10), hours(24)),
-           .help = "refuse messages signed longer ago than this"},
+           .value = config::duration_in<S>(&S::max_age, seconds(10), std::chrono::days(30)),
+           .help = "refuse messages signed longer ago than this before they reached the receiver (the acceptance "
+                   "horizon: keep the broker's session expiry at least as long)"},
           {.env = "MAX_CLOCK_SKEW",
            .flag = "--max-clock-skew",
            .value = config::duration_in<S>(&S::max_clock_skew, milliseconds(0), hours(1)),

@@ -13,10 +13,10 @@ namespace danemq::receiver {
 
 struct receiver_settings {
   config::service_settings service{};
-  bool json_output{false};                                ///< OUTPUT_JSON: one JSON object per message/row
-  bool accept_legacy{false};                              ///< ACCEPT_LEGACY: accept the original's format
-  std::chrono::seconds max_age{std::chrono::minutes(5)};  ///< MESSAGE_MAX_AGE: freshness window of `iat`
-  std::chrono::seconds max_clock_skew{60};                ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
+  bool json_output{false};                             ///< OUTPUT_JSON: one JSON object per message/row
+  bool accept_legacy{false};                           ///< ACCEPT_LEGACY: accept the original's format
+  std::chrono::seconds max_age{std::chrono::days(7)};  ///< MESSAGE_MAX_AGE: acceptance horizon of `iat`
+  std::chrono::seconds max_clock_skew{60};             ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
   /// LOOKUP_RETRY_DELAY / LOOKUP_RETRY_LIMIT: a message whose sender cannot
   /// be looked up for a temporary reason (DNS timeout, SERVFAIL) is retried
   /// with back-off from this delay, and quarantined once it failed this long.

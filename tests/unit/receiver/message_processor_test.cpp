@@ -170,6 +170,8 @@ TEST_F(MessageProcessor, AcceptsARetriedMessageOnceDnsIsBack) {
 }
 
 TEST_F(MessageProcessor, JudgesFreshnessAtArrivalNotAtProcessing) {
+  options.open.max_age = 5min;
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
   jose::seal_options sealing;
   sealing.now = clock::now() - 20min;
   const auto wire = seal(*alice, "bob.example", "delayed by a long DNS outage", sealing);
