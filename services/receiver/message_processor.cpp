@@ -62,10 +62,10 @@ decision message_processor::decide(const store::pending_message& message, const 
   record.what = store::outcome_record::kind::accept;
   record.raw_id = message.raw_id;
   if (opened->jti && opened->replay_expires_at) {
-    // Remembered at least a window from now: a copy that arrived in time but
-    // waits in the backlog behind a slow lookup is still caught.
-    const auto until = std::max(*opened->replay_expires_at, clock::now() + options_.open.max_age);
-    record.replay.push_back(store::replay_entry{opened->sender, *opened->jti, until});
+    // Kept until iat + horizon + skew, and beyond while an older message is
+    // pending (a copy that arrived in time but waits behind a DNS deferral, a
+    // backlog or a restart): the store purges below the oldest arrival.
+    record.replay.push_back(store::replay_entry{opened->sender, *opened->jti, *opened->replay_expires_at});
   }
   record.entry = entry;
   decision out;

@@ -55,8 +55,8 @@ int receiver_daemon::run() {
     spdlog::error("DATA_PATH {}: cannot create: {}", service.data_path.string(), ec.message());
     return exit_failure;
   }
-  auto opened =
-      store::message_store::open(database_path(settings_), {}, store::message_store_limits{settings_.replay_capacity});
+  auto opened = store::message_store::open(
+      database_path(settings_), {}, store::message_store_limits{settings_.replay_capacity, settings_.max_clock_skew});
   if (!opened) {
     spdlog::error("cannot open the database {}: {}", database_path(settings_).string(), opened.error().message());
     return exit_failure;

@@ -118,7 +118,7 @@ result<void> check_pages(database& db) {
 }  // namespace
 
 message_store::message_store(std::unique_ptr<shared_database> db, const message_store_limits& limits)
-    : db_(std::move(db)), raw_(*db_), outcomes_(*db_), replay_(*db_, limits.max_replay_entries), health_(*db_) {}
+    : db_(std::move(db)), raw_(*db_), outcomes_(*db_), replay_(*db_, limits.max_replay_entries, limits.replay_purge_margin), health_(*db_) {}
 
 result<message_store> message_store::open(const std::filesystem::path& path, const open_options& options,
                                           const message_store_limits& limits) {

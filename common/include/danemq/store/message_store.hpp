@@ -8,6 +8,7 @@
 // inbox or quarantine row, so a crash at any point leaves it either pending
 // (processed again at restart) or done, never both and never neither.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -40,6 +41,8 @@ struct outcome_record {
 
 struct message_store_limits {
   std::size_t max_replay_entries{1'000'000};  ///< the replay memory's bound
+  /// MAX_CLOCK_SKEW: how long beyond its expiry a replay entry is kept.
+  std::chrono::milliseconds replay_purge_margin{std::chrono::seconds(60)};
 };
 
 class message_store {
