@@ -126,7 +126,9 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   }
   // An accept refused because its (sender, jti) was remembered meanwhile —
   // another copy accepted between our replay check and this commit — is a
-  // replay: quarantined in a second, small transaction.
+  // replay, and one whose sender used up its share of the replay memory is
+  // over quota: quarantined in a second, small transaction. A full memory
+  // leaves the message pending (fails closed).
   std::vector<store::outcome_record> replays;
   std::vector<std::size_t> replay_index;
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -136,11 +138,15 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
       if (outcome.accepted) outcome.accepted->id = *result;
       continue;
     }
-    if (records[i].what == store::outcome_record::kind::accept &&
-        result.error().code == make_error_code(store::errc::conflict)) {
+    const bool replayed = result.error().code == make_error_code(store::errc::conflict);
+    const bool over_quota = result.error().code == make_error_code(store::errc::over_quota);
+    if (records[i].what == store::outcome_record::kind::accept && (replayed || over_quota)) {
       const auto& jti = records[i].replay.front().jti;
-      const auto why = fail(jose::errc::replay, "jti " + jti + " of " + records[i].entry.sender +
-                                                    " was accepted from another message meanwhile");
+      // Over its share, a sender's further messages are refused with a reason
+      // of their own, while everyone else's flow.
+      const auto why = replayed ? fail(jose::errc::replay, "jti " + jti + " of " + records[i].entry.sender +
+                                                               " was accepted from another message meanwhile")
+                                : fail(jose::errc::sender_over_quota, result.error().detail);
       outcome =
           quarantine_decision(store::pending_message{records[i].raw_id, {}, {}, {}, outcome.attempts, {}}, why).outcome;
       replays.push_back(*quarantine_decision(store::pending_message{records[i].raw_id, {}, {}, {}, 0, {}}, why).record);

@@ -28,6 +28,7 @@ struct receiver_settings {
   std::size_t queue_size{128};      ///< RECEIVER_QUEUE_SIZE: messages held in memory for processing
   std::size_t backlog_limit{2048};  ///< RECEIVER_BACKLOG: stored-but-unprocessed messages before reading pauses
   std::size_t replay_capacity{1'000'000};  ///< REPLAY_MEMORY_SIZE: bound of the replay memory
+  std::size_t replay_per_sender{700'000};  ///< REPLAY_MEMORY_PER_SENDER: one sender's share of it
   std::chrono::milliseconds health_interval{std::chrono::seconds(5)};  ///< HEALTH_INTERVAL: how often health is saved
   std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};       ///< STOP_GRACE: SIGTERM to exit, at most
 

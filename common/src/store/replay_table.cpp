@@ -13,6 +13,16 @@ result<std::size_t> row_count(database& db) {
   return static_cast<std::size_t>(stmt->column_int64(0));
 }
 
+/// The entries of one sender the triggers count (schema version 3).
+result<std::size_t> sender_count(database& db, std::string_view sender) {
+  auto stmt = db.prepare("SELECT entries FROM replay_sender_count WHERE sender = ?1");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, sender);
+  auto row = stmt->step();
+  if (!row) return row.error();
+  return *row ? static_cast<std::size_t>(stmt->column_int64(0)) : std::size_t{0};
+}
+
 /// Drops the entries no message still to be judged can collide with: those
 /// expired before the earlier of `now` and the arrival of the oldest pending
 /// message (a copy that arrived in time but waits behind a DNS deferral, a
@@ -73,6 +83,24 @@ result<void> replay_table::add(locked_database& db, std::span<const replay_entry
     if (*size + entries.size() > capacity_) {
       return fail(errc::full, "replay memory holds " + std::to_string(*size) + " unexpired entries (limit " +
                                   std::to_string(capacity_) + ")");
+    }
+  }
+  if (per_sender_ != 0) {
+    bool purged = false;
+    for (const auto& entry : entries) {
+      auto held = sender_count(*db, entry.sender);
+      if (!held) return held.error();
+      if (*held < per_sender_) continue;
+      if (!purged) {
+        if (auto dropped = delete_expired(*db, now, purge_margin_); !dropped) return dropped.error();
+        purged = true;
+        held = sender_count(*db, entry.sender);
+        if (!held) return held.error();
+        if (*held < per_sender_) continue;
+      }
+      return fail(errc::over_quota, entry.sender + " holds " + std::to_string(*held) +
+                                        " replay entries (REPLAY_MEMORY_PER_SENDER " + std::to_string(per_sender_) +
+                                        ")");
     }
   }
   // Never overwritten, expired or not: while the entry exists a second

@@ -251,6 +251,41 @@ TEST_F(MessageProcessor, RefusesACopyThatArrivedInTimeButWaitedLongerThanTheHori
   EXPECT_EQ(*store->replay().purge(clock::now() + 5h), 1u);
 }
 
+TEST_F(MessageProcessor, QuarantinesASenderOverItsShareAsOverQuotaWhileOthersGetThrough) {
+  auto opened = store::message_store::open(
+      dir.path() / "quota.db", {},
+      store::message_store_limits{.max_replay_entries = 100, .replay_entries_per_sender = 2});
+  ASSERT_TRUE(opened);
+  store.emplace(std::move(*opened));
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(processor->process(arrive(seal(*alice, "bob.example", "within share " + std::to_string(i)))).what,
+              fate::accepted);
+  }
+  auto over = processor->process(arrive(seal(*alice, "bob.example", "one too many")));
+  ASSERT_EQ(over.what, fate::quarantined);
+  EXPECT_EQ(over.reason->code, make_error_code(jose::errc::sender_over_quota)) << over.reason->message();
+  ASSERT_EQ(quarantined().size(), 1u);
+  EXPECT_EQ(quarantined()[0].reason.value, 21);
+  EXPECT_EQ(quarantined()[0].reason.text.rfind("sender over quota", 0), 0u) << quarantined()[0].reason.text;
+  EXPECT_EQ(processor->process(arrive(seal(*carol, "bob.example", "someone else"))).what, fate::accepted);
+}
+
+TEST_F(MessageProcessor, FailsClosedWhenTheWholeReplayMemoryIsFull) {
+  auto opened = store::message_store::open(
+      dir.path() / "full.db", {}, store::message_store_limits{.max_replay_entries = 1, .replay_entries_per_sender = 1});
+  ASSERT_TRUE(opened);
+  store.emplace(std::move(*opened));
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  ASSERT_EQ(processor->process(arrive(seal(*alice, "bob.example", "fills it"))).what, fate::accepted);
+  auto blocked = processor->process(arrive(seal(*carol, "bob.example", "no room")));
+  EXPECT_EQ(blocked.what, fate::unchanged) << "neither accepted without a replay check nor dropped";
+  ASSERT_TRUE(blocked.reason);
+  EXPECT_EQ(blocked.reason->code, make_error_code(store::errc::full));
+  EXPECT_EQ(*store->raw().pending_count(), 1u);
+  EXPECT_TRUE(quarantined().empty());
+}
+
 TEST_F(MessageProcessor, AcceptsTheOriginalFormatOnlyWhenAllowed) {
   jose::seal_options compat;
   compat.format = jose::message_format::compat;

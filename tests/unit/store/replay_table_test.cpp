@@ -99,6 +99,24 @@ TEST_F(ReplayTable, KeepsEntriesAMessageStillPendingCouldCollideWith) {
   EXPECT_EQ(*table().size(), 0u);
 }
 
+TEST_F(ReplayTable, RefusesASenderOverItsShareWhileOthersStillFit) {
+  auto opened = message_store::open(dir.path() / "quota.db", {},
+                                    message_store_limits{.max_replay_entries = 10, .replay_entries_per_sender = 2});
+  ASSERT_TRUE(opened);
+  auto& quota = opened->replay();
+  const auto now = clock::now();
+  const std::vector<replay_entry> two = {{"loud", "1", now + 1h}, {"loud", "2", now + 1h}};
+  ASSERT_TRUE(quota.remember(two, now));
+  const std::vector<replay_entry> third = {{"loud", "3", now + 1h}};
+  auto over = quota.remember(third, now);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, make_error_code(errc::over_quota)) << over.error().message();
+  const std::vector<replay_entry> other = {{"quiet", "1", now + 1h}};
+  EXPECT_TRUE(quota.remember(other, now));
+  // The share frees up as the sender's entries are purged.
+  EXPECT_TRUE(quota.remember(third, now + 2h));
+}
+
 // The size used to be kept in the program and was recounted whenever an undone
 // outcome made it unsure; now it is kept by the database in the same transaction.
 TEST_F(ReplayTable, KeepsItsSizeExactWhenOutcomesAreUndone) {

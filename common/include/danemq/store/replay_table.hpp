@@ -32,9 +32,10 @@ class replay_table {
  public:
   /// At most `capacity` pairs, expired ones included until they are purged;
   /// `purge_margin` (the clock-skew allowance) is kept beyond the expiry.
+  /// One sender holds at most `per_sender` of them (0: no share).
   replay_table(shared_database& db, std::size_t capacity,
-               std::chrono::milliseconds purge_margin = std::chrono::seconds(60))
-      : db_(db), capacity_(capacity), purge_margin_(purge_margin) {}
+               std::chrono::milliseconds purge_margin = std::chrono::seconds(60), std::size_t per_sender = 0)
+      : db_(db), capacity_(capacity), purge_margin_(purge_margin), per_sender_(per_sender) {}
 
   /// True when (sender, jti) is remembered, expired or not (`now` is unused:
   /// what is kept still matters).
@@ -54,13 +55,15 @@ class replay_table {
 
   /// Remembers pairs, never overwriting one (conflict), purging the pairs
   /// that no longer matter first when the table would exceed its capacity
-  /// (full when that is not enough).
+  /// (full when that is not enough; over_quota when the sender's share is
+  /// used up).
   [[nodiscard]] result<void> add(locked_database& db, std::span<const replay_entry> entries, clock::time_point now);
 
  private:
   shared_database& db_;
   std::size_t capacity_;
   std::chrono::milliseconds purge_margin_;
+  std::size_t per_sender_;
 };
 
 }  // namespace danemq::store
