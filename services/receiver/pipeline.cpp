@@ -161,7 +161,8 @@ void pipeline::work(const store::pending_message& message, bool ordered) {
   if (!decided.record) return give_up();  // cancelled: nothing to record, the message stays pending
   {
     std::lock_guard lock(commit_mutex_);
-    release(message.raw_id, ordered, queued_decision{std::move(decided), was_untried});
+    release(message.raw_id, ordered,
+            queued_decision{std::move(decided), was_untried, std::chrono::steady_clock::now()});
   }
   commit_ready_.notify_one();
 }
@@ -184,6 +185,14 @@ void pipeline::release(std::int64_t raw_id, bool ordered, std::optional<queued_d
   }
 }
 
+void pipeline::release_overdue() {
+  const auto due = std::chrono::steady_clock::now() - options_.order_wait;
+  while (!held_.empty() && held_.begin()->second.decided_at <= due) {
+    commit_queue_.push_back(std::move(held_.begin()->second));
+    held_.erase(held_.begin());
+  }
+}
+
 void pipeline::commit_loop() {
   // Group commit: every decision waiting is recorded in one transaction, so
   // that the per-transaction cost is shared while the workers go on.
@@ -192,7 +201,15 @@ void pipeline::commit_loop() {
     std::vector<queued_decision> group;
     {
       std::unique_lock lock(commit_mutex_);
-      commit_ready_.wait(lock, [this] { return commit_exit_ || !commit_queue_.empty(); });
+      for (;;) {
+        release_overdue();
+        if (commit_exit_ || !commit_queue_.empty()) break;
+        if (held_.empty()) {
+          commit_ready_.wait(lock);
+        } else {
+          commit_ready_.wait_until(lock, held_.begin()->second.decided_at + options_.order_wait);
+        }
+      }
       if (commit_queue_.empty()) return;  // exiting, nothing left
       while (!commit_queue_.empty() && group.size() < max_group) {
         group.push_back(std::move(commit_queue_.front()));

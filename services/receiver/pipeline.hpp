@@ -37,6 +37,10 @@ struct pipeline_options {
   unsigned workers{8};
   std::size_t in_flight{128};       ///< messages loaded into memory at once
   std::size_t backlog_limit{2048};  ///< untried stored messages at which reading pauses (resumes at half)
+  /// Longest a decision waits for an earlier message still being decided (a
+  /// slow DNS lookup): order is kept, but one slow sender does not stall the
+  /// others for longer than this.
+  std::chrono::milliseconds order_wait{std::chrono::seconds(5)};
 };
 
 struct pipeline_statistics {
@@ -80,6 +84,7 @@ class pipeline {
   struct queued_decision {
     decision decided;
     bool was_untried{false};
+    std::chrono::steady_clock::time_point decided_at{};
   };
 
   void fill();
@@ -91,6 +96,8 @@ class pipeline {
   /// With commit_mutex_: `raw_id` is decided (`decided`, or nothing to
   /// record); queues it and every held decision no undecided message precedes.
   void release(std::int64_t raw_id, bool ordered, std::optional<queued_decision> decided);
+  /// With commit_mutex_: queues the held decisions that waited order_wait.
+  void release_overdue();
   void commit_loop();
   void done(std::int64_t raw_id, bool was_untried, fate what);
   void stop_committer();
