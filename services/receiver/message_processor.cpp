@@ -93,10 +93,10 @@ decision message_processor::decide(const store::pending_message& message, const 
   record.what = store::outcome_record::kind::accept;
   record.raw_id = message.raw_id;
   if (opened->jti && opened->replay_expires_at) {
-    // Remembered at least a window from now: a copy that arrived in time but
-    // waits in the backlog behind a slow lookup is still caught.
-    const auto until = std::max(*opened->replay_expires_at, clock::now() + options_.open.max_age);
-    record.replay.push_back(store::replay_entry{opened->sender, *opened->jti, until});
+    // Kept until iat + horizon + skew, and beyond while an older message is
+    // pending (a copy that arrived in time but waits behind a DNS deferral, a
+    // backlog or a restart): the store purges below the oldest arrival.
+    record.replay.push_back(store::replay_entry{opened->sender, *opened->jti, *opened->replay_expires_at});
   }
   record.entry = entry;
   decision out;
@@ -158,7 +158,9 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   }
   // An accept refused because its (sender, jti) was remembered meanwhile —
   // another copy accepted between our replay check and this commit — is a
-  // replay: quarantined in a second, small transaction.
+  // replay, and one whose sender used up its share of the replay memory is
+  // over quota: quarantined in a second, small transaction. A full memory
+  // leaves the message pending (fails closed).
   std::vector<store::outcome_record> replays;
   std::vector<std::size_t> replay_index;
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -168,11 +170,15 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
       if (outcome.accepted) outcome.accepted->id = *result;
       continue;
     }
-    if (records[i].what == store::outcome_record::kind::accept &&
-        result.error().code == make_error_code(store::errc::conflict)) {
+    const bool replayed = result.error().code == make_error_code(store::errc::conflict);
+    const bool over_quota = result.error().code == make_error_code(store::errc::over_quota);
+    if (records[i].what == store::outcome_record::kind::accept && (replayed || over_quota)) {
       const auto& jti = records[i].replay.front().jti;
-      const auto why = fail(jose::errc::replay, "jti " + jti + " of " + records[i].entry.sender +
-                                                    " was accepted from another message meanwhile");
+      // Over its share, a sender's further messages are refused with a reason
+      // of their own, while everyone else's flow.
+      const auto why = replayed ? fail(jose::errc::replay, "jti " + jti + " of " + records[i].entry.sender +
+                                                               " was accepted from another message meanwhile")
+                                : fail(jose::errc::sender_over_quota, result.error().detail);
       outcome =
           quarantine_decision(store::pending_message{records[i].raw_id, {}, {}, {}, outcome.attempts, {}}, why).outcome;
       replays.push_back(*quarantine_decision(store::pending_message{records[i].raw_id, {}, {}, {}, 0, {}}, why).record);

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <limits>
 #include <vector>
 
 #include "danemq/log/log.hpp"
@@ -76,6 +77,7 @@ void pipeline::fill() {
   if (in_flight_.size() >= options_.in_flight) return;
   const auto now = clock::now();
   std::vector<store::pending_message> loaded;
+  std::size_t retries = 0;
   // Retries first (parked messages now due, or messages whose outcome could
   // not be recorded); only when something may be due, as it scans.
   if (retry_scan_needed_) {
@@ -85,6 +87,7 @@ void pipeline::fill() {
     if (!due) return read_failed(due.error());
     retry_scan_needed_ = due->size() == room;  // more may be due
     loaded = std::move(*due);
+    retries = loaded.size();
   }
   // Then what arrived since the last load (at start: the whole backlog), in order.
   const auto room = options_.in_flight - in_flight_.size() - loaded.size();
@@ -96,13 +99,20 @@ void pipeline::fill() {
       loaded.push_back(std::move(message));
     }
   }
-  for (auto& message : loaded) {
+  for (std::size_t i = 0; i < loaded.size(); ++i) {
+    auto& message = loaded[i];
     in_flight_.insert(message.raw_id);
     {
       std::lock_guard lock(mutex_);
       ++busy_;
     }
-    boost::asio::post(workers_, [this, message = std::move(message)] { work(message); });
+    // New arrivals are recorded in arrival order; retries whenever decided.
+    const bool ordered = i >= retries;
+    if (ordered) {
+      std::lock_guard lock(commit_mutex_);
+      undecided_.insert(message.raw_id);
+    }
+    boost::asio::post(workers_, [this, ordered, message = std::move(message)] { work(message, ordered); });
   }
 }
 
@@ -136,22 +146,51 @@ void pipeline::schedule_retry() {
   });
 }
 
-void pipeline::work(const store::pending_message& message) {
+void pipeline::work(const store::pending_message& message, bool ordered) {
   const bool was_untried = message.attempts == 0;
-  if (stopping_) {
+  const auto give_up = [&] {
+    {
+      std::lock_guard lock(commit_mutex_);
+      release(message.raw_id, ordered, std::nullopt);
+    }
+    commit_ready_.notify_one();
     done(message.raw_id, was_untried, fate::unchanged);
-    return;
-  }
+  };
+  if (stopping_) return give_up();
   auto decided = processor_.decide(message, &stopping_);
-  if (!decided.record) {  // cancelled: nothing to record, the message stays pending
-    done(message.raw_id, was_untried, fate::unchanged);
-    return;
-  }
+  if (!decided.record) return give_up();  // cancelled: nothing to record, the message stays pending
   {
     std::lock_guard lock(commit_mutex_);
-    commit_queue_.push_back(queued_decision{std::move(decided), was_untried});
+    release(message.raw_id, ordered,
+            queued_decision{std::move(decided), was_untried, std::chrono::steady_clock::now()});
   }
   commit_ready_.notify_one();
+}
+
+void pipeline::release(std::int64_t raw_id, bool ordered, std::optional<queued_decision> decided) {
+  if (ordered) undecided_.erase(raw_id);
+  if (decided) {
+    // A deferral keeps its place in nothing: the message is parked and the
+    // others must not wait for its retry.
+    if (ordered && decided->decided.outcome.what != fate::deferred) {
+      held_.emplace(raw_id, std::move(*decided));
+    } else {
+      commit_queue_.push_back(std::move(*decided));
+    }
+  }
+  const auto first_undecided = undecided_.empty() ? std::numeric_limits<std::int64_t>::max() : *undecided_.begin();
+  while (!held_.empty() && held_.begin()->first < first_undecided) {
+    commit_queue_.push_back(std::move(held_.begin()->second));
+    held_.erase(held_.begin());
+  }
+}
+
+void pipeline::release_overdue() {
+  const auto due = std::chrono::steady_clock::now() - options_.order_wait;
+  while (!held_.empty() && held_.begin()->second.decided_at <= due) {
+    commit_queue_.push_back(std::move(held_.begin()->second));
+    held_.erase(held_.begin());
+  }
 }
 
 void pipeline::commit_loop() {
@@ -162,7 +201,15 @@ void pipeline::commit_loop() {
     std::vector<queued_decision> group;
     {
       std::unique_lock lock(commit_mutex_);
-      commit_ready_.wait(lock, [this] { return commit_exit_ || !commit_queue_.empty(); });
+      for (;;) {
+        release_overdue();
+        if (commit_exit_ || !commit_queue_.empty()) break;
+        if (held_.empty()) {
+          commit_ready_.wait(lock);
+        } else {
+          commit_ready_.wait_until(lock, held_.begin()->second.decided_at + options_.order_wait);
+        }
+      }
       if (commit_queue_.empty()) return;  // exiting, nothing left
       while (!commit_queue_.empty() && group.size() < max_group) {
         group.push_back(std::move(commit_queue_.front()));

@@ -6,7 +6,11 @@
 // flight and hands each to a pool of workers, so that one slow DNS lookup
 // holds up one worker and not the others. Parked messages (temporary
 // failures) come back when their retry time is due. A committer thread
-// records the workers' decisions, many per transaction. When too many stored
+// records the workers' decisions, many per transaction, in arrival order: a
+// reorder buffer keyed by raw id holds a new message's decision until every
+// earlier new message is decided, so that the inbox and the printed stream
+// follow arrival although the workers finish in any order. A deferral (a
+// temporary DNS failure) and a retry hold back nothing. When too many stored
 // messages wait, reading from the broker is paused (back-pressure), never
 // dropped.
 
@@ -20,6 +24,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -32,6 +37,10 @@ struct pipeline_options {
   unsigned workers{8};
   std::size_t in_flight{128};       ///< messages loaded into memory at once
   std::size_t backlog_limit{2048};  ///< untried stored messages at which reading pauses (resumes at half)
+  /// Longest a decision waits for an earlier message still being decided (a
+  /// slow DNS lookup): order is kept, but one slow sender does not stall the
+  /// others for longer than this.
+  std::chrono::milliseconds order_wait{std::chrono::seconds(5)};
 };
 
 struct pipeline_statistics {
@@ -71,12 +80,24 @@ class pipeline {
   [[nodiscard]] pipeline_statistics statistics() const;
 
  private:
+  // A decision of a worker waiting for the committer thread.
+  struct queued_decision {
+    decision decided;
+    bool was_untried{false};
+    std::chrono::steady_clock::time_point decided_at{};
+  };
+
   void fill();
   void read_failed(const failure& why);
   /// Loads nothing for a while after the database failed, then scans again.
   void hold();
   void schedule_retry();
-  void work(const store::pending_message& message);
+  void work(const store::pending_message& message, bool ordered);
+  /// With commit_mutex_: `raw_id` is decided (`decided`, or nothing to
+  /// record); queues it and every held decision no undecided message precedes.
+  void release(std::int64_t raw_id, bool ordered, std::optional<queued_decision> decided);
+  /// With commit_mutex_: queues the held decisions that waited order_wait.
+  void release_overdue();
   void commit_loop();
   void done(std::int64_t raw_id, bool was_untried, fate what);
   void stop_committer();
@@ -107,14 +128,13 @@ class pipeline {
   std::size_t busy_{0};  // loaded and not yet recorded (or given up)
   pipeline_statistics stats_;
 
-  // Decisions of the workers waiting for the committer thread.
-  struct queued_decision {
-    decision decided;
-    bool was_untried{false};
-  };
   std::mutex commit_mutex_;
   std::condition_variable commit_ready_;
   std::deque<queued_decision> commit_queue_;
+  // The reorder buffer: new messages handed to the workers and not decided
+  // yet, and decisions held until every earlier one of those is decided.
+  std::set<std::int64_t> undecided_;
+  std::map<std::int64_t, queued_decision> held_;
   bool commit_exit_{false};
   std::thread committer_;  // last: started once everything above exists
 };

@@ -167,6 +167,7 @@ int receiver_app::health(const receiver_settings& settings) {
   if (!state.connected) {
     return unhealthy(state.detail.empty() ? "not connected to the broker" : state.detail);
   }
+  if (!state.processing_halted.empty()) return unhealthy("processing halted: " + state.processing_halted);
   out_ << "healthy: connected, identity in sync\n";
   return exit_success;
 }

@@ -55,8 +55,9 @@ int receiver_daemon::run() {
     spdlog::error("DATA_PATH {}: cannot create: {}", service.data_path.string(), ec.message());
     return exit_failure;
   }
-  auto opened =
-      store::message_store::open(database_path(settings_), {}, store::message_store_limits{settings_.replay_capacity});
+  auto opened = store::message_store::open(
+      database_path(settings_), {},
+      store::message_store_limits{settings_.replay_capacity, settings_.replay_per_sender, settings_.max_clock_skew});
   if (!opened) {
     spdlog::error("cannot open the database {}: {}", database_path(settings_).string(), opened.error().message());
     return exit_failure;
@@ -230,6 +231,8 @@ void receiver_daemon::on_outcome(const processing_outcome& outcome) {
         out_ << (settings_.json_output ? inbox_json(entry) : says_line(entry)) << '\n' << std::flush;
       }
       spdlog::debug("message #{} from {} accepted{}", outcome.raw_id, entry.sender, entry.legacy ? " (legacy)" : "");
+      std::lock_guard lock(state_mutex_);
+      processing_halted_.clear();
       break;
     }
     case fate::quarantined:
@@ -242,6 +245,12 @@ void receiver_daemon::on_outcome(const processing_outcome& outcome) {
     case fate::unchanged:
       spdlog::error("message #{}: could not record the outcome: {}; it stays stored and is processed again",
                     outcome.raw_id, outcome.reason ? outcome.reason->message() : std::string("unknown"));
+      // Fails closed: nothing is accepted without its replay entry, nothing
+      // dropped; health says why until a message gets through again.
+      if (outcome.reason && outcome.reason->code == make_error_code(store::errc::full)) {
+        std::lock_guard lock(state_mutex_);
+        processing_halted_ = outcome.reason->message() + " (raise REPLAY_MEMORY_SIZE)";
+      }
       break;
   }
 }
@@ -255,6 +264,7 @@ void receiver_daemon::save_health() {
   {
     std::lock_guard lock(state_mutex_);
     health.detail = health_detail_;
+    health.processing_halted = processing_halted_;
   }
   if (stopping_) {
     health.connected = false;

@@ -100,6 +100,7 @@ class receiver_daemon {
   std::atomic<bool> left_work_behind_{false};
   mutable std::mutex state_mutex_;
   std::string health_detail_;
+  std::string processing_halted_;  // guarded by state_mutex_: why stored messages wait unprocessed
   int exit_code_{exit_success};
 };
 

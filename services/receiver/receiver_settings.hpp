@@ -14,12 +14,12 @@ namespace danemq::receiver {
 
 struct receiver_settings {
   config::service_settings service{};
-  bool json_output{false};    ///< OUTPUT_JSON: one JSON object per message/row
-  bool accept_legacy{false};  ///< ACCEPT_LEGACY: accept the original's format
+  bool json_output{false};                             ///< OUTPUT_JSON: one JSON object per message/row
+  bool accept_legacy{false};                           ///< ACCEPT_LEGACY: accept the original's format
   /// ALLOWED_SENDERS: who may write to us, checked before any DNS lookup; empty: anyone.
   identity::name_allow_list allowed_senders{};
-  std::chrono::seconds max_age{std::chrono::minutes(5)};  ///< MESSAGE_MAX_AGE: freshness window of `iat`
-  std::chrono::seconds max_clock_skew{60};                ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
+  std::chrono::seconds max_age{std::chrono::days(7)};  ///< MESSAGE_MAX_AGE: acceptance horizon of `iat`
+  std::chrono::seconds max_clock_skew{60};             ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
   /// LOOKUP_RETRY_DELAY / LOOKUP_RETRY_LIMIT: a message whose sender cannot
   /// be looked up for a temporary reason (DNS timeout, SERVFAIL) is retried
   /// with back-off from this delay, and quarantined once it failed this long.
@@ -34,6 +34,7 @@ struct receiver_settings {
   std::size_t queue_size{128};      ///< RECEIVER_QUEUE_SIZE: messages held in memory for processing
   std::size_t backlog_limit{2048};  ///< RECEIVER_BACKLOG: stored-but-unprocessed messages before reading pauses
   std::size_t replay_capacity{1'000'000};  ///< REPLAY_MEMORY_SIZE: bound of the replay memory
+  std::size_t replay_per_sender{700'000};  ///< REPLAY_MEMORY_PER_SENDER: one sender's share of it
   std::chrono::milliseconds health_interval{std::chrono::seconds(5)};  ///< HEALTH_INTERVAL: how often health is saved
   std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};       ///< STOP_GRACE: SIGTERM to exit, at most
 

@@ -161,7 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto lines = split(std::string_view(reinterpret_cast<const char*>(data), size), known);
 
   through_cli("danemq-receiver", receiver_table, lines, [](const receiver::receiver_settings& s) {
-    if (s.max_age < std::chrono::seconds(10) || s.max_age > std::chrono::hours(24)) std::abort();
+    if (s.max_age < std::chrono::seconds(10) || s.max_age > std::chrono::days(30)) std::abort();
     if (s.max_clock_skew > std::chrono::hours(1)) std::abort();
     if (s.workers < 1 || s.workers > 256 || s.queue_size < 1 || s.backlog_limit < 1) std::abort();
     if (s.lookup_retry().initial > s.lookup_retry().max) std::abort();

@@ -99,12 +99,13 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chr
       case 's': scale = 1000; break;
       case 'm': scale = 60'000; break;
       case 'h': scale = 3'600'000; break;
-      default: return fail(errc::invalid_setting, "has an unknown unit (use ms, s, m or h)");
+      case 'd': scale = 86'400'000; break;
+      default: return fail(errc::invalid_setting, "has an unknown unit (use ms, s, m, h or d)");
     }
     text.remove_suffix(1);
   }
   auto count = parse_digits(text);
-  if (!count) return fail(errc::invalid_setting, "is not a duration (a number with ms, s, m or h)");
+  if (!count) return fail(errc::invalid_setting, "is not a duration (a number with ms, s, m, h or d)");
   if (*count > static_cast<std::uint64_t>(max.count()) / scale + 1) return fail(errc::invalid_setting, "is too long");
   const std::chrono::milliseconds value(static_cast<std::int64_t>(*count * scale));
   if (value < min || value > max) {
@@ -140,6 +141,7 @@ result<std::string> parse_choice(std::string_view text, const std::vector<std::s
 std::string format_duration(std::chrono::milliseconds value) {
   const auto ms = value.count();
   if (ms == 0) return "0s";
+  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
   if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
   if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";

@@ -27,6 +27,8 @@ const char* describe(errc e) {
     case errc::unsupported_key: return "key type not accepted";
     case errc::internal_error: return "internal JOSE error";
     case errc::sender_not_allowed: return "sender not allowed";
+    case errc::processing_failed_repeatedly: return "processing failed repeatedly";
+    case errc::sender_over_quota: return "sender over quota";
   }
   return nullptr;
 }

@@ -144,18 +144,20 @@ result<bool> check_claims(const protected_header& header, const std::string& us,
     return fail(errc::bad_format, "jti is empty, too long or not printable ASCII");
   }
 
-  // iat is attacker-chosen until verified: compare in seconds, never as a
-  // time_point (nanoseconds), which a huge value would overflow.
-  const std::int64_t now_seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  // iat is attacker-chosen until verified: compare in milliseconds as
+  // integers, never as a time_point (nanoseconds), which a huge value would
+  // overflow. The arrival time keeps its milliseconds: a message half a
+  // second past the horizon is past it.
   constexpr std::int64_t limit = std::int64_t{1} << 40;
   if (*header.iat > limit || *header.iat < -limit) return fail(errc::bad_format, "iat out of range");
-  const std::chrono::seconds age(now_seconds - *header.iat);
+  const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  const std::chrono::milliseconds age(now_ms - *header.iat * 1000);
   if (age > options.max_age) {
-    return fail(errc::too_old, "issued " + std::to_string(age.count()) + " s ago (window " +
+    return fail(errc::too_old, "issued " + std::to_string(age.count()) + " ms before arrival (horizon " +
                                    std::to_string(options.max_age.count()) + " s)");
   }
   if (-age > options.max_clock_skew) {
-    return fail(errc::from_the_future, "issued " + std::to_string((-age).count()) + " s in the future (skew allowed " +
+    return fail(errc::from_the_future, "issued " + std::to_string((-age).count()) + " ms after arrival (skew allowed " +
                                            std::to_string(options.max_clock_skew.count()) + " s)");
   }
   return false;
@@ -222,7 +224,7 @@ result<opened_message> open_message(std::string_view wire, const identity::local
   if (!out.legacy) {
     out.issued_at = clock::time_point(std::chrono::seconds(*jws->header.iat));
     out.jti = jws->header.jti;
-    out.replay_expires_at = *out.issued_at + options.max_age;
+    out.replay_expires_at = *out.issued_at + options.max_age + options.max_clock_skew;
     if (replay != nullptr) {
       if (options.remember_in_open) {
         auto verdict = replay->remember(out.sender, *out.jti, now, *out.replay_expires_at);

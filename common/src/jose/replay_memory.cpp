@@ -6,7 +6,8 @@ result<bool> in_memory_replay_memory::seen(std::string_view sender, std::string_
                                            std::chrono::system_clock::time_point now) {
   const std::lock_guard lock(mutex_);
   const auto found = entries_.find(std::make_pair(std::string(sender), std::string(jti)));
-  return found != entries_.end() && found->second >= now;
+  static_cast<void>(now);  // an entry is a replay for as long as it is kept
+  return found != entries_.end();
 }
 
 result<replay_memory::verdict> in_memory_replay_memory::remember(std::string_view sender, std::string_view jti,
@@ -14,11 +15,8 @@ result<replay_memory::verdict> in_memory_replay_memory::remember(std::string_vie
                                                                  std::chrono::system_clock::time_point forget_after) {
   const std::lock_guard lock(mutex_);
   auto key = std::make_pair(std::string(sender), std::string(jti));
-  if (const auto found = entries_.find(key); found != entries_.end()) {
-    if (found->second >= now) return verdict::seen_before;
-    found->second = forget_after;
-    return verdict::first_seen;
-  }
+  // Never overwritten: a copy is a replay for as long as the entry exists.
+  if (entries_.contains(key)) return verdict::seen_before;
   if (entries_.size() >= capacity_) std::erase_if(entries_, [&](const auto& entry) { return entry.second < now; });
   if (entries_.size() >= capacity_) {
     return fail(std::make_error_code(std::errc::no_buffer_space),

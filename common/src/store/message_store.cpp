@@ -90,7 +90,27 @@ CREATE TRIGGER replay_removed AFTER DELETE ON replay BEGIN
 END;
 )sql";
 
-constexpr std::array migrations = {migration{1, version_1}, migration{2, version_2}};
+// Version 3: each sender's number of replay entries, kept by triggers like the
+// total, so that one sender's share (REPLAY_MEMORY_PER_SENDER) is checked
+// without counting its rows; and the health row says why processing halted
+// (a full replay memory), for `danemq-receiver health`.
+constexpr std::string_view version_3 = R"sql(
+CREATE TABLE replay_sender_count (
+  sender TEXT PRIMARY KEY,
+  entries INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO replay_sender_count (sender, entries) SELECT sender, count(*) FROM replay GROUP BY sender;
+CREATE TRIGGER replay_sender_added AFTER INSERT ON replay BEGIN
+  INSERT INTO replay_sender_count (sender, entries) VALUES (new.sender, 1)
+    ON CONFLICT (sender) DO UPDATE SET entries = entries + 1;
+END;
+CREATE TRIGGER replay_sender_removed AFTER DELETE ON replay BEGIN
+  UPDATE replay_sender_count SET entries = entries - 1 WHERE sender = old.sender;
+END;
+ALTER TABLE health ADD COLUMN processing_halted TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array migrations = {migration{1, version_1}, migration{2, version_2}, migration{3, version_3}};
 static_assert(migrations.size() == message_store::schema_version);
 
 /// PRAGMA quick_check: a writer must not start on damaged pages (it would
@@ -118,7 +138,11 @@ result<void> check_pages(database& db) {
 }  // namespace
 
 message_store::message_store(std::unique_ptr<shared_database> db, const message_store_limits& limits)
-    : db_(std::move(db)), raw_(*db_), outcomes_(*db_), replay_(*db_, limits.max_replay_entries), health_(*db_) {}
+    : db_(std::move(db)),
+      raw_(*db_),
+      outcomes_(*db_),
+      replay_(*db_, limits.max_replay_entries, limits.replay_purge_margin, limits.replay_entries_per_sender),
+      health_(*db_) {}
 
 result<message_store> message_store::open(const std::filesystem::path& path, const open_options& options,
                                           const message_store_limits& limits) {

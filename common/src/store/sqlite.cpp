@@ -26,6 +26,7 @@ const char* describe(errc e) {
     case errc::not_found: return "no such row";
     case errc::full: return "bounded table is full";
     case errc::conflict: return "row with that key exists";
+    case errc::over_quota: return "share of a bounded table used up";
   }
   return nullptr;
 }

@@ -167,5 +167,24 @@ TEST(EndToEndSender, QueuedMessagesAreDeliveredInOrderByRun) {
   EXPECT_EQ(bob->stop(), 0);
 }
 
+// Reproduced: messages delivered in order by `run` were printed and recorded
+// in the order the receiver's workers finished them.
+TEST(EndToEndSender, TwoHundredMessagesFromOneSenderArePrintedAndListedInTheOrderSent) {
+  world w;
+  auto bob = w.start_receiver("bob", {{"RECEIVER_WORKERS", "8"}});
+  const auto sent = w.queue_in_outbox("alice", "bob", "in order", 200);
+  test::child_process run({(test::binary_dir() / "danemq-sender").string(), "run"},
+                          w.env("alice", {{"OUTBOX_POLL_INTERVAL", "100ms"}}));
+  ASSERT_TRUE(w.wait_for_stored("bob", sent.size())) << run.errors() << bob->errors();
+  EXPECT_EQ(run.stop(), 0);
+  EXPECT_EQ(bob->stop(), 0);
+  EXPECT_EQ(texts_of(w.inbox("bob")), sent) << "listed in the order sent";
+  std::vector<std::string> expected_lines;
+  for (const auto& text : sent) expected_lines.push_back("alice.danemq.test says: " + text);
+  EXPECT_EQ(said_lines(bob->output()), expected_lines) << "printed in the order sent";
+  auto listed = w.receiver_command("bob", {"inbox", "--json"});
+  EXPECT_NE(listed.out.find("\"iat\":"), std::string::npos) << "the listing carries iat";
+}
+
 }  // namespace
 }  // namespace danemq::e2e

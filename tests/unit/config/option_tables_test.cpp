@@ -69,7 +69,7 @@ TEST(OptionTables, KeepTheOriginalDefaults) {
   EXPECT_EQ(shown("MAX_MESSAGE_SIZE"), "4096");
   EXPECT_EQ(shown("MQTT_PORT"), "1883");
   EXPECT_EQ(shown("CRYPTO_PATH"), "/identity/");
-  EXPECT_EQ(shown("MESSAGE_MAX_AGE"), "5m");
+  EXPECT_EQ(shown("MESSAGE_MAX_AGE"), "7d");
   EXPECT_EQ(shown("DNS_TIMEOUT_MS"), "2000");
 }
 

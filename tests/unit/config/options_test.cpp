@@ -200,7 +200,9 @@ TEST(ParseDuration, ReadsUnitsAndChecksTheRange) {
   EXPECT_EQ(*parse_duration("2m", 0ms, 1h), 120s);
   EXPECT_EQ(*parse_duration("1h", 0ms, 1h), 1h);
   EXPECT_FALSE(parse_duration("2h", 0ms, 1h));
-  EXPECT_FALSE(parse_duration("5d", 0ms, 1000h));
+  EXPECT_EQ(*parse_duration("5d", 0ms, 1000h), 120h);
+  EXPECT_FALSE(parse_duration("5d", 0ms, 100h));
+  EXPECT_EQ(format_duration(168h), "7d");
   EXPECT_FALSE(parse_duration("s", 0ms, 1h));
 }
 

@@ -1,6 +1,7 @@
 #include "message_processor.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "support/process.hpp"
 #include "support/release_databases.hpp"
@@ -53,7 +54,7 @@ class MessageProcessor : public ::testing::Test {
         store::incoming_message{std::move(topic), std::vector<std::uint8_t>(wire.begin(), wire.end()), at}};
     auto stored = store->raw().store_raw(one);
     EXPECT_TRUE(stored);
-    auto due = store->raw().due_pending(clock::now() + 1h, 1000);
+    auto due = store->raw().due_pending(std::max(at, clock::now()) + 1h, 1000);
     for (auto& message : *due) {
       if (message.raw_id == (*stored)[0].raw_id) return message;
     }
@@ -209,6 +210,8 @@ TEST_F(MessageProcessor, AcceptsARetriedMessageOnceDnsIsBack) {
 }
 
 TEST_F(MessageProcessor, JudgesFreshnessAtArrivalNotAtProcessing) {
+  options.open.max_age = 5min;
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
   jose::seal_options sealing;
   sealing.now = clock::now() - 20min;
   const auto wire = seal(*alice, "bob.example", "delayed by a long DNS outage", sealing);
@@ -219,6 +222,107 @@ TEST_F(MessageProcessor, JudgesFreshnessAtArrivalNotAtProcessing) {
   auto late = processor->process(arrive(seal(*alice, "bob.example", "late", sealing)));
   EXPECT_EQ(late.what, fate::quarantined);
   EXPECT_EQ(quarantined()[0].reason.value, static_cast<int>(jose::errc::too_old));
+}
+
+/// The same JWE in other bytes: compact instead of flattened JSON, members
+/// in another order, whitespace around and inside.
+std::vector<std::string> reserialized(const std::string& flattened) {
+  const auto jwe = nlohmann::ordered_json::parse(flattened);
+  const auto member = [&](const char* name) { return jwe.value(name, std::string()); };
+  nlohmann::ordered_json reversed;
+  std::vector<std::string> names;
+  for (const auto& [name, value] : jwe.items()) names.push_back(name);
+  for (auto name = names.rbegin(); name != names.rend(); ++name) reversed[*name] = jwe[*name];
+  return {member("protected") + "." + member("encrypted_key") + "." + member("iv") + "." + member("ciphertext") + "." +
+              member("tag"),
+          reversed.dump(), jwe.dump(2), " " + flattened, flattened + "\n"};
+}
+
+TEST_F(MessageProcessor, RefusesReserializedCopiesAsReplayDaysLaterAndAfterARestart) {
+  jose::seal_options sealing;
+  sealing.now = clock::now() - std::chrono::days(3);
+  const auto wire = seal(*alice, "bob.example", "one note, many spellings", sealing);
+  ASSERT_EQ(processor->process(arrive(wire, *sealing.now + 1s)).what, fate::accepted);
+  const auto copies = reserialized(wire);
+  for (std::size_t i = 0; i < copies.size(); ++i) {
+    if (i == 2) {  // a restart: the memory is read back from the disk
+      processor.reset();
+      store.reset();
+      auto reopened = store::message_store::open(dir.path() / "receiver.db");
+      ASSERT_TRUE(reopened);
+      store.emplace(std::move(*reopened));
+      processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+    }
+    auto outcome = processor->process(arrive(copies[i], clock::now() - 1s));
+    ASSERT_EQ(outcome.what, fate::quarantined) << "copy " << i << ": " << copies[i];
+    EXPECT_EQ(outcome.reason->code, make_error_code(jose::errc::replay)) << outcome.reason->message();
+  }
+  // After the horizon (7 days and the skew allowance) a copy is too old.
+  auto late = processor->process(arrive(copies[0], *sealing.now + std::chrono::days(7) + 1s, "bob.example/late"));
+  ASSERT_EQ(late.what, fate::quarantined);
+  EXPECT_EQ(late.reason->code, make_error_code(jose::errc::too_old)) << late.reason->message();
+  EXPECT_EQ(store->outcomes().list_inbox()->size(), 1u);
+}
+
+// Reproduced: a copy received inside the window but processed after the
+// original's entry was purged (it waited behind a DNS deferral) was accepted.
+TEST_F(MessageProcessor, RefusesACopyThatArrivedInTimeButWaitedLongerThanTheHorizon) {
+  options.open.max_age = 1h;
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  jose::seal_options sealing;
+  sealing.now = clock::now() - 1h;
+  const auto wire = seal(*alice, "bob.example", "deferred copy", sealing);
+  ASSERT_EQ(processor->process(arrive(wire, *sealing.now + 1s)).what, fate::accepted);
+  // The copy arrived a second before the horizon; DNS fails, it is parked.
+  peers.fail_with("alice.example", dane::errc::timeout);
+  const auto copy_arrival = *sealing.now + 1h - 1s;
+  ASSERT_EQ(processor->process(arrive(" " + wire, copy_arrival)).what, fate::deferred);
+  // Hours later the daemon purges the memory; DNS is back.
+  ASSERT_TRUE(store->replay().purge(clock::now() + 5h));
+  EXPECT_EQ(*store->replay().size(), 1u) << "the entry matters while the copy is pending";
+  peers.publish(*alice);
+  auto again = store->raw().due_pending(clock::now() + 1h, 10).value().front();
+  auto outcome = processor->process(again);
+  ASSERT_EQ(outcome.what, fate::quarantined);
+  EXPECT_EQ(outcome.reason->code, make_error_code(jose::errc::replay)) << outcome.reason->message();
+  EXPECT_EQ(store->outcomes().list_inbox()->size(), 1u);
+  // Nothing pending any more: now the entry may go.
+  EXPECT_EQ(*store->replay().purge(clock::now() + 5h), 1u);
+}
+
+TEST_F(MessageProcessor, QuarantinesASenderOverItsShareAsOverQuotaWhileOthersGetThrough) {
+  auto opened = store::message_store::open(
+      dir.path() / "quota.db", {},
+      store::message_store_limits{.max_replay_entries = 100, .replay_entries_per_sender = 2});
+  ASSERT_TRUE(opened);
+  store.emplace(std::move(*opened));
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(processor->process(arrive(seal(*alice, "bob.example", "within share " + std::to_string(i)))).what,
+              fate::accepted);
+  }
+  auto over = processor->process(arrive(seal(*alice, "bob.example", "one too many")));
+  ASSERT_EQ(over.what, fate::quarantined);
+  EXPECT_EQ(over.reason->code, make_error_code(jose::errc::sender_over_quota)) << over.reason->message();
+  ASSERT_EQ(quarantined().size(), 1u);
+  EXPECT_EQ(quarantined()[0].reason.value, 21);
+  EXPECT_EQ(quarantined()[0].reason.text.rfind("sender over quota", 0), 0u) << quarantined()[0].reason.text;
+  EXPECT_EQ(processor->process(arrive(seal(*carol, "bob.example", "someone else"))).what, fate::accepted);
+}
+
+TEST_F(MessageProcessor, FailsClosedWhenTheWholeReplayMemoryIsFull) {
+  auto opened = store::message_store::open(
+      dir.path() / "full.db", {}, store::message_store_limits{.max_replay_entries = 1, .replay_entries_per_sender = 1});
+  ASSERT_TRUE(opened);
+  store.emplace(std::move(*opened));
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  ASSERT_EQ(processor->process(arrive(seal(*alice, "bob.example", "fills it"))).what, fate::accepted);
+  auto blocked = processor->process(arrive(seal(*carol, "bob.example", "no room")));
+  EXPECT_EQ(blocked.what, fate::unchanged) << "neither accepted without a replay check nor dropped";
+  ASSERT_TRUE(blocked.reason);
+  EXPECT_EQ(blocked.reason->code, make_error_code(store::errc::full));
+  EXPECT_EQ(*store->raw().pending_count(), 1u);
+  EXPECT_TRUE(quarantined().empty());
 }
 
 TEST_F(MessageProcessor, AcceptsTheOriginalFormatOnlyWhenAllowed) {

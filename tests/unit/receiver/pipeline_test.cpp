@@ -44,9 +44,29 @@ class fake_decider final : public message_decider {
       changed_.wait_for(lock, 2ms);  // the pipeline's cancel flag does not notify
     }
     --deciding_;
+    const auto slow_until = slow_until_;
+    const auto defer_id = defer_id_;
+    lock.unlock();
+    // The earlier a message arrived, the longer it takes: without ordering,
+    // the later ones would be recorded first.
+    if (message.raw_id < slow_until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(slow_until - message.raw_id));
+    lock.lock();
     decision out;
     out.outcome.raw_id = message.raw_id;
     out.outcome.attempts = message.attempts;
+    if (message.raw_id == defer_id) {
+      out.outcome.what = fate::deferred;
+      store::outcome_record record;
+      record.what = store::outcome_record::kind::defer;
+      record.raw_id = message.raw_id;
+      record.attempts = message.attempts + 1;
+      record.next_attempt_at = std::chrono::system_clock::now() + 1h;
+      record.first_failure_at = std::chrono::system_clock::now();
+      record.reason = store::refusal{"jose", 15, "fake DNS timeout"};
+      out.record = std::move(record);
+      return out;
+    }
     if (message.raw_id >= held_from_ && !open_) {
       --loaded_;
       ++cancelled_;
@@ -86,6 +106,16 @@ class fake_decider final : public message_decider {
     std::lock_guard lock(mutex_);
     held_from_ = raw_id;
   }
+  /// Messages below `raw_id` take raw_id - id milliseconds to decide.
+  void slow_until(std::int64_t raw_id) {
+    std::lock_guard lock(mutex_);
+    slow_until_ = raw_id;
+  }
+  /// Decides `raw_id` deferred (a temporary DNS failure) for an hour.
+  void defer(std::int64_t raw_id) {
+    std::lock_guard lock(mutex_);
+    defer_id_ = raw_id;
+  }
   void open() {
     std::lock_guard lock(mutex_);
     open_ = true;
@@ -114,6 +144,8 @@ class fake_decider final : public message_decider {
   int loaded_{0};  // handed to decide() and not recorded or cancelled yet
   int max_loaded_{0};
   int cancelled_{0};
+  std::int64_t slow_until_{0};
+  std::int64_t defer_id_{0};
   std::vector<std::int64_t> committed_;
 };
 
@@ -212,6 +244,31 @@ TEST_F(Pipeline, CommitsTheStoredBacklogAndThenNewArrivalsInArrivalOrder) {
   EXPECT_TRUE(std::is_sorted(expected.begin(), expected.end()));
   EXPECT_EQ(decider->committed(), expected);
   EXPECT_EQ(pending(), 0U);
+}
+
+// Reproduced: three messages were printed and listed 3, 2, 1 when the
+// workers finished them in that order.
+TEST_F(Pipeline, RecordsInArrivalOrderAlthoughTheWorkersFinishOutOfOrder) {
+  decider->open();
+  const auto ids = store_messages(40);
+  decider->slow_until(ids.back() + 1);
+  start(pipeline_options{.workers = 8, .in_flight = 16, .backlog_limit = 1000});
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() == ids.size(); }));
+  EXPECT_EQ(decider->committed(), ids);
+}
+
+TEST_F(Pipeline, ADeferredMessageDoesNotHoldBackTheOthers) {
+  decider->open();
+  const auto ids = store_messages(20);
+  decider->defer(ids.front());
+  decider->slow_until(ids.back() + 1);
+  start(pipeline_options{.workers = 8, .in_flight = 32, .backlog_limit = 1000});
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() == ids.size(); }));
+  auto committed = decider->committed();
+  EXPECT_EQ(committed.front(), ids.front()) << "the deferral is recorded when decided";
+  committed.erase(committed.begin());
+  EXPECT_EQ(committed, std::vector<std::int64_t>(ids.begin() + 1, ids.end()));
+  EXPECT_EQ(pending(), 1u) << "the deferred one waits for its retry";
 }
 
 TEST_F(Pipeline, LoadsNoMoreThanItsInFlightBoundAndPausesReadingWhileTheBacklogIsFull) {

@@ -16,8 +16,8 @@ TEST(HealthRecord, KeepsTheLastWordAcrossAReopenAndForAReader) {
     auto store = message_store::open(path);
     ASSERT_TRUE(store);
     EXPECT_FALSE(store->health().load()->has_value()) << "nothing said yet";
-    ASSERT_TRUE(store->health().save(service_health{false, false, now, "checking the identity"}));
-    ASSERT_TRUE(store->health().save(service_health{true, false, now, "identity not in DNS"}));
+    ASSERT_TRUE(store->health().save(service_health{false, false, now, "checking the identity", ""}));
+    ASSERT_TRUE(store->health().save(service_health{true, false, now, "identity not in DNS", "replay memory full"}));
   }
   for (const bool read_only : {false, true}) {
     auto store = message_store::open(path, open_options{.read_only = read_only});
@@ -28,6 +28,7 @@ TEST(HealthRecord, KeepsTheLastWordAcrossAReopenAndForAReader) {
     EXPECT_FALSE((*health)->identity_in_sync);
     EXPECT_EQ((*health)->updated_at, now);
     EXPECT_EQ((*health)->detail, "identity not in DNS");
+    EXPECT_EQ((*health)->processing_halted, "replay memory full");
   }
 }
 

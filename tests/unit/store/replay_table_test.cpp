@@ -36,18 +36,20 @@ TEST_F(ReplayTable, ForgetsExpiredEntriesAndStaysBounded) {
   const auto now = clock::now();
   const std::vector<replay_entry> old = {{"a", "1", now - 1s}, {"a", "2", now - 1s}, {"a", "3", now + 1h}};
   ASSERT_TRUE(table().remember(old, now - 1h));
-  EXPECT_FALSE(*table().contains("a", "1", now));
+  EXPECT_TRUE(*table().contains("a", "1", now)) << "kept means still a replay";
   EXPECT_TRUE(*table().contains("a", "3", now));
   EXPECT_FALSE(*table().contains("b", "3", now)) << "jti of different senders do not collide";
-  // Limit 4: three more fit only once the expired ones are purged.
+  // Limit 4: three more fit only once the expired ones are purged (the
+  // skew allowance, 60 s, after their expiry).
   const std::vector<replay_entry> more = {{"b", "1", now + 1h}, {"b", "2", now + 1h}, {"b", "3", now + 1h}};
-  ASSERT_TRUE(table().remember(more, now));
+  EXPECT_EQ(table().remember(more, now + 59s).error().code, make_error_code(errc::full));
+  ASSERT_TRUE(table().remember(more, now + 61s));
   EXPECT_EQ(*table().size(), 4u);
   const std::vector<replay_entry> one_too_many = {{"c", "1", now + 1h}};
   auto full = table().remember(one_too_many, now);
   ASSERT_FALSE(full);
   EXPECT_EQ(full.error().code, make_error_code(errc::full));
-  // An expired pair may be remembered again.
+  // A purged pair may be remembered again.
   EXPECT_EQ(*table().purge(now + 2h), 4u);
   EXPECT_EQ(*table().size(), 0u);
   const std::vector<replay_entry> reuse = {{"a", "1", now + 3h}};
@@ -66,15 +68,53 @@ TEST_F(ReplayTable, RefusesALivePairAndRemembersNothingOfThatCall) {
   EXPECT_EQ(*table().size(), 1u);
 }
 
-TEST_F(ReplayTable, OverwritesAnExpiredPairWithoutCountingItTwice) {
+// It used to be overwritten once expired: a copy in the last second of the
+// window, judged at its arrival, took the original's place.
+TEST_F(ReplayTable, NeverOverwritesAPairExpiredOrNot) {
   const auto now = clock::now();
   const std::vector<replay_entry> old = {{"a", "1", now - 1s}};
   ASSERT_TRUE(table().remember(old, now - 1h));
   const std::vector<replay_entry> renewed = {{"a", "1", now + 1h}};
-  ASSERT_TRUE(table().remember(renewed, now));
+  auto again = table().remember(renewed, now);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, make_error_code(errc::conflict));
   EXPECT_TRUE(*table().contains("a", "1", now));
   EXPECT_EQ(*table().size(), 1u);
   EXPECT_EQ(counted_rows(), 1u);
+}
+
+// It used to be purged by the wall clock alone: a copy that arrived in time
+// but was still pending found no entry.
+TEST_F(ReplayTable, KeepsEntriesAMessageStillPendingCouldCollideWith) {
+  const auto now = clock::now();
+  const auto ids = store_all(*store, {incoming("bob", "waiting", now - 2h)});
+  ASSERT_EQ(ids.size(), 1u);
+  const std::vector<replay_entry> entries = {{"a", "before", now - 2h - 2min}, {"a", "after", now - 2h + 1s}};
+  ASSERT_TRUE(table().remember(entries, now - 3h));
+  EXPECT_EQ(*table().purge(now), 1u) << "only the one expired before the pending arrival, less 60 s";
+  EXPECT_TRUE(*table().contains("a", "after", now));
+  const std::vector<outcome_record> done = {quarantine(ids[0])};
+  ASSERT_TRUE(store->record(done));
+  EXPECT_EQ(*table().purge(now), 1u);
+  EXPECT_EQ(*table().size(), 0u);
+}
+
+TEST_F(ReplayTable, RefusesASenderOverItsShareWhileOthersStillFit) {
+  auto opened = message_store::open(dir.path() / "quota.db", {},
+                                    message_store_limits{.max_replay_entries = 10, .replay_entries_per_sender = 2});
+  ASSERT_TRUE(opened);
+  auto& quota = opened->replay();
+  const auto now = clock::now();
+  const std::vector<replay_entry> two = {{"loud", "1", now + 1h}, {"loud", "2", now + 1h}};
+  ASSERT_TRUE(quota.remember(two, now));
+  const std::vector<replay_entry> third = {{"loud", "3", now + 1h}};
+  auto over = quota.remember(third, now);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, make_error_code(errc::over_quota)) << over.error().message();
+  const std::vector<replay_entry> other = {{"quiet", "1", now + 1h}};
+  EXPECT_TRUE(quota.remember(other, now));
+  // The share frees up as the sender's entries are purged.
+  EXPECT_TRUE(quota.remember(third, now + 2h));
 }
 
 // The size used to be kept in the program and was recounted whenever an undone

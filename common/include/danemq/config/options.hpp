@@ -137,7 +137,7 @@ void append(option_table<Settings>& table, option_table<Settings> more) {
 [[nodiscard]] result<bool> parse_bool(std::string_view text);
 /// A size in bytes, with an optional K, M or G suffix (powers of 1024), in [min, max].
 [[nodiscard]] result<std::uint64_t> parse_size(std::string_view text, std::uint64_t min, std::uint64_t max);
-/// A duration: an integer with s, ms, m or h (no suffix: seconds), in [min, max].
+/// A duration: an integer with ms, s, m, h or d (no suffix: seconds), in [min, max].
 [[nodiscard]] result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chrono::milliseconds min,
                                                                std::chrono::milliseconds max);
 /// A file that exists and can be read now.
@@ -149,7 +149,7 @@ void append(option_table<Settings>& table, option_table<Settings> more) {
 
 // ---- the inverse: values as a user writes them (parse(format(x)) == x) ----
 
-/// In the largest unit that holds it exactly: "500ms", "30s", "5m", "1h".
+/// In the largest unit that holds it exactly: "500ms", "30s", "5m", "1h", "7d".
 [[nodiscard]] std::string format_duration(std::chrono::milliseconds value);
 /// In the largest power-of-1024 suffix that holds it exactly: "4096" below
 /// 1 M stays in bytes, "64M", "1G".
@@ -201,7 +201,7 @@ template <class Settings, class Access>
           .range = format_size(min) + ".." + format_size(max)};
 }
 
-/// A duration (ms, s, m, h) in [min, max], kept in the member's own unit.
+/// A duration (ms, s, m, h, d) in [min, max], kept in the member's own unit.
 template <class Settings, class Access>
 [[nodiscard]] value_rule<Settings> duration_in(Access access, std::chrono::milliseconds min,
                                                std::chrono::milliseconds max) {

@@ -30,6 +30,8 @@ enum class errc {
   unsupported_key,            ///< a key outside the allow-list (RSA >= 2048 bits, EC P-256)
   internal_error,             ///< cjose or OpenSSL failed where it should not (allocation, ...)
   sender_not_allowed,         ///< the claimed sender is not on ALLOWED_SENDERS (checked before any DNS query)
+  processing_failed_repeatedly,  ///< the receiver could not finish processing the message after repeated attempts
+  sender_over_quota,             ///< the sender's share of the replay memory (REPLAY_MEMORY_PER_SENDER) is used up
 };
 
 const std::error_category& jose_category() noexcept;

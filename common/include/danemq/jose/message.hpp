@@ -83,9 +83,11 @@ struct open_options {
   /// ALLOWED_SENDERS: the names that may write to us, checked on the signer's
   /// claimed name before it is looked up (sender_not_allowed). Default: anyone.
   identity::name_allow_list allowed_senders{};
-  /// Freshness window: a v2 message whose `iat` is older is refused (too_old),
-  /// and (sender, jti) is remembered this long.
-  std::chrono::seconds max_age{std::chrono::minutes(5)};
+  /// MESSAGE_MAX_AGE, the acceptance horizon: a v2 message whose `iat` is
+  /// older than this at `now` (in milliseconds, not rounded) is refused
+  /// (too_old). Days, not minutes: a device may be offline that long while
+  /// the broker and the sender's outbox keep its messages.
+  std::chrono::seconds max_age{std::chrono::days(7)};
   /// How far in the future `iat` may be (sender's clock ahead of ours).
   std::chrono::seconds max_clock_skew{std::chrono::seconds(60)};
   /// With a replay memory: true, open() remembers (sender, jti) itself
@@ -105,8 +107,8 @@ struct opened_message {
   std::string text;       ///< the signed text, valid UTF-8
   std::optional<std::chrono::system_clock::time_point> issued_at;  ///< `iat` (v2)
   std::optional<std::string> jti;                                  ///< (v2)
-  /// (v2) Until when (sender, jti) must be remembered: `iat` + max_age, after
-  /// which the message is refused as too old anyway.
+  /// (v2) Until when (sender, jti) must be remembered at least: `iat` +
+  /// max_age + max_clock_skew, after which a copy is refused as too old anyway.
   std::optional<std::chrono::system_clock::time_point> replay_expires_at;
   bool legacy{false};         ///< the original's format: no recipient binding, freshness or replay check
   bool dnssec_secure{false};  ///< the sender's TLSA answer was DNSSEC-secure

@@ -21,21 +21,22 @@ namespace danemq::jose {
 class replay_memory {
  public:
   enum class verdict {
-    first_seen,   ///< not remembered (or expired): remembered now
-    seen_before,  ///< remembered and not expired: a replay, nothing changed
+    first_seen,   ///< not remembered: remembered now
+    seen_before,  ///< remembered (expired or not): a replay, nothing changed
   };
 
   virtual ~replay_memory() = default;
 
-  /// True when (sender, jti) is remembered and its entry does not expire
-  /// before `now`. Any failure is reported by open() as
+  /// True when (sender, jti) is remembered, expired or not: an entry is
+  /// dropped only when no copy could still be accepted, so while it exists a
+  /// copy is a replay. `now` is the time the message is judged at. Any failure is reported by open() as
   /// errc::replay_memory_failed, a temporary error.
   [[nodiscard]] virtual result<bool> seen(std::string_view sender, std::string_view jti,
                                           std::chrono::system_clock::time_point now) = 0;
 
-  /// Atomically: seen_before when (sender, jti) is remembered and not expired
-  /// at `now`; otherwise remembers it until `forget_after` and answers
-  /// first_seen. Equal jti values of different senders do not collide.
+  /// Atomically: seen_before when (sender, jti) is remembered; otherwise
+  /// remembers it until `forget_after` and answers first_seen. An entry is
+  /// never overwritten. Equal jti values of different senders do not collide.
   /// Implementations stay bounded by dropping entries expired before `now`.
   /// Failures as for seen().
   [[nodiscard]] virtual result<verdict> remember(std::string_view sender, std::string_view jti,

@@ -20,6 +20,7 @@ enum class errc {
   not_found,         ///< no row with that id
   full,              ///< a bounded table reached its limit
   conflict,          ///< a row with that key exists (a unique constraint)
+  over_quota,        ///< one key's share of a bounded table is used up (the others may still fit)
 };
 
 const std::error_category& store_category() noexcept;

@@ -16,6 +16,9 @@ struct service_health {
   bool identity_in_sync{false};  ///< our certificate in DNS matches our key
   clock::time_point updated_at{};
   std::string detail;  ///< a short human reason when not healthy
+  /// Why stored messages cannot be processed (the replay memory is full):
+  /// they wait, unprocessed; empty while processing goes on.
+  std::string processing_halted;
 };
 
 class health_record {

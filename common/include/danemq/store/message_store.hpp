@@ -8,6 +8,7 @@
 // inbox or quarantine row, so a crash at any point leaves it either pending
 // (processed again at restart) or done, never both and never neither.
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -39,13 +40,16 @@ struct outcome_record {
 };
 
 struct message_store_limits {
-  std::size_t max_replay_entries{1'000'000};  ///< the replay memory's bound
+  std::size_t max_replay_entries{1'000'000};       ///< the replay memory's bound
+  std::size_t replay_entries_per_sender{700'000};  ///< one sender's share of it
+  /// MAX_CLOCK_SKEW: how long beyond its expiry a replay entry is kept.
+  std::chrono::milliseconds replay_purge_margin{std::chrono::seconds(60)};
 };
 
 class message_store {
  public:
   /// The schema version this program writes (PRAGMA user_version).
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   /// Opens or creates <path> and brings it to schema_version (read-only:
   /// checks it only). Failure: the database errors; schema_mismatch for a
@@ -64,7 +68,8 @@ class message_store {
   /// or raw row id). An accept or quarantine fails with not_found when the
   /// message is no longer pending, an accept with conflict when a replay
   /// entry is already remembered (the message is left pending), full when the
-  /// replay memory is; a defer with not_found. Fails as a whole only when the
+  /// replay memory is, over_quota when the sender's share of it is; a defer
+  /// with not_found. Fails as a whole only when the
   /// transaction cannot commit.
   [[nodiscard]] result<std::vector<result<std::int64_t>>> record(std::span<const outcome_record> records);
 
