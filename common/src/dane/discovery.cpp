@@ -14,6 +14,9 @@ bool is(const failure& f, errc code) {
   return f.code == make_error_code(code);
 }
 
+/// How long a second lookup of a never-resolved name waits for the first.
+constexpr std::chrono::milliseconds unproven_follower_wait{500};
+
 throttle_limits with_zone_hold(throttle_limits limits, std::chrono::seconds failure_ttl) {
   limits.zone_hold = failure_ttl;
   return limits;
@@ -186,9 +189,13 @@ result<dane_identity_ptr> discovery::cached_identity(std::string_view requested)
       leader = true;
     }
   }
-  // A follower of a name never resolved does not wait (a publisher naming one
-  // slow name in many messages would hold every worker): it is retried later.
-  if (!leader && !cache_.resolved_before(name)) {
+  // A follower of a name never resolved waits only briefly: long enough for
+  // a healthy answer (a new sender's first messages arrive together, and
+  // holding them back would reorder them), not for a slow zone (a publisher
+  // naming one slow name in many messages would hold every worker): past
+  // that it is retried later.
+  if (!leader && !cache_.resolved_before(name) &&
+      shared.wait_for(unproven_follower_wait) != std::future_status::ready) {
     throttle_.count_refused_busy();
     return fail(errc::lookup_throttled, name + ": a lookup of this name is already under way");
   }

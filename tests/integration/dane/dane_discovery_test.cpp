@@ -303,8 +303,9 @@ TEST(DaneDiscovery, CachesForTheTtlAndSendsNoQueryOnAHit) {
     EXPECT_EQ(after_expiry.lookups, 2u);
 
     // Concurrent first lookups of one name cost one query: the first asks;
-    // the others find its answer cached or, while it is under way, do not
-    // wait for a name that never resolved (lookup_throttled, retried later).
+    // the others find its answer cached, or wait briefly for it while it is
+    // under way, and are held back (lookup_throttled, retried later) only
+    // when it takes longer for a name that never resolved.
     std::vector<std::thread> threads;
     std::atomic<int> successes{0};
     std::atomic<int> held_back{0};
