@@ -25,11 +25,11 @@
 namespace danemq::dane {
 
 struct throttle_limits {
-  unsigned per_zone{2};                ///< concurrent lookups in one zone; 0: no limit
-  unsigned unproven{4};                ///< concurrent lookups of never-resolved names, all zones; 0: no limit
-  unsigned zone_failures{3};           ///< consecutive failures that make a zone fail fast; 0: never
-  std::chrono::seconds zone_hold{5};   ///< how long it then fails fast (discovery: DANE_FAILURE_CACHE_TTL)
-  std::size_t max_zones{4096};         ///< zones remembered (idle ones are forgotten first)
+  unsigned per_zone{2};               ///< concurrent lookups in one zone; 0: no limit
+  unsigned unproven{4};               ///< concurrent lookups of never-resolved names, all zones; 0: no limit
+  unsigned zone_failures{3};          ///< consecutive failures that make a zone fail fast; 0: never
+  std::chrono::seconds zone_hold{5};  ///< how long it then fails fast (discovery: DANE_FAILURE_CACHE_TTL)
+  std::size_t max_zones{4096};        ///< zones remembered (idle ones are forgotten first)
 };
 
 /// The zone a canonical name is counted in: the labels to the right of its
