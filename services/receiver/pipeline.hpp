@@ -57,8 +57,9 @@ class pipeline {
   using outcome_handler = std::function<void(const processing_outcome&)>;
   using pause_handler = std::function<void(bool paused)>;
 
-  /// `on_outcome` runs on a worker after the outcome is recorded; `pause`
-  /// is told when reading from the broker must pause or may resume.
+  /// `on_outcome` runs on the committer thread after the outcome is recorded,
+  /// in arrival order; `pause` is told when reading from the broker must
+  /// pause or may resume.
   pipeline(boost::asio::io_context& io, store::message_store& store, message_decider& processor,
            const pipeline_options& options, outcome_handler on_outcome, pause_handler pause);
   ~pipeline();
