@@ -35,6 +35,7 @@ receiver_daemon::~receiver_daemon() {
   background_.stop();
   background_.join();
   if (client_) client_->stop(std::chrono::milliseconds(500));
+  pipeline_view_.store(nullptr, std::memory_order_release);
   pipeline_.reset();
 }
 
@@ -93,17 +94,20 @@ void receiver_daemon::request_stop() {
 }
 
 bool receiver_daemon::receiving() const {
-  return identity_in_sync_ && client_ && client_->connected();
+  const auto* client = client_view_.load(std::memory_order_acquire);
+  return identity_in_sync_ && client != nullptr && client->connected();
 }
 
 std::optional<pipeline_statistics> receiver_daemon::statistics() const {
-  if (!pipeline_) return std::nullopt;
-  return pipeline_->statistics();
+  const auto* running = pipeline_view_.load(std::memory_order_acquire);
+  if (running == nullptr) return std::nullopt;
+  return running->statistics();
 }
 
 std::optional<mqtt::client_statistics> receiver_daemon::mqtt_statistics() const {
-  if (!client_) return std::nullopt;
-  return client_->statistics();
+  const auto* client = client_view_.load(std::memory_order_acquire);
+  if (client == nullptr) return std::nullopt;
+  return client->statistics();
 }
 
 void receiver_daemon::check_identity() {
@@ -171,8 +175,9 @@ void receiver_daemon::start_receiving() {
       pipeline_options{settings_.workers, settings_.queue_size, settings_.backlog_limit},
       [this](const processing_outcome& outcome) { on_outcome(outcome); },
       [this](bool paused) {
-        if (client_) client_->set_paused(paused);
+        if (auto* client = client_view_.load(std::memory_order_acquire)) client->set_paused(paused);
       });
+  pipeline_view_.store(pipeline_.get(), std::memory_order_release);
   if (auto started = pipeline_->start(); !started) {
     spdlog::error("cannot read the stored backlog: {}", started.error().message());
     stop_now(exit_failure);
@@ -187,6 +192,7 @@ void receiver_daemon::start_receiving() {
         std::lock_guard lock(state_mutex_);
         health_detail_ = event.connected ? "" : "broker: " + event.reason;
       });
+  client_view_.store(client_.get(), std::memory_order_release);
   if (pipeline_->statistics().paused) client_->set_paused(true);
   if (auto started = client_->start(); !started) {
     spdlog::error("MQTT: {}", started.error().message());

@@ -94,6 +94,11 @@ class receiver_daemon {
   std::unique_ptr<message_processor> processor_;
   std::unique_ptr<pipeline> pipeline_;
   std::unique_ptr<mqtt::client> client_;
+  // The two above, published once built for the threads that only look at
+  // them (the pipeline's pause handler, receiving(), the statistics): the
+  // io thread assigns the unique_ptrs while those may run.
+  std::atomic<pipeline*> pipeline_view_{nullptr};
+  std::atomic<mqtt::client*> client_view_{nullptr};
 
   std::atomic<bool> stopping_{false};
   std::atomic<bool> identity_in_sync_{false};
