@@ -57,7 +57,12 @@ decision message_processor::decide(const store::pending_message& message, const 
   open_options.remember_in_open = false;  // remembered with the inbox row, in one transaction
   persistent_replay_memory replay(store_.replay());
   asked_name_recorder peers(peers_);
-  auto opened = jose::open(wire, me_, peers, open_options, &replay);
+  // Held for the whole decision: a key set swapped in meanwhile does not free these keys.
+  const auto keys = keys_.get();
+  auto opened = jose::open(wire, *keys, peers, open_options, &replay);
+  if (!opened && opened.error().code == jose::errc::decryption_failed && refresh_keys_ && refresh_keys_()) {
+    opened = jose::open(wire, *keys_.get(), peers, open_options, &replay);
+  }
   if (cancelled != nullptr && cancelled->load()) {
     decision out;
     out.outcome =

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
+#include "danemq/identity/key_set.hpp"
 #include "danemq/jose/message.hpp"
 #include "danemq/store/message_store.hpp"
 
@@ -76,9 +79,21 @@ class message_decider {
 
 class message_processor final : public message_decider {
  public:
+  /// Decrypts with any key of the set `keys` holds when a message is
+  /// decided: a key set swapped in meanwhile (a rotation) applies from the
+  /// next message on.
+  message_processor(const identity::shared_key_set& keys, dane::identity_source& peers, store::message_store& store,
+                    processor_options options)
+      : keys_(keys), peers_(peers), store_(store), options_(std::move(options)) {}
+  /// With one fixed key.
   message_processor(const identity::local_identity& me, dane::identity_source& peers, store::message_store& store,
                     processor_options options)
-      : me_(me), peers_(peers), store_(store), options_(std::move(options)) {}
+      : own_keys_(std::make_unique<identity::shared_key_set>(
+            std::make_shared<const identity::key_set>(identity::key_set_of(me)))),
+        keys_(*own_keys_),
+        peers_(peers),
+        store_(store),
+        options_(std::move(options)) {}
 
   /// Opens the message as of its arrival time (freshness is judged when it
   /// reached us, not when a retry finally succeeds) and decides its fate,
@@ -92,6 +107,12 @@ class message_processor final : public message_decider {
   /// meanwhile becomes a quarantined replay; one the database refused is unchanged.
   [[nodiscard]] std::vector<processing_outcome> record(std::vector<decision> decisions) override;
 
+  /// Called from a worker when no key of the set decrypts a message: true
+  /// when it swapped in a newer key set (a rotation's next key written just
+  /// before its record was published, not yet picked up), and the message is
+  /// tried once more. Set before the first decide().
+  void set_key_refresh(std::function<bool()> refresh) { refresh_keys_ = std::move(refresh); }
+
   /// decide() and record() for one message.
   [[nodiscard]] processing_outcome process(const store::pending_message& message,
                                            const std::atomic<bool>* cancelled = nullptr);
@@ -100,10 +121,12 @@ class message_processor final : public message_decider {
   [[nodiscard]] decision retry_or_quarantine(const store::pending_message& message, const failure& why,
                                              std::chrono::milliseconds limit);
 
-  const identity::local_identity& me_;
+  std::unique_ptr<identity::shared_key_set> own_keys_;  ///< the fixed key of the second constructor
+  const identity::shared_key_set& keys_;
   dane::identity_source& peers_;
   store::message_store& store_;
   processor_options options_;
+  std::function<bool()> refresh_keys_;
 };
 
 }  // namespace danemq::receiver

@@ -18,6 +18,11 @@ std::filesystem::path database_path(const receiver_settings& settings) {
   return settings.service.data_path / "receiver.db";
 }
 
+/// How often the key files are looked at (a stat of six files), and how
+/// often DNS is asked whether it still publishes one of our keys.
+constexpr std::chrono::seconds key_watch_interval{2};
+constexpr std::chrono::seconds dns_recheck_interval{30};
+
 std::string describe_wait(std::chrono::milliseconds delay) {
   const auto tenths = delay.count() / 100;
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
@@ -114,8 +119,11 @@ void receiver_daemon::check_identity() {
   if (stopping_) return;
   // DNS may take seconds: off the io thread, so that a signal is still served.
   boost::asio::post(background_, [this] {
-    auto problem = identity_problem();
-    boost::asio::post(runtime_.io(), [this, problem = std::move(problem)] {
+    // Stamped before loading: a change while loading is seen at the next look.
+    const auto loaded_stamp = identity::stamp_key_files(settings_.service.crypto_path, settings_.service.identity_name);
+    std::shared_ptr<const identity::key_set> loaded;
+    auto problem = identity_problem(loaded);
+    boost::asio::post(runtime_.io(), [this, problem = std::move(problem), loaded = std::move(loaded), loaded_stamp] {
       if (stopping_) return;
       if (!problem.empty()) {
         const auto delay = identity_retry_.next();
@@ -132,29 +140,118 @@ void receiver_daemon::check_identity() {
         });
         return;
       }
+      {
+        std::lock_guard lock(reload_mutex_);
+        keys_.replace(loaded);
+        key_stamp_ = loaded_stamp;
+      }
+      next_dns_check_ = std::chrono::steady_clock::now() + dns_recheck_interval;
       identity_in_sync_ = true;
       // The line the original's README tells users to wait for.
-      spdlog::info("Reading {}", me_->paths.key.string());
+      spdlog::info("Reading {}", loaded->current().paths.key.string());
+      if (loaded->keys.size() > 1) spdlog::info("key rotation under way: {} keys", loaded->keys.size());
       start_receiving();
+      schedule_key_watch();
+      watch_hangup();
     });
   });
 }
 
-std::string receiver_daemon::identity_problem() {
+std::string receiver_daemon::identity_problem(std::shared_ptr<const identity::key_set>& loaded) {
   const auto& service = settings_.service;
-  auto local = identity::load_local_identity(service.crypto_path, service.identity_name);
+  auto local = identity::load_key_set(service.crypto_path, service.identity_name);
   if (!local) return "local identity in " + service.crypto_path.string() + ": " + local.error().message();
   auto published = peers_->discover(service.identity_name);
   if (!published) return "DNS: " + published.error().message();
   if (!(*published)->dnssec_secure) return "DNS: the TLSA record of " + service.identity_name + " is not DNSSEC-secure";
   for (const auto& key : (*published)->keys) {
-    if (key.public_key && crypto::same_public_key(*key.public_key, *local->key)) {
-      me_.emplace(std::move(*local));
-      return {};
+    for (const auto& mine : local->keys) {
+      if (key.public_key && crypto::same_public_key(*key.public_key, *mine.key)) {
+        loaded = std::make_shared<const identity::key_set>(std::move(*local));
+        return {};
+      }
     }
   }
-  return "DNS: no TLSA record of " + service.identity_name + " matches the local key " + local->paths.key.string() +
-         " (publish the record printed by generate_tlsa)";
+  return "DNS: no TLSA record of " + service.identity_name + " matches a local key (" +
+         local->current().paths.key.string() + (local->keys.size() > 1 ? " and the rotation's" : "") +
+         "; publish the record printed by generate_tlsa)";
+}
+
+void receiver_daemon::schedule_key_watch() {
+  key_watch_timer_.expires_after(key_watch_interval);
+  key_watch_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    bool changed = false;
+    {
+      std::lock_guard lock(reload_mutex_);
+      changed = identity::stamp_key_files(settings_.service.crypto_path, settings_.service.identity_name) != key_stamp_;
+    }
+    if (changed || std::chrono::steady_clock::now() >= next_dns_check_) recheck_keys(false);
+    schedule_key_watch();
+  });
+}
+
+void receiver_daemon::watch_hangup() {
+  hangup_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec || stopping_) return;
+    spdlog::info("SIGHUP: reading the identity's keys again");
+    recheck_keys(true);
+    watch_hangup();
+  });
+}
+
+bool receiver_daemon::reload_keys(bool force) {
+  const auto& service = settings_.service;
+  std::lock_guard lock(reload_mutex_);
+  const auto stamp = identity::stamp_key_files(service.crypto_path, service.identity_name);
+  if (!force && stamp == key_stamp_) return false;
+  auto local = identity::load_key_set(service.crypto_path, service.identity_name);
+  if (!local) {
+    // A rotation writes its files one by one: the next look reads them again.
+    spdlog::warn("cannot reload the identity's keys, keeping the ones in use: {}", local.error().message());
+    return false;
+  }
+  std::string roles;
+  for (const auto& key : local->keys) roles += (roles.empty() ? "" : ", ") + std::string(to_string(key.role));
+  keys_.replace(std::make_shared<const identity::key_set>(std::move(*local)));
+  key_stamp_ = stamp;
+  spdlog::info("identity keys reloaded: {}", roles);
+  return true;
+}
+
+void receiver_daemon::recheck_keys(bool force_reload) {
+  if (rechecking_keys_) return;
+  rechecking_keys_ = true;
+  next_dns_check_ = std::chrono::steady_clock::now() + dns_recheck_interval;
+  boost::asio::post(background_, [this, force_reload] {
+    const auto& service = settings_.service;
+    (void)reload_keys(force_reload);
+    const auto keys = keys_.get();
+    std::string dns_problem;
+    auto published = peers_->discover(service.identity_name);
+    if (!published) {
+      dns_problem = "DNS: " + published.error().message();
+    } else if (!(*published)->dnssec_secure) {
+      dns_problem = "DNS: the TLSA record of " + service.identity_name + " is not DNSSEC-secure";
+    } else {
+      bool matched = false;
+      for (const auto& key : (*published)->keys) {
+        for (const auto& mine : keys->keys) {
+          matched = matched || (key.public_key && crypto::same_public_key(*key.public_key, *mine.key));
+        }
+      }
+      if (!matched) dns_problem = "DNS: no TLSA record of " + service.identity_name + " matches a local key";
+    }
+    boost::asio::post(runtime_.io(), [this, dns_problem] {
+      rechecking_keys_ = false;
+      if (stopping_) return;
+      const bool was_in_sync = identity_in_sync_.exchange(dns_problem.empty());
+      if (!dns_problem.empty() && was_in_sync) spdlog::error("identity not in sync: {}", dns_problem);
+      if (dns_problem.empty() && !was_in_sync) spdlog::info("identity back in sync with DNS");
+      std::lock_guard lock(state_mutex_);
+      identity_detail_ = dns_problem.empty() ? std::string() : "identity not in sync: " + dns_problem;
+    });
+  });
 }
 
 void receiver_daemon::start_receiving() {
@@ -169,7 +266,8 @@ void receiver_daemon::start_receiving() {
   processing.retry_limit = settings_.lookup_retry_limit;
   processing.unknown_sender_retry_limit = settings_.lookup_retry_limit_unknown;
   processing.retry = settings_.lookup_retry();
-  processor_ = std::make_unique<message_processor>(*me_, *peers_, *store_, processing);
+  processor_ = std::make_unique<message_processor>(keys_, *peers_, *store_, processing);
+  processor_->set_key_refresh([this] { return reload_keys(false); });
   pipeline_ = std::make_unique<pipeline>(
       runtime_.io(), *store_, *processor_,
       pipeline_options{settings_.workers, settings_.queue_size, settings_.backlog_limit},
@@ -269,7 +367,7 @@ void receiver_daemon::save_health() {
   health.updated_at = clock::now();
   {
     std::lock_guard lock(state_mutex_);
-    health.detail = health_detail_;
+    health.detail = !identity_in_sync_ && !identity_detail_.empty() ? identity_detail_ : health_detail_;
     health.processing_halted = processing_halted_;
   }
   if (stopping_) {
@@ -305,6 +403,9 @@ void receiver_daemon::wind_down() {
   const auto deadline = runtime_.deadline();
   identity_timer_.cancel();
   health_timer_.cancel();
+  key_watch_timer_.cancel();
+  boost::system::error_code ignored;
+  hangup_.cancel(ignored);
   // First stop reading: what was stored gets its PUBACK, nothing new comes in.
   if (client_) client_->stop(std::min<std::chrono::milliseconds>(settings_.stop_grace / 3, std::chrono::seconds(1)));
   if (pipeline_) {

@@ -5,12 +5,17 @@
 // stores every message raw before the broker is acknowledged, and processes
 // stored messages on a worker pool (pipeline.hpp). SIGTERM/SIGINT: stops
 // reading, acknowledges what is stored, finishes or leaves pending what is in
-// flight, exits 0 within STOP_GRACE.
+// flight, exits 0 within STOP_GRACE. The identity's keys (key_set.hpp) are
+// re-read on SIGHUP and when their files change, swapped in whole, and
+// checked against DNS again: health says when no local key matches what DNS
+// publishes.
 
+#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <atomic>
+#include <csignal>
 #include <iosfwd>
 #include <memory>
 #include <mutex>
@@ -20,6 +25,7 @@
 #include "danemq/core/backoff.hpp"
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
+#include "danemq/identity/key_set.hpp"
 #include "danemq/mqtt/client.hpp"
 #include "danemq/runtime/service_runtime.hpp"
 #include "danemq/store/message_store.hpp"
@@ -66,7 +72,16 @@ class receiver_daemon {
 
  private:
   void check_identity();
-  [[nodiscard]] std::string identity_problem();
+  /// Loads the key set and compares it with DNS; on success `loaded` holds the set.
+  [[nodiscard]] std::string identity_problem(std::shared_ptr<const identity::key_set>& loaded);
+  /// Every few seconds (and on SIGHUP): reloads the keys when their files
+  /// changed, and re-checks DNS now and then.
+  void schedule_key_watch();
+  void watch_hangup();
+  void recheck_keys(bool force_reload);
+  /// Loads the key set again when its files changed since the last load (or
+  /// always with `force`) and swaps it in; true when it did. Any thread.
+  bool reload_keys(bool force);
   void start_receiving();
   [[nodiscard]] result<void> store_batch(std::vector<mqtt::message>& batch);
   void on_outcome(const processing_outcome& outcome);
@@ -85,12 +100,18 @@ class receiver_daemon {
   runtime::service_runtime runtime_{settings_.stop_grace};
   boost::asio::steady_timer identity_timer_{runtime_.io()};
   boost::asio::steady_timer health_timer_{runtime_.io()};
+  boost::asio::steady_timer key_watch_timer_{runtime_.io()};
+  boost::asio::signal_set hangup_{runtime_.io(), SIGHUP};
   boost::asio::thread_pool background_{1};  // blocking start-up checks (DNS) off the io thread
   backoff identity_retry_;
 
   std::optional<store::message_store> store_;
   std::shared_ptr<dane::identity_source> peers_;
-  std::optional<identity::local_identity> me_;
+  identity::shared_key_set keys_;
+  std::mutex reload_mutex_;
+  identity::key_files_stamp key_stamp_{};                   // guarded by reload_mutex_: the files of the set in use
+  std::chrono::steady_clock::time_point next_dns_check_{};  // io thread only
+  bool rechecking_keys_{false};                             // io thread only
   std::unique_ptr<message_processor> processor_;
   std::unique_ptr<pipeline> pipeline_;
   std::unique_ptr<mqtt::client> client_;
@@ -105,6 +126,7 @@ class receiver_daemon {
   std::atomic<bool> left_work_behind_{false};
   mutable std::mutex state_mutex_;
   std::string health_detail_;
+  std::string identity_detail_;    // guarded by state_mutex_: why the keys no longer match DNS
   std::string processing_halted_;  // guarded by state_mutex_: why stored messages wait unprocessed
   int exit_code_{exit_success};
 };

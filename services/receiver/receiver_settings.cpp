@@ -34,11 +34,7 @@ config::option_table<receiver_settings> receiver_options() {
            .help = "who may write to this device, checked before any DNS lookup: comma-separated names and "
                    "`*.zone` patterns (every name below the zone); others are quarantined as `sender not allowed`",
            .unset = "anyone"},
-          {.env = "MESSAGE_MAX_AGE",
-           .flag = "--message-max-age",
-           .value = config::duration_in<S>(&S::max_age, seconds(10), std::chrono::days(30)),
-           .help = "refuse messages signed longer ago than this before they reached the receiver (the acceptance "
-                   "horizon: keep the broker's session expiry at least as long)"},
+          config::message_max_age_option<S>(&S::max_age),
           {.env = "MAX_CLOCK_SKEW",
            .flag = "--max-clock-skew",
            .value = config::duration_in<S>(&S::max_clock_skew, milliseconds(0), hours(1)),

@@ -144,8 +144,20 @@ trust_decision decide_trust(const trust_input& input, const pkix_cd_check& pkix_
     decision.verdicts.push_back(std::move(verdict));
   }
 
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const candidate& a, const candidate& b) { return before(a.record, b.record); });
+  // Among records of one kind that carry a whole certificate, the newest
+  // (latest notBefore) first: during a key rotation a sender encrypts to the
+  // next key as soon as it is published. Bare keys keep the RDATA order.
+  std::stable_sort(candidates.begin(), candidates.end(), [](const candidate& a, const candidate& b) {
+    const auto kind_a = std::tuple(usage_rank(a.record.usage), a.record.selector, a.record.matching);
+    const auto kind_b = std::tuple(usage_rank(b.record.usage), b.record.selector, b.record.matching);
+    if (kind_a != kind_b) return kind_a < kind_b;
+    if (a.key.certificate && b.key.certificate) {
+      const auto born_a = identity::not_before(*a.key.certificate);
+      const auto born_b = identity::not_before(*b.key.certificate);
+      if (born_a != born_b) return born_a > born_b;
+    }
+    return a.record.data < b.record.data;
+  });
   // The same key published twice (e.g. 3 0 0 and 3 1 0 of one certificate) is offered once.
   for (auto& c : candidates) {
     const bool duplicate = std::any_of(decision.keys.begin(), decision.keys.end(), [&c](const trusted_key& k) {

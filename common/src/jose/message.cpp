@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <vector>
 
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/jose/dns_uri.hpp"
@@ -163,14 +164,42 @@ result<bool> check_claims(const protected_header& header, const std::string& us,
   return false;
 }
 
-result<opened_message> open_message(std::string_view wire, const identity::local_identity& me,
-                                    dane::identity_source& peers, const open_options& options, replay_memory* replay) {
+/// Decrypts with whichever of our keys the message was encrypted to: the one
+/// place that knows an identity may hold several (a key rotation). Failure
+/// bad_algorithm when `alg` fits none of them, decryption_failed when none
+/// opens it, and decrypt_jwe's other failures as they come.
+result<std::string> decrypt_with_any(const parsed_jwe& jwe, const std::vector<const EVP_PKEY*>& keys,
+                                     std::size_t max_plaintext_size) {
+  std::optional<failure> first_misfit;
+  std::optional<failure> last_failure;
+  for (const auto* key : keys) {
+    auto decrypted = decrypt_jwe(jwe, *key, max_plaintext_size);
+    if (decrypted) return decrypted;
+    if (decrypted.error().code == errc::bad_algorithm) {
+      if (!first_misfit) first_misfit = decrypted.error();
+      continue;
+    }
+    if (decrypted.error().code != errc::decryption_failed) return decrypted.error();
+    last_failure = decrypted.error();
+  }
+  if (!last_failure) {
+    if (first_misfit) return *first_misfit;
+    return fail(errc::unsupported_key, "our identity has no private key");
+  }
+  if (keys.size() == 1) return *last_failure;
+  return fail(errc::decryption_failed, "none of our " + std::to_string(keys.size()) + " keys decrypts the message");
+}
+
+result<opened_message> open_message(std::string_view wire, const std::string& name,
+                                    const std::vector<const EVP_PKEY*>& keys, dane::identity_source& peers,
+                                    const open_options& options, replay_memory* replay) {
   if (wire.size() > options.max_message_size) {
     return fail(errc::too_large, "message of " + std::to_string(wire.size()) + " bytes (MAX_MESSAGE_SIZE " +
                                      std::to_string(options.max_message_size) + ")");
   }
-  auto us = our_name(me);
-  if (!us) return us.error();
+  if (keys.empty()) return fail(errc::unsupported_key, "our identity has no private key");
+  auto us = identity::canonical_dns_name(name);
+  if (!us) return fail(errc::bad_format, "our own name: " + us.error().detail);
   const auto now = now_of(options.now);
 
   auto jwe = parse_jwe(wire, options.max_message_size, options.max_plaintext_size);
@@ -180,7 +209,7 @@ result<opened_message> open_message(std::string_view wire, const identity::local
   if (!addressed) return addressed.error();
   if (*addressed != *us) return fail(errc::not_for_us, "encrypted for " + *addressed + ", not for " + *us);
 
-  auto signed_text = decrypt_jwe(*jwe, *me.key, options.max_plaintext_size);
+  auto signed_text = decrypt_with_any(*jwe, keys, options.max_plaintext_size);
   if (!signed_text) return signed_text.error();
   auto jws = parse_jws(*signed_text, options.max_plaintext_size);
   if (!jws) return jws.error();
@@ -252,7 +281,18 @@ result<std::string> seal(const message_to_send& message, const identity::local_i
 
 result<opened_message> open(std::string_view wire, const identity::local_identity& me, dane::identity_source& peers,
                             const open_options& options, replay_memory* replay) {
-  return guarded("open", [&] { return open_message(wire, me, peers, options, replay); });
+  std::vector<const EVP_PKEY*> keys;
+  if (me.key) keys.push_back(me.key.get());
+  return guarded("open", [&] { return open_message(wire, me.name, keys, peers, options, replay); });
+}
+
+result<opened_message> open(std::string_view wire, const identity::key_set& keys, dane::identity_source& peers,
+                            const open_options& options, replay_memory* replay) {
+  std::vector<const EVP_PKEY*> private_keys;
+  for (const auto& key : keys.keys) {
+    if (key.key) private_keys.push_back(key.key.get());
+  }
+  return guarded("open", [&] { return open_message(wire, keys.name, private_keys, peers, options, replay); });
 }
 
 }  // namespace danemq::jose

@@ -192,6 +192,22 @@ TEST(TrustDecision, RolloverOffersEveryValidKeyInAnOrderIndependentOfDns) {
   EXPECT_EQ(X509_cmp(one.keys[1].certificate.get(), other.keys[1].certificate.get()), 0);
 }
 
+TEST(TrustDecision, DuringARotationTheNewestCertificateComesFirstAndBareKeysKeepTheirOrder) {
+  auto older = testing::make_certificate({name, {name}, false, std::chrono::hours(-48), std::chrono::hours(24)});
+  auto newer = testing::make_certificate({name, {name}, false, std::chrono::hours(-1), std::chrono::hours(24)});
+  for (const auto& records : {std::vector{record_of(older, 3, 0, 0), record_of(newer, 3, 0, 0)},
+                              std::vector{record_of(newer, 3, 0, 0), record_of(older, 3, 0, 0)}}) {
+    auto decision = decide_trust(secure(records), {});
+    ASSERT_EQ(decision.keys.size(), 2u);
+    EXPECT_EQ(X509_cmp(decision.keys[0].certificate.get(), newer.cert.get()), 0) << "encrypt to the newest";
+  }
+  auto bare = decide_trust(secure({record_of(newer, 3, 1, 0), record_of(older, 3, 1, 0)}), {});
+  auto swapped = decide_trust(secure({record_of(older, 3, 1, 0), record_of(newer, 3, 1, 0)}), {});
+  ASSERT_EQ(bare.keys.size(), 2u);
+  EXPECT_EQ(bare.keys[0].record, swapped.keys[0].record);
+  EXPECT_LT(bare.keys[0].record.data, bare.keys[1].record.data);
+}
+
 TEST(TrustDecision, PrefersDaneEeAndOffersAKeyPublishedTwiceOnce) {
   auto id = testing::make_identity(name);
   auto decision = decide_trust(secure({record_of(id, 1, 0, 0), record_of(id, 3, 0, 0), record_of(id, 3, 0, 0)}), {});

@@ -501,6 +501,26 @@ TEST(MessageOpen, RefusesWhenOurOwnKeyDoesNotDecrypt) {
   expect_error(open(p.seal_to_bob("x"), bob_with_wrong_key, p.dns, pinned()), errc::decryption_failed);
 }
 
+TEST(MessageOpen, DecryptsWithAnyKeyOfARotatingIdentity) {
+  // Bob mid-rotation holds his current key and the next (and maybe the
+  // previous); the sender encrypted to one of them.
+  parties p;
+  const auto sealed = p.seal_to_bob("rotating");
+  identity::key_set keys;
+  keys.name = "bob.example";
+  for (const auto* key : {&rsa_key(8), &rsa_key(9)}) {
+    auto other = identity::key_set_of(test::local("bob.example", *key));
+    keys.keys.push_back(std::move(other.keys.front()));
+  }
+  expect_error(open(sealed, keys, p.dns, pinned()), errc::decryption_failed);
+  auto with_bob = identity::key_set_of(p.bob);
+  with_bob.keys.front().role = identity::key_role::next;
+  keys.keys.push_back(std::move(with_bob.keys.front()));
+  auto opened = open(sealed, keys, p.dns, pinned());
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_EQ(opened->text, "rotating");
+}
+
 // ---------------------------------------------------------------------------
 // DANE lookups.
 

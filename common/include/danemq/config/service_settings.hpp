@@ -63,6 +63,20 @@ struct service_settings {
 /// for every program that looks names up; lift() them into a bigger struct.
 [[nodiscard]] option_table<dane::discovery_config> discovery_options();
 
+/// MESSAGE_MAX_AGE, the acceptance horizon, as one row for every program
+/// that needs it (the receiver refuses older messages; maintenance's `rotate
+/// finish` waits it out after `commit`): a fleet sets one value for all.
+template <class Settings>
+[[nodiscard]] option<Settings> message_max_age_option(std::chrono::seconds Settings::*member) {
+  return {.env = "MESSAGE_MAX_AGE",
+          .flag = "--message-max-age",
+          .value = duration_in<Settings>(member, std::chrono::seconds(10), std::chrono::days(30)),
+          .help =
+              "refuse messages signed longer ago than this before they reached the receiver (the acceptance "
+              "horizon: keep the broker's session expiry at least as long; `rotate finish` waits this long "
+              "after `commit`)"};
+}
+
 /// The rows for service_settings. `identity_required`: IDENTITY_NAME must be given.
 [[nodiscard]] option_table<service_settings> service_options(bool identity_required = true);
 

@@ -54,7 +54,9 @@ struct trust_decision {
 
 /// Applies the rules above to every record. Usable keys are ordered
 /// deterministically, whatever order DNS gave: DANE-EE before PKIX-EE before
-/// PKIX-CD, then by RDATA bytes; keys[0] is the one to encrypt to.
+/// PKIX-CD, then among records carrying a whole certificate the newest
+/// (latest notBefore) first — a rotation's next key as soon as it is
+/// published — then by RDATA bytes; keys[0] is the one to encrypt to.
 /// A bogus status makes every record unusable. `pkix_cd` may be empty
 /// (PKIX-CD records are then unusable).
 [[nodiscard]] trust_decision decide_trust(const trust_input& input, const pkix_cd_check& pkix_cd);

@@ -29,6 +29,7 @@
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
+#include "danemq/identity/key_set.hpp"
 #include "danemq/identity/name_allow_list.hpp"
 #include "danemq/jose/errors.hpp"
 #include "danemq/jose/jws.hpp"
@@ -127,6 +128,13 @@ struct opened_message {
 /// replay_memory_failed, unsupported_key, internal_error. is_temporary()
 /// tells which of them are worth retrying.
 [[nodiscard]] result<opened_message> open(std::string_view wire, const identity::local_identity& me,
+                                          dane::identity_source& peers, const open_options& options = {},
+                                          replay_memory* replay = nullptr);
+
+/// The same for an identity in the middle of a key rotation: the message is
+/// decrypted with whichever key of `keys` (current, next, previous) it was
+/// encrypted to. Failure decryption_failed when none of them opens it.
+[[nodiscard]] result<opened_message> open(std::string_view wire, const identity::key_set& keys,
                                           dane::identity_source& peers, const open_options& options = {},
                                           replay_memory* replay = nullptr);
 
