@@ -24,6 +24,7 @@ std::string generated_table() {
       config::document('s', sender::sender_options()),
       config::document('m', maintenance::maintenance_options()),
       config::document('m', maintenance::dns_options()),
+      config::document('m', maintenance::rotation_options()),
       config::document('m', maintenance::watch_options()),
   });
 }

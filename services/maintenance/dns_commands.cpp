@@ -11,6 +11,7 @@
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/identity/tlsa_record.hpp"
 #include "lookup_report.hpp"
+#include "tlsa_publication.hpp"
 
 namespace danemq::maintenance {
 namespace {
@@ -18,7 +19,7 @@ namespace {
 /// State of the DNS subcommands, alive as long as the CLI (owned by its callbacks).
 class dns_commands {
  public:
-  explicit dns_commands(maintenance_app& app) : app_(app), binding_(app.cli(), dns_options()) {}
+  explicit dns_commands(maintenance_app& app) : app_(app) {}
 
   int check() {
     auto settings = load();
@@ -83,40 +84,20 @@ class dns_commands {
     if (!settings) return app_.error(exit_usage, settings.error().detail);
     if (settings->update_server.empty())
       return app_.error(exit_usage, "DNS_UPDATE_SERVER (--dns-update-server) is required");
-    if (!settings->update_tsig.empty() && !settings->update_tsig_file.empty()) {
-      return app_.error(exit_usage, "DNS_UPDATE_TSIG and DNS_UPDATE_TSIG_FILE are both set: give one");
-    }
-    if (app_.on_command_line("--dns-update-tsig")) {
-      app_.err() << "warning: --dns-update-tsig puts the TSIG secret on the command line, where `ps` shows it; "
-                    "use DNS_UPDATE_TSIG_FILE\n";
-    }
-    std::string tsig = settings->update_tsig;
-    if (!settings->update_tsig_file.empty()) {
-      auto read = identity::read_small_file(settings->update_tsig_file, 4096);
-      if (!read) return app_.error(exit_usage, "DNS_UPDATE_TSIG_FILE: " + read.error().detail);
-      tsig = std::move(*read);
-      while (!tsig.empty() && (tsig.back() == '\n' || tsig.back() == '\r' || tsig.back() == ' ')) tsig.pop_back();
-    }
-    if (tsig.empty()) {
-      return app_.error(exit_usage, "DNS_UPDATE_TSIG_FILE or DNS_UPDATE_TSIG (--dns-update-tsig) is required");
-    }
-    auto tsig_key = dane::parse_tsig_key(tsig);
-    crypto::cleanse(tsig);
-    if (!tsig_key) return app_.error(exit_usage, "DNS_UPDATE_TSIG_FILE: " + tsig_key.error().detail);
+    auto target = update_target_of(app_, *settings);
+    if (!target) return app_.error(exit_usage, target.error().detail);
     const auto& name = app_.config().identity_name;
-    auto local = identity::load_local_identity(app_.config().crypto_path, name);
-    if (!local) return app_.error(exit_identity_files, local.error().message());
-    auto record =
-        identity::make_tlsa_record(*local->certificate, static_cast<std::uint8_t>(usage_),
-                                   static_cast<std::uint8_t>(selector_), static_cast<std::uint8_t>(matching_));
-    if (!record) return app_.error(exit_usage, record.error().message());
-    const dane::update_target target{*dane::parse_server_address(settings->update_server), std::move(*tsig_key),
-                                     settings->discovery.timeout, settings->discovery.retries};
-    auto published = dane::replace_tlsa_records(target, name, {*record}, ttl_);
+    // During a rotation the whole key set (current, next or previous), never only the current record.
+    auto keys = identity::load_key_set(app_.config().crypto_path, name);
+    if (!keys) return app_.error(exit_identity_files, keys.error().message());
+    auto records =
+        key_set_records(*keys, tlsa_parameters{static_cast<std::uint8_t>(usage_), static_cast<std::uint8_t>(selector_),
+                                               static_cast<std::uint8_t>(matching_)});
+    if (!records) return app_.error(exit_usage, records.error().message());
+    const unsigned ttl = ttl_option_ != nullptr && ttl_option_->count() > 0 ? ttl_ : settings->tlsa_ttl;
+    auto published = publish_records(app_, *target, name, *records, ttl);
     if (!published) return app_.error(exit_dns_mismatch, "publish-tlsa: " + published.error().message());
-    app_.out() << "Published " << identity::zone_file_line(name, *record, ttl_) << "\n"
-               << "(replacing any other TLSA record at " << name << " on " << target.server.to_string()
-               << "; run `check` to see it through the resolver, which may keep an earlier answer for its TTL)\n";
+    app_.out() << "(run `check` to see it through the resolver, which may keep an earlier answer for its TTL)\n";
     return exit_success;
   }
 
@@ -138,25 +119,20 @@ class dns_commands {
     publish->add_option("--matching", matching_, "Matching type (0 = exact, 1 = SHA-256, 2 = SHA-512)")
         ->check(CLI::Range(0, 2))
         ->capture_default_str();
-    publish->add_option("--ttl", ttl_, "TTL of the record, in seconds")
-        ->check(CLI::Range(1, 86400))
-        ->capture_default_str();
+    ttl_option_ = publish->add_option("--ttl", ttl_, "TTL of the records, in seconds [default: TLSA_TTL]")
+                      ->check(CLI::Range(1, 86400));
   }
 
  private:
-  result<dns_settings> load() const {
-    dns_settings settings;
-    if (auto applied = binding_.apply(settings); !applied) return applied.error();
-    return settings;
-  }
+  result<dns_settings> load() const { return app_.dns_config(); }
 
   maintenance_app& app_;
-  config::option_binding<dns_settings> binding_;
   std::string lookup_name_;
   int usage_{3};
   int selector_{0};
   int matching_{0};
   unsigned ttl_{3600};
+  CLI::Option* ttl_option_{nullptr};
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/tlsa_record.hpp"
 #include "dns_commands.hpp"
+#include "rotate_command.hpp"
 #include "watch_command.hpp"
 
 namespace danemq::maintenance {
@@ -50,7 +51,9 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
     : out_(out),
       err_(err),
       cli_("Creates a danemq device identity and publishes it as a DANE TLSA record.", "danemq-maintenance"),
-      binding_(cli_, maintenance_options(), config::naming::variable) {
+      binding_(cli_, maintenance_options(), config::naming::variable),
+      dns_binding_(cli_, dns_options()),
+      rotation_binding_(cli_, rotation_options()) {
   cli_.require_subcommand(1);
   cli_.fallthrough();
   cli_.set_help_all_flag("--help-all", "Show help for every subcommand");
@@ -84,7 +87,20 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
       ->capture_default_str();
 
   register_dns_commands(*this);
+  register_rotate_commands(*this);
   register_watch_command(*this);
+}
+
+result<dns_settings> maintenance_app::dns_config() const {
+  dns_settings dns;
+  if (auto applied = dns_binding_.apply(dns); !applied) return applied.error();
+  return dns;
+}
+
+result<rotation_settings> maintenance_app::rotation_config() const {
+  rotation_settings rotation;
+  if (auto applied = rotation_binding_.apply(rotation); !applied) return applied.error();
+  return rotation;
 }
 
 CLI::App* maintenance_app::add_command(const std::string& name, const std::string& description,

@@ -29,6 +29,7 @@ enum exit_code : int {
   exit_usage = 1,           ///< bad flag, missing or invalid setting (IDENTITY_NAME, ...)
   exit_identity_files = 2,  ///< identity files: exist without --force, unreadable, corrupt, mismatched, unwritable
   exit_dns_mismatch = 3,    ///< DNS does not (securely) publish the local identity, or a DNS operation failed
+  exit_not_yet = 4,         ///< not yet: a rotation phase waits for DNS or for time to pass (says what and until when)
 };
 
 /// What the local identity volume holds, for `check` and `watch`.
@@ -58,6 +59,11 @@ class maintenance_app {
   CLI::App& cli() { return cli_; }
   /// The settings, valid once run() has parsed and validated them.
   [[nodiscard]] const settings& config() const { return settings_; }
+  /// The DNS subcommands' settings (dns_options()), as given; the failure
+  /// names the setting. Valid once run() has parsed the command line.
+  [[nodiscard]] result<dns_settings> dns_config() const;
+  /// The rotation's settings (rotation_options()), likewise.
+  [[nodiscard]] result<rotation_settings> rotation_config() const;
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
 
@@ -76,6 +82,11 @@ class maintenance_app {
   /// (lookup of another name) runs without IDENTITY_NAME.
   CLI::App* add_command(const std::string& name, const std::string& description, std::function<int()> action,
                         bool needs_identity = true);
+  /// For nested subcommands (rotate begin): from a CLI11 callback, the action to run.
+  void set_action(std::function<int()> action, bool needs_identity = true) {
+    action_ = std::move(action);
+    action_needs_identity_ = needs_identity;
+  }
 
  private:
   int create_selfsigned_id();
@@ -89,6 +100,8 @@ class maintenance_app {
   std::ostream& err_;
   CLI::App cli_;
   config::option_binding<settings> binding_;
+  config::option_binding<dns_settings> dns_binding_;
+  config::option_binding<rotation_settings> rotation_binding_;
   settings settings_;
   std::function<int()> action_;
   bool action_needs_identity_{true};

@@ -123,8 +123,26 @@ config::option_table<dns_settings> dns_options() {
                              .flag = "--dns-update-tsig-file",
                              .value = config::readable_file<S>(&S::update_tsig_file),
                              .help = "file holding the TSIG key as `algorithm:keyname:base64secret`, mode 0600"},
+                            {.env = "TLSA_TTL",
+                             .flag = "--tlsa-ttl",
+                             .value = config::count_in<S>(&S::tlsa_ttl, 1, 86400),
+                             .help = "TTL of the TLSA records `publish-tlsa` (its `--ttl`) and `rotate` publish; "
+                                     "`rotate commit` waits this long after the next key is seen published"},
                         });
   return table;
+}
+
+config::option_table<rotation_settings> rotation_options() {
+  using S = rotation_settings;
+  return {
+      config::message_max_age_option<S>(&S::max_age),
+      {.env = "ROTATE_AFTER",
+       .flag = "--rotate-after",
+       .value = config::duration_in<S>(&S::rotate_after, std::chrono::seconds(0), std::chrono::days(3650)),
+       .help = "`watch` rotates the key (begin, commit, finish, each when due) once the certificate is this old "
+               "(e.g. `180d`), when DNS updates are configured; 0: never",
+       .unset = "never"},
+  };
 }
 
 config::option_table<watch_settings> watch_options() {

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -36,6 +37,20 @@ struct dns_settings {
   /// DNS_UPDATE_TSIG_FILE: a file holding the same text; read when it is
   /// used, so the secret is neither in the environment nor on the command line.
   std::filesystem::path update_tsig_file{};
+  /// TLSA_TTL: the TTL `publish-tlsa` (its --ttl) and `rotate` publish with,
+  /// and the one `rotate commit` waits for after the next key was published.
+  unsigned tlsa_ttl{3600};
+};
+
+/// The settings of `rotate` and of the rotation `watch` drives.
+struct rotation_settings {
+  /// MESSAGE_MAX_AGE: the receivers' acceptance horizon; `rotate finish`
+  /// waits this long after `commit`, and the previous key is kept this long
+  /// (plus TLSA_TTL) after `finish`.
+  std::chrono::seconds max_age{std::chrono::days(7)};
+  /// ROTATE_AFTER: `watch` begins a rotation when the current certificate is
+  /// this old (its notBefore), and drives it to the end; zero: never.
+  std::chrono::seconds rotate_after{0};
 };
 
 /// The settings of `watch`.
@@ -48,6 +63,9 @@ struct watch_settings {
 
 /// DANE discovery's rows and the dynamic update's.
 [[nodiscard]] config::option_table<dns_settings> dns_options();
+
+/// MESSAGE_MAX_AGE (the receiver's row) and ROTATE_AFTER.
+[[nodiscard]] config::option_table<rotation_settings> rotation_options();
 
 /// The row of `watch --interval`.
 [[nodiscard]] config::option_table<watch_settings> watch_options();

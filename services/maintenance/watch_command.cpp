@@ -15,6 +15,7 @@
 
 #include "danemq/log/log.hpp"
 #include "danemq/runtime/service_runtime.hpp"
+#include "rotate_command.hpp"
 
 namespace danemq::maintenance {
 namespace {
@@ -59,18 +60,56 @@ watch_event state_event(const check_outcome& outcome, bool was_bad) {
   }
 }
 
-check_outcome run_check(const settings& config) {
+/// Runs `danemq-maintenance <command...>` in-process with watch's identity
+/// (the other settings come from the environment, as watch's own do).
+check_outcome run_subcommand(const settings& config, const std::vector<std::string>& command) {
   std::ostringstream out;
   std::ostringstream err;
   maintenance_app check(out, err);
-  std::vector<std::string> args{"danemq-maintenance", "check",         "--identity-name",
-                                config.identity_name, "--crypto-path", config.crypto_path.string()};
+  std::vector<std::string> args{"danemq-maintenance", "--identity-name", config.identity_name, "--crypto-path",
+                                config.crypto_path.string()};
+  args.insert(args.end(), command.begin(), command.end());
   std::vector<char*> argv;
   argv.reserve(args.size());
   for (auto& arg : args) argv.push_back(arg.data());
   const int code = check.run(static_cast<int>(argv.size()), argv.data());
   return {code, out.str(), code == exit_success ? std::string() : trim_error(err.str())};
 }
+
+check_outcome run_check(const settings& config) {
+  return run_subcommand(config, {"check"});
+}
+
+/// The rotation's next step when one is due to be tried: with DNS updates
+/// configured, a rotation under way is driven to its end, and ROTATE_AFTER
+/// begins one.
+struct rotation_driver {
+  bool enabled{false};
+  rotation_settings rotation;
+  std::string last_waiting;  // checker thread only: "not yet" is logged again only when it changes
+
+  std::vector<watch_event> step(const settings& config) {
+    if (!enabled) return {};
+    const auto next = next_rotation_step(config, rotation);
+    if (next.empty()) return {};
+    const auto outcome = run_subcommand(config, {"rotate", next});
+    if (outcome.exit_code == exit_not_yet) {
+      if (outcome.error == last_waiting) return {{watch_level::debug, "rotate " + next + ": " + outcome.error}};
+      last_waiting = outcome.error;
+      return {{watch_level::info, "rotation: rotate " + next + ": " + outcome.error}};
+    }
+    last_waiting.clear();
+    if (outcome.exit_code != exit_success) {
+      return {{watch_level::error, "rotation: rotate " + next + " failed: " + outcome.error}};
+    }
+    std::vector<watch_event> events;
+    std::istringstream lines(outcome.report);
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty()) events.push_back({watch_level::info, "rotation: rotate " + next + ": " + line});
+    }
+    return events;
+  }
+};
 
 void log_event(const watch_event& event) {
   switch (event.level) {
@@ -109,15 +148,28 @@ int watch(maintenance_app& app, unsigned interval_seconds) {
   (void)pthread_sigmask(SIG_SETMASK, &before, nullptr);
   spdlog::info("watch: checking {} against DNS every {} s", config.identity_name, interval_seconds);
   drift_monitor monitor;
+  rotation_driver rotation;
+  if (auto dns = app.dns_config(); dns && !dns->update_server.empty()) {
+    if (auto rotation_config = app.rotation_config(); rotation_config) {
+      rotation.enabled = true;
+      rotation.rotation = *rotation_config;
+      if (rotation.rotation.rotate_after.count() > 0) {
+        spdlog::info("watch: rotating the key when the certificate is {} s old",
+                     rotation.rotation.rotate_after.count());
+      }
+    }
+  }
   boost::asio::steady_timer next_check(runtime.io());
   bool checking = false;
   std::function<void()> check_now = [&] {
     checking = true;
     boost::asio::post(checker, [&] {
       auto outcome = run_check(config);
-      boost::asio::post(runtime.io(), [&, outcome = std::move(outcome)] {
+      auto rotated = rotation.step(config);
+      boost::asio::post(runtime.io(), [&, outcome = std::move(outcome), rotated = std::move(rotated)] {
         checking = false;
         for (const auto& event : monitor.observe(outcome)) log_event(event);
+        for (const auto& event : rotated) log_event(event);
         if (runtime.stopping()) {
           runtime.finish();
           return;

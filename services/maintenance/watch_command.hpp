@@ -5,7 +5,10 @@
 // identity drift apart or come back together, when the identity is missing,
 // and when the certificate nears expiry. It keeps running whatever check
 // says, so a terminal can always be opened in the container to bootstrap the
-// identity, and stops with exit 0 on SIGTERM or SIGINT.
+// identity, and stops with exit 0 on SIGTERM or SIGINT. With DNS updates
+// configured (DNS_UPDATE_SERVER) it also drives a key rotation under way
+// through its phases, each when due, begins one when the certificate is
+// ROTATE_AFTER old, and destroys the previous key when its time comes.
 
 #include <cstddef>
 #include <optional>

@@ -54,6 +54,7 @@ TEST(ReadmeNumbers, MaintenanceExitCodes) {
   EXPECT_EQ(maintenance::exit_usage, 1);
   EXPECT_EQ(maintenance::exit_identity_files, 2);
   EXPECT_EQ(maintenance::exit_dns_mismatch, 3);
+  EXPECT_EQ(maintenance::exit_not_yet, 4);
 }
 
 TEST(ReadmeNumbers, SenderExitCodes) {
