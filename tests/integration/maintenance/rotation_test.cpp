@@ -7,6 +7,7 @@
 // signed by bob's old key before commit verifies at carol's after it, and
 // each phase refuses (exit 4) while it is not due.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -28,9 +29,9 @@ std::string all(const test::command_result& r) {
   return "exit " + std::to_string(r.exit_code) + "\n" + r.out + r.err;
 }
 
-class rotation : public ::testing::Test {
+class KeyRotation : public ::testing::Test {
  protected:
-  rotation() : world_(world_options{.key_type = identity::key_type::ec_p256}) {}
+  KeyRotation() : world_(world_options{.key_type = identity::key_type::ec_p256}) {}
 
   /// danemq-maintenance as bob, with DNS updates and the short TTL and horizon.
   test::command_result maintenance(std::vector<std::string> args) {
@@ -56,7 +57,7 @@ class rotation : public ::testing::Test {
   world world_;
 };
 
-TEST_F(rotation, UnderTrafficLosesNothingAndEachPhaseWaitsItsTurn) {
+TEST_F(KeyRotation, UnderTrafficLosesNothingAndEachPhaseWaitsItsTurn) {
   const std::map<std::string, std::string> receiver_env{{"MESSAGE_MAX_AGE", horizon}, {"DANE_CACHE_MAX_TTL", "2s"}};
   // The record as a fleet would have it before the rotation, with the short TTL.
   ASSERT_EQ(maintenance({"publish-tlsa"}).exit_code, 0);
@@ -177,6 +178,77 @@ TEST_F(rotation, UnderTrafficLosesNothingAndEachPhaseWaitsItsTurn) {
   EXPECT_FALSE(std::filesystem::exists(world_.crypto_path() / "bob.danemq.test.rotation.json"));
   const auto health = world_.receiver_command("bob", {"health"});
   EXPECT_EQ(health.exit_code, 0) << all(health);
+}
+
+TEST(KeyRotationCommands, WatchDrivesItRenewKeepsTheKeyAndACompromisedKeyDiesAtOnce) {
+  test::dns_rig rig;
+  test::temp_dir crypto("danemq-rotation");
+  const std::string name = "dev9._device.danemq.test";
+  const std::string tool = (test::binary_dir() / "danemq-maintenance").string();
+  std::map<std::string, std::string> env{{"IDENTITY_NAME", name},          {"CRYPTO_PATH", crypto.path().string()},
+                                         {"DNS_RESOLVER", rig.resolver()}, {"DNS_UPDATE_SERVER", rig.authoritative()},
+                                         {"DNS_UPDATE_TSIG", rig.tsig()},  {"TLSA_TTL", "1"},
+                                         {"MESSAGE_MAX_AGE", "10s"}};
+  const auto run = [&](std::vector<std::string> args, const std::map<std::string, std::string>& extra = {}) {
+    auto with = env;
+    for (const auto& [key, value] : extra) with[key] = value;
+    args.insert(args.begin(), tool);
+    return test::run_command(args, with, {}, 30s);
+  };
+  const auto key_file = [&](const std::string& role) { return crypto.path() / (name + role + ".key.pem"); };
+  const auto current_key = [&] { return identity::read_small_file(key_file("")).value(); };
+  ASSERT_EQ(run({"create-selfsigned-id", "--key-type", "ec-p256"}).exit_code, 0);
+  ASSERT_EQ(run({"publish-tlsa"}).exit_code, 0);
+  rig.flush(test::dns_rig::signed_zone);
+  const auto first_key = current_key();
+
+  // watch begins a rotation once the certificate is ROTATE_AFTER old, and commits it when due.
+  auto watch_env = env;
+  watch_env["WATCH_INTERVAL"] = "1";
+  watch_env["ROTATE_AFTER"] = "1s";
+  test::child_process watch({tool, "watch"}, watch_env);
+  ASSERT_TRUE(watch.wait_for_output("rotation: rotate begin: Rotation begun", 20s, true)) << watch.errors();
+  ASSERT_TRUE(watch.wait_for_output("rotation: rotate commit: Committed", 20s, true)) << watch.errors();
+  watch.signal(SIGTERM);
+  ASSERT_TRUE(watch.wait(10s).has_value());
+  EXPECT_TRUE(std::filesystem::exists(key_file(".prev")));
+  EXPECT_NE(current_key(), first_key);
+  const auto waiting = run({"rotate", "status"});
+  EXPECT_EQ(waiting.exit_code, 0) << all(waiting);
+  EXPECT_NE(waiting.out.find("Rotation of " + name + ": committed"), std::string::npos) << all(waiting);
+
+  // A compromised key: a new one at once, only its record, every other key destroyed.
+  const auto before_compromise = current_key();
+  const auto replaced = run({"rotate", "begin", "--compromised"});
+  ASSERT_EQ(replaced.exit_code, 0) << all(replaced);
+  EXPECT_NE(replaced.out.find("Messages still on their way to the old key are lost"), std::string::npos)
+      << all(replaced);
+  EXPECT_FALSE(std::filesystem::exists(key_file(".prev")));
+  EXPECT_FALSE(std::filesystem::exists(crypto.path() / (name + ".rotation.json")));
+  EXPECT_NE(current_key(), before_compromise);
+  rig.flush(test::dns_rig::signed_zone);
+  const auto checked = run({"check"});
+  EXPECT_EQ(checked.exit_code, 0) << all(checked);
+  EXPECT_EQ(checked.out.find("[1]"), std::string::npos) << all(checked);
+
+  // renew: a new certificate for the same key, published again.
+  const auto key_before = current_key();
+  const auto renewed = run({"renew"});
+  ASSERT_EQ(renewed.exit_code, 0) << all(renewed);
+  EXPECT_EQ(current_key(), key_before);
+  rig.flush(test::dns_rig::signed_zone);
+  EXPECT_EQ(run({"check"}).exit_code, 0);
+
+  // Without DNS updates, begin prints both records to publish by hand.
+  const auto by_hand = run({"rotate", "begin"}, {{"DNS_UPDATE_SERVER", ""}});
+  ASSERT_EQ(by_hand.exit_code, 0) << all(by_hand);
+  EXPECT_NE(by_hand.out.find("DNS_UPDATE_SERVER is not set"), std::string::npos) << all(by_hand);
+  std::size_t lines = 0;
+  for (auto at = by_hand.out.find("IN TLSA 3 0 0"); at != std::string::npos;
+       at = by_hand.out.find("IN TLSA 3 0 0", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2U) << all(by_hand);
 }
 
 }  // namespace
