@@ -98,7 +98,7 @@ result<rotation_state> rotation_state_from_json(std::string_view text) {
 result<std::optional<rotation_state>> load_rotation_state(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::optional<rotation_state>{};
-  auto text = identity::read_small_file(path, 64 * 1024);
+  auto text = identity::read_small_file(path, std::size_t{64} * 1024);
   if (!text) return text.error();
   auto state = rotation_state_from_json(*text);
   if (!state) return fail(identity::errc::file_unreadable, path.string() + ": " + state.error().detail);

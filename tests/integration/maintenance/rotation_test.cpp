@@ -178,6 +178,19 @@ TEST_F(KeyRotation, UnderTrafficLosesNothingAndEachPhaseWaitsItsTurn) {
   EXPECT_FALSE(std::filesystem::exists(world_.crypto_path() / "bob.danemq.test.rotation.json"));
   const auto health = world_.receiver_command("bob", {"health"});
   EXPECT_EQ(health.exit_code, 0) << all(health);
+
+  // A key DNS does not publish (made, not published): the receiver picks it
+  // up and its health says the identity is not in sync.
+  ASSERT_EQ(maintenance({"create-selfsigned-id", "--force", "--key-type", "ec-p256"}).exit_code, 0);
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  test::command_result drifted;
+  do {
+    std::this_thread::sleep_for(500ms);
+    drifted = world_.receiver_command("bob", {"health"});
+  } while (drifted.exit_code == 0 && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(drifted.exit_code, 1) << all(drifted);
+  EXPECT_NE(drifted.out.find("no TLSA record of bob.danemq.test matches a local key"), std::string::npos)
+      << all(drifted);
 }
 
 TEST(KeyRotationCommands, WatchDrivesItRenewKeepsTheKeyAndACompromisedKeyDiesAtOnce) {
