@@ -23,6 +23,13 @@ std::filesystem::path database_path(const receiver_settings& settings) {
 constexpr std::chrono::seconds key_watch_interval{2};
 constexpr std::chrono::seconds dns_recheck_interval{30};
 
+/// Why the identity is not in sync when DNS publishes none of our keys.
+std::string no_matching_record(const identity::key_set& keys) {
+  return "DNS: no TLSA record of " + keys.name + " matches the local key " + keys.current().paths.key.string() +
+         (keys.keys.size() > 1 ? " (nor another key of the rotation)" : "") +
+         " (publish the record printed by generate_tlsa)";
+}
+
 std::string describe_wait(std::chrono::milliseconds delay) {
   const auto tenths = delay.count() / 100;
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " s";
@@ -172,9 +179,7 @@ std::string receiver_daemon::identity_problem(std::shared_ptr<const identity::ke
       }
     }
   }
-  return "DNS: no TLSA record of " + service.identity_name + " matches a local key (" +
-         local->current().paths.key.string() + (local->keys.size() > 1 ? " and the rotation's" : "") +
-         "; publish the record printed by generate_tlsa)";
+  return no_matching_record(*local);
 }
 
 void receiver_daemon::schedule_key_watch() {
@@ -240,7 +245,7 @@ void receiver_daemon::recheck_keys(bool force_reload) {
           matched = matched || (key.public_key && crypto::same_public_key(*key.public_key, *mine.key));
         }
       }
-      if (!matched) dns_problem = "DNS: no TLSA record of " + service.identity_name + " matches a local key";
+      if (!matched) dns_problem = no_matching_record(*keys);
     }
     boost::asio::post(runtime_.io(), [this, dns_problem] {
       rechecking_keys_ = false;
