@@ -36,9 +36,11 @@ declare -A corpus_of=(
   [dane_answer_fuzz]=tlsa
   [dns_uri_fuzz]=dns_uri
   [config_env_fuzz]=config
+  [receive_decision_fuzz]=receive
+  [dnssec_answer_fuzz]=dnssec
 )
 targets=("$@")
-((${#targets[@]})) || targets=(jose_message_fuzz dane_answer_fuzz dns_uri_fuzz config_env_fuzz)
+((${#targets[@]})) || targets=(jose_message_fuzz dane_answer_fuzz dns_uri_fuzz config_env_fuzz receive_decision_fuzz dnssec_answer_fuzz)
 for target in "${targets[@]}"; do
   [[ -n "${corpus_of[$target]:-}" ]] || { echo "unknown fuzz target: $target" >&2; exit 2; }
 done

@@ -51,6 +51,20 @@ class asked_name_recorder final : public dane::identity_source {
 }  // namespace
 
 decision message_processor::decide(const store::pending_message& message, const std::atomic<bool>* cancelled) {
+  // Marked before anything of the message is parsed: a message that crashes
+  // the receiver cannot crash it at every start.
+  auto unfinished = store_.raw().begin_processing(message.raw_id);
+  if (!unfinished) {
+    decision out;
+    out.outcome = processing_outcome{fate::unchanged, message.raw_id, message.attempts, {}, unfinished.error(), {}};
+    return out;
+  }
+  if (*unfinished >= options_.crash_limit) {
+    return quarantine_decision(
+        message, fail(jose::errc::processing_failed_repeatedly,
+                      "its processing began " + std::to_string(*unfinished) +
+                          " times and the receiver stopped each time before an outcome (a crash or a kill)"));
+  }
   const std::string_view wire(reinterpret_cast<const char*>(message.payload.data()), message.payload.size());
   auto open_options = options_.open;
   open_options.now = message.received_at;
@@ -64,6 +78,10 @@ decision message_processor::decide(const store::pending_message& message, const 
     opened = jose::open(wire, *keys_.get(), peers, open_options, &replay);
   }
   if (cancelled != nullptr && cancelled->load()) {
+    // Stopping is no crash: this try does not count.
+    if (auto taken_back = store_.raw().abandon_processing(message.raw_id); !taken_back) {
+      spdlog::warn("message #{}: {}", message.raw_id, taken_back.error().message());
+    }
     decision out;
     out.outcome =
         processing_outcome{fate::unchanged, message.raw_id, message.attempts, {}, fail(mqtt::errc::stopped), {}};

@@ -33,6 +33,11 @@ struct processor_options {
   /// while a known sender during a DNS outage gets the whole retry_limit.
   std::chrono::milliseconds unknown_sender_retry_limit{std::chrono::seconds(30)};
   backoff_policy retry{std::chrono::seconds(1), std::chrono::seconds(60)};
+  /// Processing begun this many times without an outcome (the receiver died
+  /// each time: a message that crashes it, a kill during a lookup that never
+  /// ends) quarantines the message as processing_failed_repeatedly instead of
+  /// trying again.
+  int crash_limit{3};
 };
 
 enum class fate {
@@ -97,7 +102,8 @@ class message_processor final : public message_decider {
 
   /// Opens the message as of its arrival time (freshness is judged when it
   /// reached us, not when a retry finally succeeds) and decides its fate,
-  /// without writing anything. When `cancelled` became true meanwhile (the
+  /// writing nothing but the mark that its processing began (cleared by the
+  /// outcome, counted at the next start when the receiver died meanwhile). When `cancelled` became true meanwhile (the
   /// receiver is stopping) the decision is unchanged, with nothing to record.
   [[nodiscard]] decision decide(const store::pending_message& message,
                                 const std::atomic<bool>* cancelled = nullptr) override;

@@ -70,7 +70,10 @@ int receiver_daemon::run() {
   }
   auto opened = store::message_store::open(
       database_path(settings_), {},
-      store::message_store_limits{settings_.replay_capacity, settings_.replay_per_sender, settings_.max_clock_skew});
+      store::message_store_limits{settings_.replay_capacity,
+                                  settings_.replay_per_sender,
+                                  settings_.max_clock_skew,
+                                  {settings_.quarantine_max_age, settings_.quarantine_max_bytes}});
   if (!opened) {
     spdlog::error("cannot open the database {}: {}", database_path(settings_).string(), opened.error().message());
     return exit_failure;
@@ -288,6 +291,9 @@ void receiver_daemon::start_receiving() {
   }
   auto options = config::mqtt_client_options(service.mqtt, config::client_id_for(service, "receiver"));
   options.clean_session = false;
+  // A longer payload is refused where libmosquitto hands it over, never
+  // copied; under MQTT 5 the broker does not even send it.
+  options.max_payload = service.max_message_size;
   options.subscriptions = {{config::topic_for(service.mqtt, service.identity_name), service.mqtt.qos}};
   client_ = std::make_unique<mqtt::client>(
       options, [this](std::vector<mqtt::message>& batch) { return store_batch(batch); },
@@ -311,6 +317,14 @@ result<void> receiver_daemon::store_batch(std::vector<mqtt::message>& batch) {
   const auto now = clock::now();
   for (auto& message : batch) {
     incoming.push_back(store::incoming_message{std::move(message.topic), std::move(message.payload), now});
+    if (message.oversized) {
+      const auto& oversized = *message.oversized;
+      const auto why =
+          fail(jose::errc::too_large, "message of " + std::to_string(oversized.size) + " bytes (MAX_MESSAGE_SIZE " +
+                                          std::to_string(settings_.service.max_message_size) + "), not kept; sha256 " +
+                                          crypto::to_hex(oversized.digest));
+      incoming.back().refused = store::refused_on_arrival{oversized.digest, store::refusal::of(why)};
+    }
   }
   auto stored = store_->raw().store_raw(incoming);
   if (!stored) {
@@ -319,16 +333,35 @@ result<void> receiver_daemon::store_batch(std::vector<mqtt::message>& batch) {
     return stored.error();
   }
   std::size_t fresh = 0;
-  for (const auto& outcome : *stored) {
+  bool quarantined = false;
+  for (std::size_t i = 0; i < stored->size(); ++i) {
+    const auto& outcome = (*stored)[i];
     if (outcome.duplicate) {
       spdlog::info("message #{} received again (a broker redelivery or an identical replay): kept once",
                    outcome.raw_id);
+    } else if (outcome.quarantined) {
+      quarantined = true;
+      spdlog::warn("message #{} quarantined on arrival: {}", outcome.raw_id, incoming[i].refused->reason.text);
     } else {
       ++fresh;
     }
   }
   pipeline_->notify_stored(fresh);
+  if (quarantined) enforce_retention();
   return ok();
+}
+
+void receiver_daemon::enforce_retention() {
+  auto removed = store_->enforce_retention(clock::now());
+  if (!removed) {
+    spdlog::warn("cannot apply the quarantine's retention: {}", removed.error().message());
+    return;
+  }
+  for (const auto& one : *removed) {
+    spdlog::info("quarantined message #{} (received {}, {} bytes) removed: {}", one.raw_id, iso_time(one.received_at),
+                 one.bytes, one.too_old ? "older than QUARANTINE_MAX_AGE" : "over QUARANTINE_MAX_BYTES");
+  }
+  quarantine_removals_ += removed->size();
 }
 
 void receiver_daemon::on_outcome(const processing_outcome& outcome) {
@@ -346,6 +379,7 @@ void receiver_daemon::on_outcome(const processing_outcome& outcome) {
     }
     case fate::quarantined:
       spdlog::warn("message #{} quarantined: {}", outcome.raw_id, outcome.reason->message());
+      enforce_retention();
       break;
     case fate::deferred:
       spdlog::info("message #{}: {}; retry {} at {}", outcome.raw_id, outcome.reason->message(), outcome.attempts + 1,
@@ -382,6 +416,7 @@ void receiver_daemon::save_health() {
   if (auto saved = store_->health().save(health); !saved) {
     spdlog::warn("cannot record health: {}", saved.error().message());
   }
+  enforce_retention();  // the age bound, also while nothing is quarantined
   // Keeps the replay memory down to the entries that still matter.
   if (auto purged = store_->replay().purge(health.updated_at); !purged) {
     spdlog::warn("cannot purge the replay memory: {}", purged.error().message());

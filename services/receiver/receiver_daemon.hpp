@@ -69,6 +69,8 @@ class receiver_daemon {
   [[nodiscard]] bool left_work_behind() const { return left_work_behind_; }
   [[nodiscard]] std::optional<pipeline_statistics> statistics() const;
   [[nodiscard]] std::optional<mqtt::client_statistics> mqtt_statistics() const;
+  /// Quarantined messages removed by QUARANTINE_MAX_AGE / QUARANTINE_MAX_BYTES since the start.
+  [[nodiscard]] std::uint64_t quarantine_removals() const { return quarantine_removals_.load(); }
 
  private:
   void check_identity();
@@ -85,6 +87,8 @@ class receiver_daemon {
   void start_receiving();
   [[nodiscard]] result<void> store_batch(std::vector<mqtt::message>& batch);
   void on_outcome(const processing_outcome& outcome);
+  /// Applies the quarantine's retention and logs each removal.
+  void enforce_retention();
   void save_health();
   void schedule_health();
   /// Begins the stop (once) with this exit code.
@@ -124,6 +128,7 @@ class receiver_daemon {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> identity_in_sync_{false};
   std::atomic<bool> left_work_behind_{false};
+  std::atomic<std::uint64_t> quarantine_removals_{0};
   mutable std::mutex state_mutex_;
   std::string health_detail_;
   std::string identity_detail_;    // guarded by state_mutex_: why the keys no longer match DNS

@@ -75,6 +75,16 @@ config::option_table<receiver_settings> receiver_options() {
            .flag = "--replay-memory-per-sender",
            .value = config::count_in<S>(&S::replay_per_sender, 100, 100'000'000),
            .help = "most pairs of one sender: its further messages are quarantined (jose:21 sender over quota)"},
+          {.env = "QUARANTINE_MAX_AGE",
+           .flag = "--quarantine-max-age",
+           .value = config::duration_in<S>(&S::quarantine_max_age, minutes(1), std::chrono::days(3650)),
+           .help = "refused messages (and their digests) older than this are removed from the quarantine, "
+                   "each removal logged"},
+          {.env = "QUARANTINE_MAX_BYTES",
+           .flag = "--quarantine-max-bytes",
+           .value = config::size_in<S>(&S::quarantine_max_bytes, 64 * 1024, 1ULL << 40),
+           .help = "most the quarantine keeps (payloads, topics, reasons and per-row overhead): the oldest refused "
+                   "messages are removed first, each removal logged"},
           {.env = "HEALTH_INTERVAL",
            .flag = "--health-interval",
            .value = config::duration_in<S>(&S::health_interval, milliseconds(100), minutes(10)),

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 #include "danemq/config/options.hpp"
 #include "danemq/config/service_settings.hpp"
@@ -35,6 +36,11 @@ struct receiver_settings {
   std::size_t backlog_limit{2048};  ///< RECEIVER_BACKLOG: stored-but-unprocessed messages before reading pauses
   std::size_t replay_capacity{1'000'000};  ///< REPLAY_MEMORY_SIZE: bound of the replay memory
   std::size_t replay_per_sender{700'000};  ///< REPLAY_MEMORY_PER_SENDER: one sender's share of it
+  /// QUARANTINE_MAX_AGE / QUARANTINE_MAX_BYTES: the quarantine's retention.
+  /// A month to look into what was refused; 64 MiB bounds what anyone who can
+  /// publish to our topic can make us keep (README, "How big the database grows").
+  std::chrono::milliseconds quarantine_max_age{std::chrono::days(30)};
+  std::uint64_t quarantine_max_bytes{64ULL * 1024 * 1024};
   std::chrono::milliseconds health_interval{std::chrono::seconds(5)};  ///< HEALTH_INTERVAL: how often health is saved
   std::chrono::milliseconds stop_grace{std::chrono::seconds(3)};       ///< STOP_GRACE: SIGTERM to exit, at most
 

@@ -112,6 +112,18 @@ bytes sha256(std::span<const std::uint8_t> data) {
   return out;
 }
 
+bytes sha256_of_parts(std::initializer_list<std::span<const std::uint8_t>> parts) {
+  const unique_evp_md_ctx context(EVP_MD_CTX_new());
+  bool done = context && EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) == 1;
+  for (const auto& part : parts) done = done && EVP_DigestUpdate(context.get(), part.data(), part.size()) == 1;
+  bytes out(SHA256_DIGEST_LENGTH);
+  unsigned int length = 0;
+  done = done && EVP_DigestFinal_ex(context.get(), out.data(), &length) == 1;
+  // Only allocation fails here; a digest that cannot be taken is a broken invariant.
+  if (!done) throw std::runtime_error("SHA-256: " + drain_openssl_errors());
+  return out;
+}
+
 bytes sha512(std::span<const std::uint8_t> data) {
   bytes out(SHA512_DIGEST_LENGTH);
   SHA512(data.data(), data.size(), out.data());

@@ -133,20 +133,29 @@ result<void> client::start() {
     if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_insecure_set(h, false);
     if (rc != MOSQ_ERR_SUCCESS) return fail(errc::bad_options, std::string("TLS options: ") + mosquitto_strerror(rc));
   }
-  if (v5 && !options_.clean_session) {
+  if (v5 && (!options_.clean_session || options_.max_payload != 0)) {
     // MQTT 5 ends a session at disconnect unless CONNECT carries a Session
-    // Expiry Interval. libmosquitto 2.0 takes CONNECT properties only in the
+    // Expiry Interval; a Maximum Packet Size keeps longer packets at the
+    // broker. libmosquitto 2.0 takes CONNECT properties only in the
     // blocking mosquitto_connect_bind_v5, which stores them for every later
     // (re)connect before it tries the network. Given a Unix-socket "host"
     // longer than sun_path it stores them and fails at once without any
     // socket; our asynchronous connects then send them.
     mosquitto_property* list = nullptr;
-    const auto expiry =
-        static_cast<std::uint32_t>(std::clamp<std::int64_t>(options_.session_expiry.count(), 0, 0xFFFFFFFF));
-    if (mosquitto_property_add_int32(&list, MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry) != MOSQ_ERR_SUCCESS) {
-      return fail(errc::library_failure, "cannot build CONNECT properties");
+    bool built = true;
+    if (!options_.clean_session) {
+      const auto expiry =
+          static_cast<std::uint32_t>(std::clamp<std::int64_t>(options_.session_expiry.count(), 0, 0xFFFFFFFF));
+      built = mosquitto_property_add_int32(&list, MQTT_PROP_SESSION_EXPIRY_INTERVAL, expiry) == MOSQ_ERR_SUCCESS;
+    }
+    if (built && options_.max_payload != 0) {
+      // The protocol's own maximum (268,435,455 + 5) bounds it.
+      const auto largest = static_cast<std::uint32_t>(
+          std::min<std::uint64_t>(std::uint64_t{options_.max_payload} + packet_header_allowance, 268'435'460));
+      built = mosquitto_property_add_int32(&list, MQTT_PROP_MAXIMUM_PACKET_SIZE, largest) == MOSQ_ERR_SUCCESS;
     }
     const unique_mosquitto_property properties(list);
+    if (!built) return fail(errc::library_failure, "cannot build CONNECT properties");
     const std::string no_such_socket(200, 'x');
     (void)mosquitto_connect_bind_v5(h, no_such_socket.c_str(), 0, static_cast<int>(options_.keepalive.count()), nullptr,
                                     properties.get());

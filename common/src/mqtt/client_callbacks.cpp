@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 
+#include "danemq/crypto/openssl.hpp"
 #include "danemq/log/log.hpp"
 
 namespace danemq::mqtt {
@@ -60,7 +61,21 @@ void client::callbacks::on_message(mosquitto*, void* context, const mosquitto_me
   message copy;
   copy.topic = msg->topic != nullptr ? msg->topic : "";
   const auto* bytes = static_cast<const std::uint8_t*>(msg->payload);
-  if (bytes != nullptr && msg->payloadlen > 0) copy.payload.assign(bytes, bytes + msg->payloadlen);
+  const auto size = bytes != nullptr && msg->payloadlen > 0 ? static_cast<std::size_t>(msg->payloadlen) : 0;
+  const auto limit = self->options_.max_payload;
+  if (limit != 0 && size > limit) {
+    // Digested where libmosquitto holds it, never copied: the receiver keeps
+    // only its size, digest and topic.
+    const auto* topic = reinterpret_cast<const std::uint8_t*>(copy.topic.data());
+    const std::uint8_t separator = 0;
+    copy.oversized =
+        oversized_payload{size, crypto::sha256_of_parts({{topic, copy.topic.size()}, {&separator, 1}, {bytes, size}})};
+    std::lock_guard lock(self->mutex_);
+    ++self->stats_.oversized;
+  } else if (size > 0) {
+    copy.payload.assign(bytes, bytes + size);
+    self->batch_bytes_ += size;
+  }
   copy.qos = msg->qos;
   copy.retain = msg->retain;
   self->batch_.push_back(std::move(copy));

@@ -49,6 +49,7 @@ void client::begin_connect() {
   refusal_.clear();
   log_error_.clear();
   batch_.clear();
+  batch_bytes_ = 0;
   pending_subscriptions_.clear();
   session_present_ = false;
   // Every attempt is a fresh connect (libmosquitto's reconnect logic is not
@@ -159,7 +160,10 @@ bool client::read_pass() {
       return false;
     }
     const int fd = mosquitto_socket(h);
-    if (fd < 0 || batch_.size() >= options_.max_batch || !readable_now(fd)) return true;
+    if (fd < 0 || batch_.size() >= options_.max_batch || batch_bytes_ >= options_.max_batch_bytes ||
+        !readable_now(fd)) {
+      return true;
+    }
   }
 }
 
@@ -174,6 +178,7 @@ result<void> client::store_batch() {
     ++stats_.batches_refused;
   }
   batch_.clear();
+  batch_bytes_ = 0;
   return stored;
 }
 
@@ -226,6 +231,7 @@ void client::connection_lost(std::string reason, bool unacknowledged) {
   }
   const bool was_connected = phase_ == phase::established;
   batch_.clear();
+  batch_bytes_ = 0;
   pending_subscriptions_.clear();
   set_phase(phase::idle);
   const auto delay = retry_.next();

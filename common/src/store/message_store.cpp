@@ -110,7 +110,36 @@ END;
 ALTER TABLE health ADD COLUMN processing_halted TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array migrations = {migration{1, version_1}, migration{2, version_2}, migration{3, version_3}};
+// Version 4: bounds against hostile input. The quarantine's size, kept by
+// triggers like the replay memory's (QUARANTINE_MAX_BYTES is checked after
+// every quarantined message), counted as outcome_tables.hpp says; and a mark
+// per raw message of processing begun without an outcome, so that a message
+// that crashes the receiver is quarantined after a few tries instead of
+// crashing it at every start.
+constexpr std::string_view version_4 = R"sql(
+CREATE TABLE quarantine_size (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  entries INTEGER NOT NULL,
+  bytes INTEGER NOT NULL
+);
+INSERT INTO quarantine_size (id, entries, bytes)
+  SELECT 1, count(*), coalesce(sum(length(payload) + 2 * (length(CAST(topic AS BLOB)) + length(CAST(reason AS BLOB)))
+                                   + 128), 0) FROM quarantine;
+CREATE TRIGGER quarantine_added AFTER INSERT ON quarantine BEGIN
+  UPDATE quarantine_size SET entries = entries + 1,
+    bytes = bytes + length(new.payload) + 2 * (length(CAST(new.topic AS BLOB)) + length(CAST(new.reason AS BLOB))) + 128
+    WHERE id = 1;
+END;
+CREATE TRIGGER quarantine_removed AFTER DELETE ON quarantine BEGIN
+  UPDATE quarantine_size SET entries = entries - 1,
+    bytes = bytes - (length(old.payload) + 2 * (length(CAST(old.topic AS BLOB)) + length(CAST(old.reason AS BLOB))) + 128)
+    WHERE id = 1;
+END;
+ALTER TABLE raw_messages ADD COLUMN processing_started INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array migrations = {migration{1, version_1}, migration{2, version_2}, migration{3, version_3},
+                                   migration{4, version_4}};
 static_assert(migrations.size() == message_store::schema_version);
 
 /// PRAGMA quick_check: a writer must not start on damaged pages (it would
@@ -142,7 +171,8 @@ message_store::message_store(std::unique_ptr<shared_database> db, const message_
       raw_(*db_),
       outcomes_(*db_),
       replay_(*db_, limits.max_replay_entries, limits.replay_purge_margin, limits.replay_entries_per_sender),
-      health_(*db_) {}
+      health_(*db_),
+      quarantine_limits_(limits.quarantine) {}
 
 result<message_store> message_store::open(const std::filesystem::path& path, const open_options& options,
                                           const message_store_limits& limits) {

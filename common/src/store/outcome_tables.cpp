@@ -1,5 +1,7 @@
 #include "danemq/store/outcome_tables.hpp"
 
+#include <algorithm>
+
 namespace danemq::store {
 namespace {
 
@@ -109,6 +111,77 @@ result<std::int64_t> outcome_tables::add_to_quarantine(locked_database& db, cons
   insert->bind(8, std::string_view(reason.text));
   if (auto done = insert->run(); !done) return done.error();
   return db->last_insert_rowid();
+}
+
+result<std::uint64_t> outcome_tables::quarantine_bytes() {
+  auto db = db_.lock();
+  auto stmt = db->prepare("SELECT bytes FROM quarantine_size WHERE id = 1");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  return *row ? static_cast<std::uint64_t>(std::max<std::int64_t>(stmt->column_int64(0), 0)) : std::uint64_t{0};
+}
+
+result<std::vector<quarantine_removal>> outcome_tables::trim_quarantine(const quarantine_limits& limits,
+                                                                        clock::time_point now) {
+  auto db = db_.lock();
+  std::vector<quarantine_removal> removed;
+  // The common case, a quarantine within its bounds, costs two reads and no write.
+  auto oldest = db->prepare(
+      "SELECT q.id, q.raw_id, q.received_at, "
+      "length(q.payload) + 2 * (length(CAST(q.topic AS BLOB)) + length(CAST(q.reason AS BLOB))) + ?1 "
+      "FROM quarantine q ORDER BY q.received_at, q.id LIMIT 1");
+  auto size = db->prepare("SELECT bytes FROM quarantine_size WHERE id = 1");
+  if (!oldest) return oldest.error();
+  if (!size) return size.error();
+  const auto cutoff = limits.max_age.count() > 0 ? std::optional(to_millis(now - limits.max_age)) : std::nullopt;
+  auto tx = std::optional<transaction>();
+  auto remove = std::optional<statement>();
+  auto forget = std::optional<statement>();
+  for (;;) {
+    oldest->reset();
+    oldest->bind(1, static_cast<std::int64_t>(quarantine_row_allowance));
+    auto row = oldest->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    const quarantine_removal candidate{oldest->column_int64(1), from_millis(oldest->column_int64(2)),
+                                       static_cast<std::uint64_t>(oldest->column_int64(3)),
+                                       cutoff && oldest->column_int64(2) < *cutoff};
+    const auto id = oldest->column_int64(0);
+    oldest->reset();  // no read left open when the write transaction begins
+    if (!candidate.too_old) {
+      if (limits.max_bytes == 0) break;
+      size->reset();
+      auto counted = size->step();
+      if (!counted) return counted.error();
+      const auto bytes = *counted ? static_cast<std::uint64_t>(std::max<std::int64_t>(size->column_int64(0), 0)) : 0;
+      size->reset();
+      if (bytes <= limits.max_bytes) break;
+    }
+    if (!tx) {
+      auto begun = transaction::begin(*db, durability::normal);
+      if (!begun) return begun.error();
+      tx.emplace(std::move(*begun));
+      auto prepared_remove = db->prepare("DELETE FROM quarantine WHERE id = ?1");
+      if (!prepared_remove) return prepared_remove.error();
+      remove.emplace(std::move(*prepared_remove));
+      // The digest goes too, except the newest raw row's: SQLite gives a new
+      // row max(id) + 1, and the pipeline takes ids above the last it saw as new.
+      auto prepared_forget = db->prepare(
+          "DELETE FROM raw_messages WHERE id = ?1 AND state != 0 AND id < (SELECT max(id) FROM raw_messages)");
+      if (!prepared_forget) return prepared_forget.error();
+      forget.emplace(std::move(*prepared_forget));
+    }
+    remove->reset();
+    if (auto done = remove->bind(1, id).run(); !done) return done.error();
+    forget->reset();
+    if (auto done = forget->bind(1, candidate.raw_id).run(); !done) return done.error();
+    removed.push_back(candidate);
+  }
+  if (tx) {
+    if (auto committed = tx->commit(); !committed) return committed.error();
+  }
+  return removed;
 }
 
 }  // namespace danemq::store

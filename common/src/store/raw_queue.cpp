@@ -8,10 +8,41 @@ namespace danemq::store {
 namespace {
 
 bytes digest_of(const incoming_message& message) {
-  bytes material(message.topic.begin(), message.topic.end());
-  material.push_back(0);
-  material.insert(material.end(), message.payload.begin(), message.payload.end());
-  return crypto::sha256(material);
+  if (message.refused) return message.refused->digest;
+  const std::uint8_t separator = 0;
+  return crypto::sha256_of_parts({{reinterpret_cast<const std::uint8_t*>(message.topic.data()), message.topic.size()},
+                                  {&separator, 1},
+                                  message.payload});
+}
+
+/// Stores a message refused on arrival: a raw row already out of the queue
+/// (its digest, no payload) and its quarantine row without payload. Returns
+/// the raw row and whether it is a copy of one stored before.
+result<raw_outcome> store_refused(database& db, const incoming_message& message) {
+  const auto& refused = *message.refused;
+  auto insert = db.prepare(
+      "INSERT INTO raw_messages (digest, topic, payload, received_at, next_attempt_at, state, last_error) "
+      "VALUES (?1, ?2, NULL, ?3, ?3, ?4, ?5) "
+      "ON CONFLICT (digest) DO UPDATE SET copies = copies + 1 RETURNING id, copies");
+  if (!insert) return insert.error();
+  insert->bind_blob(1, refused.digest).bind(2, std::string_view(message.topic));
+  insert->bind(3, to_millis(message.received_at)).bind(4, static_cast<std::int64_t>(raw_fate::quarantined));
+  insert->bind(5, refused.reason.line());
+  auto row = insert->step();
+  if (!row) return row.error();
+  if (!*row) return fail(errc::statement_failed, "storing a refused message returned no row");
+  const raw_outcome outcome{insert->column_int64(0), insert->column_int64(1) > 1, true};
+  if (auto done = insert->step(); !done) return done.error();
+  if (outcome.duplicate) return outcome;
+  auto quarantine = db.prepare(
+      "INSERT INTO quarantine (raw_id, topic, payload, received_at, quarantined_at, reason_category, reason_value, "
+      "reason) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)");
+  if (!quarantine) return quarantine.error();
+  quarantine->bind(1, outcome.raw_id).bind(2, std::string_view(message.topic)).bind_blob(3, bytes{});
+  quarantine->bind(4, to_millis(message.received_at)).bind(5, std::string_view(refused.reason.category));
+  quarantine->bind(6, std::int64_t{refused.reason.value}).bind(7, std::string_view(refused.reason.text));
+  if (auto done = quarantine->run(); !done) return done.error();
+  return outcome;
 }
 
 constexpr std::string_view pending_columns = "id, topic, payload, received_at, attempts, first_failure_at";
@@ -53,6 +84,12 @@ result<std::vector<raw_outcome>> raw_queue::store_raw(std::span<const incoming_m
       "ON CONFLICT (digest) DO UPDATE SET copies = copies + 1 RETURNING id, copies");
   if (!insert) return insert.error();
   for (const auto& message : messages) {
+    if (message.refused) {
+      auto refused = store_refused(*db, message);
+      if (!refused) return refused.error();
+      outcomes.push_back(*refused);
+      continue;
+    }
     insert->reset();
     const auto digest = digest_of(message);
     insert->bind_blob(1, digest).bind(2, std::string_view(message.topic)).bind_blob(3, message.payload);
@@ -130,6 +167,36 @@ result<std::size_t> raw_queue::untried_count() {
   return count(*db, "SELECT count(*) FROM raw_messages WHERE state = 0 AND attempts = 0");
 }
 
+result<int> raw_queue::begin_processing(std::int64_t raw_id) {
+  auto db = db_.lock();
+  // Not fsynced: a commit in the write-ahead log outlives the process, which
+  // is what a crash loop kills.
+  auto tx = transaction::begin(*db, durability::normal);
+  if (!tx) return tx.error();
+  auto mark = db->prepare(
+      "UPDATE raw_messages SET processing_started = processing_started + 1 WHERE id = ?1 AND state = 0 "
+      "RETURNING processing_started");
+  if (!mark) return mark.error();
+  auto row = mark->bind(1, raw_id).step();
+  if (!row) return row.error();
+  if (!*row) return not_pending(raw_id);
+  const auto earlier = static_cast<int>(mark->column_int64(0)) - 1;
+  if (auto done = mark->step(); !done) return done.error();
+  if (auto committed = tx->commit(); !committed) return committed.error();
+  return earlier;
+}
+
+result<void> raw_queue::abandon_processing(std::int64_t raw_id) {
+  auto db = db_.lock();
+  auto tx = transaction::begin(*db, durability::normal);
+  if (!tx) return tx.error();
+  auto unmark = db->prepare(
+      "UPDATE raw_messages SET processing_started = max(processing_started - 1, 0) WHERE id = ?1 AND state = 0");
+  if (!unmark) return unmark.error();
+  if (auto done = unmark->bind(1, raw_id).run(); !done) return done.error();
+  return tx->commit();
+}
+
 result<pending_message> raw_queue::pending(locked_database& db, std::int64_t raw_id) {
   auto stmt = db->prepare("SELECT " + std::string(pending_columns) + " FROM raw_messages WHERE id = ?1 AND state = 0");
   if (!stmt) return stmt.error();
@@ -142,8 +209,8 @@ result<pending_message> raw_queue::pending(locked_database& db, std::int64_t raw
 result<void> raw_queue::finish(locked_database& db, std::int64_t raw_id, raw_fate fate,
                                const std::optional<std::string>& note) {
   auto mark = db->prepare(
-      "UPDATE raw_messages SET state = ?2, payload = NULL, last_error = coalesce(?3, last_error) "
-      "WHERE id = ?1 AND state = 0");
+      "UPDATE raw_messages SET state = ?2, payload = NULL, last_error = coalesce(?3, last_error), "
+      "processing_started = 0 WHERE id = ?1 AND state = 0");
   if (!mark) return mark.error();
   mark->bind(1, raw_id).bind(2, static_cast<std::int64_t>(fate)).bind(3, note);
   if (auto done = mark->run(); !done) return done.error();
@@ -154,8 +221,8 @@ result<void> raw_queue::finish(locked_database& db, std::int64_t raw_id, raw_fat
 result<void> raw_queue::park(locked_database& db, std::int64_t raw_id, int attempts, clock::time_point next_attempt_at,
                              clock::time_point first_failure_at, const std::string& last_error) {
   auto update = db->prepare(
-      "UPDATE raw_messages SET attempts = ?2, next_attempt_at = ?3, first_failure_at = ?4, last_error = ?5 "
-      "WHERE id = ?1 AND state = 0");
+      "UPDATE raw_messages SET attempts = ?2, next_attempt_at = ?3, first_failure_at = ?4, last_error = ?5, "
+      "processing_started = 0 WHERE id = ?1 AND state = 0");
   if (!update) return update.error();
   update->bind(1, raw_id).bind(2, std::int64_t{attempts}).bind(3, to_millis(next_attempt_at));
   update->bind(4, to_millis(first_failure_at)).bind(5, std::string_view(last_error));

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "fault_support.hpp"
+#include "flood_run.hpp"
 
 namespace danemq::e2e {
 namespace {
@@ -104,6 +105,57 @@ TEST(FaultProcess, ReceiverKilledAtRandomPointsKeepsEveryAcknowledgedMessageExac
   EXPECT_EQ(bob->stop(), 0);
   std::cout << "kill points (seed " << seed << "), " << landed_in_backlog
             << " with stored messages unprocessed:" << points << "\n";
+}
+
+/// How often processing of a stored, unfinished message began without an
+/// outcome (the receiver's processing mark), read beside the running receiver.
+std::int64_t processing_marks(const world& w, const std::string& who) {
+  auto db = store::database::open(w.data_path(who) / "receiver.db", store::open_options{.read_only = true});
+  if (!db) return -1;
+  auto query = db->prepare("SELECT coalesce(max(processing_started), 0) FROM raw_messages WHERE state = 0");
+  if (!query) return -1;
+  auto row = query->step();
+  return row && *row ? query->column_int64(0) : -1;
+}
+
+TEST(FaultProcess, AMessageInProcessingAtEveryCrashIsQuarantinedAfterThreeTriesAndOthersFlow) {
+  // The message names a sender in a zone that never answers, and lookups
+  // wait up to a minute: it is still in processing whenever the receiver is
+  // killed, as a message that crashes the receiver would be.
+  world w(quick_world());
+  test::dns_fault_proxy proxy("127.0.0.1", w.dns().resolver_port());
+  proxy.set_zone(blackhole_zone, test::dns_fault_proxy::mode::blackhole);
+  const std::map<std::string, std::string> env = {
+      {"DNS_RESOLVER", proxy.address()}, {"DNS_TIMEOUT_MS", "60000"}, {"DNS_RETRIES", "1"}};
+  auto bob = w.start_receiver("bob", env);
+  w.publish("bob", {forged_from(w, "stuck._device." + std::string(blackhole_zone), "never decided")});
+  for (int kill = 1; kill <= 3; ++kill) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (processing_marks(w, "bob") < kill && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_EQ(processing_marks(w, "bob"), kill) << "processing did not begin\n" << bob->errors();
+    bob->signal(SIGKILL);
+    ASSERT_TRUE(bob->wait(5s).has_value());
+    bob = w.start_receiver("bob", env);
+  }
+  // The fourth start quarantines it instead of trying again.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (w.quarantine("bob").empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto quarantine = w.quarantine("bob");
+  ASSERT_EQ(quarantine.size(), 1u) << bob->errors();
+  EXPECT_EQ(quarantine[0].reason.category, "jose");
+  EXPECT_EQ(quarantine[0].reason.value, 20) << quarantine[0].reason.text;
+  EXPECT_NE(quarantine[0].reason.text.find("processing failed repeatedly"), std::string::npos);
+  EXPECT_FALSE(quarantine[0].payload.empty()) << "kept, to look into what crashed the receiver";
+  EXPECT_EQ(w.pending("bob"), 0u);
+  // And the receiver goes on receiving.
+  w.publish("bob", {w.seal("alice", "bob", "after the crash loop")});
+  ASSERT_TRUE(w.wait_for_stored("bob", 2, 30s)) << bob->errors();
+  EXPECT_EQ(texts_of(w.inbox("bob")), std::vector<std::string>{"after the crash loop"});
+  EXPECT_EQ(bob->stop(), 0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "danemq/crypto/openssl.hpp"
 #include "support/mosquitto_rig.hpp"
 
 namespace danemq::mqtt {
@@ -32,7 +33,11 @@ class collector {
         ++refused_;
         return fail(errc::library_failure, "test refuses to store");
       }
-      for (auto& m : batch) texts_.push_back(text_of(m.payload));
+      for (auto& m : batch) {
+        texts_.push_back(m.oversized ? "oversized " + std::to_string(m.oversized->size) + " " +
+                                           crypto::to_hex(m.oversized->digest) + " " + std::to_string(m.payload.size())
+                                     : text_of(m.payload));
+      }
       changed_.notify_all();
       return ok();
     };
@@ -114,6 +119,28 @@ TEST_P(MqttClient, ReceivesWhatIsPublishedToItsTopic) {
   ASSERT_TRUE(got.wait_for(3));
   EXPECT_EQ(got.texts(), (std::vector<std::string>{"one", "two", "three"}));
   EXPECT_EQ(receiver.statistics().messages_received, 3u);
+}
+
+TEST_P(MqttClient, HandsOverOnlyTheSizeAndDigestOfAPayloadOverItsLimit) {
+  test::mosquitto_rig broker;
+  collector got;
+  auto options = options_for(broker, "bob.example/receiver", GetParam(), {{"bob.example", 1}});
+  options.max_payload = 100;
+  client receiver(options, got.handler());
+  ASSERT_TRUE(receiver.start());
+  ASSERT_TRUE(receiver.wait_connected(10s)) << receiver.last_error();
+  // Over the limit, yet within MQTT 5's Maximum Packet Size (the limit plus
+  // a header allowance): the broker sends it under either version.
+  const std::string large(1000, 'x');
+  publish_all(broker, "bob.example", {std::string(100, 'y'), large, "after"}, GetParam());
+  ASSERT_TRUE(got.wait_for(3));
+  const std::string topic = "bob.example";
+  const std::uint8_t separator = 0;
+  const auto digest = crypto::sha256_of_parts(
+      {bytes_of(topic), {&separator, 1}, {reinterpret_cast<const std::uint8_t*>(large.data()), large.size()}});
+  EXPECT_EQ(got.texts(), (std::vector<std::string>{std::string(100, 'y'),
+                                                   "oversized 1000 " + crypto::to_hex(digest) + " 0", "after"}));
+  EXPECT_EQ(receiver.statistics().oversized, 1u);
 }
 
 TEST_P(MqttClient, KeepsItsSessionWhileOffline) {

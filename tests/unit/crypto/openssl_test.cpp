@@ -20,6 +20,14 @@ TEST(Hex, RoundTripsAndRefusesBadDigits) {
   EXPECT_FALSE(from_hex("zz"));
 }
 
+TEST(Digest, Sha256OfPartsIsTheDigestOfTheirConcatenation) {
+  const std::vector<std::uint8_t> first{'a', 'b'};
+  const std::vector<std::uint8_t> second{0, 'c'};
+  const std::vector<std::uint8_t> joined{'a', 'b', 0, 'c'};
+  EXPECT_EQ(sha256_of_parts({first, second}), sha256(joined));
+  EXPECT_EQ(sha256_of_parts({}), sha256({}));
+}
+
 TEST(OpensslErrors, DrainsTheWholeQueue) {
   ERR_put_error(ERR_LIB_EVP, 0, ERR_R_MALLOC_FAILURE, __FILE__, __LINE__);
   ERR_put_error(ERR_LIB_X509, 0, ERR_R_PASSED_NULL_PARAMETER, __FILE__, __LINE__);

@@ -91,6 +91,35 @@ TEST_F(MessageProcessor, AcceptsAGoodMessageIntoTheInboxWithItsClaims) {
   EXPECT_TRUE(*store->replay().contains("alice.example", *inbox[0].jti, clock::now()));
 }
 
+TEST_F(MessageProcessor, QuarantinesAMessageWhoseProcessingBeganTooOftenWithoutAnOutcome) {
+  const auto message = arrive(seal(*alice, "bob.example", "crashes the receiver"));
+  // Three earlier starts that never reached an outcome: the receiver died each time.
+  for (int i = 0; i < options.crash_limit; ++i) ASSERT_TRUE(store->raw().begin_processing(message.raw_id));
+  auto outcome = processor->process(message);
+  ASSERT_EQ(outcome.what, fate::quarantined);
+  EXPECT_EQ(outcome.reason->code, make_error_code(jose::errc::processing_failed_repeatedly));
+  const auto rows = quarantined();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].reason.value, 20);
+  EXPECT_FALSE(rows[0].payload.empty()) << "kept for a look at what crashed it";
+  EXPECT_EQ(processor->process(arrive(seal(*alice, "bob.example", "the next one"))).what, fate::accepted);
+}
+
+TEST_F(MessageProcessor, ProcessesAMessageAgainAfterFewerUnfinishedTriesThanTheLimit) {
+  const auto message = arrive(seal(*alice, "bob.example", "interrupted twice"));
+  for (int i = 0; i < options.crash_limit - 1; ++i) ASSERT_TRUE(store->raw().begin_processing(message.raw_id));
+  EXPECT_EQ(processor->process(message).what, fate::accepted);
+}
+
+TEST_F(MessageProcessor, DoesNotCountATryAbandonedBecauseTheReceiverStops) {
+  const auto message = arrive(seal(*alice, "bob.example", "stopping"));
+  const std::atomic<bool> cancelled{true};
+  for (int i = 0; i < options.crash_limit + 1; ++i) {
+    EXPECT_EQ(processor->process(message, &cancelled).what, fate::unchanged);
+  }
+  EXPECT_EQ(processor->process(message).what, fate::accepted);
+}
+
 TEST_F(MessageProcessor, QuarantinesATamperedMessageWithItsBytes) {
   auto wire = seal(*alice, "bob.example", "hello");
   const auto at = wire.find("\"ciphertext\":\"") + 20;

@@ -243,6 +243,9 @@ TEST_P(MessageStoreUpgrade, UpgradesAndDeliversEveryPendingMessage) {
   EXPECT_EQ(inbox[0].message, "accepted");
   EXPECT_EQ(inbox[0].jti, "old-jti");
   EXPECT_EQ(store->outcomes().list_quarantine()->size(), 1u);
+  EXPECT_EQ(*store->outcomes().quarantine_bytes(), 7u + 2 * (11 + 3) + quarantine_row_allowance)
+      << "the quarantine of release 1 counted by the upgrade (payload, topic and reason twice, the allowance)";
+  EXPECT_EQ(*store->raw().begin_processing(pending_ids[0]), 0) << "no processing mark from before the upgrade";
   EXPECT_TRUE(store->health().load()->has_value());
   EXPECT_TRUE(*store->replay().contains("alice.example", "old-jti", clock::now()));
   EXPECT_EQ(*store->replay().size(), 2u) << "the rows of release 1 counted by the upgrade";

@@ -81,6 +81,71 @@ TEST_F(OutcomeTables, FiltersTheQuarantineByTimeAndIgnoresTheSender) {
   EXPECT_EQ((*first)[0].raw_id, ids[0]) << "arrival order";
 }
 
+/// Stores and quarantines `count` messages of `size` bytes received `age` ago; their raw ids.
+std::vector<std::int64_t> quarantine_many(message_store& store, int count, std::size_t size,
+                                          std::chrono::milliseconds age = 0ms, const std::string& tag = "") {
+  std::vector<incoming_message> batch;
+  for (int i = 0; i < count; ++i) {
+    auto one = incoming("bob", tag + std::to_string(i) + std::string(size, 'x'), clock::now() - age);
+    batch.push_back(std::move(one));
+  }
+  const auto ids = store_all(store, batch);
+  for (const auto id : ids) EXPECT_TRUE(record_alone(store, quarantine(id)));
+  return ids;
+}
+
+TEST_F(OutcomeTables, CountsTheQuarantinesBytesAsRowsComeAndGo) {
+  EXPECT_EQ(*tables().quarantine_bytes(), 0u);
+  quarantine_many(*store, 3, 1000);
+  const auto counted = *tables().quarantine_bytes();
+  EXPECT_GE(counted, 3u * (1001 + quarantine_row_allowance));
+  EXPECT_LE(counted, 3u * (1001 + quarantine_row_allowance + 200));
+  auto removed = tables().trim_quarantine({0ms, counted - 1}, clock::now());
+  ASSERT_TRUE(removed) << removed.error().message();
+  EXPECT_EQ(removed->size(), 1u);
+  EXPECT_EQ(*tables().quarantine_bytes(), counted / 3 * 2);
+}
+
+TEST_F(OutcomeTables, KeepsTheQuarantineAtItsByteLimitRemovingTheOldestFirst) {
+  const quarantine_limits limits{0ms, 64 * 1024};
+  std::vector<std::int64_t> all;
+  for (int round = 0; round < 20; ++round) {
+    const auto ids = quarantine_many(*store, 5, 2000, 0ms, "r" + std::to_string(round) + "-");
+    all.insert(all.end(), ids.begin(), ids.end());
+    ASSERT_TRUE(tables().trim_quarantine(limits, clock::now()));
+    EXPECT_LE(*tables().quarantine_bytes(), limits.max_bytes);
+  }
+  auto left = tables().list_quarantine();
+  ASSERT_TRUE(left);
+  ASSERT_FALSE(left->empty());
+  EXPECT_EQ(left->back().raw_id, all.back()) << "the newest stay";
+  EXPECT_GT(left->front().raw_id, all.front()) << "the oldest went";
+  EXPECT_GT(*tables().quarantine_bytes(), limits.max_bytes - 2 * 2500) << "removed no more than needed";
+  // Their digests went with them: the same bytes are a new message now.
+  auto again = store->raw().store_raw(std::vector<incoming_message>{incoming("bob", "r0-0" + std::string(2000, 'x'))});
+  ASSERT_TRUE(again);
+  EXPECT_FALSE((*again)[0].duplicate);
+}
+
+TEST_F(OutcomeTables, RemovesQuarantinedMessagesOlderThanTheAgeLimitButNeverTheNewestRawRow) {
+  const auto old_ids = quarantine_many(*store, 2, 10, 48h, "old");
+  const auto new_ids = quarantine_many(*store, 1, 10, 0ms, "new");
+  auto removed = tables().trim_quarantine({24h, 0}, clock::now());
+  ASSERT_TRUE(removed);
+  ASSERT_EQ(removed->size(), 2u);
+  EXPECT_TRUE((*removed)[0].too_old);
+  EXPECT_EQ((*removed)[0].raw_id, old_ids[0]);
+  EXPECT_EQ(tables().list_quarantine()->size(), 1u);
+  // Even the newest, too old, goes from the quarantine, but its raw row stays
+  // so that the next raw id is still higher than every id handed out before.
+  auto all = tables().trim_quarantine({1ms}, clock::now() + 1h);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 1u);
+  const auto next = store_all(*store, {incoming("bob", "after")});
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_GT(next[0], new_ids[0]);
+}
+
 TEST(OutcomeTablesReading, ListsNothingFromADatabaseTheDaemonNeverWrote) {
   test::temp_dir dir;
   { ASSERT_TRUE(database::open(dir.path() / "empty.db")); }

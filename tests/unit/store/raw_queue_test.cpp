@@ -161,6 +161,53 @@ TEST_F(RawQueue, KeepsPendingMessagesAcrossAReopen) {
   EXPECT_EQ(*reopened->raw().pending_count(), 1u);
 }
 
+TEST_F(RawQueue, KeepsAMessageRefusedOnArrivalAsItsDigestAndTopicInTheQuarantineOnly) {
+  const bytes digest(32, 0xab);
+  incoming_message refused{"bob", {}, clock::now(), refused_on_arrival{digest, {"jose", 4, "message too large: x"}}};
+  const std::vector<incoming_message> batch = {incoming("bob", "fine"), refused};
+  auto outcomes = queue().store_raw(batch);
+  ASSERT_TRUE(outcomes) << outcomes.error().message();
+  EXPECT_FALSE((*outcomes)[0].quarantined);
+  EXPECT_TRUE((*outcomes)[1].quarantined);
+  EXPECT_EQ(*queue().pending_count(), 1u) << "never processed";
+  auto listed = store->outcomes().list_quarantine();
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].raw_id, (*outcomes)[1].raw_id);
+  EXPECT_TRUE((*listed)[0].payload.empty());
+  EXPECT_EQ((*listed)[0].reason.value, 4);
+
+  auto again = queue().store_raw(std::vector<incoming_message>{refused});
+  ASSERT_TRUE(again);
+  EXPECT_TRUE((*again)[0].duplicate) << "a redelivery is known by its digest";
+  EXPECT_EQ(store->outcomes().list_quarantine()->size(), 1u);
+}
+
+TEST_F(RawQueue, CountsProcessingBegunWithoutAnOutcomeUntilOneIsRecorded) {
+  const auto ids = store_all(*store, {incoming("bob", "one")});
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(*queue().begin_processing(ids[0]), 0);
+  EXPECT_EQ(*queue().begin_processing(ids[0]), 1);
+  ASSERT_TRUE(queue().abandon_processing(ids[0]));
+  EXPECT_EQ(*queue().begin_processing(ids[0]), 1) << "an abandoned try does not count";
+  ASSERT_TRUE(record_alone(*store, defer(ids[0], 1, clock::now() - 1s, clock::now())));
+  EXPECT_EQ(*queue().begin_processing(ids[0]), 0) << "a deferral is an outcome";
+  ASSERT_TRUE(record_alone(*store, quarantine(ids[0])));
+  auto gone = queue().begin_processing(ids[0]);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, make_error_code(errc::not_found));
+}
+
+TEST_F(RawQueue, KeepsTheProcessingMarkAcrossAReopen) {
+  const auto ids = store_all(*store, {incoming("bob", "crashes us")});
+  ASSERT_EQ(ids.size(), 1u);
+  ASSERT_EQ(*queue().begin_processing(ids[0]), 0);
+  store.reset();
+  auto reopened = message_store::open(dir.path() / "receiver.db");
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(*reopened->raw().begin_processing(ids[0]), 1);
+}
+
 TEST(RawQueueConcurrency, StoresFromManyThreadsWithoutLoss) {
   test::temp_dir dir;
   auto store = message_store::open(dir.path() / "receiver.db");

@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <span>
 #include <string>
@@ -111,6 +112,9 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// SHA-256 / SHA-512 digests.
 [[nodiscard]] bytes sha256(std::span<const std::uint8_t> data);
 [[nodiscard]] bytes sha512(std::span<const std::uint8_t> data);
+/// SHA-256 of the parts one after the other, without joining them first (a
+/// payload too large to copy is digested where it lies).
+[[nodiscard]] bytes sha256_of_parts(std::initializer_list<std::span<const std::uint8_t>> parts);
 
 /// The whole DER encoding of a certificate.
 [[nodiscard]] bytes certificate_der(const X509& cert);

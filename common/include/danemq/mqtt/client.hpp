@@ -83,16 +83,41 @@ struct client_options {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   /// Messages handed to the delivery handler at most at once.
   std::size_t max_batch{256};
+  /// Payload bytes in one batch: reading stops once a batch holds this many
+  /// (a batch holds at least one message).
+  std::size_t max_batch_bytes{4 * 1024 * 1024};
+  /// 0: no limit. Otherwise a payload longer than this is not copied: its
+  /// message carries only the size and digest (message::oversized). With MQTT
+  /// 5 the CONNECT also says so (Maximum Packet Size: this plus
+  /// packet_header_allowance), and the broker sends no longer packet; MQTT
+  /// 3.1.1 has no such field, and libmosquitto reads a whole packet before
+  /// its callback sees it.
+  std::size_t max_payload{0};
   /// Our QoS 1/2 messages in flight at once (libmosquitto queues the rest).
   unsigned max_inflight{20};
 };
 
+/// What reaches the client of a payload over client_options::max_payload.
+struct oversized_payload {
+  std::size_t size{0};
+  /// SHA-256 of the topic, a zero byte and the payload: the digest the
+  /// receiver's store recognises copies by.
+  std::vector<std::uint8_t> digest;
+};
+
+/// Bytes a PUBLISH packet may carry besides its payload, added to
+/// client_options::max_payload for MQTT 5's Maximum Packet Size: the fixed
+/// header (5), a topic (up to 65,535 bytes and its 2-byte length), the packet
+/// id (2) and the properties a broker forwards.
+inline constexpr std::size_t packet_header_allowance = 65'535 + 2 + 5 + 2 + 1'024;
+
 /// A message as delivered by the broker.
 struct message {
   std::string topic;
-  std::vector<std::uint8_t> payload;
+  std::vector<std::uint8_t> payload;  ///< empty when oversized
   int qos{0};
   bool retain{false};
+  std::optional<oversized_payload> oversized;  ///< set instead of the payload when it was over max_payload
 };
 
 /// A change of the connection: connected means CONNACK accepted and every
@@ -118,6 +143,7 @@ struct client_statistics {
   std::uint64_t connects{0};  ///< accepted CONNACKs
   std::uint64_t connection_losses{0};
   std::uint64_t messages_received{0};
+  std::uint64_t oversized{0};        ///< payloads over max_payload, not copied
   std::uint64_t batches_refused{0};  ///< batches whose handler failed (connection dropped, unacknowledged)
   std::uint64_t published{0};        ///< publishes acknowledged
 };
@@ -222,6 +248,7 @@ class client {
   std::string log_error_;  // libmosquitto's last error-level log line, to explain a failure
   std::vector<int> pending_subscriptions_;
   std::vector<message> batch_;
+  std::size_t batch_bytes_{0};  // payload bytes in batch_
   std::map<int, completion> in_flight_;
 
   // Shared with other threads.

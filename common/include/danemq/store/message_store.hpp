@@ -44,12 +44,14 @@ struct message_store_limits {
   std::size_t replay_entries_per_sender{700'000};  ///< one sender's share of it
   /// MAX_CLOCK_SKEW: how long beyond its expiry a replay entry is kept.
   std::chrono::milliseconds replay_purge_margin{std::chrono::seconds(60)};
+  /// QUARANTINE_MAX_AGE, QUARANTINE_MAX_BYTES (0: unbounded).
+  quarantine_limits quarantine{};
 };
 
 class message_store {
  public:
   /// The schema version this program writes (PRAGMA user_version).
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   /// Opens or creates <path> and brings it to schema_version (read-only:
   /// checks it only). Failure: the database errors; schema_mismatch for a
@@ -73,6 +75,13 @@ class message_store {
   /// transaction cannot commit.
   [[nodiscard]] result<std::vector<result<std::int64_t>>> record(std::span<const outcome_record> records);
 
+  /// Applies the quarantine's retention (quarantine_limits): removes its
+  /// oldest rows, with their digests, that are too old or over the byte
+  /// bound, and returns them (the caller logs and counts them).
+  [[nodiscard]] result<std::vector<quarantine_removal>> enforce_retention(clock::time_point now) {
+    return outcomes_.trim_quarantine(quarantine_limits_, now);
+  }
+
   [[nodiscard]] raw_queue& raw() { return raw_; }
   [[nodiscard]] outcome_tables& outcomes() { return outcomes_; }
   [[nodiscard]] replay_table& replay() { return replay_; }
@@ -90,6 +99,7 @@ class message_store {
   outcome_tables outcomes_;
   replay_table replay_;
   health_record health_;
+  quarantine_limits quarantine_limits_;
 };
 
 }  // namespace danemq::store

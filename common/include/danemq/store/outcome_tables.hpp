@@ -5,6 +5,7 @@
 // Rows are added by message_store::record, in the transaction that takes the
 // message out of the raw queue.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,17 +32,6 @@ struct inbox_entry {
   bool legacy{false};         ///< the original's format, without recipient binding or freshness
 };
 
-/// The reason a message was refused, kept as the typed error it was.
-struct refusal {
-  std::string category;  ///< error category name ("jose", "dane", ...)
-  int value{0};          ///< the errc value within the category
-  std::string text;      ///< failure::message(): code message and detail
-
-  [[nodiscard]] static refusal of(const failure& reason);
-  /// "<category>:<value> <text>", as kept with the raw message.
-  [[nodiscard]] std::string line() const;
-};
-
 /// A refused message.
 struct quarantine_entry {
   std::int64_t id{};
@@ -52,6 +42,26 @@ struct quarantine_entry {
   clock::time_point quarantined_at{};
   refusal reason;
 };
+
+/// How long and how much the quarantine keeps (QUARANTINE_MAX_AGE,
+/// QUARANTINE_MAX_BYTES); 0: no bound.
+struct quarantine_limits {
+  std::chrono::milliseconds max_age{0};
+  std::uint64_t max_bytes{0};
+};
+
+/// A quarantine row removed by retention.
+struct quarantine_removal {
+  std::int64_t raw_id{};
+  clock::time_point received_at{};
+  std::uint64_t bytes{0};  ///< as counted against max_bytes
+  bool too_old{false};     ///< false: removed for room
+};
+
+/// Bytes one quarantine row counts against QUARANTINE_MAX_BYTES: its payload,
+/// its topic and reason twice (the raw row keeps them too) and an allowance for
+/// the rows, the digest and the indexes.
+inline constexpr std::uint64_t quarantine_row_allowance = 128;
 
 /// Selects rows for the listing commands.
 struct listing_filter {
@@ -68,6 +78,15 @@ class outcome_tables {
   [[nodiscard]] result<std::vector<inbox_entry>> list_inbox(const listing_filter& filter = {});
   /// Quarantine rows in arrival order (`from` is ignored: a refused message has no verified sender).
   [[nodiscard]] result<std::vector<quarantine_entry>> list_quarantine(const listing_filter& filter = {});
+  /// Bytes the quarantine counts against QUARANTINE_MAX_BYTES.
+  [[nodiscard]] result<std::uint64_t> quarantine_bytes();
+
+  /// Removes, oldest first, the quarantine rows received before now - max_age
+  /// and then as many as bring it within max_bytes, each with its raw row
+  /// (its digest) unless that row is the newest (so that raw ids never come
+  /// back); returns what it removed. One transaction.
+  [[nodiscard]] result<std::vector<quarantine_removal>> trim_quarantine(const quarantine_limits& limits,
+                                                                        clock::time_point now);
 
   // Inside the caller's transaction, with its lock:
 

@@ -19,17 +19,38 @@
 
 namespace danemq::store {
 
+/// The reason a message was refused, kept as the typed error it was.
+struct refusal {
+  std::string category;  ///< error category name ("jose", "dane", ...)
+  int value{0};          ///< the errc value within the category
+  std::string text;      ///< failure::message(): code message and detail
+
+  [[nodiscard]] static refusal of(const failure& reason);
+  /// "<category>:<value> <text>", as kept with the raw message.
+  [[nodiscard]] std::string line() const;
+};
+
+/// A message refused as it arrived, before its bytes were kept (a payload
+/// over MAX_MESSAGE_SIZE): only its digest, topic and the reason are stored.
+struct refused_on_arrival {
+  bytes digest;  ///< SHA-256 of the topic, a zero byte and the payload (the same digest copies are known by)
+  refusal reason;
+};
+
 /// A message as the broker delivered it.
 struct incoming_message {
   std::string topic;
-  bytes payload;
+  bytes payload;  ///< empty when refused
   clock::time_point received_at{};
+  /// Set: straight into the quarantine, with no payload, never processed.
+  std::optional<refused_on_arrival> refused{};
 };
 
 /// What store_raw did with one incoming message.
 struct raw_outcome {
-  std::int64_t raw_id{};  ///< the stored row (for a duplicate: the row of the first copy)
-  bool duplicate{false};  ///< byte-identical to a message stored before (topic and payload): not stored again
+  std::int64_t raw_id{};    ///< the stored row (for a duplicate: the row of the first copy)
+  bool duplicate{false};    ///< byte-identical to a message stored before (topic and payload): not stored again
+  bool quarantined{false};  ///< refused on arrival: in the quarantine, not pending
 };
 
 /// A stored message not yet accepted or quarantined.
@@ -50,7 +71,8 @@ class raw_queue {
   explicit raw_queue(shared_database& db) : db_(db) {}
 
   /// Stores each message (in one transaction, fsynced) unless a byte-identical
-  /// copy is already stored, and returns one outcome per message, in order.
+  /// copy is already stored, and returns one outcome per message, in order;
+  /// one refused on arrival goes to the quarantine without a payload.
   /// Nothing is stored on failure (disk_full, io_error, ...).
   [[nodiscard]] result<std::vector<raw_outcome>> store_raw(std::span<const incoming_message> messages);
 
@@ -70,6 +92,16 @@ class raw_queue {
   /// Number of pending messages never processed (no temporary failure yet).
   [[nodiscard]] result<std::size_t> untried_count();
 
+  /// Notes that processing of pending message `raw_id` begins, durably
+  /// against a crash of the process (a power loss may forget a mark: one try
+  /// more), and returns how many earlier beginnings had no outcome: a message
+  /// that crashed the receiver that many times. Failure not_found when it is
+  /// not pending.
+  [[nodiscard]] result<int> begin_processing(std::int64_t raw_id);
+  /// Takes back the mark of a processing abandoned without an outcome (the
+  /// receiver is stopping): that try did not crash.
+  [[nodiscard]] result<void> abandon_processing(std::int64_t raw_id);
+
   // Inside the caller's transaction, with its lock:
 
   /// The pending message `raw_id`. Failure not_found when it is not pending.
@@ -79,8 +111,9 @@ class raw_queue {
   /// `note` as its last word. Failure not_found when it is not pending.
   [[nodiscard]] result<void> finish(locked_database& db, std::int64_t raw_id, raw_fate fate,
                                     const std::optional<std::string>& note);
-  /// Parks a pending message after a temporary failure until `next_attempt_at`.
-  /// Failure not_found when it is not pending.
+  /// Parks a pending message after a temporary failure until `next_attempt_at`
+  /// (an outcome: the processing mark is cleared). Failure not_found when it
+  /// is not pending.
   [[nodiscard]] result<void> park(locked_database& db, std::int64_t raw_id, int attempts,
                                   clock::time_point next_attempt_at, clock::time_point first_failure_at,
                                   const std::string& last_error);
