@@ -14,7 +14,11 @@
 #   6. ThreadSanitizer build (clang, -Werror): the end-to-end tests (label
 #      e2e), where the receiver's pipeline, the MQTT thread and the committer
 #      run at once,
-#   7. libFuzzer regression: every fuzz target over its corpus for a short
+#   7. a clustered broker (label cluster, in the ASan build): a three-node
+#      RabbitMQ cluster on loopback with the receiver and senders failing
+#      over between its nodes; its own stage, as the cluster takes half a
+#      minute to start,
+#   8. libFuzzer regression: every fuzz target over its corpus for a short
 #      time (scripts/fuzz.sh, in the ASan build of stage 5; FUZZ_ALONGSIDE=1
 #      runs it while that suite runs).
 # The sanitizer builds use clang: it compiles them about twice as fast as
@@ -24,8 +28,8 @@
 # loopback high ports and stop them, also on failure.
 #
 # Usage: scripts/test.sh [ctest arguments...]   e.g. scripts/test.sh -L unit
-# SKIP_STAGES="tsan fuzz" skips stages by name (format lint build asan tsan
-# fuzz); STAGES_EXTRA="normal" adds the whole suite on the optimised build too.
+# SKIP_STAGES="tsan fuzz" skips stages by name (format lint build asan
+# cluster tsan fuzz); STAGES_EXTRA="normal" adds the whole suite on the optimised build too.
 # ASAN_CTEST_JOBS sets how many tests run at once in the ASan stage (default:
 # the processors). Twice as many take a good part less time, as those tests
 # mostly wait on their servers, but make the test rig's free-port race (a
@@ -159,8 +163,10 @@ if wanted asan; then
     stage asan "AddressSanitizer + UndefinedBehaviorSanitizer: the whole suite"
   fi
   asan_status=0
+  asan_ctest=()
+  wanted cluster && asan_ctest=(-LE cluster)
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    run_ctest build/asan "${ASAN_CTEST_JOBS:-$jobs}" || asan_status=$?
+    run_ctest build/asan "${ASAN_CTEST_JOBS:-$jobs}" "${asan_ctest[@]}" || asan_status=$?
   if [[ -n "${fuzz_pid:-}" ]]; then
     wait "$fuzz_pid" || fuzz_status=$?
     fuzz_pid=""
@@ -168,6 +174,12 @@ if wanted asan; then
     cat build/asan/fuzz-regression.log
   fi
   ((asan_status == 0 && fuzz_status == 0)) || exit 1
+fi
+
+if wanted asan && wanted cluster; then
+  stage cluster "a three-node RabbitMQ cluster: failover under load (ASan build)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_ctest build/asan 1 -L cluster
 fi
 
 if wanted tsan; then

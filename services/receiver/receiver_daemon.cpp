@@ -53,9 +53,10 @@ receiver_daemon::~receiver_daemon() {
 
 int receiver_daemon::run() {
   const auto& service = settings_.service;
-  spdlog::info("danemq-receiver for {}: broker {}:{} (MQTT {}), QoS {}, data in {}", service.identity_name,
-               service.mqtt.host, service.mqtt.port, service.mqtt.protocol == config::mqtt_protocol::v5 ? "5" : "3.1.1",
-               service.mqtt.qos, service.data_path.string());
+  spdlog::info("danemq-receiver for {}: broker {} (MQTT {}), QoS {}, data in {}", service.identity_name,
+               config::broker_list_text(service.mqtt),
+               service.mqtt.protocol == config::mqtt_protocol::v5 ? "5" : "3.1.1", service.mqtt.qos,
+               service.data_path.string());
   if (service.mqtt.qos != 1) {
     spdlog::warn(
         "MQTT_QOS={}: only QoS 1 loses nothing across crashes (QoS 0 is never redelivered; libmosquitto "

@@ -44,8 +44,8 @@ int outbox_runner::run() {
     return exit_usage;
   }
   auto waiting = outbox_.size();
-  spdlog::info("danemq-sender run: delivering the outbox {} ({} waiting) to {}:{}", outbox_path(settings_).string(),
-               waiting ? *waiting : 0, settings_.service.mqtt.host, settings_.service.mqtt.port);
+  spdlog::info("danemq-sender run: delivering the outbox {} ({} waiting) to {}", outbox_path(settings_).string(),
+               waiting ? *waiting : 0, config::broker_list_text(settings_.service.mqtt));
   runtime_.on_stop([this](int signal) { begin_stop(signal); }, [this] { finish_stop(); });
   boost::asio::post(runtime_.io(), [this] {
     if (!stopping_) pump();

@@ -149,12 +149,16 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   (void)std::signal(SIGPIPE, SIG_IGN);
   auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
   options.clean_session = true;
-  options.connect_timeout = settings.timeout;
+  // Each broker of a list gets its share of the timeout, so that a silent
+  // first node leaves time for the others.
+  options.connect_timeout =
+      std::max(std::chrono::milliseconds(1000), settings.timeout / static_cast<int>(1 + options.more_brokers.size()));
   mqtt::client client(options, [](std::vector<mqtt::message>&) { return ok(); });
   if (auto started = client.start(); !started) return error(exit_usage, "MQTT: " + started.error().message());
   const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
   if (!client.wait_connected(settings.timeout)) {
-    const auto why = "broker " + service.mqtt.host + ":" + std::to_string(service.mqtt.port) +
+    const auto why = std::string(client.broker_count() > 1 ? "every broker (" : "broker ") +
+                     config::broker_list_text(service.mqtt) + (client.broker_count() > 1 ? ")" : "") +
                      " unreachable: " + client.last_error();
     client.stop();
     if (outbox) return queue_message(settings, *outbox, *recipient, topic, *wire, why);

@@ -13,6 +13,15 @@ mqtt::client_options mqtt_client_options(const mqtt_settings& settings, std::str
   mqtt::client_options options;
   options.host = settings.host;
   options.port = settings.port;
+  if (!settings.brokers.empty()) {
+    options.host = settings.brokers.front().host;
+    if (settings.brokers.front().port != 0) options.port = settings.brokers.front().port;
+    for (std::size_t i = 1; i < settings.brokers.size(); ++i) {
+      auto broker = settings.brokers[i];
+      if (broker.port == 0) broker.port = settings.port;
+      options.more_brokers.push_back(std::move(broker));
+    }
+  }
   options.protocol = settings.protocol;
   options.client_id = std::move(client_id);
   options.keepalive = settings.keepalive;

@@ -25,12 +25,15 @@ option_table<mqtt_settings> mqtt_options() {
       {.env = "MQTT_HOST",
        .flag = "--mqtt-host",
        .value = {.apply = [](S& s, std::string_view text) -> result<void> {
-                   if (text.empty()) return invalid("is empty");
-                   s.host = std::string(text);
+                   auto brokers = parse_broker_list(text);
+                   if (!brokers) return invalid(brokers.error().detail);
+                   s.brokers = std::move(*brokers);
+                   s.host = s.brokers.front().host;
                    return ok();
                  },
-                 .show = [](const S& s) { return s.host; }},
-       .help = "broker host name or address (not needed by the receiver's `inbox`, `quarantine`, `health`)",
+                 .show = [](const S& s) { return s.brokers.size() > 1 ? broker_list_text(s) : s.host; }},
+       .help = "broker host name or address, or a comma-separated list of `host[:port]` (the nodes of a cluster, "
+               "tried in order at each connect); not needed by the receiver's `inbox`, `quarantine`, `health`",
        .required = true,
        .original = true},
       {.env = "MQTT_PORT",
@@ -304,6 +307,63 @@ result<void> check_consistency(const service_settings& settings) {
     return fail(errc::missing_setting, "MQTT_USERNAME (--mqtt-username) is required with MQTT_PASSWORD");
   }
   return ok();
+}
+
+result<std::vector<mqtt::broker_address>> parse_broker_list(std::string_view text) {
+  // The option's own message quotes the whole value: name the entry only in a list.
+  const auto bad = [text](std::string_view entry, const std::string& why) {
+    if (entry.size() == text.size()) return fail(errc::invalid_setting, why);
+    return fail(errc::invalid_setting, "its entry '" + std::string(entry) + "' " + why);
+  };
+  std::vector<mqtt::broker_address> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = text.find(',', start);
+    auto entry = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (entry.empty()) return fail(errc::invalid_setting, text.empty() ? "is empty" : "has an empty entry");
+    std::string_view host = entry;
+    std::optional<std::string_view> port;
+    if (entry.front() == '[') {
+      const auto close = entry.find(']');
+      if (close == std::string_view::npos) return bad(entry, "lacks its ']'");
+      host = entry.substr(1, close - 1);
+      const auto rest = entry.substr(close + 1);
+      if (!rest.empty() && rest.front() != ':') return bad(entry, "has text after ']'");
+      if (!rest.empty()) port = rest.substr(1);
+    } else if (const auto colon = entry.find(':'); colon != std::string_view::npos && entry.rfind(':') == colon) {
+      host = entry.substr(0, colon);
+      port = entry.substr(colon + 1);
+    }  // more than one ':' and no brackets: an IPv6 address, no port
+    if (host.empty()) return bad(entry, "names no host");
+    if (host.find_first_of(" \t/") != std::string_view::npos) return bad(entry, "is not a host name or address");
+    mqtt::broker_address broker{std::string(host), 0};
+    if (port) {
+      auto number = parse_unsigned(*port, 1, 65535);
+      if (!number) return bad(entry, "has no port number (1-65535) after ':'");
+      broker.port = static_cast<std::uint16_t>(*number);
+    }
+    out.push_back(std::move(broker));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string broker_list_text(const mqtt_settings& mqtt) {
+  std::string out;
+  const auto one = [&](const std::string& host, std::uint16_t port) {
+    if (!out.empty()) out += ", ";
+    out += host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    out += ":" + std::to_string(port != 0 ? port : mqtt.port);
+  };
+  if (mqtt.brokers.empty()) {
+    one(mqtt.host, mqtt.port);
+  } else {
+    for (const auto& broker : mqtt.brokers) one(broker.host, broker.port);
+  }
+  return out;
 }
 
 std::string topic_for(const mqtt_settings& mqtt, std::string_view recipient) {

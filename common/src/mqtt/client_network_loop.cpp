@@ -45,6 +45,19 @@ void client::run() {
   fail_pending(fail(errc::stopped));
 }
 
+broker_address client::current_broker() const {
+  if (broker_index_ == 0 || broker_index_ > options_.more_brokers.size()) return {options_.host, options_.port};
+  auto broker = options_.more_brokers[broker_index_ - 1];
+  if (broker.port == 0) broker.port = options_.port;
+  return broker;
+}
+
+std::string client::current_broker_text() const {
+  const auto broker = current_broker();
+  const bool v6 = broker.host.find(':') != std::string::npos;
+  return (v6 ? "[" + broker.host + "]" : broker.host) + ":" + std::to_string(broker.port);
+}
+
 void client::begin_connect() {
   refusal_.clear();
   log_error_.clear();
@@ -55,7 +68,8 @@ void client::begin_connect() {
   // Every attempt is a fresh connect (libmosquitto's reconnect logic is not
   // used): a failed first connect_async is retried like any later one.
   errno = 0;
-  const int rc = mosquitto_connect_bind_async(handle_.get(), options_.host.c_str(), options_.port,
+  const auto broker = current_broker();
+  const int rc = mosquitto_connect_bind_async(handle_.get(), broker.host.c_str(), broker.port,
                                               static_cast<int>(options_.keepalive.count()), nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     // The TLS handshake may fail inside the connect already: OpenSSL's
@@ -64,7 +78,7 @@ void client::begin_connect() {
                       : rc == MOSQ_ERR_EAI                        ? gai_strerror(errno)
                       : rc == MOSQ_ERR_TLS && !log_error_.empty() ? "TLS handshake failed: " + log_error_
                                                                   : mosquitto_strerror(rc);
-    connection_lost("cannot connect to " + options_.host + ":" + std::to_string(options_.port) + ": " + why);
+    connection_lost("cannot connect to " + current_broker_text() + ": " + why);
     return;
   }
   connect_deadline_ = std::chrono::steady_clock::now() + options_.connect_timeout;
@@ -80,8 +94,8 @@ void client::service_connection() {
   }
   const auto now = std::chrono::steady_clock::now();
   if (phase_ != phase::established && now > connect_deadline_) {
-    connection_lost(refusal_.empty() ? "no CONNACK/SUBACK from " + options_.host + ":" + std::to_string(options_.port) +
-                                           " within " + std::to_string(options_.connect_timeout.count()) + " ms"
+    connection_lost(refusal_.empty() ? "no CONNACK/SUBACK from " + current_broker_text() + " within " +
+                                           std::to_string(options_.connect_timeout.count()) + " ms"
                                      : refusal_,
                     true);
     return;
@@ -234,7 +248,13 @@ void client::connection_lost(std::string reason, bool unacknowledged) {
   batch_bytes_ = 0;
   pending_subscriptions_.clear();
   set_phase(phase::idle);
-  const auto delay = retry_.next();
+  const auto failed = current_broker_text();
+  // A failed attempt moves on to the next broker of the list at once; a lost
+  // connection, or the last broker failing, waits out the back-off and starts
+  // again at the first.
+  const bool next_broker = !was_connected && broker_index_ + 1 < broker_count();
+  broker_index_ = next_broker ? broker_index_ + 1 : 0;
+  const auto delay = next_broker ? std::chrono::milliseconds(0) : retry_.next();
   next_attempt_ = std::chrono::steady_clock::now() + delay;
   set_error(reason);
   {
@@ -242,7 +262,11 @@ void client::connection_lost(std::string reason, bool unacknowledged) {
     if (was_connected) ++stats_.connection_losses;
   }
   if (!stop_requested_) {
-    spdlog::warn("MQTT {}:{}: {}; retrying in {} ms", options_.host, options_.port, reason, delay.count());
+    if (next_broker) {
+      spdlog::warn("MQTT {}: {}; trying {}", failed, reason, current_broker_text());
+    } else {
+      spdlog::warn("MQTT {}: {}; retrying in {} ms", failed, reason, delay.count());
+    }
   }
   notify(connection_event{false, false, std::move(reason)});
 }
@@ -259,7 +283,7 @@ void client::set_phase(phase next) {
   connected_changed_.notify_all();
   if (now_connected) {
     retry_.reset();
-    spdlog::info("MQTT connected to {}:{} as {} (session {})", options_.host, options_.port, options_.client_id,
+    spdlog::info("MQTT connected to {} as {} (session {})", current_broker_text(), options_.client_id,
                  session_present_ ? "resumed" : "new");
     notify(connection_event{true, session_present_, {}});
   }

@@ -143,6 +143,37 @@ TEST_P(MqttClient, HandsOverOnlyTheSizeAndDigestOfAPayloadOverItsLimit) {
   EXPECT_EQ(receiver.statistics().oversized, 1u);
 }
 
+TEST_P(MqttClient, GoesDownItsBrokerListInOrderAndStartsAgainAtTheFirst) {
+  test::mosquitto_rig second;
+  test::mosquitto_rig first;
+  const auto dead_port = test::free_port();  // nothing listens there
+  auto options = options_for(first, "bob.example/receiver", GetParam(), {{"bob.example", 1}});
+  options.host = "127.0.0.1";
+  options.port = dead_port;
+  options.more_brokers = {{first.host(), first.port()}, {second.host(), second.port()}};
+  collector got;
+  client receiver(options, got.handler());
+  ASSERT_TRUE(receiver.start());
+  ASSERT_TRUE(receiver.wait_connected(10s)) << receiver.last_error();
+  publish_all(first, "bob.example", {"via the second of the list"}, GetParam());
+  ASSERT_TRUE(got.wait_for(1));
+
+  // The broker it uses dies: the next connect starts again at the (still
+  // dead) first one and ends on the third.
+  first.kill();
+  // Separate brokers, not a cluster: the subscription on the third exists
+  // once the client is connected there.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (receiver.statistics().connects < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_TRUE(receiver.wait_connected(1s)) << receiver.last_error();
+  publish_all(second, "bob.example", {"via the third"}, GetParam());
+  ASSERT_TRUE(got.wait_for(2, 20s)) << receiver.last_error();
+  EXPECT_EQ(got.texts(), (std::vector<std::string>{"via the second of the list", "via the third"}));
+  EXPECT_EQ(receiver.statistics().connects, 2u);
+}
+
 TEST_P(MqttClient, KeepsItsSessionWhileOffline) {
   test::mosquitto_rig broker;
   collector got;

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "danemq/config/cli_binding.hpp"
+#include "danemq/config/connections.hpp"
 #include "support/process.hpp"
 
 namespace danemq::config {
@@ -45,6 +46,46 @@ TEST(ServiceOptions, RequireIdentityAndBroker) {
   auto t = parse({"--identity-name", "bob.example"});
   ASSERT_FALSE(t);
   EXPECT_EQ(t.error().detail, "MQTT_HOST (--mqtt-host) is required");
+}
+
+TEST(ServiceOptions, ReadABrokerListInOrderWithMqttPortForTheRest) {
+  auto s = parse({"--identity-name", "bob.example", "--mqtt-host", "node1, node2:1884,[::1]:1885,fe80::1,[::2]",
+                  "--mqtt-port", "1999"});
+  ASSERT_TRUE(s) << s.error().message();
+  EXPECT_EQ(s->mqtt.host, "node1");
+  EXPECT_EQ(broker_list_text(s->mqtt), "node1:1999, node2:1884, [::1]:1885, [fe80::1]:1999, [::2]:1999");
+  const auto options = mqtt_client_options(s->mqtt, "bob.example/receiver");
+  EXPECT_EQ(options.host, "node1");
+  EXPECT_EQ(options.port, 1999);
+  ASSERT_EQ(options.more_brokers.size(), 4u);
+  EXPECT_EQ(options.more_brokers[0].host, "node2");
+  EXPECT_EQ(options.more_brokers[0].port, 1884);
+  EXPECT_EQ(options.more_brokers[1].host, "::1");
+  EXPECT_EQ(options.more_brokers[2].port, 1999) << "no port of its own: MQTT_PORT";
+
+  auto first_with_port = parse({"--identity-name", "bob.example", "--mqtt-host", "node1:2000,node2"});
+  ASSERT_TRUE(first_with_port);
+  const auto second = mqtt_client_options(first_with_port->mqtt, "x");
+  EXPECT_EQ(second.port, 2000);
+  EXPECT_EQ(second.more_brokers.at(0).port, 1883);
+}
+
+TEST(ServiceOptions, NameWhatIsWrongInABrokerList) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"a,,b", "MQTT_HOST (--mqtt-host): 'a,,b' has an empty entry"},
+      {"a,", "MQTT_HOST (--mqtt-host): 'a,' has an empty entry"},
+      {"a:0", "MQTT_HOST (--mqtt-host): 'a:0' has no port number (1-65535) after ':'"},
+      {"b,a:", "MQTT_HOST (--mqtt-host): 'b,a:' its entry 'a:' has no port number (1-65535) after ':'"},
+      {"[::1", "MQTT_HOST (--mqtt-host): '[::1' lacks its ']'"},
+      {"[::1]x", "MQTT_HOST (--mqtt-host): '[::1]x' has text after ']'"},
+      {":1883", "MQTT_HOST (--mqtt-host): ':1883' names no host"},
+      {"a b", "MQTT_HOST (--mqtt-host): 'a b' is not a host name or address"},
+  };
+  for (const auto& [value, message] : cases) {
+    auto s = parse({"--identity-name", "bob.example", "--mqtt-host", value});
+    ASSERT_FALSE(s) << value;
+    EXPECT_EQ(s.error().detail, message) << value;
+  }
 }
 
 TEST(ServiceOptions, NameAnInvalidIdentityName) {

@@ -13,11 +13,13 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "danemq/config/options.hpp"
 #include "danemq/dane/discovery.hpp"
 #include "danemq/jose/message.hpp"
 #include "danemq/log/log.hpp"
+#include "danemq/mqtt/client.hpp"
 #include "danemq/mqtt/protocol_version.hpp"
 
 namespace danemq::config {
@@ -29,7 +31,10 @@ using mqtt_protocol = mqtt::protocol_version;
 /// settings reach EMQX, VerneMQ, HiveMQ or AWS IoT Core (port 8883, TLS with a
 /// client certificate).
 struct mqtt_settings {
-  std::string host;                             ///< MQTT_HOST (required)
+  std::string host;  ///< MQTT_HOST (required): the first broker's host
+  /// MQTT_HOST as a list, "host[:port],host[:port]…" (nodes of a cluster,
+  /// tried in order at each connect); port 0 there: MQTT_PORT.
+  std::vector<mqtt::broker_address> brokers;
   std::uint16_t port{1883};                     ///< MQTT_PORT
   mqtt_protocol protocol{mqtt_protocol::v311};  ///< MQTT_PROTOCOL: 3.1.1 as the original's broker spoke, or 5
   int qos{1};                                   ///< MQTT_QOS: 1 loses nothing with our deferred acknowledgement
@@ -83,6 +88,13 @@ template <class Settings>
 /// Checks what no single row can: a client certificate needs its key and a CA,
 /// and so on. The failure names the settings.
 [[nodiscard]] result<void> check_consistency(const service_settings& settings);
+
+/// MQTT_HOST's value: comma-separated `host`, `host:port`, `[v6]` or
+/// `[v6]:port` (a bare IPv6 address is a host); at least one. Port 0: MQTT_PORT.
+[[nodiscard]] result<std::vector<mqtt::broker_address>> parse_broker_list(std::string_view text);
+
+/// The brokers for messages: "a:1883, b:1884".
+[[nodiscard]] std::string broker_list_text(const mqtt_settings& mqtt);
 
 /// The MQTT topic for a recipient: prefix + name.
 [[nodiscard]] std::string topic_for(const mqtt_settings& mqtt, std::string_view recipient);

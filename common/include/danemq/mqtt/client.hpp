@@ -60,9 +60,19 @@ struct subscription {
   int qos{1};
 };
 
+/// One broker of a list (MQTT_HOST="a,b:1884").
+struct broker_address {
+  std::string host;
+  std::uint16_t port{0};  ///< 0: client_options::port
+};
+
 struct client_options {
   std::string host;
   std::uint16_t port{1883};
+  /// Brokers tried after host:port, in order, when a connect attempt to the
+  /// one before fails (nodes of a cluster). Every connect starts again at
+  /// host:port; the reconnect back-off applies once all of them have failed.
+  std::vector<broker_address> more_brokers;
   protocol_version protocol{protocol_version::v311};
   /// Stable across restarts for a persistent session (the broker keeps the
   /// subscription and queues QoS 1 messages while we are away).
@@ -192,6 +202,8 @@ class client {
 
   [[nodiscard]] client_statistics statistics() const;
   [[nodiscard]] const client_options& options() const noexcept { return options_; }
+  /// How many brokers the options name (host:port and more_brokers).
+  [[nodiscard]] std::size_t broker_count() const noexcept { return 1 + options_.more_brokers.size(); }
 
  private:
   enum class phase { idle, connecting, subscribing, established };
@@ -239,6 +251,10 @@ class client {
 
   // Network thread only.
   phase phase_{phase::idle};
+  /// Which broker the current (or next) attempt goes to: 0 is host:port.
+  std::size_t broker_index_{0};
+  [[nodiscard]] broker_address current_broker() const;
+  [[nodiscard]] std::string current_broker_text() const;
   backoff retry_;
   std::chrono::steady_clock::time_point next_attempt_{};
   std::chrono::steady_clock::time_point connect_deadline_{};
