@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "danemq/config/time_text.hpp"
 #include "danemq/core/result.hpp"
 #include "danemq/store/outcome_tables.hpp"
 
@@ -25,13 +26,8 @@ namespace danemq::receiver {
 /// "<received_at> #<raw id> <topic> <category>:<code> <text> (<n> bytes)" for `quarantine`.
 [[nodiscard]] std::string quarantine_line(const store::quarantine_entry& entry);
 
-/// ISO 8601 UTC with milliseconds: "2024-05-01T12:00:00.000Z".
-[[nodiscard]] std::string iso_time(std::chrono::system_clock::time_point time);
-
-/// --since: a duration back from `now` ("90s", "15m", "2h", "3d") or an ISO
-/// date/time in UTC ("2024-05-01", "2024-05-01T12:00:00Z"). Failure
-/// config::errc::invalid_setting.
-[[nodiscard]] result<std::chrono::system_clock::time_point> parse_since(std::string_view text,
-                                                                        std::chrono::system_clock::time_point now);
+// Times in listings (shared with the sender's `sent`).
+using config::iso_time;
+using config::parse_since;
 
 }  // namespace danemq::receiver

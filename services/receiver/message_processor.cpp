@@ -99,6 +99,7 @@ decision message_processor::decide(const store::pending_message& message, const 
   // This identity verified a message: its cache entry is kept before those
   // of names nobody has proven.
   peers_.mark_proven(opened->sender);
+  if (opened->receipt) return receipt_decision(message, *opened);
 
   store::inbox_entry entry;
   entry.raw_id = message.raw_id;
@@ -125,7 +126,52 @@ decision message_processor::decide(const store::pending_message& message, const 
   decision out;
   out.outcome = processing_outcome{fate::accepted, message.raw_id, message.attempts, std::move(entry), {}, {}};
   out.record = std::move(record);
+  if (opened->receipt_requested && options_.answer_receipts && options_.receipts) {
+    out.receipt_to_queue = make_receipt(*opened, peers);
+  }
   return out;
+}
+
+decision message_processor::receipt_decision(const store::pending_message& message,
+                                             const jose::opened_message& opened) {
+  const auto& claim = *opened.receipt;
+  auto known = options_.receipts ? options_.receipts->expected(opened.sender, claim) : result<bool>(false);
+  if (!known) return retry_or_quarantine(message, known.error(), options_.retry_limit);
+  if (!*known) {
+    return quarantine_decision(
+        message, fail(jose::errc::unexpected_receipt,
+                      "receipt from " + opened.sender + " for jti " + claim.jti + ", a message we did not send to it"));
+  }
+  decision out;
+  out.outcome = processing_outcome{fate::receipt, message.raw_id, message.attempts, {}, {}, {}};
+  out.outcome.receipt = std::pair{opened.sender, claim};
+  store::outcome_record record;
+  record.what = store::outcome_record::kind::receipt;
+  record.raw_id = message.raw_id;
+  record.entry.sender = opened.sender;
+  // A receipt is remembered like a message: a replayed one is refused.
+  record.replay.push_back(store::replay_entry{opened.sender, *opened.jti, *opened.replay_expires_at});
+  out.record = std::move(record);
+  return out;
+}
+
+std::optional<store::outbox_entry> message_processor::make_receipt(const jose::opened_message& opened,
+                                                                   dane::identity_source& peers) {
+  jose::seal_options sealing;
+  sealing.format = jose::message_format::v2;
+  sealing.max_message_size = options_.open.max_message_size;
+  sealing.receipt = jose::receipt_claim{opened.note_digest, *opened.jti};
+  auto sealed = jose::seal_note(jose::message_to_send{opened.sender, ""}, me_, peers, sealing);
+  if (!sealed) {
+    spdlog::warn("no receipt for {}'s message {}: {}", opened.sender, *opened.jti, sealed.error().message());
+    return std::nullopt;
+  }
+  store::outbox_entry entry;
+  entry.recipient = opened.sender;
+  entry.topic = options_.topic_of ? options_.topic_of(opened.sender) : opened.sender;
+  entry.payload.assign(sealed->wire.begin(), sealed->wire.end());
+  entry.created_at = clock::now();
+  return entry;
 }
 
 decision message_processor::retry_or_quarantine(const store::pending_message& message, const failure& why,
@@ -163,7 +209,9 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   outcomes.reserve(decisions.size());
   std::vector<store::outcome_record> records;
   std::vector<std::size_t> recorded_index;
+  std::vector<std::optional<store::outbox_entry>> receipts_to_queue;
   for (auto& one : decisions) {
+    receipts_to_queue.push_back(std::move(one.receipt_to_queue));
     if (one.record) {
       recorded_index.push_back(outcomes.size());
       records.push_back(std::move(*one.record));
@@ -172,6 +220,24 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   }
   if (records.empty()) return outcomes;
   auto stored = store_.record(records);
+  // After the commit only: a receipt says the message is stored, and a
+  // receipt we got changes our sent log once it is remembered against replay.
+  const auto after_commit = [&] {
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      auto& outcome = outcomes[i];
+      if (outcome.what == fate::accepted && receipts_to_queue[i] && options_.receipts) {
+        if (auto queued = options_.receipts->queue(*receipts_to_queue[i]); !queued) {
+          spdlog::warn("receipt for message #{} not queued: {}", outcome.raw_id, queued.error().message());
+        }
+      }
+      if (outcome.what == fate::receipt && outcome.receipt && options_.receipts) {
+        if (auto marked = options_.receipts->delivered(outcome.receipt->first, outcome.receipt->second, clock::now());
+            !marked) {
+          spdlog::warn("receipt #{} not recorded in the sent log: {}", outcome.raw_id, marked.error().message());
+        }
+      }
+    }
+  };
   if (!stored) {
     for (const auto index : recorded_index) {
       outcomes[index].what = fate::unchanged;
@@ -195,7 +261,9 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
     }
     const bool replayed = result.error().code == make_error_code(store::errc::conflict);
     const bool over_quota = result.error().code == make_error_code(store::errc::over_quota);
-    if (records[i].what == store::outcome_record::kind::accept && (replayed || over_quota)) {
+    const bool remembered_kind = records[i].what == store::outcome_record::kind::accept ||
+                                 records[i].what == store::outcome_record::kind::receipt;
+    if (remembered_kind && (replayed || over_quota)) {
       const auto& jti = records[i].replay.front().jti;
       // Over its share, a sender's further messages are refused with a reason
       // of their own, while everyone else's flow.
@@ -212,6 +280,7 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
     outcome.reason = result.error();
     outcome.accepted.reset();
   }
+  after_commit();
   if (replays.empty()) return outcomes;
   auto quarantined = store_.record(replays);
   for (std::size_t i = 0; i < replays.size(); ++i) {

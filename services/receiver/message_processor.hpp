@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "danemq/identity/key_set.hpp"
 #include "danemq/jose/message.hpp"
 #include "danemq/store/message_store.hpp"
+#include "receipt_book.hpp"
 
 namespace danemq::receiver {
 
@@ -38,6 +40,13 @@ struct processor_options {
   /// ends) quarantines the message as processing_failed_repeatedly instead of
   /// trying again.
   int crash_limit{3};
+  /// RECEIPTS: answer a message that asks for a receipt with one of ours.
+  bool answer_receipts{true};
+  /// The device's sent log and outbox: receipts are checked against it, ours
+  /// are queued in it. None: every receipt is unexpected and none is sent.
+  std::shared_ptr<receipt_book> receipts{};
+  /// The MQTT topic of a peer (for our receipts); the name itself when unset.
+  std::function<std::string(const std::string&)> topic_of{};
 };
 
 enum class fate {
@@ -45,6 +54,7 @@ enum class fate {
   quarantined,  ///< in the quarantine
   deferred,     ///< still pending, retried at next_attempt
   unchanged,    ///< still pending: the database could not record the outcome (or it was recorded before)
+  receipt,      ///< a verified receipt for a message we sent: recorded, never shown
 };
 
 struct processing_outcome {
@@ -54,12 +64,16 @@ struct processing_outcome {
   std::optional<store::inbox_entry> accepted;                         ///< accepted
   std::optional<failure> reason;                                      ///< quarantined, deferred, unchanged
   std::optional<std::chrono::system_clock::time_point> next_attempt;  ///< deferred
+  /// receipt: who confirmed which of our messages.
+  std::optional<std::pair<std::string, jose::receipt_claim>> receipt{};
 };
 
 /// What decide() concluded, before it is recorded.
 struct decision {
   processing_outcome outcome;                   ///< as it will be once recorded
   std::optional<store::outcome_record> record;  ///< absent: nothing to record (stopping)
+  /// accepted: our receipt for it, queued once the message is stored.
+  std::optional<store::outbox_entry> receipt_to_queue{};
 };
 
 /// The two steps the pipeline runs for each stored message: deciding on a
@@ -124,6 +138,11 @@ class message_processor final : public message_decider {
                                            const std::atomic<bool>* cancelled = nullptr);
 
  private:
+  /// A verified receipt: expected (we sent its signer the note it names) or quarantined.
+  [[nodiscard]] decision receipt_decision(const store::pending_message& message, const jose::opened_message& opened);
+  /// Our receipt for an accepted message that asked for one; none when it cannot be made (logged).
+  [[nodiscard]] std::optional<store::outbox_entry> make_receipt(const jose::opened_message& opened,
+                                                                dane::identity_source& peers);
   [[nodiscard]] decision retry_or_quarantine(const store::pending_message& message, const failure& why,
                                              std::chrono::milliseconds limit);
 

@@ -235,6 +235,7 @@ void pipeline::done(std::int64_t raw_id, bool was_untried, fate what) {
       case fate::quarantined: ++stats_.quarantined; break;
       case fate::deferred: ++stats_.deferred; break;
       case fate::unchanged: ++stats_.unchanged; break;
+      case fate::receipt: ++stats_.receipts; break;
     }
   }
   boost::asio::post(io_, [this, raw_id, was_untried, what] { finished(raw_id, was_untried, what); });

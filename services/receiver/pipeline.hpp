@@ -45,6 +45,7 @@ struct pipeline_options {
 
 struct pipeline_statistics {
   std::uint64_t accepted{0};
+  std::uint64_t receipts{0};  ///< verified receipts for our messages
   std::uint64_t quarantined{0};
   std::uint64_t deferred{0};
   std::uint64_t unchanged{0};

@@ -274,6 +274,10 @@ void receiver_daemon::start_receiving() {
   processing.open.max_clock_skew = settings_.max_clock_skew;
   processing.retry_limit = settings_.lookup_retry_limit;
   processing.unknown_sender_retry_limit = settings_.lookup_retry_limit_unknown;
+  processing.answer_receipts = settings_.receipts;
+  // The device's sender database, shared with its `danemq-sender run`.
+  processing.receipts = std::make_shared<sender_database_book>(service.data_path / "sender.db");
+  processing.topic_of = [mqtt = service.mqtt](const std::string& name) { return config::topic_for(mqtt, name); };
   processing.retry = settings_.lookup_retry();
   processor_ = std::make_unique<message_processor>(keys_, *peers_, *store_, processing);
   processor_->set_key_refresh([this] { return reload_keys(false); });
@@ -378,6 +382,10 @@ void receiver_daemon::on_outcome(const processing_outcome& outcome) {
       processing_halted_.clear();
       break;
     }
+    case fate::receipt:
+      spdlog::info("message #{}: receipt from {} for our message {}", outcome.raw_id, outcome.receipt->first,
+                   outcome.receipt->second.jti);
+      break;
     case fate::quarantined:
       spdlog::warn("message #{} quarantined: {}", outcome.raw_id, outcome.reason->message());
       enforce_retention();

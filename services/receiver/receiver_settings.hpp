@@ -17,6 +17,7 @@ struct receiver_settings {
   config::service_settings service{};
   bool json_output{false};    ///< OUTPUT_JSON: one JSON object per message/row
   bool accept_legacy{false};  ///< ACCEPT_LEGACY: accept the original's format
+  bool receipts{true};        ///< RECEIPTS: answer messages that ask for a signed receipt
   /// ALLOWED_SENDERS: who may write to us, checked before any DNS lookup; empty: anyone.
   identity::name_allow_list allowed_senders{};
   std::chrono::seconds max_age{std::chrono::days(7)};  ///< MESSAGE_MAX_AGE: acceptance horizon of `iat`

@@ -7,11 +7,15 @@
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
+#include "danemq/config/time_text.hpp"
+#include "danemq/core/display_text.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
@@ -72,8 +76,9 @@ int sender_app::run(int argc, char** argv) {
     cli.fallthrough();
     cli.require_subcommand(1, 1);
     cli.footer(
-        "Exit codes: 0 acknowledged by the broker (or queued with --queue); 1 usage or configuration; 2 recipient "
-        "identity not usable (no TLSA, not DNSSEC-secure, bad key); 3 broker unreachable or publish not acknowledged.");
+        "Exit codes: 0 acknowledged by the broker (or queued with --queue; with --wait: receipted); 1 usage or "
+        "configuration; 2 recipient identity not usable (no TLSA, not DNSSEC-secure, bad key); 3 broker unreachable or "
+        "publish not acknowledged; 4 (--wait) published, not confirmed.");
     config::option_binding<sender_settings> binding(cli, sender_options());
     std::string recipient;
     std::string text;
@@ -81,6 +86,16 @@ int sender_app::run(int argc, char** argv) {
     send_command->add_option("recipient", recipient, "the recipient's identity (DNS name)")->required();
     send_command->add_option("message", text, "the message, or - to read it from standard input")->required();
     auto* run_command = cli.add_subcommand("run", "deliver the outbox in order whenever the broker is reachable");
+    auto* sent_command = cli.add_subcommand("sent", "list the messages this device sent, with their state");
+    std::optional<std::string> sent_to;
+    std::optional<std::string> sent_since;
+    std::size_t sent_limit = 0;
+    bool sent_json = false;
+    sent_command->add_option("--to", sent_to, "only those to this identity")->type_name("NAME");
+    sent_command->add_option("--since", sent_since, "queued at or after: a duration back (15m, 2h, 3d) or a UTC date")
+        ->type_name("DURATION|DATE");
+    sent_command->add_option("--limit", sent_limit, "the newest N only")->type_name("N")->check(CLI::PositiveNumber);
+    sent_command->add_flag("--json", sent_json, "one JSON object per line");
     std::vector<const char*> pointers;
     pointers.reserve(args.size());
     for (const auto& arg : args) pointers.push_back(arg.c_str());
@@ -96,6 +111,9 @@ int sender_app::run(int argc, char** argv) {
     }
     if (dependencies_.configure_logging) {
       log::init("danemq-sender", settings.service.log_format, settings.service.log_level);
+    }
+    if (sent_command->parsed()) {
+      return list_sent(settings, sent_to, sent_since, sent_limit, sent_json);
     }
     if (run_command->parsed()) {
       if (auto dropped = config::apply_app_uid(settings.service.app_uid); !dropped) {
@@ -114,6 +132,13 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   const auto& service = settings.service;
   auto recipient = identity::canonical_dns_name(recipient_text);
   if (!recipient) return error(exit_usage, "recipient '" + recipient_text + "': " + recipient.error().message());
+  const bool ask_receipt = settings.receipts && settings.format == jose::message_format::v2;
+  if (settings.wait && !ask_receipt) {
+    return error(exit_usage,
+                 "--wait needs a receipt, and " +
+                     std::string(settings.receipts ? "MESSAGE_FORMAT=compat (the original's format) has none"
+                                                   : "RECEIPTS=0 asks for none"));
+  }
   auto me = identity::load_local_identity(service.crypto_path, service.identity_name);
   if (!me) return error(exit_usage, "local identity in " + service.crypto_path.string() + ": " + me.error().message());
   std::shared_ptr<dane::identity_source> peers = dependencies_.peers;
@@ -125,26 +150,56 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   jose::seal_options sealing;
   sealing.format = settings.format;
   sealing.max_message_size = service.max_message_size;
-  auto wire = jose::seal(jose::message_to_send{*recipient, std::move(text)}, *me, *peers, sealing);
-  if (!wire) {
-    const auto code = exit_code_for_seal_failure(wire.error());
+  sealing.request_receipt = ask_receipt;
+  store::sent_entry logged;
+  logged.recipient = *recipient;
+  logged.text = text;
+  logged.receipt_requested = ask_receipt;
+  logged.queued_at = std::chrono::system_clock::now();
+  auto sealed = jose::seal_note(jose::message_to_send{*recipient, std::move(text)}, *me, *peers, sealing);
+  if (!sealed) {
+    const auto code = exit_code_for_seal_failure(sealed.error());
     return error(code, (code == exit_recipient ? "recipient " + *recipient + " not usable: " : std::string()) +
-                           wire.error().message());
+                           sealed.error().message());
   }
+  const auto& wire = sealed->wire;
+  logged.jti = sealed->jti;
+  logged.note_digest = sealed->note_digest;
   const auto topic = config::topic_for(service.mqtt, *recipient);
 
+  // The sent log, and with --queue the outbox: DATA_PATH/sender.db.
   std::optional<store::outbox> outbox;
-  if (settings.queue) {
-    auto opened = open_outbox(settings);
-    if (!opened) return error(exit_usage, "outbox " + outbox_path(settings).string() + ": " + opened.error().message());
+  if (auto opened = open_outbox(settings); opened) {
     outbox.emplace(std::move(*opened));
+  } else if (settings.queue || settings.wait) {
+    return error(exit_usage, "outbox " + outbox_path(settings).string() + ": " + opened.error().message());
+  } else {
+    spdlog::warn("sent log {}: {}; this message is sent but not logged", outbox_path(settings).string(),
+                 opened.error().message());
+  }
+  if (settings.queue) {
     auto waiting = outbox->size();
     if (waiting && *waiting > 0) {
       // Behind earlier queued messages: publishing now would overtake them.
-      return queue_message(settings, *outbox, *recipient, topic, *wire,
+      return queue_message(settings, *outbox, logged, std::nullopt, topic, wire,
                            std::to_string(*waiting) + " earlier messages are waiting in the outbox");
     }
   }
+
+  // Logged before it is published: the receipt may come back before the PUBACK.
+  std::optional<std::int64_t> sent_id;
+  if (outbox) {
+    if (auto id = outbox->record_sent(logged); id) {
+      sent_id = *id;
+    } else {
+      spdlog::warn("sent log {}: {}", outbox_path(settings).string(), id.error().message());
+    }
+  }
+  const auto failed = [&](const std::string& why) {
+    if (settings.queue) return queue_message(settings, *outbox, logged, sent_id, topic, wire, why);
+    if (sent_id) (void)outbox->forget_sent(*sent_id);
+    return error(exit_broker, why);
+  };
 
   (void)std::signal(SIGPIPE, SIG_IGN);
   auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
@@ -161,10 +216,9 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
                      config::broker_list_text(service.mqtt) + (client.broker_count() > 1 ? ")" : "") +
                      " unreachable: " + client.last_error();
     client.stop();
-    if (outbox) return queue_message(settings, *outbox, *recipient, topic, *wire, why);
-    return error(exit_broker, why);
+    return failed(why);
   }
-  auto acknowledged = client.publish(topic, bytes_of(*wire), service.mqtt.qos);
+  auto acknowledged = client.publish(topic, bytes_of(wire), service.mqtt.qos);
   std::string why;
   if (acknowledged.wait_until(deadline) != std::future_status::ready) {
     why = "no acknowledgement from the broker within " + std::to_string(settings.timeout.count()) + " ms";
@@ -175,27 +229,124 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   if (!why.empty()) {
     // If the broker did get it, the queued copy is delivered too; the
     // receiver recognises the identical bytes and keeps one.
-    if (outbox) return queue_message(settings, *outbox, *recipient, topic, *wire, why);
-    return error(exit_broker, why);
+    return failed(why);
   }
   spdlog::info("message to {} acknowledged by the broker", *recipient);
+  if (sent_id) {
+    if (auto marked = outbox->mark_published(*sent_id, std::chrono::system_clock::now()); !marked) {
+      spdlog::warn("sent log {}: {}", outbox_path(settings).string(), marked.error().message());
+    }
+  }
   out_ << "sent to " << *recipient << '\n';
-  return exit_success;
+  if (!settings.wait) return exit_success;
+  if (!sent_id) return error(exit_usage, "--wait: the message is not in the sent log");
+  return wait_for_receipt(settings, *outbox, *sent_id);
 }
 
-int sender_app::queue_message(const sender_settings& settings, store::outbox& outbox, const std::string& recipient,
-                              const std::string& topic, const std::string& wire, const std::string& why) {
+int sender_app::wait_for_receipt(const sender_settings& settings, store::outbox& outbox, std::int64_t sent_id) {
+  // The receipt comes on this device's own topic: the device's receiver
+  // (its persistent session) verifies it and records it in the sent log,
+  // where this waits for it — no second subscriber to steal its session.
+  const auto deadline = std::chrono::steady_clock::now() + settings.wait_timeout;
+  std::string recipient;
+  for (;;) {
+    auto entry = outbox.sent_by_id(sent_id);
+    if (!entry) return error(exit_usage, "sent log: " + entry.error().message());
+    if (*entry) {
+      recipient = (*entry)->recipient;
+      if ((*entry)->delivered_at) {
+        out_ << "delivered to " << recipient << '\n';
+        return exit_success;
+      }
+    }
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return error(exit_unconfirmed,
+               "published to " + recipient + ", not confirmed: no receipt within " +
+                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(settings.wait_timeout).count()) +
+                   " s (SEND_WAIT_TIMEOUT); the receipt is recorded by this device's running danemq-receiver");
+}
+
+int sender_app::queue_message(const sender_settings& settings, store::outbox& outbox, const store::sent_entry& logged,
+                              std::optional<std::int64_t> sent_id, const std::string& topic, const std::string& wire,
+                              const std::string& why) {
   store::outbox_entry entry;
-  entry.recipient = recipient;
+  entry.recipient = logged.recipient;
   entry.topic = topic;
   entry.payload = bytes_of(wire);
   entry.created_at = std::chrono::system_clock::now();
-  auto id = outbox.enqueue(entry);
-  if (!id) {
-    return error(exit_broker, why + "; and it could not be queued in " + outbox_path(settings).string() + ": " +
-                                  id.error().message());
+  std::int64_t outbox_id = 0;
+  if (sent_id) {
+    auto queued = outbox.queue_sent(*sent_id, entry);
+    if (!queued) {
+      return error(exit_broker, why + "; and it could not be queued in " + outbox_path(settings).string() + ": " +
+                                    queued.error().message());
+    }
+    outbox_id = *queued;
+  } else {
+    auto id = outbox.record_sent(logged, &entry);
+    if (!id) {
+      return error(exit_broker, why + "; and it could not be queued in " + outbox_path(settings).string() + ": " +
+                                    id.error().message());
+    }
+    sent_id = *id;
+    auto recorded = outbox.sent_by_id(*id);
+    if (recorded && *recorded && (*recorded)->outbox_id) outbox_id = *(*recorded)->outbox_id;
   }
-  out_ << "queued for " << recipient << " (outbox #" << *id << "): " << why << '\n';
+  out_ << "queued for " << logged.recipient << " (outbox #" << outbox_id << "): " << why << '\n';
+  if (settings.wait) return wait_for_receipt(settings, outbox, *sent_id);
+  return exit_success;
+}
+
+int sender_app::list_sent(const sender_settings& settings, const std::optional<std::string>& to,
+                          const std::optional<std::string>& since, std::size_t limit, bool json) {
+  store::sent_filter filter;
+  filter.limit = limit;
+  if (to) {
+    auto name = identity::canonical_dns_name(*to);
+    if (!name) return error(exit_usage, "--to '" + *to + "': " + name.error().message());
+    filter.to = *name;
+  }
+  if (since) {
+    auto from = config::parse_since(*since, std::chrono::system_clock::now());
+    if (!from) return error(exit_usage, from.error().detail);
+    filter.since = *from;
+  }
+  const auto path = outbox_path(settings);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return error(exit_usage, "no sender database at " + path.string() + " (DATA_PATH): nothing was sent from here");
+  }
+  auto db = store::outbox::open(path, store::open_options{.read_only = true});
+  if (!db) return error(exit_usage, "sent log " + path.string() + ": " + db.error().message());
+  auto rows = db->list_sent(filter);
+  if (!rows) return error(exit_usage, "sent log " + path.string() + ": " + rows.error().message());
+  const auto time_or_null = [](const std::optional<std::chrono::system_clock::time_point>& at) {
+    return at ? nlohmann::json(config::iso_time(*at)) : nlohmann::json(nullptr);
+  };
+  for (const auto& row : *rows) {
+    if (json) {
+      const nlohmann::json object = {
+          {"id", row.id},
+          {"recipient", row.recipient},
+          {"state", row.state()},
+          {"queued_at", config::iso_time(row.queued_at)},
+          {"published_at", time_or_null(row.published_at)},
+          {"delivered_at", time_or_null(row.delivered_at)},
+          {"receipt_requested", row.receipt_requested},
+          {"jti", row.jti ? nlohmann::json(*row.jti) : nlohmann::json(nullptr)},
+          {"outbox_id", row.outbox_id ? nlohmann::json(*row.outbox_id) : nlohmann::json(nullptr)},
+          {"message", row.text},
+      };
+      out_ << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    } else {
+      const auto& when = row.delivered_at ? *row.delivered_at : row.published_at ? *row.published_at : row.queued_at;
+      out_ << "#" << row.id << " " << config::iso_time(row.queued_at) << " to "
+           << core::escape_for_display(row.recipient) << " " << row.state() << " " << config::iso_time(when) << ": "
+           << core::escape_for_display(row.text) << '\n';
+    }
+  }
   return exit_success;
 }
 

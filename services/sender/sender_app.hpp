@@ -7,8 +7,10 @@
 // in the outbox, which `run` (the container's long-running process) delivers
 // in order, removing each entry only after its PUBACK.
 
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "danemq/core/result.hpp"
@@ -27,6 +29,7 @@ enum exit_code : int {
   exit_recipient =
       2,            ///< the recipient's identity is not usable: no TLSA, not DNSSEC-secure, bad key (as the original)
   exit_broker = 3,  ///< the broker could not be reached or did not acknowledge the publish
+  exit_unconfirmed = 4,  ///< send --wait: published (or queued), but no receipt within SEND_WAIT_TIMEOUT
 };
 
 /// The exit code for a jose::seal failure: exit_recipient when it concerns
@@ -53,8 +56,12 @@ class sender_app {
  private:
   int send(const sender_settings& settings, const std::string& recipient, std::string text);
   int run_outbox(const sender_settings& settings);
-  int queue_message(const sender_settings& settings, store::outbox& outbox, const std::string& recipient,
-                    const std::string& topic, const std::string& wire, const std::string& why);
+  int queue_message(const sender_settings& settings, store::outbox& outbox, const store::sent_entry& logged,
+                    std::optional<std::int64_t> sent_id, const std::string& topic, const std::string& wire,
+                    const std::string& why);
+  int wait_for_receipt(const sender_settings& settings, store::outbox& outbox, std::int64_t sent_id);
+  int list_sent(const sender_settings& settings, const std::optional<std::string>& to,
+                const std::optional<std::string>& since, std::size_t limit, bool json);
   int error(exit_code code, const std::string& message);
 
   std::ostream& out_;

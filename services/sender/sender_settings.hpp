@@ -20,6 +20,12 @@ struct sender_settings {
   /// SEND_QUEUE / --queue: when the broker cannot be reached, keep the
   /// encrypted message in the outbox for `run` instead of failing.
   bool queue{false};
+  /// RECEIPTS: ask the recipient for a signed receipt (v2 only).
+  bool receipts{true};
+  /// SEND_WAIT / --wait: `send` exits 0 only once the receipt arrived.
+  bool wait{false};
+  /// SEND_WAIT_TIMEOUT: how long `send --wait` waits for the receipt.
+  std::chrono::milliseconds wait_timeout{std::chrono::seconds(30)};
   /// OUTBOX_POLL_INTERVAL: how often `run` looks for new outbox entries.
   std::chrono::milliseconds poll_interval{std::chrono::milliseconds(500)};
   /// OUTBOX_WINDOW: outbox messages published before their PUBACKs come back.

@@ -29,6 +29,7 @@ const char* describe(errc e) {
     case errc::sender_not_allowed: return "sender not allowed";
     case errc::processing_failed_repeatedly: return "processing failed repeatedly";
     case errc::sender_over_quota: return "sender over quota";
+    case errc::unexpected_receipt: return "unexpected receipt";
   }
   return nullptr;
 }

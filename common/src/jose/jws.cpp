@@ -130,6 +130,13 @@ result<std::string> sign_jws(std::string_view payload, const EVP_PKEY& key, cons
   if (fields.aud) members["aud"] = *fields.aud;
   if (fields.iat) members["iat"] = *fields.iat;
   if (fields.jti) members["jti"] = *fields.jti;
+  if (fields.receipt_request) members[receipt_request_member] = true;
+  if (fields.receipt) {
+    // Receivers that do not know receipts must refuse them, not show them
+    // as an (empty) message: RFC 7515 4.1.11.
+    members[receipt_member] = {{"jti", fields.receipt->jti}, {"of", fields.receipt->of}};
+    members["crit"] = nlohmann::json::array({receipt_member});
+  }
   detail::jws_parts parts;
   parts.form = serialization::compact;
   parts.protected_b64 = detail::base64url_encode(members.dump());
@@ -140,6 +147,17 @@ result<std::string> sign_jws(std::string_view payload, const EVP_PKEY& key, cons
   if (!signature) return signature.error();
   parts.signature_b64 = detail::base64url_encode(*signature);
   return detail::join_jws(parts, form);
+}
+
+std::string note_digest(std::string_view protected_b64, std::string_view payload_b64) {
+  std::string input;
+  input.reserve(protected_b64.size() + 1 + payload_b64.size());
+  input.append(protected_b64).append(".").append(payload_b64);
+  crypto::bytes digest(EVP_MAX_MD_SIZE);
+  unsigned int length = 0;
+  if (EVP_Digest(input.data(), input.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) return {};
+  digest.resize(length);
+  return detail::base64url_encode(digest);
 }
 
 }  // namespace danemq::jose

@@ -82,8 +82,14 @@ auto guarded(const char* what, Body body) -> decltype(body()) {
   }
 }
 
-result<std::string> seal_message(const message_to_send& message, const identity::local_identity& me,
-                                 dane::identity_source& peers, const seal_options& options) {
+result<sealed_message> seal_message(const message_to_send& message, const identity::local_identity& me,
+                                    dane::identity_source& peers, const seal_options& options) {
+  if (options.format == message_format::compat && (options.request_receipt || options.receipt)) {
+    return fail(errc::bad_format, "the original's format has no receipts");
+  }
+  if (options.receipt && (options.request_receipt || !message.text.empty())) {
+    return fail(errc::bad_format, "a receipt carries no text and asks for no receipt");
+  }
   auto sender = our_name(me);
   if (!sender) return sender.error();
   auto recipient = identity::canonical_dns_name(message.recipient);
@@ -109,6 +115,8 @@ result<std::string> seal_message(const message_to_send& message, const identity:
     auto jti = random_jti();
     if (!jti) return jti.error();
     fields.jti = std::move(jti).value();
+    fields.receipt_request = options.request_receipt;
+    fields.receipt = options.receipt;
   }
   auto signed_text = sign_jws(message.text, *me.key, fields, options.form);
   if (!signed_text) return signed_text.error();
@@ -118,7 +126,9 @@ result<std::string> seal_message(const message_to_send& message, const identity:
     return fail(errc::too_large, "sealed message of " + std::to_string(wire->size()) + " bytes (limit " +
                                      std::to_string(options.max_message_size) + ")");
   }
-  return wire;
+  auto parts = parse_jws(*signed_text, signed_text->size());
+  if (!parts) return parts.error();
+  return sealed_message{std::move(wire).value(), fields.jti, note_digest(parts->protected_b64, parts->payload_b64)};
 }
 
 /// The v2 claims, or none of them (legacy); refuses a mixture.
@@ -224,6 +234,12 @@ result<opened_message> open_message(std::string_view wire, const std::string& na
   auto legacy = check_claims(jws->header, *us, options, now);
   if (!legacy) return legacy.error();
   if (!detail::is_valid_utf8(jws->payload)) return fail(errc::bad_format, "message text is not valid UTF-8");
+  if (jwe->header.receipt || jwe->header.receipt_request) {
+    return fail(errc::bad_format, "receipt members belong in the signed (JWS) header");
+  }
+  if (jws->header.receipt && (*legacy || jws->header.receipt_request || !jws->payload.empty())) {
+    return fail(errc::bad_format, "a receipt must be v2, carry no text and ask for no receipt");
+  }
 
   auto peer = look_up(peers, "sender", *sender, options.require_dnssec);
   if (!peer) return peer.error();
@@ -247,6 +263,9 @@ result<opened_message> open_message(std::string_view wire, const std::string& na
   out.sender = std::move(sender).value();
   out.recipient = *us;
   out.legacy = *legacy;
+  out.receipt_requested = !out.legacy && jws->header.receipt_request;
+  out.receipt = jws->header.receipt;
+  out.note_digest = note_digest(jws->protected_b64, jws->payload_b64);
   out.dnssec_secure = (*peer)->dnssec_secure;
   out.outer_form = jwe->form;
   out.inner_form = jws->form;
@@ -274,9 +293,16 @@ result<opened_message> open_message(std::string_view wire, const std::string& na
 
 }  // namespace
 
+result<sealed_message> seal_note(const message_to_send& message, const identity::local_identity& me,
+                                 dane::identity_source& peers, const seal_options& options) {
+  return guarded("seal", [&] { return seal_message(message, me, peers, options); });
+}
+
 result<std::string> seal(const message_to_send& message, const identity::local_identity& me,
                          dane::identity_source& peers, const seal_options& options) {
-  return guarded("seal", [&] { return seal_message(message, me, peers, options); });
+  auto sealed = seal_note(message, me, peers, options);
+  if (!sealed) return sealed.error();
+  return std::move(sealed->wire);
 }
 
 result<opened_message> open(std::string_view wire, const identity::local_identity& me, dane::identity_source& peers,

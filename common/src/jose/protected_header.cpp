@@ -35,9 +35,15 @@ result<protected_header> decode_protected_header(std::string_view b64, nlohmann:
   if (alg == header.end() || !alg->is_string()) return fail(errc::bad_format, "protected header has no string 'alg'");
   out.alg = alg->get<std::string>();
 
-  // An extension we do not implement must not be ignored (RFC 7515 4.1.11),
-  // and we implement none.
-  if (header.contains("crit")) return fail(errc::unsupported_extension, "header lists critical extensions ('crit')");
+  // An extension we do not implement must not be ignored (RFC 7515 4.1.11);
+  // we implement one, danemq's receipt, which must then be present.
+  if (const auto crit = header.find("crit"); crit != header.end()) {
+    const bool ours =
+        crit->is_array() && crit->size() == 1 && (*crit)[0] == receipt_member && header.contains(receipt_member);
+    if (!ours) return fail(errc::unsupported_extension, "header lists critical extensions ('crit') other than ours");
+  } else if (header.contains(receipt_member)) {
+    return fail(errc::bad_format, std::string("header member '") + receipt_member + "' is not listed in 'crit'");
+  }
   // Compression before encryption leaks the plaintext through the length
   // (CRIME-like) and is a decompression-bomb vector: never accepted.
   if (header.contains("zip")) return fail(errc::bad_algorithm, "compressed content ('zip') is not accepted");
@@ -57,6 +63,21 @@ result<protected_header> decode_protected_header(std::string_view b64, nlohmann:
       return fail(errc::bad_format, "header member 'iat' is out of range");
     }
     out.iat = iat->get<std::int64_t>();
+  }
+  if (const auto asked = header.find(receipt_request_member); asked != header.end()) {
+    if (!asked->is_boolean())
+      return fail(errc::bad_format, std::string("header member '") + receipt_request_member + "' is not a boolean");
+    out.receipt_request = asked->get<bool>();
+  }
+  if (const auto receipt = header.find(receipt_member); receipt != header.end()) {
+    const auto of = receipt->is_object() ? receipt->find("of") : receipt->end();
+    const auto jti = receipt->is_object() ? receipt->find("jti") : receipt->end();
+    if (!receipt->is_object() || receipt->size() != 2 || of == receipt->end() || jti == receipt->end() ||
+        !of->is_string() || !jti->is_string()) {
+      return fail(errc::bad_format,
+                  std::string("header member '") + receipt_member + "' is not {\"jti\", \"of\"} strings");
+    }
+    out.receipt = receipt_claim{of->get<std::string>(), jti->get<std::string>()};
   }
   if (parsed_out != nullptr) *parsed_out = std::move(parsed).value();
   return out;

@@ -203,6 +203,13 @@ result<std::int64_t> message_store::record_one(locked_database& db, const outcom
       if (auto remembered = replay_.add(db, record.replay, now); !remembered) return remembered.error();
       return outcomes_.add_to_inbox(db, record.entry, now);
     }
+    case outcome_record::kind::receipt: {
+      if (auto taken = raw_.finish(db, record.raw_id, raw_fate::accepted, std::nullopt); !taken) {
+        return taken.error();
+      }
+      if (auto remembered = replay_.add(db, record.replay, now); !remembered) return remembered.error();
+      return record.raw_id;
+    }
     case outcome_record::kind::quarantine: {
       auto raw = raw_.pending(db, record.raw_id);
       if (!raw) return raw.error();

@@ -32,6 +32,7 @@ enum class errc {
   sender_not_allowed,         ///< the claimed sender is not on ALLOWED_SENDERS (checked before any DNS query)
   processing_failed_repeatedly,  ///< the receiver could not finish processing the message after repeated attempts
   sender_over_quota,             ///< the sender's share of the replay memory (REPLAY_MEMORY_PER_SENDER) is used up
+  unexpected_receipt,            ///< a receipt for no message we sent to its signer
 };
 
 const std::error_category& jose_category() noexcept;

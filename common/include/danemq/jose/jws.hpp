@@ -26,6 +26,17 @@ enum class serialization {
 
 /// The members of a protected header that danemq reads. Others are ignored,
 /// unless named in `crit`, which is refused.
+/// What a receipt names: the receipted note, by the digest of its signing
+/// input (the same whatever serialization carried it) and its `jti`.
+struct receipt_claim {
+  std::string of;   ///< base64url SHA-256 of the receipted JWS's "<protected>.<payload>"
+  std::string jti;  ///< the receipted note's jti
+};
+
+/// Header member names of danemq's receipts (signed, in the JWS header).
+inline constexpr const char* receipt_request_member = "danemq_receipt_request";
+inline constexpr const char* receipt_member = "danemq_receipt";
+
 struct protected_header {
   std::string alg;
   std::optional<std::string> enc;  ///< JWE only
@@ -34,7 +45,11 @@ struct protected_header {
   std::optional<std::string> aud;   ///< v2: the recipient the signer meant
   std::optional<std::int64_t> iat;  ///< v2: seconds since the epoch
   std::optional<std::string> jti;   ///< v2: random message id
-  std::string json;                 ///< the decoded header text
+  /// danemq_receipt_request: true — the signer asks for a signed receipt.
+  bool receipt_request{false};
+  /// danemq_receipt (listed in `crit`): this note is a receipt for another.
+  std::optional<receipt_claim> receipt;
+  std::string json;  ///< the decoded header text
 };
 
 /// A JWS that passed the syntax and algorithm checks, not yet verified.
@@ -70,7 +85,13 @@ struct jws_header_fields {
   std::optional<std::string> aud;  ///< v2 claims; all three or none
   std::optional<std::int64_t> iat;
   std::optional<std::string> jti;
+  bool receipt_request{false};           ///< v2 only
+  std::optional<receipt_claim> receipt;  ///< v2 only; written with `crit`
 };
+
+/// base64url(SHA-256(protected_b64 "." payload_b64)): names a signed note
+/// whatever serialization carries it.
+[[nodiscard]] std::string note_digest(std::string_view protected_b64, std::string_view payload_b64);
 
 /// Signs `payload` with `key` and serializes the JWS. The header members are
 /// written in lexical order, as jwcrypto does. Failure unsupported_key for

@@ -57,6 +57,18 @@ struct seal_options {
   bool require_dnssec{true};
   /// The `iat` to write; the system clock when unset (tests pin it).
   std::optional<std::chrono::system_clock::time_point> now;
+  /// v2: ask the recipient for a signed receipt (danemq_receipt_request).
+  bool request_receipt{false};
+  /// v2: this note is a receipt for the one named (danemq_receipt, in
+  /// `crit`); its text is empty and it never asks for a receipt itself.
+  std::optional<receipt_claim> receipt;
+};
+
+/// A sealed message and what names its signed note.
+struct sealed_message {
+  std::string wire;
+  std::optional<std::string> jti;  ///< v2
+  std::string note_digest;         ///< note_digest() of the JWS: what a receipt names
 };
 
 /// Signs `message.text` with our key, looks the recipient up through
@@ -68,6 +80,9 @@ struct seal_options {
 /// internal_error.
 [[nodiscard]] result<std::string> seal(const message_to_send& message, const identity::local_identity& me,
                                        dane::identity_source& peers, const seal_options& options = {});
+/// seal(), also returning the note's jti and digest (for the sent log and receipts).
+[[nodiscard]] result<sealed_message> seal_note(const message_to_send& message, const identity::local_identity& me,
+                                               dane::identity_source& peers, const seal_options& options = {});
 
 struct open_options {
   /// MAX_MESSAGE_SIZE: longest wire text, checked before anything is parsed.
@@ -111,6 +126,11 @@ struct opened_message {
   /// (v2) Until when (sender, jti) must be remembered at least: `iat` +
   /// max_age + max_clock_skew, after which a copy is refused as too old anyway.
   std::optional<std::chrono::system_clock::time_point> replay_expires_at;
+  /// (v2) The sender asks for a signed receipt.
+  bool receipt_requested{false};
+  /// (v2) This note is a receipt (its text is empty): for the note it names.
+  std::optional<receipt_claim> receipt;
+  std::string note_digest;    ///< note_digest() of the verified JWS
   bool legacy{false};         ///< the original's format: no recipient binding, freshness or replay check
   bool dnssec_secure{false};  ///< the sender's TLSA answer was DNSSEC-secure
   serialization outer_form{serialization::flattened_json};  ///< of the JWE

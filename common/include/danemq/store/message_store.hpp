@@ -28,11 +28,12 @@ namespace danemq::store {
 
 /// One decided outcome for message_store::record.
 struct outcome_record {
-  enum class kind { accept, quarantine, defer };
+  /// receipt: a verified receipt, remembered against replay, not in the inbox.
+  enum class kind { accept, quarantine, defer, receipt };
   kind what{kind::accept};
   std::int64_t raw_id{0};
   inbox_entry entry{};                   ///< accept
-  std::vector<replay_entry> replay{};    ///< accept
+  std::vector<replay_entry> replay{};    ///< accept, receipt
   refusal reason{};                      ///< quarantine; defer: the temporary failure
   int attempts{0};                       ///< defer: attempts so far, this one included
   clock::time_point next_attempt_at{};   ///< defer

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,34 @@ struct outbox_entry {
   int attempts{0};
 };
 
+/// One message this device sent, kept with its state (the sent log).
+struct sent_entry {
+  std::int64_t id{};
+  std::string recipient;
+  std::string text;
+  std::optional<std::string> jti;  ///< v2; absent in the original's format
+  std::string note_digest;         ///< what a receipt for it names (jose::note_digest)
+  bool receipt_requested{false};
+  std::chrono::system_clock::time_point queued_at{};
+  std::optional<std::chrono::system_clock::time_point> published_at{};  ///< the broker acknowledged it
+  std::optional<std::chrono::system_clock::time_point> delivered_at{};  ///< a verified receipt arrived
+  std::optional<std::int64_t> outbox_id{};                              ///< while it waits in the outbox
+
+  /// queued, published or delivered.
+  [[nodiscard]] std::string state() const;
+};
+
+struct sent_filter {
+  std::optional<std::string> to{};
+  std::optional<std::chrono::system_clock::time_point> since{};  ///< queued at or after
+  std::size_t limit{0};                                          ///< 0: all; else the newest `limit`, oldest first
+};
+
 class outbox {
  public:
-  /// The schema version this program writes (PRAGMA user_version).
-  static constexpr int schema_version = 1;
+  /// The schema version this program writes (PRAGMA user_version). 2 adds
+  /// the sent log.
+  static constexpr int schema_version = 2;
 
   /// Opens or creates the sender database at `path` and brings it to
   /// schema_version (read-only: checks it only). Failure: the database
@@ -51,6 +76,28 @@ class outbox {
   /// Counts one more publish attempt.
   [[nodiscard]] result<void> note_attempt(std::int64_t id, const std::string& error);
   [[nodiscard]] result<std::size_t> size();
+
+  // ---- the sent log ----
+  /// Records a message as sent (published_at set) or queued (outbox_id set);
+  /// returns its id. With `queued` the outbox entry is written in the same
+  /// transaction, and `entry.outbox_id` is ignored.
+  [[nodiscard]] result<std::int64_t> record_sent(sent_entry entry, const outbox_entry* queued = nullptr);
+  /// A one-off send is logged before it is published (its receipt may come
+  /// back before the PUBACK does); then published, queued, or forgotten
+  /// when it failed for good.
+  [[nodiscard]] result<void> mark_published(std::int64_t sent_id, std::chrono::system_clock::time_point at);
+  /// Puts the logged message into the outbox (one transaction); returns the outbox id.
+  [[nodiscard]] result<std::int64_t> queue_sent(std::int64_t sent_id, const outbox_entry& entry);
+  [[nodiscard]] result<void> forget_sent(std::int64_t sent_id);
+  /// Marks the receipted message delivered: the one sent to `signer` whose
+  /// jti and note digest the receipt names. False when no such message was sent.
+  [[nodiscard]] result<bool> mark_delivered(const std::string& signer, const std::string& jti,
+                                            const std::string& note_digest, std::chrono::system_clock::time_point at);
+  /// Whether a message to `recipient` with this jti and digest was sent (a receipt for it is expected).
+  [[nodiscard]] result<bool> was_sent(const std::string& recipient, const std::string& jti,
+                                      const std::string& note_digest);
+  [[nodiscard]] result<std::vector<sent_entry>> list_sent(const sent_filter& filter = {});
+  [[nodiscard]] result<std::optional<sent_entry>> sent_by_id(std::int64_t id);
 
  private:
   explicit outbox(database db) : db_(std::move(db)) {}
