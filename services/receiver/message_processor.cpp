@@ -161,7 +161,9 @@ std::optional<store::outbox_entry> message_processor::make_receipt(const jose::o
   sealing.format = jose::message_format::v2;
   sealing.max_message_size = options_.open.max_message_size;
   sealing.receipt = jose::receipt_claim{opened.note_digest, *opened.jti};
-  auto sealed = jose::seal_note(jose::message_to_send{opened.sender, ""}, me_, peers, sealing);
+  // Signed with the current key, as every message of ours.
+  const auto me = identity::current_identity(*keys_.get());
+  auto sealed = jose::seal_note(jose::message_to_send{opened.sender, ""}, me, peers, sealing);
   if (!sealed) {
     spdlog::warn("no receipt for {}'s message {}: {}", opened.sender, *opened.jti, sealed.error().message());
     return std::nullopt;

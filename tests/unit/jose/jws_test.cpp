@@ -21,7 +21,7 @@ void expect_refused(const std::string& text, errc expected) {
 TEST(JwsSign, SignsWithTheAlgorithmTheKeyDecidesAndVerifies) {
   for (const EVP_PKEY* key : {&rsa_key(0), &ec_key(0)}) {
     for (const auto form : {serialization::flattened_json, serialization::compact}) {
-      auto text = sign_jws("payload ✓", *key, {"dns:alice.example?type=TLSA", {}, {}, {}}, form);
+      auto text = sign_jws("payload ✓", *key, {"dns:alice.example?type=TLSA", {}, {}, {}, false, {}}, form);
       ASSERT_TRUE(text) << text.error().message();
       auto parsed = parse_jws(*text);
       ASSERT_TRUE(parsed) << parsed.error().message();
@@ -35,7 +35,7 @@ TEST(JwsSign, SignsWithTheAlgorithmTheKeyDecidesAndVerifies) {
 }
 
 TEST(JwsSign, WritesTheV2ClaimsInLexicalOrder) {
-  auto text = sign_jws("x", rsa_key(0), {"dns:a.example?type=TLSA", "dns:b.example?type=TLSA", 1234, "id"},
+  auto text = sign_jws("x", rsa_key(0), {"dns:a.example?type=TLSA", "dns:b.example?type=TLSA", 1234, "id", false, {}},
                        serialization::compact);
   ASSERT_TRUE(text);
   auto parsed = parse_jws(*text);
@@ -53,7 +53,7 @@ TEST(JwsSign, RefusesKeysOutsideTheAllowList) {
   crypto::unique_evp_pkey weak(EVP_RSA_gen(1024));
   crypto::unique_evp_pkey p384(EVP_EC_gen("P-384"));
   for (const EVP_PKEY* key : {weak.get(), p384.get()}) {
-    auto text = sign_jws("x", *key, {"dns:a.example?type=TLSA", {}, {}, {}}, serialization::compact);
+    auto text = sign_jws("x", *key, {"dns:a.example?type=TLSA", {}, {}, {}, false, {}}, serialization::compact);
     ASSERT_FALSE(text);
     EXPECT_EQ(text.error().code, make_error_code(errc::unsupported_key));
   }
@@ -69,11 +69,11 @@ TEST(JwsVerify, AcceptsTheSameSignatureBuiltIndependentlyWithEvp) {
 }
 
 TEST(JwsVerify, RefusesAWrongKeyAndAnAlgorithmThatDoesNotFitTheKey) {
-  auto by_rsa = parse_jws(*sign_jws("x", rsa_key(0), {"u", {}, {}, {}}, serialization::compact));
+  auto by_rsa = parse_jws(*sign_jws("x", rsa_key(0), {"u", {}, {}, {}, false, {}}, serialization::compact));
   ASSERT_TRUE(by_rsa);
   EXPECT_EQ(verify_jws(*by_rsa, rsa_key(1)).error().code, make_error_code(errc::signature_failed));
   EXPECT_EQ(verify_jws(*by_rsa, ec_key(0)).error().code, make_error_code(errc::bad_algorithm));
-  auto by_ec = parse_jws(*sign_jws("x", ec_key(0), {"u", {}, {}, {}}, serialization::compact));
+  auto by_ec = parse_jws(*sign_jws("x", ec_key(0), {"u", {}, {}, {}, false, {}}, serialization::compact));
   ASSERT_TRUE(by_ec);
   EXPECT_EQ(verify_jws(*by_ec, ec_key(1)).error().code, make_error_code(errc::signature_failed));
   EXPECT_EQ(verify_jws(*by_ec, rsa_key(0)).error().code, make_error_code(errc::bad_algorithm));
@@ -82,7 +82,7 @@ TEST(JwsVerify, RefusesAWrongKeyAndAnAlgorithmThatDoesNotFitTheKey) {
 TEST(JwsVerify, RefusesSignaturesOfTheWrongLength) {
   // A valid signature with one byte more or less, for each algorithm.
   for (const EVP_PKEY* key : {&rsa_key(0), &ec_key(0)}) {
-    auto parsed = parse_jws(*sign_jws("x", *key, {"u", {}, {}, {}}, serialization::compact));
+    auto parsed = parse_jws(*sign_jws("x", *key, {"u", {}, {}, {}, false, {}}, serialization::compact));
     ASSERT_TRUE(parsed);
     auto signature = *detail::base64url_decode(parsed->signature_b64, "signature");
     for (const bool longer : {false, true}) {
@@ -161,14 +161,14 @@ TEST(JwsParse, RefusesGeneralJsonUnprotectedHeadersAndUnknownMembers) {
 }
 
 TEST(JwsParse, RefusesCompactWithTheWrongNumberOfPartsOrAnEmptySignature) {
-  auto compact = *sign_jws("x", rsa_key(0), {"u", {}, {}, {}}, serialization::compact);
+  auto compact = *sign_jws("x", rsa_key(0), {"u", {}, {}, {}, false, {}}, serialization::compact);
   expect_refused(compact + ".AAAA", errc::bad_format);
   expect_refused(compact.substr(0, compact.rfind('.')), errc::bad_format);
   expect_refused(compact.substr(0, compact.rfind('.') + 1), errc::bad_format);
 }
 
 TEST(JwsParse, RefusesOversizedInput) {
-  auto compact = *sign_jws("x", rsa_key(0), {"u", {}, {}, {}}, serialization::compact);
+  auto compact = *sign_jws("x", rsa_key(0), {"u", {}, {}, {}, false, {}}, serialization::compact);
   auto parsed = parse_jws(compact, compact.size() - 1);
   ASSERT_FALSE(parsed);
   EXPECT_EQ(parsed.error().code, make_error_code(errc::too_large));
