@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "clock_status.hpp"
 #include "danemq/core/backoff.hpp"
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
@@ -42,6 +43,8 @@ struct receiver_dependencies {
   /// beside threads already logging pass false: replacing spdlog's default
   /// logger is not safe while other threads use it.
   bool configure_logging{true};
+  /// Whether the system clock is synchronised (null: the kernel's adjtimex status).
+  clock_status clock_synchronised{};
 };
 
 class receiver_daemon {
@@ -70,6 +73,8 @@ class receiver_daemon {
   void start_receiving();
   [[nodiscard]] result<void> store_batch(std::vector<mqtt::message>& batch);
   void on_outcome(const processing_outcome& outcome);
+  /// While waiting for the system clock: judges the stored messages once it is synchronised.
+  void check_clock();
   void save_health();
   void schedule_health();
   /// Begins the stop (once) with this exit code.
@@ -103,6 +108,7 @@ class receiver_daemon {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> identity_in_sync_{false};
   std::atomic<bool> left_work_behind_{false};
+  std::atomic<bool> waiting_for_clock_{false};  // REQUIRE_SYNCED_CLOCK: nothing judged until it is synchronised
   mutable std::mutex state_mutex_;
   std::string health_detail_;
   std::string processing_halted_;  // guarded by state_mutex_: why stored messages wait unprocessed
