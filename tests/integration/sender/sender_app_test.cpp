@@ -285,11 +285,13 @@ TEST_F(Sender, RunKeepsAnEntryOlderThanTheHorizonAndSaysSoOnce) {
   std::string logged;
   {
     captured_log log;
-    outbox_runner runner(settings, *box);
-    std::thread running([&] { (void)runner.run(); });
-    std::this_thread::sleep_for(2500ms);  // three looks at the outbox's age
-    runner.request_stop();
-    running.join();
+    {
+      outbox_runner runner(settings, *box);
+      std::thread running([&] { (void)runner.run(); });
+      std::this_thread::sleep_for(2500ms);  // three looks at the outbox's age
+      runner.request_stop();
+      running.join();
+    }  // its client's thread, which logs too, is gone
     logged = log.text();
   }
   std::size_t warnings = 0;
