@@ -9,7 +9,12 @@
 // the PUBACK), the worker pipeline, decryption, DANE (cached after the first
 // lookup), signature, replay check, the inbox commit, stdout.
 //
+// Then the replay memory: the same throughput with bob's replay memory empty
+// and holding 1 M live (sender, jti) pairs (written beforehand through the
+// store), one after the other in this run, and the disk bytes per pair.
+//
 // Usage: e2e_bench [messages for throughput, default 2000] [latency samples, default 300]
+//        [replay memory pairs for the comparison, default 1000000; 0: skip it]
 // DATA_DIR=<dir> puts the receiver's database there (default: $TMPDIR).
 
 #include <fcntl.h>
@@ -38,6 +43,7 @@
 #include "danemq/jose/message.hpp"
 #include "danemq/log/log.hpp"
 #include "danemq/mqtt/client.hpp"
+#include "danemq/store/message_store.hpp"
 #include "support/dns_rig.hpp"
 #include "support/mosquitto_rig.hpp"
 #include "support/test_peers.hpp"
@@ -224,7 +230,46 @@ struct figures {
   double raw_rate{0};
 };
 
-figures run(identity::key_type type, int messages, int samples) {
+/// Writes `pairs` live replay pairs into a fresh receiver database at `path`
+/// (1000 senders' worth, as a busy device would hold); returns the bytes the
+/// file grew by.
+std::uintmax_t prefill_replay_memory(const std::filesystem::path& path, std::size_t pairs) {
+  std::filesystem::create_directories(path.parent_path());
+  const auto size_of = [&] {
+    std::error_code ec;
+    std::uintmax_t total = 0;
+    for (const auto* suffix : {"", "-wal"}) {
+      const auto file = std::filesystem::path(path.string() + suffix);
+      if (std::filesystem::exists(file, ec)) total += std::filesystem::file_size(file, ec);
+    }
+    return total;
+  };
+  std::uintmax_t empty = 0;
+  {
+    auto db = store::message_store::open(path, {}, store::message_store_limits{pairs * 2, pairs, 60s});
+    if (!db) die("replay memory: " + db.error().message());
+    empty = size_of();
+    const auto now = std::chrono::system_clock::now();
+    constexpr std::size_t batch = 100'000;
+    for (std::size_t done = 0; done < pairs; done += batch) {
+      std::vector<store::replay_entry> entries;
+      for (std::size_t i = done; i < std::min(pairs, done + batch); ++i) {
+        // A jti as the sender makes it: 16 random bytes in base64url (22 characters).
+        char jti[23];
+        std::snprintf(jti, sizeof jti, "%022zu", i);
+        entries.push_back(store::replay_entry{"sender-" + std::to_string(i % 1000) + ".danemq.test", jti,
+                                              now + std::chrono::days(7)});
+      }
+      if (auto remembered = db->replay().remember(entries, now); !remembered) {
+        die("replay memory: " + remembered.error().message());
+      }
+    }
+  }
+  return size_of() - empty;
+}
+
+figures run(identity::key_type type, int messages, int samples, std::size_t replay_pairs = 0,
+            std::uintmax_t* replay_bytes = nullptr) {
   test::temp_dir root("danemq-bench");
   const auto crypto_dir = root.path() / "identity";
   const auto alice = test::make_identity(crypto_dir, "alice.danemq.test", type);
@@ -239,9 +284,15 @@ figures run(identity::key_type type, int messages, int samples) {
   // every message (which the crash tests use, and which would measure
   // Mosquitto's fsync instead of danemq).
   test::mosquitto_rig broker(test::mosquitto_rig_options{.autosave_on_every_change = false});
+  if (replay_pairs > 0) {
+    const auto grew = prefill_replay_memory(root.path() / "bob" / "receiver.db", replay_pairs);
+    if (replay_bytes != nullptr) *replay_bytes = grew;
+  }
 
   timed_child receiver((test::binary_dir() / "danemq-receiver").string(),
-                       {{"IDENTITY_NAME", bob.name},
+                       {{"REPLAY_MEMORY_SIZE", "3000000"},
+                        {"REQUIRE_SYNCED_CLOCK", "0"},  // a bench machine may report its clock unsynchronised
+                        {"IDENTITY_NAME", bob.name},
                         {"CRYPTO_PATH", crypto_dir.string()},
                         {"DATA_PATH", (root.path() / "bob").string()},
                         {"MQTT_HOST", broker.host()},
@@ -329,7 +380,10 @@ figures run(identity::key_type type, int messages, int samples) {
 int main(int argc, char** argv) {
   const int messages = argc > 1 ? std::atoi(argv[1]) : 2000;
   const int samples = argc > 2 ? std::atoi(argv[2]) : 300;
-  if (messages < 1 || samples < 1) die("usage: e2e_bench [messages] [latency samples]");
+  const long replay_pairs = argc > 3 ? std::atol(argv[3]) : 1'000'000;
+  if (messages < 1 || samples < 1 || replay_pairs < 0 || replay_pairs > 2'000'000) {
+    die("usage: e2e_bench [messages] [latency samples] [replay memory pairs, up to 2000000]");
+  }
   if (const char* data_dir = std::getenv("DATA_DIR")) ::setenv("TMPDIR", data_dir, 1);
   danemq::log::init("e2e_bench", danemq::log::format::text, spdlog::level::warn);
   std::printf("danemq end to end through a local Mosquitto (%d messages for throughput, %d latency samples)\n\n",
@@ -351,5 +405,24 @@ int main(int argc, char** argv) {
       "per rx CPU-s / ratio/CPU: messages per second of CPU the receiver itself used, i.e. its rate on one\n"
       "  dedicated core, over the raw rate.\n"
       "Targets: p50 < 5 ms on loopback; receiver peak RSS < 20 MiB.\n");
+  if (replay_pairs == 0) return 0;
+
+  // The replay memory's cost: the same burst (P-256, where the private-key
+  // operation leaves most room for the database to show) against an empty
+  // memory and a full-sized one, one after the other in this run.
+  std::printf("\nreplay memory (P-256, %d messages; REPLAY_MEMORY_SIZE 3000000 in both)\n", messages);
+  std::printf("%-22s %12s %16s\n", "pairs held", "messages/s", "per rx CPU-s");
+  const auto empty = run(identity::key_type::ec_p256, messages, 20);
+  std::printf("%-22d %12.0f %16.0f\n", 0, empty.messages_per_second, empty.per_receiver_cpu_second);
+  std::fflush(stdout);
+  std::uintmax_t bytes = 0;
+  const auto held = run(identity::key_type::ec_p256, messages, 20, static_cast<std::size_t>(replay_pairs), &bytes);
+  std::printf("%-22ld %12.0f %16.0f\n", replay_pairs, held.messages_per_second, held.per_receiver_cpu_second);
+  std::printf(
+      "\nthroughput with %ld pairs / empty: %.3f (per rx CPU-s: %.3f); target >= 0.95\n"
+      "disk: %.1f bytes per pair (%ju bytes for %ld pairs, table and indexes, 1000 senders, 22-character jti)\n",
+      replay_pairs, held.messages_per_second / empty.messages_per_second,
+      held.per_receiver_cpu_second / empty.per_receiver_cpu_second,
+      static_cast<double>(bytes) / static_cast<double>(replay_pairs), bytes, replay_pairs);
   return 0;
 }

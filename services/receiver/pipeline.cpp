@@ -72,7 +72,7 @@ void pipeline::update_pause() {
 }
 
 void pipeline::fill() {
-  if (stopping_) return;
+  if (stopping_ || !judging_) return;
   if (std::chrono::steady_clock::now() < hold_until_) return;
   if (in_flight_.size() >= options_.in_flight) return;
   const auto now = clock::now();
@@ -272,6 +272,15 @@ void pipeline::finished(std::int64_t raw_id, bool was_untried, fate what) {
 }
 
 void pipeline::rescan() {
+  boost::asio::post(io_, [this] {
+    retry_scan_needed_ = true;
+    fill();
+    schedule_retry();
+  });
+}
+
+void pipeline::set_judging(bool on) {
+  if (judging_.exchange(on) == on || !on) return;
   boost::asio::post(io_, [this] {
     retry_scan_needed_ = true;
     fill();

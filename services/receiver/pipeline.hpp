@@ -74,6 +74,10 @@ class pipeline {
   /// From any thread: looks again for due retries (a safety net the daemon
   /// pulls periodically; the retry timer normally does it).
   void rescan();
+  /// From any thread: while off, stored messages are kept and none is
+  /// judged (the system clock cannot be trusted yet: clock_status.hpp);
+  /// turned on again, the backlog and the due retries are loaded. On by default.
+  void set_judging(bool on);
   /// Stops loading; waits up to `grace` for the messages being processed.
   /// True when all finished; false when some were still busy (they stay
   /// pending in the database and are processed at the next start).
@@ -123,6 +127,7 @@ class pipeline {
   std::chrono::steady_clock::time_point hold_until_{};  // after a database failure
 
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> judging_{true};
   std::atomic<std::size_t> backlog_{0};
   std::atomic<bool> paused_{false};
   mutable std::mutex mutex_;

@@ -289,6 +289,17 @@ void receiver_daemon::start_receiving() {
         if (auto* client = client_view_.load(std::memory_order_acquire)) client->set_paused(paused);
       });
   pipeline_view_.store(pipeline_.get(), std::memory_order_release);
+  if (!dependencies_.clock_synchronised) dependencies_.clock_synchronised = system_clock_synchronised;
+  if (settings_.require_synced_clock && !dependencies_.clock_synchronised()) {
+    // Stored, not judged: a clock days off would refuse good mail for good.
+    waiting_for_clock_ = true;
+    pipeline_->set_judging(false);
+    spdlog::warn(
+        "the system clock is not synchronised (adjtimex): messages are stored and judged once it is "
+        "(REQUIRE_SYNCED_CLOCK=0 judges them now)");
+    std::lock_guard lock(state_mutex_);
+    processing_halted_ = "waiting for the system clock to be synchronised (REQUIRE_SYNCED_CLOCK)";
+  }
   if (auto started = pipeline_->start(); !started) {
     spdlog::error("cannot read the stored backlog: {}", started.error().message());
     stop_now(exit_failure);
@@ -407,6 +418,25 @@ void receiver_daemon::on_outcome(const processing_outcome& outcome) {
   }
 }
 
+void receiver_daemon::check_clock() {
+  if (!waiting_for_clock_ || !dependencies_.clock_synchronised()) return;
+  // What arrived meanwhile was stamped by the untrusted clock: it counts as
+  // arrived now, which is after its true arrival (it can only look older).
+  auto stamped = store_->raw().restamp_untried(clock::now());
+  if (!stamped) {
+    spdlog::error("cannot restamp the messages stored before the clock was synchronised: {}",
+                  stamped.error().message());
+    return;
+  }
+  waiting_for_clock_ = false;
+  spdlog::info("the system clock is synchronised: judging the {} stored messages", *stamped);
+  {
+    std::lock_guard lock(state_mutex_);
+    processing_halted_.clear();
+  }
+  pipeline_->set_judging(true);
+}
+
 void receiver_daemon::save_health() {
   if (!store_) return;
   store::service_health health;
@@ -425,6 +455,8 @@ void receiver_daemon::save_health() {
   if (auto saved = store_->health().save(health); !saved) {
     spdlog::warn("cannot record health: {}", saved.error().message());
   }
+  // Nothing is removed by a clock that cannot be trusted yet.
+  if (waiting_for_clock_) return;
   enforce_retention();  // the age bound, also while nothing is quarantined
   // Keeps the replay memory down to the entries that still matter.
   if (auto purged = store_->replay().purge(health.updated_at); !purged) {
@@ -436,6 +468,7 @@ void receiver_daemon::schedule_health() {
   health_timer_.expires_after(settings_.health_interval);
   health_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
+    check_clock();
     save_health();
     if (pipeline_) pipeline_->rescan();
     schedule_health();

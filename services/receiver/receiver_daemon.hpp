@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "clock_status.hpp"
 #include "danemq/core/backoff.hpp"
 #include "danemq/dane/identity_source.hpp"
 #include "danemq/identity/identity_files.hpp"
@@ -48,6 +49,8 @@ struct receiver_dependencies {
   /// beside threads already logging pass false: replacing spdlog's default
   /// logger is not safe while other threads use it.
   bool configure_logging{true};
+  /// Whether the system clock is synchronised (null: the kernel's adjtimex status).
+  clock_status clock_synchronised{};
 };
 
 class receiver_daemon {
@@ -89,6 +92,8 @@ class receiver_daemon {
   void on_outcome(const processing_outcome& outcome);
   /// Applies the quarantine's retention and logs each removal.
   void enforce_retention();
+  /// While waiting for the system clock: judges the stored messages once it is synchronised.
+  void check_clock();
   void save_health();
   void schedule_health();
   /// Begins the stop (once) with this exit code.
@@ -129,6 +134,7 @@ class receiver_daemon {
   std::atomic<bool> identity_in_sync_{false};
   std::atomic<bool> left_work_behind_{false};
   std::atomic<std::uint64_t> quarantine_removals_{0};
+  std::atomic<bool> waiting_for_clock_{false};  // REQUIRE_SYNCED_CLOCK: nothing judged until it is synchronised
   mutable std::mutex state_mutex_;
   std::string health_detail_;
   std::string identity_detail_;    // guarded by state_mutex_: why the keys no longer match DNS

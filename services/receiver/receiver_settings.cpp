@@ -44,6 +44,11 @@ config::option_table<receiver_settings> receiver_options() {
            .flag = "--max-clock-skew",
            .value = config::duration_in<S>(&S::max_clock_skew, milliseconds(0), hours(1)),
            .help = "how far ahead of ours a sender's clock may be"},
+          {.env = "REQUIRE_SYNCED_CLOCK",
+           .flag = "--require-synced-clock",
+           .value = config::boolean<S>(&S::require_synced_clock),
+           .help = "keep messages stored and unjudged while the kernel says the system clock is not synchronised "
+                   "(no real-time clock, NTP not done yet); 0 for systems without that status"},
           {.env = "LOOKUP_RETRY_DELAY",
            .flag = "--lookup-retry-delay",
            .value = config::duration_in<S>(&S::lookup_retry_delay, milliseconds(10), minutes(10)),

@@ -10,6 +10,7 @@
 #include "danemq/config/service_settings.hpp"
 #include "danemq/core/backoff.hpp"
 #include "danemq/identity/name_allow_list.hpp"
+#include "danemq/jose/message.hpp"
 
 namespace danemq::receiver {
 
@@ -20,8 +21,11 @@ struct receiver_settings {
   bool receipts{true};        ///< RECEIPTS: answer messages that ask for a signed receipt
   /// ALLOWED_SENDERS: who may write to us, checked before any DNS lookup; empty: anyone.
   identity::name_allow_list allowed_senders{};
-  std::chrono::seconds max_age{std::chrono::days(7)};  ///< MESSAGE_MAX_AGE: acceptance horizon of `iat`
-  std::chrono::seconds max_clock_skew{60};             ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
+  std::chrono::seconds max_age{jose::default_max_age};  ///< MESSAGE_MAX_AGE: acceptance horizon of `iat`
+  std::chrono::seconds max_clock_skew{60};              ///< MAX_CLOCK_SKEW: how far `iat` may be ahead
+  /// REQUIRE_SYNCED_CLOCK: judge no message's age until the kernel says the
+  /// system clock is synchronised (a device without a real-time clock).
+  bool require_synced_clock{true};
   /// LOOKUP_RETRY_DELAY / LOOKUP_RETRY_LIMIT: a message whose sender cannot
   /// be looked up for a temporary reason (DNS timeout, SERVFAIL) is retried
   /// with back-off from this delay, and quarantined once it failed this long.

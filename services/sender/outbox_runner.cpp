@@ -97,6 +97,7 @@ void outbox_runner::on_acknowledged(std::int64_t id, const result<void>& outcome
       spdlog::error("outbox entry #{} delivered but not removed: {}", id, removed.error().message());
     }
     refused_.reset();
+    past_horizon_.erase(id);
     spdlog::info("outbox entry #{} delivered", id);
     if (settings_.settle.count() > 0) {
       settling_[id] = settling{std::move(it->second.entry), it->second.losses_at_send, now + settings_.settle};
@@ -140,6 +141,7 @@ void outbox_runner::on_acknowledged_again(std::int64_t id, const result<void>& o
 
 void outbox_runner::pump() {
   settle();
+  note_past_horizon();
   fill();
   schedule();
   unsettled_ = settling_.size() + republishing_.size();
@@ -161,6 +163,26 @@ void outbox_runner::fill() {
     if (in_flight_.contains(entry.id)) continue;
     const auto id = entry.id;
     in_flight_.emplace(id, publish(std::move(entry), false));
+  }
+}
+
+void outbox_runner::note_past_horizon() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_horizon_look_) return;
+  next_horizon_look_ = now + std::max<std::chrono::milliseconds>(settings_.poll_interval, std::chrono::seconds(1));
+  // The oldest come first: an entry past the horizon is among them (an entry
+  // kept again after a lost connection keeps its age under a new id).
+  constexpr std::size_t look_at = 64;
+  auto entries = outbox_.oldest(look_at);
+  if (!entries) return;  // fill() reports it
+  const auto wall = std::chrono::system_clock::now();
+  for (const auto& entry : *entries) {
+    if (!entry.older_than(settings_.max_age, wall)) continue;
+    if (!past_horizon_.insert(entry.id).second) continue;
+    spdlog::warn(
+        "outbox entry #{} for {} is older than MESSAGE_MAX_AGE ({}): a receiver with that horizon refuses it as too "
+        "old; it stays in the outbox and is delivered all the same",
+        entry.id, entry.recipient, config::format_duration(settings_.max_age));
   }
 }
 
@@ -196,6 +218,7 @@ void outbox_runner::schedule() {
     if (at > now && (!wake || at < *wake)) wake = at;
   };
   consider(next_look_);
+  consider(next_horizon_look_);
   consider(hold_until_);
   for (const auto& [id, waiting] : settling_) consider(waiting.settled_at);
   if (!wake) return;

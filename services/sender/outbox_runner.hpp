@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "danemq/core/backoff.hpp"
 #include "danemq/core/result.hpp"
@@ -69,6 +70,8 @@ class outbox_runner {
   /// Settles, fills the window from the outbox and sets the timer for the next look.
   void pump();
   void fill();
+  /// Warns once per entry about those older than MESSAGE_MAX_AGE (kept all the same).
+  void note_past_horizon();
   void settle();
   void schedule();
   void begin_stop(int signal);
@@ -83,6 +86,8 @@ class outbox_runner {
   std::map<std::int64_t, settling> settling_;        // acknowledged within OUTBOX_SETTLE
   std::map<std::int64_t, publishing> republishing_;  // published again after a connection loss
   std::chrono::steady_clock::time_point next_look_{};
+  std::chrono::steady_clock::time_point next_horizon_look_{};  // also while the broker is unreachable
+  std::set<std::int64_t> past_horizon_;                        // outbox ids already warned about
   std::chrono::steady_clock::time_point hold_until_{};
   backoff refused_{backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
   std::atomic<std::uint64_t> delivered_{0};

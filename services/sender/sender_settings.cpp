@@ -60,6 +60,11 @@ config::option_table<sender_settings> sender_options() {
            .value = config::duration_in<S>(&S::settle, milliseconds(0), hours(1)),
            .help = "how long `run` keeps an acknowledged message to publish it again if the broker connection drops: "
                    "above the broker's save interval, 0 for a broker durable at acknowledgement"},
+          {.env = "MESSAGE_MAX_AGE",
+           .flag = "--message-max-age",
+           .value = config::duration_in<S>(&S::max_age, std::chrono::seconds(10), std::chrono::days(30)),
+           .help = "the receivers' acceptance horizon: `run` warns about (and keeps) an outbox entry older than this, "
+                   "which they would refuse"},
       });
   return table;
 }

@@ -37,6 +37,9 @@ struct sender_settings {
   /// message; the receiver keeps one of identical copies. Set it above the
   /// broker's save interval; 0 for a broker durable at PUBACK.
   std::chrono::milliseconds settle{std::chrono::seconds(10)};
+  /// MESSAGE_MAX_AGE: the receivers' acceptance horizon. The outbox keeps an
+  /// entry older than this (it is never dropped) but says it would be refused.
+  std::chrono::seconds max_age{jose::default_max_age};
 };
 
 [[nodiscard]] config::option_table<sender_settings> sender_options();

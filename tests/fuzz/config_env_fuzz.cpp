@@ -168,6 +168,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   });
   through_cli("danemq-sender", sender_table, lines, [](const sender::sender_settings& s) {
     if (s.timeout < milliseconds(100) || s.window < 1 || s.window > 1000) std::abort();
+    if (s.max_age < std::chrono::seconds(10) || s.max_age > std::chrono::days(30)) std::abort();
   });
   for (const auto& value : lines.values) parsers_alone(value);
   return 0;

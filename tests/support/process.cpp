@@ -40,7 +40,10 @@ int decode_status(int status) {
 
 /// Builds envp from the current environment with `overrides` applied.
 std::vector<std::string> merged_environment(const std::map<std::string, std::string>& overrides) {
-  std::map<std::string, std::string> merged;
+  // Test machines (containers, CI runners) often report their clock as not
+  // synchronised although it is right: a receiver would judge nothing. A
+  // test of that wait sets REQUIRE_SYNCED_CLOCK itself.
+  std::map<std::string, std::string> merged{{"REQUIRE_SYNCED_CLOCK", "0"}};
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string item(*entry);
     const auto eq = item.find('=');

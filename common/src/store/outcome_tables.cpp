@@ -32,7 +32,7 @@ result<std::vector<inbox_entry>> outcome_tables::list_inbox(const listing_filter
   if (!*known) return out;
   auto stmt = db->prepare(
       "SELECT id, raw_id, sender, recipient, received_at, issued_at, jti, message, dnssec_secure, legacy FROM inbox "
-      "WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR sender = ?2) ORDER BY raw_id LIMIT ?3");
+      "WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR sender = ?2) ORDER BY received_at, raw_id LIMIT ?3");
   if (!stmt) return stmt.error();
   stmt->bind(1, since_millis(filter)).bind(2, filter.from).bind(3, limit_of(filter));
   for (;;) {

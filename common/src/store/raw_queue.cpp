@@ -197,6 +197,16 @@ result<void> raw_queue::abandon_processing(std::int64_t raw_id) {
   return tx->commit();
 }
 
+result<std::size_t> raw_queue::restamp_untried(clock::time_point at) {
+  auto db = db_.lock();
+  auto update =
+      db->prepare("UPDATE raw_messages SET received_at = ?1, next_attempt_at = ?1 WHERE state = 0 AND attempts = 0");
+  if (!update) return update.error();
+  update->bind(1, to_millis(at));
+  if (auto done = update->run(); !done) return done.error();
+  return static_cast<std::size_t>(db->changes());
+}
+
 result<pending_message> raw_queue::pending(locked_database& db, std::int64_t raw_id) {
   auto stmt = db->prepare("SELECT " + std::string(pending_columns) + " FROM raw_messages WHERE id = ?1 AND state = 0");
   if (!stmt) return stmt.error();

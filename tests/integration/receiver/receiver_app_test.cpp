@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <future>
 #include <sstream>
 #include <thread>
@@ -75,6 +76,7 @@ class ReceiverDaemon : public ::testing::Test {
     settings.health_interval = 200ms;
     settings.stop_grace = 2s;
     settings.lookup_retry_delay = 50ms;
+    settings.require_synced_clock = false;  // this machine's clock may say "unsynchronised"
   }
 
   void TearDown() override {
@@ -82,8 +84,9 @@ class ReceiverDaemon : public ::testing::Test {
     stop();
   }
 
-  void start() {
-    daemon = std::make_unique<receiver_daemon>(settings, output, receiver_dependencies{peers});
+  void start(clock_status clock_synchronised = {}) {
+    daemon = std::make_unique<receiver_daemon>(settings, output,
+                                               receiver_dependencies{peers, true, std::move(clock_synchronised)});
     runner = std::thread([this] { exit_code = daemon->run(); });
   }
 
@@ -306,6 +309,33 @@ TEST_F(ReceiverDaemon, RetriesAMessageWhoseSenderLookupFailedTemporarily) {
   ASSERT_TRUE(eventually([&] { return accepted() == 1; }));
   stop();
   EXPECT_EQ(output.str(), "alice.example says: after the outage\n");
+}
+
+TEST_F(ReceiverDaemon, KeepsMessagesUnjudgedUntilTheSystemClockIsSynchronised) {
+  settings.require_synced_clock = true;
+  std::atomic<bool> synchronised{false};
+  start([&synchronised] { return synchronised.load(); });
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  for (const auto* text : {"one", "two", "three"}) {
+    auto [code, said] = send(text);
+    ASSERT_EQ(code, 0) << said;
+  }
+  ASSERT_TRUE(eventually([&] {
+    return receiver_command({"health"}).second.find("waiting for the system clock") != std::string::npos;
+  })) << receiver_command({"health"}).second;
+  EXPECT_EQ(receiver_command({"health"}).first, 1) << "unhealthy while nothing is judged";
+  std::this_thread::sleep_for(1s);  // five clock checks
+  EXPECT_EQ(accepted(), 0U);
+  EXPECT_EQ(daemon->statistics()->quarantined, 0U);
+  EXPECT_EQ(daemon->statistics()->backlog, 3U) << "stored, waiting";
+  EXPECT_EQ(output.str(), "");
+
+  synchronised = true;
+  ASSERT_TRUE(eventually([&] { return accepted() == 3; }));
+  ASSERT_TRUE(eventually([&] { return receiver_command({"health"}).first == 0; }, 5s))
+      << receiver_command({"health"}).second;
+  stop();
+  EXPECT_EQ(output.str(), "alice.example says: one\nalice.example says: two\nalice.example says: three\n");
 }
 
 TEST_F(ReceiverDaemon, PausesReadingWhenTheBacklogIsFullAndLosesNothing) {

@@ -1,6 +1,8 @@
 #include "sender_app.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <sstream>
@@ -236,6 +238,71 @@ TEST_F(Sender, QueuesWhenTheBrokerIsUnreachableAndRunDeliversInOrder) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(open_for_bob(got[i]), "queued " + std::to_string(i));
   EXPECT_EQ(runner.delivered(), 6u);
   EXPECT_EQ(outbox_size(), 0u);
+}
+
+/// Captures what is logged through the default logger while alive (read it once the loggers stopped).
+class captured_log {
+ public:
+  captured_log() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(text_);
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+  }
+  ~captured_log() { spdlog::set_default_logger(previous_); }
+  captured_log(const captured_log&) = delete;
+  captured_log& operator=(const captured_log&) = delete;
+  [[nodiscard]] std::string text() const { return text_.str(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::ostringstream text_;
+};
+
+TEST_F(Sender, RunKeepsAnEntryOlderThanTheHorizonAndSaysSoOnce) {
+  {
+    auto box = store::outbox::open(data.path() / "sender.db");
+    ASSERT_TRUE(box);
+    const std::string text = "sealed before a long outage";
+    const auto now = std::chrono::system_clock::now();
+    for (const auto created : {now - std::chrono::days(8), now}) {
+      ASSERT_TRUE(box->enqueue(store::outbox_entry{0, "bob.example", "bob.example",
+                                                   std::vector<std::uint8_t>(text.begin(), text.end()), created, 0}));
+    }
+    auto entries = box->oldest();
+    ASSERT_TRUE(entries);
+    ASSERT_EQ(entries->size(), 2u);
+    EXPECT_TRUE((*entries)[0].older_than(std::chrono::days(7), now));
+    EXPECT_FALSE((*entries)[1].older_than(std::chrono::days(7), now));
+  }
+  broker.stop();
+  auto box = store::outbox::open(data.path() / "sender.db");
+  ASSERT_TRUE(box);
+  sender_settings settings;
+  settings.service.identity_name = "alice.example";
+  settings.service.data_path = data.path();
+  settings.service.mqtt.host = broker.host();
+  settings.service.mqtt.port = broker.port();
+  settings.poll_interval = 50ms;
+  std::string logged;
+  {
+    captured_log log;
+    {
+      outbox_runner runner(settings, *box);
+      std::thread running([&] { (void)runner.run(); });
+      std::this_thread::sleep_for(2500ms);  // three looks at the outbox's age
+      runner.request_stop();
+      running.join();
+    }  // its client's thread, which logs too, is gone
+    logged = log.text();
+  }
+  std::size_t warnings = 0;
+  for (auto at = logged.find("older than MESSAGE_MAX_AGE"); at != std::string::npos;
+       at = logged.find("older than MESSAGE_MAX_AGE", at + 1)) {
+    ++warnings;
+  }
+  EXPECT_EQ(warnings, 1u) << logged;
+  EXPECT_NE(logged.find("outbox entry #1 for bob.example is older than MESSAGE_MAX_AGE (7d)"), std::string::npos)
+      << logged;
+  EXPECT_EQ(outbox_size(), 2u) << "kept, never dropped";
 }
 
 // Found by the load test (bench/load, tests/integration/fault_load_test):

@@ -67,6 +67,27 @@ TEST_F(OutcomeTables, FiltersTheInboxBySenderAndTime) {
   EXPECT_EQ(tables().list_inbox(listing_filter{.limit = 3})->size(), 3u);
 }
 
+TEST_F(OutcomeTables, ListsTheInboxByArrivalTimeThenArrivalSequence) {
+  // Recorded out of order, and the first stored stamped later (a clock set
+  // back between two runs): arrival time decides, the raw id breaks ties.
+  const auto t0 = clock::now() - 1h;
+  const auto ids = store_all(
+      *store, {incoming("bob", "late", t0 + 1min), incoming("bob", "first", t0), incoming("bob", "second", t0)});
+  ASSERT_EQ(ids.size(), 3u);
+  const std::vector<std::pair<std::size_t, clock::time_point>> order = {{2, t0}, {0, t0 + 1min}, {1, t0}};
+  for (const auto& [index, at] : order) {
+    auto entry = accepted(ids[index], "alice.example", "m" + std::to_string(index));
+    entry.received_at = at;
+    ASSERT_TRUE(record_alone(*store, accept(entry)));
+  }
+  auto inbox = tables().list_inbox();
+  ASSERT_TRUE(inbox);
+  ASSERT_EQ(inbox->size(), 3u);
+  EXPECT_EQ((*inbox)[0].raw_id, ids[1]);
+  EXPECT_EQ((*inbox)[1].raw_id, ids[2]);
+  EXPECT_EQ((*inbox)[2].raw_id, ids[0]);
+}
+
 TEST_F(OutcomeTables, FiltersTheQuarantineByTimeAndIgnoresTheSender) {
   std::vector<incoming_message> batch;
   const auto t0 = clock::now() - 1h;

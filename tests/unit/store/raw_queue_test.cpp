@@ -88,6 +88,26 @@ TEST_F(RawQueue, ParksADeferredMessageUntilItIsDue) {
   EXPECT_FALSE(queue().next_due(now + 2h)->has_value());
 }
 
+TEST_F(RawQueue, RestampsOnlyUntriedMessagesOnceTheClockCanBeTrusted) {
+  // Stored by a clock two days ahead: not due by the right one, and judged too young.
+  const auto ahead = clock::now() + 48h;
+  std::vector<incoming_message> batch = {incoming("bob", "early"), incoming("bob", "parked")};
+  for (auto& message : batch) message.received_at = ahead;
+  const auto ids = store_all(*store, batch);
+  ASSERT_EQ(ids.size(), 2u);
+  const auto now = clock::now();
+  ASSERT_TRUE(record_alone(*store, defer(ids[1], 1, now + 1h, now)));
+  EXPECT_TRUE(queue().pending_after(0, now, 10)->empty());
+  auto stamped = queue().restamp_untried(now);
+  ASSERT_TRUE(stamped) << stamped.error().message();
+  EXPECT_EQ(*stamped, 1u) << "a parked message keeps its retry time";
+  auto due = queue().pending_after(0, now, 10);
+  ASSERT_TRUE(due);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].raw_id, ids[0]);
+  EXPECT_EQ(to_millis((*due)[0].received_at), to_millis(now));
+}
+
 TEST_F(RawQueue, LoadsNewArrivalsAfterAnId) {
   std::vector<incoming_message> batch;
   for (int i = 0; i < 4; ++i) batch.push_back(incoming("bob", "n" + std::to_string(i)));

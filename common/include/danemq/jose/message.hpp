@@ -41,6 +41,8 @@ enum class message_format { compat, v2 };
 
 /// MAX_MESSAGE_SIZE of the original's receiver: bytes of the encrypted wire text.
 inline constexpr std::size_t default_max_message_size = 4096;
+/// MESSAGE_MAX_AGE, the acceptance horizon (receiver and sender alike).
+inline constexpr std::chrono::seconds default_max_age{std::chrono::days(7)};
 
 struct message_to_send {
   std::string recipient;  ///< the recipient's identity (DNS name)
@@ -103,7 +105,7 @@ struct open_options {
   /// older than this at `now` (in milliseconds, not rounded) is refused
   /// (too_old). Days, not minutes: a device may be offline that long while
   /// the broker and the sender's outbox keep its messages.
-  std::chrono::seconds max_age{std::chrono::days(7)};
+  std::chrono::seconds max_age{default_max_age};
   /// How far in the future `iat` may be (sender's clock ahead of ours).
   std::chrono::seconds max_clock_skew{std::chrono::seconds(60)};
   /// With a replay memory: true, open() remembers (sender, jti) itself

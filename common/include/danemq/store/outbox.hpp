@@ -25,6 +25,13 @@ struct outbox_entry {
   std::vector<std::uint8_t> payload;  ///< the encrypted message, ready to publish
   std::chrono::system_clock::time_point created_at{};
   int attempts{0};
+
+  /// True when the entry was sealed longer than `horizon` (MESSAGE_MAX_AGE)
+  /// before `now`: a receiver with that horizon would refuse it as too old.
+  /// It stays in the outbox all the same (nothing is dropped unasked).
+  [[nodiscard]] bool older_than(std::chrono::seconds horizon, std::chrono::system_clock::time_point now) const {
+    return now - created_at > horizon;
+  }
 };
 
 /// One message this device sent, kept with its state (the sent log).

@@ -74,7 +74,8 @@ class outcome_tables {
  public:
   explicit outcome_tables(shared_database& db) : db_(db) {}
 
-  /// Inbox rows in arrival order (none from a database the daemon never wrote).
+  /// Inbox rows in arrival order: by arrival time, then arrival sequence (raw
+  /// id) among messages stored together (none from a database the daemon never wrote).
   [[nodiscard]] result<std::vector<inbox_entry>> list_inbox(const listing_filter& filter = {});
   /// Quarantine rows in arrival order (`from` is ignored: a refused message has no verified sender).
   [[nodiscard]] result<std::vector<quarantine_entry>> list_quarantine(const listing_filter& filter = {});

@@ -91,6 +91,12 @@ class raw_queue {
   [[nodiscard]] result<std::size_t> pending_count();
   /// Number of pending messages never processed (no temporary failure yet).
   [[nodiscard]] result<std::size_t> untried_count();
+  /// Sets the arrival time (and due time) of every pending message never
+  /// processed to `at`, once the system clock can be trusted: they were
+  /// stamped by a clock that could not. `at`, the first trusted time, is
+  /// after their true arrival, so a message can only look older than it is:
+  /// nothing stale becomes fresh. Returns how many were stamped.
+  [[nodiscard]] result<std::size_t> restamp_untried(clock::time_point at);
 
   /// Notes that processing of pending message `raw_id` begins, durably
   /// against a crash of the process (a power loss may forget a mark: one try
