@@ -94,6 +94,15 @@ dns_rig::~dns_rig() {
 std::string dns_rig::resolver() const {
   return "127.0.0.1:" + std::to_string(unbound_port_);
 }
+std::map<std::string, std::string> dns_rig::service_env() const {
+  return {{"DNS_RESOLVER", resolver()}, {"DNSSEC_VALIDATION", "resolver"}};
+}
+dane::discovery_config dns_rig::discovery_config() const {
+  dane::discovery_config config;
+  config.resolver = resolver();
+  config.dnssec = dane::dnssec_mode::resolver;
+  return config;
+}
 std::string dns_rig::authoritative() const {
   return "127.0.0.1:" + std::to_string(knot_port_);
 }

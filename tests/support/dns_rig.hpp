@@ -20,10 +20,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "danemq/dane/discovery.hpp"
 #include "support/process.hpp"
 
 namespace danemq::test {
@@ -56,6 +58,12 @@ class dns_rig {
 
   /// "127.0.0.1:<port>" of the validating Unbound (DNS_RESOLVER).
   [[nodiscard]] std::string resolver() const;
+  /// The DNS settings of a service that uses this rig: DNS_RESOLVER and
+  /// DNSSEC_VALIDATION=resolver (Unbound validates, on loopback, so its AD
+  /// bit is trusted; the default, local, would validate from the root key).
+  [[nodiscard]] std::map<std::string, std::string> service_env() const;
+  /// The same for discovery in the test's own process.
+  [[nodiscard]] dane::discovery_config discovery_config() const;
   /// "127.0.0.1:<port>" of the authoritative Knot (DNS_UPDATE_SERVER).
   [[nodiscard]] std::string authoritative() const;
   [[nodiscard]] unsigned short resolver_port() const { return unbound_port_; }

@@ -42,11 +42,10 @@ result<std::shared_ptr<discovery>> discovery::create(discovery_config config, st
     auto loaded = local_validator::create(config.trust_anchor, resolver);
     if (!loaded) return loaded.error();
     validator = std::move(loaded).value();
+  } else if (auto trusted = check_ad_trust(*server, config.trust_resolver); !trusted) {
+    return trusted.error();
   } else if (!is_loopback(*server)) {
-    spdlog::warn(
-        "DNSSEC_VALIDATION=resolver trusts the AD bit from {}, which is not on loopback: the bit crosses an "
-        "unprotected network. Use a local validating resolver or DNSSEC_VALIDATION=local.",
-        server->to_string());
+    spdlog::warn("DNSSEC_VALIDATION=resolver trusts the AD bit from {} (DNSSEC_TRUST_RESOLVER=1)", server->to_string());
   }
   if (!cas && config.pkix_cd) cas = std::make_shared<https_ca_source>(config.https, resolver);
   return std::make_shared<discovery>(std::move(config), std::move(resolver), std::move(validator), std::move(cas));

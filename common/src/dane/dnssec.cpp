@@ -102,6 +102,24 @@ result<dnssec_mode> parse_dnssec_mode(std::string_view text) {
               "DNSSEC_VALIDATION must be \"resolver\" or \"local\", not \"" + std::string(text) + "\"");
 }
 
+result<void> check_ad_trust(const server_address& server, bool path_trusted) {
+  if (path_trusted) return ok();
+  if (server.ip == docker_embedded_resolver) {
+    return fail(errc::bad_configuration,
+                "DNSSEC_VALIDATION=resolver refused: " + server.to_string() +
+                    " is Docker's embedded resolver, which forwards to the host's upstream, so its AD bit can be "
+                    "forged on the way; use DNSSEC_VALIDATION=local, or DNSSEC_TRUST_RESOLVER=1 if that path is "
+                    "trusted");
+  }
+  if (!is_loopback(server)) {
+    return fail(errc::bad_configuration,
+                "DNSSEC_VALIDATION=resolver refused: " + server.to_string() +
+                    " is not on loopback, so its AD bit can be forged on the way; use DNSSEC_VALIDATION=local, or "
+                    "DNSSEC_TRUST_RESOLVER=1 if that path is trusted");
+  }
+  return ok();
+}
+
 std::string_view to_string(dnssec_status status) noexcept {
   switch (status) {
     case dnssec_status::secure: return "secure";

@@ -1,9 +1,10 @@
 #pragma once
 // DNSSEC status of answers, in the two modes of DNSSEC_VALIDATION:
-//  - resolver: trust the AD bit of the configured resolver (the original's way);
-//  - local: validate the chain of trust in-process with ldns, from the trust
-//    anchors in DNSSEC_TRUST_ANCHOR, asking the resolver (with CD set) for
-//    the DNSKEY and DS records the chain needs.
+//  - local (the default): validate the chain of trust in-process with ldns,
+//    from the trust anchors in DNSSEC_TRUST_ANCHOR, asking the resolver (with
+//    CD set) for the DNSKEY and DS records the chain needs;
+//  - resolver: trust the AD bit of the configured resolver (the original's
+//    way), only where nothing can forge that bit on its way (check_ad_trust).
 
 #include <chrono>
 #include <cstdint>
@@ -25,6 +26,16 @@ enum class dnssec_mode { resolver, local };
 /// "resolver" or "local"; failure bad_configuration otherwise.
 [[nodiscard]] result<dnssec_mode> parse_dnssec_mode(std::string_view text);
 [[nodiscard]] std::string_view to_string(dnssec_mode mode) noexcept;
+
+/// Docker's embedded resolver: a loopback address inside the container that
+/// forwards to whatever upstream the host has, so its AD bit crossed a network.
+inline constexpr const char* docker_embedded_resolver = "127.0.0.11";
+
+/// Whether DNSSEC_VALIDATION=resolver may trust the AD bit of `server`: only
+/// on loopback and not from Docker's embedded resolver, unless
+/// `path_trusted` (DNSSEC_TRUST_RESOLVER=1) says the operator vouches for the
+/// path. Failure bad_configuration with a one-line reason and the remedy.
+[[nodiscard]] result<void> check_ad_trust(const server_address& server, bool path_trusted);
 
 /// RFC 4033 section 5 states (indeterminate: not established, e.g. no answer).
 enum class dnssec_status { secure, insecure, bogus, indeterminate };
