@@ -80,7 +80,15 @@ result<tlsa_lookup> discovery::look_up_canonical(const std::string& name) const 
   facts.answer = std::move(answer).value();
   if (auto status = answer_status(facts.answer); !status) facts.dns_error = status.error();
 
-  if (facts.dns_error) {
+  const bool denial = facts.dns_error && (is(*facts.dns_error, errc::nxdomain) || is(*facts.dns_error, errc::nodata));
+  if (local && denial) {
+    // A denial is cached for the negative time and quarantines: only a
+    // proven one (or one in a provably insecure zone) stands.
+    facts.dnssec = validator_->validate(raw->wire, name, rr_type::tlsa);
+    if (facts.dnssec.status == dnssec_status::bogus) {
+      facts.dns_error = fail(errc::bogus, facts.dns_error->message() + " not proven: " + facts.dnssec.reason);
+    }
+  } else if (facts.dns_error) {
     facts.dnssec = {is(*facts.dns_error, errc::bogus) ? dnssec_status::bogus : dnssec_status::indeterminate,
                     facts.dns_error->message()};
   } else if (local) {
@@ -135,8 +143,9 @@ cached_outcome discovery::resolve_uncached(const std::string& name) {
   const auto now = steady::now();
   if (facts->dns_error) {
     if (is(*facts->dns_error, errc::nxdomain) || is(*facts->dns_error, errc::nodata)) {
-      const auto ttl = std::chrono::seconds(
-          facts->answer.negative_ttl.value_or(static_cast<std::uint32_t>(config_.cache.max_negative_ttl.count())));
+      const auto ttl = std::chrono::seconds(std::min(
+          facts->answer.negative_ttl.value_or(static_cast<std::uint32_t>(config_.cache.max_negative_ttl.count())),
+          facts->dnssec.ttl_limit.value_or(UINT32_MAX)));
       cache_.store_failure(name, *facts->dns_error, ttl, now);
     } else {
       cache_.store_transient_failure(name, *facts->dns_error, now);
@@ -151,7 +160,8 @@ cached_outcome discovery::resolve_uncached(const std::string& name) {
     cache_.store_transient_failure(name, error, steady::now());
     return error;
   }
-  const auto ttl = std::chrono::seconds(facts->answer.ttl);
+  // Local validation: no longer than the signatures allow.
+  const auto ttl = std::chrono::seconds(std::min(facts->answer.ttl, facts->dnssec.ttl_limit.value_or(UINT32_MAX)));
   auto identity = std::make_shared<dane_identity>();
   identity->name = name;
   identity->keys = std::move(decision.keys);

@@ -109,8 +109,9 @@ class discovery final : public identity_source {
   /// malformed_answer, bogus, insecure, no_usable_record (also when only
   /// hash records are usable: they carry no key), pkix_failed,
   /// lookup_throttled (not asked, see lookup_throttle.hpp; not cached).
-  /// NXDOMAIN and NODATA are cached for the negative time, other failures
-  /// for cache.failure_ttl.
+  /// NXDOMAIN and NODATA are cached for the negative time (in local mode
+  /// only when proven, else bogus), other failures for cache.failure_ttl;
+  /// an identity for its TTL, in local mode capped by its signatures.
   [[nodiscard]] result<dane_identity_ptr> discover(std::string_view name) override;
 
   /// As identity_source, using the cached lookup (hash records included).

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +46,10 @@ enum class dnssec_status { secure, insecure, bogus, indeterminate };
 struct dnssec_verdict {
   dnssec_status status{dnssec_status::indeterminate};
   std::string reason;
+  /// Secure answers of local validation: the longest time the answer may be
+  /// cached, the least over its RRsets of the RRSIG's original TTL and the
+  /// time left to the signature's expiration (RFC 4035 section 5.3.3).
+  std::optional<std::uint32_t> ttl_limit{};
 };
 
 /// Default trust anchor: Debian's dns-root-data (the root KSK as DS records).
@@ -66,12 +71,15 @@ class local_validator {
   local_validator(const local_validator&) = delete;
   local_validator& operator=(const local_validator&) = delete;
 
-  /// Validates the CNAME links and the records of an answer to `name`/`type`
-  /// (asked with DO and CD). Secure only when every link and the records are;
-  /// bogus when any fails; insecure when a link or the records are unsigned
-  /// or outside every trust anchor. An unsigned answer is called insecure
-  /// without an NSEC/NSEC3 proof that its zone is unsigned: that can only
-  /// make an answer less trusted, never more.
+  /// Validates an answer to `name`/`type` (asked with DO and CD): its CNAME
+  /// links and records, or its denial (NXDOMAIN, NODATA). Secure when every
+  /// link and the records verify from a trust anchor, a wildcard expansion
+  /// comes with the NSEC/NSEC3 proof that no closer name exists, and a
+  /// denial with the signed NSEC/NSEC3 records that prove it. Insecure only
+  /// when proven: the name lies outside every trust anchor, or below a
+  /// delegation whose lack of DS a signed NSEC/NSEC3 proves. Anything else
+  /// (unsigned data in a signed zone, a missing or failed proof, an expired
+  /// signature) is bogus.
   [[nodiscard]] dnssec_verdict validate(std::span<const std::uint8_t> wire, std::string_view name,
                                         std::uint16_t type) const;
 
