@@ -17,6 +17,18 @@
 //                       answer from it fails validation (bogus).
 //   broken.test.        configured but its zone file does not parse: Knot
 //                       answers SERVFAIL.
+//   nsec3.danemq.test.  signed by Knot with NSEC3 (danemq.test and the
+//                       child use NSEC), delegated from danemq.test with a DS.
+//   insecure.danemq.test. not signed, delegated from danemq.test without a
+//                       DS: provably insecure (the parent's NSEC at the
+//                       delegation has NS and no DS).
+//   expired.test.       signed once by ldns-signzone with signatures that
+//                       expired a day before the start; its DS is an anchor.
+//   offline.test.       signed once by ldns-signzone with signatures that
+//                       expire `offline_lifetime` after the start; its DS is
+//                       an anchor. Records signed with TTL 60 are served
+//                       with TTL 86400 (the signature does not cover the TTL;
+//                       its original TTL field says 60).
 
 #include <chrono>
 #include <filesystem>
@@ -36,6 +48,12 @@ struct dns_rig_options {
   std::vector<std::string> child_records{};
   std::vector<std::string> unsigned_records{};
   std::vector<std::string> bogus_records{};
+  std::vector<std::string> nsec3_records{};
+  std::vector<std::string> insecure_records{};
+  std::vector<std::string> expired_records{};
+  std::vector<std::string> offline_records{};
+  /// How long the signatures of offline.test stay valid.
+  std::chrono::seconds offline_lifetime{600};
   /// Default TTL of the zones' records.
   unsigned ttl{60};
 };
@@ -47,6 +65,10 @@ class dns_rig {
   static constexpr const char* unsigned_zone = "unsigned.test";
   static constexpr const char* bogus_zone = "bogus.test";
   static constexpr const char* broken_zone = "broken.test";
+  static constexpr const char* nsec3_zone = "nsec3.danemq.test";
+  static constexpr const char* insecure_zone = "insecure.danemq.test";
+  static constexpr const char* expired_zone = "expired.test";
+  static constexpr const char* offline_zone = "offline.test";
 
   /// Starts Knot, waits until every zone is loaded and signed, delegates the
   /// child zone with its DS, starts Unbound and waits until it validates.
@@ -68,7 +90,8 @@ class dns_rig {
   [[nodiscard]] std::string authoritative() const;
   [[nodiscard]] unsigned short resolver_port() const { return unbound_port_; }
   [[nodiscard]] unsigned short authoritative_port() const { return knot_port_; }
-  /// DNSKEY of danemq.test and DS of bogus.test (DNSSEC_TRUST_ANCHOR for local mode).
+  /// DNSKEY of danemq.test and DS of bogus.test, expired.test and
+  /// offline.test (DNSSEC_TRUST_ANCHOR for local mode).
   [[nodiscard]] const std::filesystem::path& trust_anchor() const { return anchor_file_; }
   /// "hmac-sha256:<key name>:<base64 secret>" (DNS_UPDATE_TSIG) accepted by every zone but bogus.test.
   [[nodiscard]] std::string tsig() const;
@@ -83,7 +106,13 @@ class dns_rig {
 
  private:
   void start_knot();
-  void delegate_child();
+  void delegate(const std::string& zone);
+  /// Signs `records` of `zone` with a new key and ldns-signzone, signatures
+  /// valid from `inception` to `expiration` (seconds since the epoch); writes
+  /// the signed zone file to `signed_file` and returns the key's DS record.
+  [[nodiscard]] std::string sign_offline(const std::string& zone, const std::vector<std::string>& records,
+                                         long long inception, long long expiration,
+                                         const std::filesystem::path& signed_file) const;
   void start_unbound();
   [[nodiscard]] std::string dig(const std::string& server_port, const std::vector<std::string>& args) const;
 
