@@ -446,7 +446,7 @@ dnssec_verdict local_validator::impl::prove_insecure(const ldns_rdf* name, unsig
       return verdict(dnssec_status::bogus,
                      "DS of " + cut_name + ": rcode " + std::to_string(ldns_pkt_get_rcode(answer->get())));
     }
-    const dnssec_verdict denial = validate_denial(answer->get(), cut.get(), LDNS_RR_TYPE_DS, depth + 1);
+    dnssec_verdict denial = validate_denial(answer->get(), cut.get(), LDNS_RR_TYPE_DS, depth + 1);
     if (denial.status != dnssec_status::secure) return denial;
     if (unsigned_delegation_proof(answer->get(), cut.get()) != nullptr) {
       return verdict(dnssec_status::insecure, "unsigned delegation " + cut_name + " (its lack of DS is proven)");

@@ -162,6 +162,20 @@ TEST(DaneDnssec, AWildcardTlsaIsAcceptedWithTheProofThatNoCloserNameExists) {
   }
 }
 
+TEST(DaneDnssec, AWildcardTlsaWithoutTheProofThatNoCloserNameExistsIsBogus) {
+  const auto wild = testing::make_identity("any._wild.danemq.test");
+  dns_rig rig({.signed_records = {tlsa_line("*._wild.danemq.test", wild)}});
+  // The signed wildcard record, replayed for a name without its NSEC proof
+  // (it could hide a closer name with another key).
+  lying_resolver stripper(rig.resolver_port(), {}, lying_resolver::lie::strip_authority);
+  auto source = local_discovery(rig, stripper.address());
+  auto refused = source->discover("dev1._wild.danemq.test");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, make_error_code(errc::bogus)) << why(refused);
+  EXPECT_NE(refused.error().detail.find("wildcard expansion"), std::string::npos) << why(refused);
+  EXPECT_GE(stripper.lies_told(), 1u);
+}
+
 TEST(DaneDnssec, AnExpiredSignatureIsRefused) {
   const auto device = testing::make_identity("dev._device.expired.test");
   dns_rig rig({.expired_records = {tlsa_line("dev._device.expired.test", device)}});

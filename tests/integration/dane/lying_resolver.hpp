@@ -1,7 +1,8 @@
 #pragma once
 // A resolver that lies: it listens on a loopback UDP port of its own and
 // answers every TLSA query with a forged answer and the AD bit set — a TLSA
-// record of the attacker's choosing, or NXDOMAIN — and forwards every other
+// record of the attacker's choosing, or NXDOMAIN — or with the real answer
+// stripped of its authority section, and forwards every other
 // query (DNSKEY, DS, ...) to the real validating Unbound of
 // tests/support/dns_rig, so a validator sees the real chain of trust and
 // only the TLSA answer forged. What an on-path attacker between a device and
@@ -27,8 +28,9 @@ namespace danemq::test {
 class lying_resolver {
  public:
   enum class lie {
-    tlsa,      ///< NOERROR, AD=1, one TLSA record with the forged RDATA
-    nxdomain,  ///< NXDOMAIN, AD=1, nothing else
+    tlsa,             ///< NOERROR, AD=1, one TLSA record with the forged RDATA
+    nxdomain,         ///< NXDOMAIN, AD=1, nothing else
+    strip_authority,  ///< Unbound's real TLSA answer without its authority and additional sections
   };
 
   /// `forged_rdata`: the TLSA RDATA (usage, selector, matching, data) of the lie.
@@ -76,7 +78,14 @@ class lying_resolver {
           ::recvfrom(socket_, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&client), &client_size);
       if (n < 12) continue;
       const std::vector<std::uint8_t> asked(query.begin(), query.begin() + n);
-      const std::vector<std::uint8_t> answer = is_tlsa(asked) ? forge(asked) : forward(asked);
+      std::vector<std::uint8_t> answer;
+      if (!is_tlsa(asked)) {
+        answer = forward(asked);
+      } else if (lie_ == lie::strip_authority) {
+        answer = strip_authority(forward(asked));
+      } else {
+        answer = forge(asked);
+      }
       if (answer.empty()) continue;
       (void)::sendto(socket_, answer.data(), answer.size(), 0, reinterpret_cast<sockaddr*>(&client), client_size);
     }
@@ -124,6 +133,33 @@ class lying_resolver {
     }
     ++lies_;
     return out;
+  }
+
+  /// The answer cut after its answer section (the proofs a wildcard
+  /// expansion needs are in the authority section).
+  std::vector<std::uint8_t> strip_authority(std::vector<std::uint8_t> answer) {
+    const std::size_t end_of_question = question_end(answer);
+    if (end_of_question == 0) return {};
+    const auto skip_name = [&answer](std::size_t at) -> std::size_t {
+      while (at < answer.size()) {
+        if ((answer[at] & 0xC0) == 0xC0) return at + 2;
+        if (answer[at] == 0) return at + 1;
+        at += 1 + answer[at];
+      }
+      return answer.size();
+    };
+    std::size_t at = end_of_question;
+    const unsigned records = (answer[6] << 8) | answer[7];
+    for (unsigned i = 0; i < records && at < answer.size(); ++i) {
+      at = skip_name(at);
+      if (at + 10 > answer.size()) return {};
+      at += 10 + ((answer[at + 8] << 8) | answer[at + 9]);
+    }
+    if (at > answer.size()) return {};
+    answer.resize(at);
+    for (std::size_t i = 8; i < 12; ++i) answer[i] = 0;
+    ++lies_;
+    return answer;
   }
 
   std::vector<std::uint8_t> forward(const std::vector<std::uint8_t>& query) const {
