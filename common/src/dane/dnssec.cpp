@@ -561,6 +561,14 @@ zone_keys local_validator::impl::fetch_and_check_keys(const ldns_rdf* zone, cons
   for (std::size_t i = 0; i < ldns_rr_list_rr_count(all_keys.get()); ++i) {
     ttl = std::min(ttl, ldns_rr_ttl(ldns_rr_list_rr(all_keys.get(), i)));
   }
+  // Nor longer than the signatures over the keys allow (RFC 4035 section 5.3.3).
+  const std::time_t now = std::time(nullptr);
+  for (std::size_t i = 0; i < ldns_rr_list_rr_count(signatures.get()); ++i) {
+    const ldns_rr* signature = ldns_rr_list_rr(signatures.get(), i);
+    const std::time_t expiration = ldns_rdf2native_time_t(ldns_rr_rrsig_expiration(signature));
+    ttl = std::min({ttl, ldns_rdf2native_int32(ldns_rr_rrsig_origttl(signature)),
+                    static_cast<std::uint32_t>(std::clamp<std::int64_t>(expiration - now, 0, UINT32_MAX))});
+  }
   const auto lifetime = std::min<std::chrono::seconds>(std::chrono::seconds(ttl), max_key_cache_ttl);
   if (lifetime.count() > 0) {
     std::lock_guard lock(cache_mutex);
