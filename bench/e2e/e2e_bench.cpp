@@ -298,12 +298,12 @@ figures run(identity::key_type type, int messages, int samples, std::size_t repl
                         {"MQTT_HOST", broker.host()},
                         {"MQTT_PORT", std::to_string(broker.port())},
                         {"DNS_RESOLVER", dns.resolver()},
+                        {"DNSSEC_VALIDATION", "resolver"},
                         {"PKIX_CD", "0"},
                         {"IDENTITY_RETRY_DELAY", "100ms"},
                         {"LOG_LEVEL", "warning"}});
 
-  dane::discovery_config config;
-  config.resolver = dns.resolver();
+  dane::discovery_config config = dns.discovery_config();
   config.pkix_cd = false;
   auto peers = dane::discovery::create(config).value();
 

@@ -81,7 +81,8 @@ dns_rig::dns_rig(dns_rig_options options) : options_(std::move(options)) {
   tsig_secret_ = random_base64(32);
   anchor_file_ = dir_.path() / "trust-anchor.key";
   start_knot();
-  delegate_child();
+  delegate(child_zone);
+  delegate(nsec3_zone);
   start_unbound();
 }
 
@@ -93,6 +94,15 @@ dns_rig::~dns_rig() {
 
 std::string dns_rig::resolver() const {
   return "127.0.0.1:" + std::to_string(unbound_port_);
+}
+std::map<std::string, std::string> dns_rig::service_env() const {
+  return {{"DNS_RESOLVER", resolver()}, {"DNSSEC_VALIDATION", "resolver"}};
+}
+dane::discovery_config dns_rig::discovery_config() const {
+  dane::discovery_config config;
+  config.resolver = resolver();
+  config.dnssec = dane::dnssec_mode::resolver;
+  return config;
 }
 std::string dns_rig::authoritative() const {
   return "127.0.0.1:" + std::to_string(knot_port_);
@@ -120,20 +130,25 @@ void dns_rig::start_knot() {
   parent_records.emplace_back("device.danemq.test. A 127.0.0.1");
   parent_records.emplace_back("child.danemq.test. NS ns.child.danemq.test.");
   parent_records.emplace_back("ns.child.danemq.test. A 127.0.0.1");
+  parent_records.emplace_back("nsec3.danemq.test. NS ns.nsec3.danemq.test.");
+  parent_records.emplace_back("ns.nsec3.danemq.test. A 127.0.0.1");
+  parent_records.emplace_back("insecure.danemq.test. NS ns.insecure.danemq.test.");
+  parent_records.emplace_back("ns.insecure.danemq.test. A 127.0.0.1");
   write_file(zones / "danemq.test.zone", zone_text(signed_zone, options_.ttl, parent_records));
   write_file(zones / "child.danemq.test.zone", zone_text(child_zone, options_.ttl, options_.child_records));
   write_file(zones / "unsigned.test.zone", zone_text(unsigned_zone, options_.ttl, options_.unsigned_records));
   write_file(zones / "broken.test.zone", "$ORIGIN broken.test.\nthis is not a zone file\n");
+  write_file(zones / "nsec3.danemq.test.zone", zone_text(nsec3_zone, options_.ttl, options_.nsec3_records));
+  write_file(zones / "insecure.danemq.test.zone", zone_text(insecure_zone, options_.ttl, options_.insecure_records));
 
   // bogus.test: signed once with its own key, then every TLSA record's data
   // altered, so its RRSIG no longer verifies.
-  const auto unsigned_bogus = keys / "bogus.test.zone";
-  write_file(unsigned_bogus, zone_text(bogus_zone, options_.ttl, options_.bogus_records));
-  const auto keygen =
-      must_run({"sh", "-c", "cd '" + keys.string() + "' && ldns-keygen -a ECDSAP256SHA256 -k bogus.test"});
-  std::string key_base = keygen.out.substr(0, keygen.out.find_first_of("\r\n"));
+  const long long now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  constexpr long long day = 86400;
   const auto signed_bogus = keys / "bogus.test.zone.signed";
-  must_run({"ldns-signzone", "-f", signed_bogus.string(), unsigned_bogus.string(), (keys / key_base).string()});
+  const std::string bogus_ds =
+      sign_offline(bogus_zone, options_.bogus_records, now - day, now + 30 * day, signed_bogus);
   std::istringstream lines(read_file(signed_bogus));
   std::ostringstream tampered;
   for (std::string line; std::getline(lines, line);) {
@@ -144,7 +159,26 @@ void dns_rig::start_knot() {
     tampered << line << "\n";
   }
   write_file(zones / "bogus.test.zone", tampered.str());
-  const std::string bogus_ds = read_file(keys / (key_base + ".ds"));
+
+  // expired.test: signatures that expired a day ago.
+  const std::string expired_ds =
+      sign_offline(expired_zone, options_.expired_records, now - 30 * day, now - day, zones / "expired.test.zone");
+  // offline.test: signatures valid for offline_lifetime; TTL 60 served as 86400.
+  const auto signed_offline = keys / "offline.test.zone.signed";
+  const std::string offline_ds = sign_offline(offline_zone, options_.offline_records, now - day,
+                                              now + options_.offline_lifetime.count(), signed_offline);
+  std::istringstream offline_lines(read_file(signed_offline));
+  std::ostringstream raised;
+  for (std::string line; std::getline(offline_lines, line);) {
+    // ldns-signzone writes "owner\tTTL\tIN\tTYPE\t...".
+    const auto first_tab = line.find('\t');
+    if (first_tab != std::string::npos && line.compare(first_tab, 4, "\t60\t") == 0 &&
+        line.find("\tRRSIG\t") == std::string::npos) {
+      line.replace(first_tab, 4, "\t86400\t");
+    }
+    raised << line << "\n";
+  }
+  write_file(zones / "offline.test.zone", raised.str());
 
   const auto& d = dir_.path();
   std::ostringstream conf;
@@ -158,12 +192,17 @@ void dns_rig::start_knot() {
        << "key:\n  - id: " << tsig_key_name << "\n    algorithm: hmac-sha256\n    secret: " << tsig_secret_ << "\n"
        << "acl:\n  - id: update\n    key: " << tsig_key_name << "\n    action: update\n"
        << "policy:\n  - id: rig\n    algorithm: ecdsap256sha256\n    single-type-signing: on\n    nsec3: off\n"
+       << "  - id: rig-nsec3\n    algorithm: ecdsap256sha256\n    single-type-signing: on\n    nsec3: on\n"
        << "template:\n  - id: default\n    storage: \"" << zones.string() << "\"\n    file: \"%s.zone\"\n"
        << "    zonefile-sync: -1\n    zonefile-load: difference-no-serial\n    journal-content: all\n"
        << "zone:\n"
        << "  - domain: " << signed_zone << "\n    dnssec-signing: on\n    dnssec-policy: rig\n    acl: update\n"
        << "  - domain: " << child_zone << "\n    dnssec-signing: on\n    dnssec-policy: rig\n    acl: update\n"
+       << "  - domain: " << nsec3_zone << "\n    dnssec-signing: on\n    dnssec-policy: rig-nsec3\n    acl: update\n"
        << "  - domain: " << unsigned_zone << "\n    acl: update\n"
+       << "  - domain: " << insecure_zone << "\n    acl: update\n"
+       << "  - domain: " << expired_zone << "\n"
+       << "  - domain: " << offline_zone << "\n"
        << "  - domain: " << bogus_zone << "\n"
        << "  - domain: " << broken_zone << "\n";
   write_file(d / "knot.conf", conf.str());
@@ -172,6 +211,8 @@ void dns_rig::start_knot() {
   const auto knot_ready = [this] {
     return dig(authoritative(), {"+short", "danemq.test.", "DNSKEY"}).find("257 3 13") != std::string::npos &&
            dig(authoritative(), {"+short", "child.danemq.test.", "DNSKEY"}).find("257 3 13") != std::string::npos &&
+           dig(authoritative(), {"+short", "nsec3.danemq.test.", "DNSKEY"}).find("257 3 13") != std::string::npos &&
+           dig(authoritative(), {"+short", "offline.test.", "SOA"}).find("offline.test") != std::string::npos &&
            dig(authoritative(), {"+short", "bogus.test.", "SOA"}).find("bogus.test") != std::string::npos;
   };
   if (!wait_for_tcp_port("127.0.0.1", knot_port_) || !eventually(knot_ready)) {
@@ -184,12 +225,25 @@ void dns_rig::start_knot() {
   for (std::string line; std::getline(keys_text, line);) {
     if (line.rfind("257 ", 0) == 0) anchors << "danemq.test. 3600 IN DNSKEY " << line << "\n";
   }
-  anchors << bogus_ds;
+  anchors << bogus_ds << expired_ds << offline_ds;
   write_file(anchor_file_, anchors.str());
 }
 
-void dns_rig::delegate_child() {
-  const auto ds = must_run({"keymgr", "-c", (dir_.path() / "knot.conf").string(), std::string(child_zone) + ".", "ds"});
+std::string dns_rig::sign_offline(const std::string& zone, const std::vector<std::string>& records, long long inception,
+                                  long long expiration, const std::filesystem::path& signed_file) const {
+  const auto keys = dir_.path() / "offline-keys";
+  std::filesystem::create_directories(keys);
+  const auto unsigned_file = keys / (zone + ".zone");
+  write_file(unsigned_file, zone_text(zone, options_.ttl, records));
+  const auto keygen = must_run({"sh", "-c", "cd '" + keys.string() + "' && ldns-keygen -a ECDSAP256SHA256 -k " + zone});
+  const std::string key_base = keygen.out.substr(0, keygen.out.find_first_of("\r\n"));
+  must_run({"ldns-signzone", "-i", std::to_string(inception), "-e", std::to_string(expiration), "-f",
+            signed_file.string(), unsigned_file.string(), (keys / key_base).string()});
+  return read_file(keys / (key_base + ".ds"));
+}
+
+void dns_rig::delegate(const std::string& zone) {
+  const auto ds = must_run({"keymgr", "-c", (dir_.path() / "knot.conf").string(), zone + ".", "ds"});
   std::vector<std::string> commands;
   std::istringstream lines(ds.out);
   for (std::string line; std::getline(lines, line);) {
@@ -198,7 +252,7 @@ void dns_rig::delegate_child() {
     if (at == std::string::npos) continue;
     commands.push_back("update add " + line.substr(0, at) + " " + std::to_string(options_.ttl) + line.substr(at));
   }
-  if (commands.empty()) throw std::runtime_error("dns_rig: keymgr gave no DS for the child zone: " + ds.out + ds.err);
+  if (commands.empty()) throw std::runtime_error("dns_rig: keymgr gave no DS for " + zone + ": " + ds.out + ds.err);
   update(signed_zone, commands);
 }
 
@@ -218,7 +272,8 @@ void dns_rig::start_unbound() {
        << "  edns-buffer-size: 1232\n  max-udp-size: 1232\n"
        << "remote-control:\n  control-enable: yes\n  control-use-cert: no\n"
        << "  control-interface: \"" << (d / "unbound.ctl").string() << "\"\n";
-  for (const char* zone : {signed_zone, child_zone, unsigned_zone, bogus_zone, broken_zone}) {
+  for (const char* zone : {signed_zone, child_zone, unsigned_zone, bogus_zone, broken_zone, nsec3_zone, insecure_zone,
+                           expired_zone, offline_zone}) {
     conf << "stub-zone:\n  name: \"" << zone << "\"\n  stub-addr: 127.0.0.1@" << knot_port_ << "\n";
   }
   write_file(d / "unbound.conf", conf.str());

@@ -76,8 +76,6 @@ class world {
         {"MQTT_HOST", broker_->host()},
         {"MQTT_PORT", std::to_string(broker_->port())},
         {"MQTT_PROTOCOL", options_.mqtt5 ? "5" : "3.1.1"},
-        {"DNS_RESOLVER", dns_->resolver()},
-        {"DNSSEC_VALIDATION", "resolver"},
         {"DNS_TIMEOUT_MS", "1000"},
         {"DNS_RETRIES", "1"},
         {"DANE_NEGATIVE_CACHE_TTL", "0"},
@@ -86,6 +84,7 @@ class world {
         {"HEALTH_INTERVAL", "500ms"},
         {"LOG_LEVEL", "info"},
     };
+    for (const auto& [key, value] : dns_->service_env()) out[key] = value;
     if (options_.broker.tls) {
       out["MQTT_TLS_CA_FILE"] = broker_->tls().ca_cert.string();
       out["MQTT_TLS_CERT_FILE"] = broker_->tls().client_cert.string();
@@ -140,8 +139,7 @@ class world {
   /// DANE discovery in this process, against the rig (what an in-process publisher uses).
   [[nodiscard]] dane::identity_source& discovery() {
     if (!discovery_) {
-      dane::discovery_config config;
-      config.resolver = dns_->resolver();
+      dane::discovery_config config = dns_->discovery_config();
       config.pkix_cd = false;
       discovery_ = dane::discovery::create(config).value();
     }

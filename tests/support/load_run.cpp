@@ -125,8 +125,7 @@ load_report run_load(const load_options& options, std::ostream& out) {
 
   // Every message sealed up front and put into its sender's outbox (what
   // `danemq-sender send --queue` does): the run measures delivery.
-  dane::discovery_config config;
-  config.resolver = dns.resolver();
+  dane::discovery_config config = dns.discovery_config();
   config.pkix_cd = false;
   auto peers = dane::discovery::create(config).value();
   std::vector<std::string> texts;

@@ -38,7 +38,8 @@ result<std::shared_ptr<dane::identity_source>> make_discovery(const service_sett
   auto made = dane::discovery::create(settings.dane);
   if (!made) {
     return fail(errc::invalid_setting,
-                "DNS settings (DNS_RESOLVER, DNSSEC_VALIDATION, DNSSEC_TRUST_ANCHOR): " + made.error().message());
+                "DNS settings (DNS_RESOLVER, DNSSEC_VALIDATION, DNSSEC_TRUST_ANCHOR, DNSSEC_TRUST_RESOLVER): " +
+                    made.error().message());
   }
   return std::shared_ptr<dane::identity_source>(std::move(*made));
 }

@@ -157,11 +157,17 @@ option_table<dane::discovery_config> discovery_options() {
              return ok();
            },
            .show = [](const S& s) { return std::string(s.dnssec == dane::dnssec_mode::local ? "local" : "resolver"); }},
-       .help = "`resolver` (trust the AD bit of a validating resolver) or `local` (validate here)"},
+       .help = "`local` (validate here, from `DNSSEC_TRUST_ANCHOR`) or `resolver` (trust the AD bit of a validating "
+               "resolver: only on loopback and not Docker's 127.0.0.11, unless `DNSSEC_TRUST_RESOLVER`)"},
       {.env = "DNSSEC_TRUST_ANCHOR",
        .flag = "--dnssec-trust-anchor",
        .value = readable_file<S>(&S::trust_anchor),
        .help = "DS/DNSKEY records of the trust anchor (`local` mode)"},
+      {.env = "DNSSEC_TRUST_RESOLVER",
+       .flag = "--dnssec-trust-resolver",
+       .value = boolean<S>(&S::trust_resolver),
+       .help = "the path to the resolver is trusted: allows `resolver` mode with a resolver not on loopback or "
+               "Docker's embedded one"},
       {.env = "DNS_TIMEOUT_MS",
        .flag = "--dns-timeout-ms",
        .value = {.apply = [](S& s, std::string_view text) -> result<void> {

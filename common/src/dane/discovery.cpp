@@ -42,11 +42,10 @@ result<std::shared_ptr<discovery>> discovery::create(discovery_config config, st
     auto loaded = local_validator::create(config.trust_anchor, resolver);
     if (!loaded) return loaded.error();
     validator = std::move(loaded).value();
+  } else if (auto trusted = check_ad_trust(*server, config.trust_resolver); !trusted) {
+    return trusted.error();
   } else if (!is_loopback(*server)) {
-    spdlog::warn(
-        "DNSSEC_VALIDATION=resolver trusts the AD bit from {}, which is not on loopback: the bit crosses an "
-        "unprotected network. Use a local validating resolver or DNSSEC_VALIDATION=local.",
-        server->to_string());
+    spdlog::warn("DNSSEC_VALIDATION=resolver trusts the AD bit from {} (DNSSEC_TRUST_RESOLVER=1)", server->to_string());
   }
   if (!cas && config.pkix_cd) cas = std::make_shared<https_ca_source>(config.https, resolver);
   return std::make_shared<discovery>(std::move(config), std::move(resolver), std::move(validator), std::move(cas));
@@ -81,7 +80,15 @@ result<tlsa_lookup> discovery::look_up_canonical(const std::string& name) const 
   facts.answer = std::move(answer).value();
   if (auto status = answer_status(facts.answer); !status) facts.dns_error = status.error();
 
-  if (facts.dns_error) {
+  const bool denial = facts.dns_error && (is(*facts.dns_error, errc::nxdomain) || is(*facts.dns_error, errc::nodata));
+  if (local && denial) {
+    // A denial is cached for the negative time and quarantines: only a
+    // proven one (or one in a provably insecure zone) stands.
+    facts.dnssec = validator_->validate(raw->wire, name, rr_type::tlsa);
+    if (facts.dnssec.status == dnssec_status::bogus) {
+      facts.dns_error = fail(errc::bogus, facts.dns_error->message() + " not proven: " + facts.dnssec.reason);
+    }
+  } else if (facts.dns_error) {
     facts.dnssec = {is(*facts.dns_error, errc::bogus) ? dnssec_status::bogus : dnssec_status::indeterminate,
                     facts.dns_error->message()};
   } else if (local) {
@@ -136,8 +143,9 @@ cached_outcome discovery::resolve_uncached(const std::string& name) {
   const auto now = steady::now();
   if (facts->dns_error) {
     if (is(*facts->dns_error, errc::nxdomain) || is(*facts->dns_error, errc::nodata)) {
-      const auto ttl = std::chrono::seconds(
-          facts->answer.negative_ttl.value_or(static_cast<std::uint32_t>(config_.cache.max_negative_ttl.count())));
+      const auto ttl = std::chrono::seconds(std::min(
+          facts->answer.negative_ttl.value_or(static_cast<std::uint32_t>(config_.cache.max_negative_ttl.count())),
+          facts->dnssec.ttl_limit.value_or(UINT32_MAX)));
       cache_.store_failure(name, *facts->dns_error, ttl, now);
     } else {
       cache_.store_transient_failure(name, *facts->dns_error, now);
@@ -152,7 +160,8 @@ cached_outcome discovery::resolve_uncached(const std::string& name) {
     cache_.store_transient_failure(name, error, steady::now());
     return error;
   }
-  const auto ttl = std::chrono::seconds(facts->answer.ttl);
+  // Local validation: no longer than the signatures allow.
+  const auto ttl = std::chrono::seconds(std::min(facts->answer.ttl, facts->dnssec.ttl_limit.value_or(UINT32_MAX)));
   auto identity = std::make_shared<dane_identity>();
   identity->name = name;
   identity->keys = std::move(decision.keys);

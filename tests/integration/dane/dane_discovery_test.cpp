@@ -217,6 +217,7 @@ TEST(DaneDiscovery, NamesNxdomainNodataServfailAndTimeout) {
   // The same SERVFAIL straight from the authoritative server.
   discovery_config direct;
   direct.resolver = rig.authoritative();
+  direct.dnssec = dnssec_mode::resolver;
   direct.timeout = 2s;
   auto authoritative = discovery::create(direct);
   ASSERT_TRUE(authoritative);
@@ -225,6 +226,7 @@ TEST(DaneDiscovery, NamesNxdomainNodataServfailAndTimeout) {
   silent_udp_socket silent;
   discovery_config config;
   config.resolver = "127.0.0.1:" + std::to_string(silent.port());
+  config.dnssec = dnssec_mode::resolver;
   config.timeout = 200ms;
   config.retries = 1;
   auto source = discovery::create(config);

@@ -25,7 +25,7 @@ class maintenance {
                      std::map<std::string, std::string> env = {}) const {
     env.emplace("IDENTITY_NAME", identity);
     env.emplace("CRYPTO_PATH", crypto_.path().string());
-    env.emplace("DNS_RESOLVER", rig_.resolver());
+    for (const auto& setting : rig_.service_env()) env.insert(setting);
     env.emplace("DNS_UPDATE_SERVER", rig_.authoritative());
     env.emplace("DNS_UPDATE_TSIG", rig_.tsig());
     args.insert(args.begin(), (test::binary_dir() / "danemq-maintenance").string());

@@ -88,8 +88,7 @@ TEST(DanePkixCd, TrustsACertificateChainedToTheAuthoritysCaInASignedZone) {
   const auto web_ca_file = dir.path() / "web-ca.pem";
   write(web_ca_file, crypto::to_pem(*web_ca.cert));
 
-  discovery_config config;
-  config.resolver = rig.resolver();
+  discovery_config config = rig.discovery_config();
   config.https.trusted_cas = web_ca_file;
   config.https.port = authority.port();
   config.https.timeout = 5s;

@@ -26,8 +26,7 @@ identity::tlsa_record record_of(const testing::issued& id) {
 }
 
 std::shared_ptr<discovery> fresh_discovery(const test::dns_rig& rig) {
-  discovery_config config;
-  config.resolver = rig.resolver();
+  discovery_config config = rig.discovery_config();
   config.pkix_cd = false;
   return *discovery::create(config);
 }

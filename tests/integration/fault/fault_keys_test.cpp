@@ -28,6 +28,7 @@ class FaultKeys : public ::testing::TestWithParam<mode_t> {
         {"MQTT_HOST", "localhost"},
         {"MQTT_PORT", std::to_string(port_)},  // nothing listens: nothing may get that far
         {"DNS_RESOLVER", "127.0.0.1:" + std::to_string(port_)},
+        {"DNSSEC_VALIDATION", "resolver"},
         {"PKIX_CD", "0"},
         {"IDENTITY_RETRY_DELAY", "100ms"},
         {"HEALTH_INTERVAL", "200ms"},

@@ -25,6 +25,7 @@ TEST(MaintenanceWatch, FollowsTheIdentityFromMissingToDriftToInSyncAndStopsOnSig
   std::map<std::string, std::string> env{{"IDENTITY_NAME", name},
                                          {"CRYPTO_PATH", identity_dir.path().string()},
                                          {"DNS_RESOLVER", rig.resolver()},
+                                         {"DNSSEC_VALIDATION", "resolver"},
                                          {"WATCH_INTERVAL", "1"}};
 
   child_process watch({maintenance, "watch"}, env);

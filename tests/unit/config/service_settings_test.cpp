@@ -182,6 +182,18 @@ TEST(ServiceOptions, ReadTheDaneSettings) {
   EXPECT_EQ(s->max_message_size, 4096u) << "the original's MAX_MESSAGE_SIZE";
 }
 
+TEST(ServiceOptions, ValidateDnssecLocallyUnlessTheResolverIsTrusted) {
+  auto defaults = parse({"--identity-name", "b.example", "--mqtt-host", "b"});
+  ASSERT_TRUE(defaults) << defaults.error().message();
+  EXPECT_EQ(defaults->dane.dnssec, dane::dnssec_mode::local);
+  EXPECT_FALSE(defaults->dane.trust_resolver);
+  auto trusted = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--dnssec-validation", "resolver",
+                        "--dnssec-trust-resolver", "1"});
+  ASSERT_TRUE(trusted) << trusted.error().message();
+  EXPECT_EQ(trusted->dane.dnssec, dane::dnssec_mode::resolver);
+  EXPECT_TRUE(trusted->dane.trust_resolver);
+}
+
 TEST(ServiceOptions, RefuseAResolverThatIsAHostName) {
   auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--dns-resolver", "dns.example"});
   ASSERT_FALSE(s);

@@ -70,21 +70,55 @@ class captured_log {
   std::ostringstream text_;
 };
 
-TEST(DiscoveryConfig, WarnsWhenTheAdBitComesFromAResolverOffLoopback) {
-  {
-    captured_log log;
-    discovery_config config;
-    config.resolver = "192.0.2.53";
-    ASSERT_TRUE(discovery::create(config));
-    EXPECT_NE(log.text().find("192.0.2.53:53, which is not on loopback"), std::string::npos) << log.text();
-  }
-  {
-    captured_log log;
-    discovery_config config;
-    config.resolver = "[::1]:5353";
-    ASSERT_TRUE(discovery::create(config));
-    EXPECT_EQ(log.text().find("not on loopback"), std::string::npos) << log.text();
-  }
+TEST(DiscoveryConfig, ValidatesLocallyFromTheRootKeyByDefault) {
+  const discovery_config config;
+  EXPECT_EQ(config.dnssec, dnssec_mode::local);
+  EXPECT_EQ(config.trust_anchor, std::filesystem::path("/usr/share/dns/root.key"));
+  EXPECT_FALSE(config.trust_resolver);
+}
+
+discovery_config trusting_the_ad_bit_of(const std::string& resolver, bool path_trusted = false) {
+  discovery_config config;
+  config.resolver = resolver;
+  config.dnssec = dnssec_mode::resolver;
+  config.trust_resolver = path_trusted;
+  return config;
+}
+
+TEST(DiscoveryConfig, RefusesToTrustTheAdBitOfAResolverOffLoopback) {
+  auto created = discovery::create(trusting_the_ad_bit_of("192.0.2.53"));
+  ASSERT_TRUE(failed_with(created, errc::bad_configuration));
+  EXPECT_NE(created.error().detail.find("192.0.2.53:53 is not on loopback"), std::string::npos)
+      << created.error().detail;
+  EXPECT_NE(created.error().detail.find("DNSSEC_TRUST_RESOLVER=1"), std::string::npos);
+  EXPECT_EQ(created.error().detail.find('\n'), std::string::npos) << "one line";
+  EXPECT_TRUE(failed_with(discovery::create(trusting_the_ad_bit_of("[2001:db8::53]:53")), errc::bad_configuration));
+  EXPECT_TRUE(failed_with(discovery::create(trusting_the_ad_bit_of("::ffff:127.0.0.1")), errc::bad_configuration));
+}
+
+TEST(DiscoveryConfig, RefusesToTrustTheAdBitOfDockersEmbeddedResolver) {
+  auto created = discovery::create(trusting_the_ad_bit_of("127.0.0.11"));
+  ASSERT_TRUE(failed_with(created, errc::bad_configuration));
+  EXPECT_NE(created.error().detail.find("Docker's embedded resolver"), std::string::npos) << created.error().detail;
+
+  // Read from resolv.conf (what a container has) the same.
+  test::temp_dir dir;
+  const auto resolv = dir.path() / "resolv.conf";
+  std::ofstream(resolv) << "nameserver 127.0.0.11\noptions ndots:0\n";
+  auto config = trusting_the_ad_bit_of("");
+  config.resolv_conf = resolv;
+  EXPECT_TRUE(failed_with(discovery::create(config), errc::bad_configuration));
+}
+
+TEST(DiscoveryConfig, TrustsTheAdBitOnLoopbackOrWhenThePathIsDeclaredTrusted) {
+  EXPECT_TRUE(discovery::create(trusting_the_ad_bit_of("127.0.0.1:5353")));
+  EXPECT_TRUE(discovery::create(trusting_the_ad_bit_of("[::1]:5353")));
+  EXPECT_TRUE(discovery::create(trusting_the_ad_bit_of("127.0.0.53")));
+  captured_log log;
+  EXPECT_TRUE(discovery::create(trusting_the_ad_bit_of("192.0.2.53", true)));
+  EXPECT_TRUE(discovery::create(trusting_the_ad_bit_of("127.0.0.11", true)));
+  EXPECT_NE(log.text().find("trusts the AD bit from 192.0.2.53:53 (DNSSEC_TRUST_RESOLVER=1)"), std::string::npos)
+      << log.text();
 }
 
 TEST(DiscoveryConfig, NeedsATrustAnchorInLocalMode) {
@@ -106,6 +140,7 @@ TEST(DiscoveryConfig, RefusesANonPositiveTimeout) {
 TEST(Discovery, RefusesAnInvalidNameWithoutAsking) {
   discovery_config config;
   config.resolver = "127.0.0.1:9";
+  config.dnssec = dnssec_mode::resolver;
   auto created = discovery::create(config);
   ASSERT_TRUE(created);
   EXPECT_TRUE(failed_with((*created)->discover("bad..name"), errc::bad_name));

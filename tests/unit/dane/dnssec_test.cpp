@@ -66,17 +66,45 @@ TEST(LocalValidator, RefusesAMissingOrEmptyAnchorFile) {
   EXPECT_TRUE(failed_with(local_validator::create(broken, unreachable_resolver()), errc::bad_configuration));
 }
 
-TEST(LocalValidator, CallsAnUnsignedAnswerInsecure) {
+TEST(LocalValidator, CallsAnUnsignedAnswerBogusWithoutTheProofOfAnUnsignedDelegation) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "anchors";
+  std::ofstream(path) << anchor_ds;
+  auto validator = local_validator::create(path, unreachable_resolver());
+  ASSERT_TRUE(validator);
+  // Under the anchor: insecure only if the chain of trust provably ends above
+  // it, which nothing here can show.
+  auto wire = testing::make_response(
+      {.name = "dev.example.test", .answer = {std::string("dev.example.test. 60 IN TLSA 3 1 1 ") + hash}});
+  const auto verdict = (*validator)->validate(wire, "dev.example.test", rr_type::tlsa);
+  EXPECT_EQ(verdict.status, dnssec_status::bogus);
+  EXPECT_NE(verdict.reason.find("no RRSIG"), std::string::npos) << verdict.reason;
+}
+
+TEST(LocalValidator, CallsAnUnsignedAnswerOutsideEveryAnchorInsecure) {
   test::temp_dir dir;
   const auto path = dir.path() / "anchors";
   std::ofstream(path) << anchor_ds;
   auto validator = local_validator::create(path, unreachable_resolver());
   ASSERT_TRUE(validator);
   auto wire = testing::make_response(
-      {.name = "dev.example.test", .answer = {std::string("dev.example.test. 60 IN TLSA 3 1 1 ") + hash}});
-  const auto verdict = (*validator)->validate(wire, "dev.example.test", rr_type::tlsa);
+      {.name = "dev.other.test", .answer = {std::string("dev.other.test. 60 IN TLSA 3 1 1 ") + hash}});
+  const auto verdict = (*validator)->validate(wire, "dev.other.test", rr_type::tlsa);
   EXPECT_EQ(verdict.status, dnssec_status::insecure);
-  EXPECT_NE(verdict.reason.find("no RRSIG"), std::string::npos);
+  EXPECT_NE(verdict.reason.find("no trust anchor covers"), std::string::npos) << verdict.reason;
+}
+
+TEST(LocalValidator, CallsAnUnprovenDenialBogus) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "anchors";
+  std::ofstream(path) << anchor_ds;
+  auto validator = local_validator::create(path, unreachable_resolver());
+  ASSERT_TRUE(validator);
+  // NODATA (NOERROR, nothing in the answer) without NSEC/NSEC3 records.
+  auto wire = testing::make_response({.name = "dev.example.test"});
+  const auto verdict = (*validator)->validate(wire, "dev.example.test", rr_type::tlsa);
+  EXPECT_EQ(verdict.status, dnssec_status::bogus);
+  EXPECT_NE(verdict.reason.find("without NSEC/NSEC3 proof"), std::string::npos) << verdict.reason;
 }
 
 TEST(LocalValidator, IgnoresSignaturesOfAlgorithmsOutsideTheAllowList) {
@@ -85,13 +113,16 @@ TEST(LocalValidator, IgnoresSignaturesOfAlgorithmsOutsideTheAllowList) {
   std::ofstream(path) << anchor_ds;
   auto validator = local_validator::create(path, unreachable_resolver());
   ASSERT_TRUE(validator);
-  // Algorithm 5 (RSASHA1) is not accepted: the record counts as unsigned.
+  // Algorithm 5 (RSASHA1) is not accepted: the record counts as unsigned,
+  // and with nothing to prove the zone unsigned, bogus.
   auto wire = testing::make_response(
       {.name = "dev.example.test",
        .answer = {std::string("dev.example.test. 60 IN TLSA 3 1 1 ") + hash,
                   "dev.example.test. 60 IN RRSIG TLSA 5 3 60 20300101000000 20200101000000 12345 example.test. "
                   "bUO4YIz2XAqzEj3nSUyHAatqL/1MeEK3dfdv3y8xee8BKErLXyT5w0yFx4x5g5kKQ/VSxYlY0AVKNk7ntexEKQ=="}});
-  EXPECT_EQ((*validator)->validate(wire, "dev.example.test", rr_type::tlsa).status, dnssec_status::insecure);
+  const auto verdict = (*validator)->validate(wire, "dev.example.test", rr_type::tlsa);
+  EXPECT_EQ(verdict.status, dnssec_status::bogus);
+  EXPECT_NE(verdict.reason.find("no RRSIG (of an allowed algorithm)"), std::string::npos) << verdict.reason;
 }
 
 TEST(LocalValidator, CallsASignatureFromOutsideTheOwnersZoneBogus) {

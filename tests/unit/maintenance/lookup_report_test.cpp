@@ -10,6 +10,7 @@ namespace {
 TEST(LookupReport, ReportsAnInvalidNameWithoutAsking) {
   dane::discovery_config config;
   config.resolver = "127.0.0.1:9";
+  config.dnssec = dane::dnssec_mode::resolver;
   auto source = dane::discovery::create(config);
   ASSERT_TRUE(source) << source.error().message();
   const auto report = report_lookup(**source, "bad..name");

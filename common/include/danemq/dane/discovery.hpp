@@ -53,9 +53,12 @@ struct discovery_config {
   std::string resolver{};
   /// Where the system's resolver is read from when `resolver` is empty.
   std::filesystem::path resolv_conf{"/etc/resolv.conf"};
-  /// DNSSEC_VALIDATION: trust the resolver's AD bit (default, as the
-  /// original), or validate locally from `trust_anchor`.
-  dnssec_mode dnssec{dnssec_mode::resolver};
+  /// DNSSEC_VALIDATION: validate locally from `trust_anchor` (default), or
+  /// trust the resolver's AD bit where check_ad_trust allows it.
+  dnssec_mode dnssec{dnssec_mode::local};
+  /// DNSSEC_TRUST_RESOLVER: the path to a resolver that is not on loopback
+  /// (or is Docker's embedded one) is trusted, so resolver mode may be used.
+  bool trust_resolver{false};
   /// DNSSEC_TRUST_ANCHOR: DS/DNSKEY records in zone-file form (local mode).
   std::filesystem::path trust_anchor{default_trust_anchor};
   /// DNS_TIMEOUT_MS: per attempt.
@@ -94,8 +97,8 @@ struct tlsa_lookup {
 class discovery final : public identity_source {
  public:
   /// Builds discovery from `config`: parses the resolver address (or reads
-  /// resolv.conf), loads the trust anchor in local mode, and warns (log) when
-  /// the AD bit is trusted from a resolver that is not on loopback.
+  /// resolv.conf), loads the trust anchor in local mode, and in resolver mode
+  /// refuses a resolver whose AD bit may be forged (check_ad_trust).
   /// `cas` replaces the HTTPS CA source (tests); null: HTTPS per config.
   /// Failure bad_configuration naming the setting.
   [[nodiscard]] static result<std::shared_ptr<discovery>> create(discovery_config config,
@@ -106,8 +109,9 @@ class discovery final : public identity_source {
   /// malformed_answer, bogus, insecure, no_usable_record (also when only
   /// hash records are usable: they carry no key), pkix_failed,
   /// lookup_throttled (not asked, see lookup_throttle.hpp; not cached).
-  /// NXDOMAIN and NODATA are cached for the negative time, other failures
-  /// for cache.failure_ttl.
+  /// NXDOMAIN and NODATA are cached for the negative time (in local mode
+  /// only when proven, else bogus), other failures for cache.failure_ttl;
+  /// an identity for its TTL, in local mode capped by its signatures.
   [[nodiscard]] result<dane_identity_ptr> discover(std::string_view name) override;
 
   /// As identity_source, using the cached lookup (hash records included).
