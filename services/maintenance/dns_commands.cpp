@@ -24,7 +24,7 @@ class dns_commands {
     auto settings = load();
     if (!settings) return app_.error(exit_usage, settings.error().detail);
     const auto& name = app_.config().identity_name;
-    auto local = identity::load_local_identity(app_.config().crypto_path, name);
+    auto local = identity::load_local_identity(app_.config().crypto_path, name, app_.config().identity_key);
     if (!local) return app_.error(exit_identity_files, local.error().message());
     auto described = app_.describe_local_identity();
     if (!described) return app_.error(exit_identity_files, described.error().message());
@@ -104,7 +104,7 @@ class dns_commands {
     crypto::cleanse(tsig);
     if (!tsig_key) return app_.error(exit_usage, "DNS_UPDATE_TSIG_FILE: " + tsig_key.error().detail);
     const auto& name = app_.config().identity_name;
-    auto local = identity::load_local_identity(app_.config().crypto_path, name);
+    auto local = identity::load_local_identity(app_.config().crypto_path, name, app_.config().identity_key);
     if (!local) return app_.error(exit_identity_files, local.error().message());
     auto record =
         identity::make_tlsa_record(*local->certificate, static_cast<std::uint8_t>(usage_),

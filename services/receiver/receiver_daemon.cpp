@@ -134,7 +134,9 @@ void receiver_daemon::check_identity() {
       }
       identity_in_sync_ = true;
       // The line the original's README tells users to wait for.
-      spdlog::info("Reading {}", me_->paths.key.string());
+      spdlog::info("Reading {}", settings_.service.identity_key.key_uri.empty()
+                                     ? me_->paths.key.string()
+                                     : settings_.service.identity_key.key_uri);
       start_receiving();
     });
   });
@@ -142,7 +144,9 @@ void receiver_daemon::check_identity() {
 
 std::string receiver_daemon::identity_problem() {
   const auto& service = settings_.service;
-  auto local = identity::load_local_identity(service.crypto_path, service.identity_name);
+  // A token that is missing or refuses the PIN is a problem like a missing
+  // key file: logged, and tried again with the back-off, never an exit.
+  auto local = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
   if (!local) return "local identity in " + service.crypto_path.string() + ": " + local.error().message();
   auto published = peers_->discover(service.identity_name);
   if (!published) return "DNS: " + published.error().message();
@@ -153,7 +157,8 @@ std::string receiver_daemon::identity_problem() {
       return {};
     }
   }
-  return "DNS: no TLSA record of " + service.identity_name + " matches the local key " + local->paths.key.string() +
+  const auto key_name = service.identity_key.key_uri.empty() ? local->paths.key.string() : service.identity_key.key_uri;
+  return "DNS: no TLSA record of " + service.identity_name + " matches the local key " + key_name +
          " (publish the record printed by generate_tlsa)";
 }
 

@@ -114,7 +114,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   const auto& service = settings.service;
   auto recipient = identity::canonical_dns_name(recipient_text);
   if (!recipient) return error(exit_usage, "recipient '" + recipient_text + "': " + recipient.error().message());
-  auto me = identity::load_local_identity(service.crypto_path, service.identity_name);
+  auto me = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
   if (!me) return error(exit_usage, "local identity in " + service.crypto_path.string() + ": " + me.error().message());
   std::shared_ptr<dane::identity_source> peers = dependencies_.peers;
   if (!peers) {

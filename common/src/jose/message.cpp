@@ -109,7 +109,7 @@ result<std::string> seal_message(const message_to_send& message, const identity:
     if (!jti) return jti.error();
     fields.jti = std::move(jti).value();
   }
-  auto signed_text = sign_jws(message.text, *me.key, fields, options.form);
+  auto signed_text = sign_jws(message.text, me.private_key(), fields, options.form);
   if (!signed_text) return signed_text.error();
   auto wire = encrypt_jwe(*signed_text, *recipient_key, recipient_uri, options.form);
   if (!wire) return wire.error();
@@ -180,7 +180,7 @@ result<opened_message> open_message(std::string_view wire, const identity::local
   if (!addressed) return addressed.error();
   if (*addressed != *us) return fail(errc::not_for_us, "encrypted for " + *addressed + ", not for " + *us);
 
-  auto signed_text = decrypt_jwe(*jwe, *me.key, options.max_plaintext_size);
+  auto signed_text = decrypt_jwe(*jwe, me.private_key(), options.max_plaintext_size);
   if (!signed_text) return signed_text.error();
   auto jws = parse_jws(*signed_text, options.max_plaintext_size);
   if (!jws) return jws.error();

@@ -19,6 +19,7 @@
 #include "danemq/jose/message.hpp"
 #include "danemq/log/log.hpp"
 #include "danemq/mqtt/protocol_version.hpp"
+#include "danemq/pkcs11/token_key.hpp"
 
 namespace danemq::config {
 
@@ -53,6 +54,8 @@ struct service_settings {
   log::format log_format{log::format::text};                 ///< LOG_FORMAT
   spdlog::level::level_enum log_level{spdlog::level::info};  ///< LOG_LEVEL
   mqtt_settings mqtt;
+  /// The rows of token_key_options(): the identity key in a PKCS#11 token.
+  pkcs11::token_settings identity_key{};
   /// The rows of discovery_options().
   dane::discovery_config dane{};
 };
@@ -62,6 +65,10 @@ struct service_settings {
 /// DANE_NEGATIVE_CACHE_TTL, DANE_FAILURE_CACHE_TTL, PKIX_CD, PKIX_CD_CA_BUNDLE, PKIX_CD_HTTPS_PORT),
 /// for every program that looks names up; lift() them into a bigger struct.
 [[nodiscard]] option_table<dane::discovery_config> discovery_options();
+
+/// The rows of a key in a PKCS#11 token (IDENTITY_KEY_URI, PKCS11_MODULE,
+/// PKCS11_PIN_FILE), for every program that uses the identity key.
+[[nodiscard]] option_table<pkcs11::token_settings> token_key_options();
 
 /// The rows for service_settings. `identity_required`: IDENTITY_NAME must be given.
 [[nodiscard]] option_table<service_settings> service_options(bool identity_required = true);
