@@ -421,10 +421,13 @@ class token_operations final : public crypto::key_operations {
     CK_BBOOL yes = CK_TRUE;
     CK_BBOOL no = CK_FALSE;
     // A session object that gives its value: the shared secret, not the key.
-    std::array<CK_ATTRIBUTE, 6> secret_template{{{CKA_CLASS, &secret_class, sizeof secret_class},
+    // Not CKA_PRIVATE: a session object is this application's alone and lives
+    // for one call, and SoftHSM would encrypt and decrypt it once more.
+    std::array<CK_ATTRIBUTE, 7> secret_template{{{CKA_CLASS, &secret_class, sizeof secret_class},
                                                  {CKA_KEY_TYPE, &secret_type, sizeof secret_type},
                                                  {CKA_VALUE_LEN, &secret_length, sizeof secret_length},
                                                  {CKA_TOKEN, &no, sizeof no},
+                                                 {CKA_PRIVATE, &no, sizeof no},
                                                  {CKA_SENSITIVE, &no, sizeof no},
                                                  {CKA_EXTRACTABLE, &yes, sizeof yes}}};
     std::lock_guard lock(token_->mutex());
