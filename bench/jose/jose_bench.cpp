@@ -10,6 +10,12 @@
 // answering from memory), the replay memory in process. The ratio is
 // message-layer time over raw time; the target is under 1.20 for RSA.
 //
+// Then the token path, when SoftHSM2 is installed: the private operations
+// (sign, unwrap or ECDH) through a key in a SoftHSM2 token, next to the same
+// operations with an in-process key, through the same crypto::private_key
+// calls the message layer makes. SoftHSM is software too, so the ratio is
+// the cost of the PKCS#11 path itself (expected well under 2x).
+//
 // Usage: jose_bench [seconds per measurement, default 1]
 
 #include <openssl/evp.h>
@@ -26,8 +32,11 @@
 #include <vector>
 
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/crypto/private_key.hpp"
 #include "danemq/jose/message.hpp"
+#include "danemq/pkcs11/token_key.hpp"
 #include "support/jose_test_support.hpp"
+#include "support/softhsm_token.hpp"
 
 namespace {
 
@@ -165,6 +174,53 @@ void row(const char* what, double jose_us, double raw_us, const char* raw_what) 
               raw_what, raw_us, jose_us / raw_us);
 }
 
+void token_row(const char* what, double token_us, double in_process_us) {
+  std::printf("%-22s token %7.0f /s %8.1f us | in process %7.0f /s %8.1f us | ratio %.2f\n", what, 1e6 / token_us,
+              token_us, 1e6 / in_process_us, in_process_us, token_us / in_process_us);
+}
+
+/// The private operations through a SoftHSM2 token next to an in-process key.
+void token_path() {
+  if (!test::softhsm_token::available()) {
+    std::printf("\nPKCS#11 token path: skipped (SoftHSM2 is not installed)\n");
+    return;
+  }
+  const test::softhsm_token token;
+  std::printf("\nPKCS#11 token path (SoftHSM2 %s) vs the same operation with an in-process key\n",
+              test::softhsm_token::module);
+  const std::vector<std::uint8_t> data(400, 'm');
+  for (const bool rsa : {true, false}) {
+    const pkcs11::token_settings settings{test::softhsm_token::uri(rsa ? "bench-rsa" : "bench-ec"),
+                                          test::softhsm_token::module, token.pin_file()};
+    auto in_token = pkcs11::generate_token_key(settings, rsa ? crypto::key_kind::rsa : crypto::key_kind::ec_p256, true);
+    if (!in_token) die(in_token.error().message());
+    const crypto::private_key token_key(*in_token->public_key, *in_token->operations);
+    const crypto::private_key process_key(rsa ? jose::test::rsa_key(1) : jose::test::ec_key(1));
+    std::printf("%s\n", rsa ? "RSA-2048" : "P-256");
+
+    const auto [token_sign, process_sign] = compare([&] { (void)token_key.sign_sha256(data).value(); },
+                                                    [&] { (void)process_key.sign_sha256(data).value(); });
+    token_row(rsa ? "RS256 sign" : "ES256 sign", token_sign, process_sign);
+    if (rsa) {
+      const raw_primitives token_public(*in_token->public_key, 400, false);
+      const raw_primitives process_public(process_key.public_key(), 400, false);
+      const auto for_token = token_public.oaep_wrap();
+      const auto for_process = process_public.oaep_wrap();
+      const auto [token_unwrap, process_unwrap] =
+          compare([&] { (void)token_key.rsa_oaep256_decrypt(for_token).value(); },
+                  [&] { (void)process_key.rsa_oaep256_decrypt(for_process).value(); });
+      token_row("RSA-OAEP-256 unwrap", token_unwrap, process_unwrap);
+    } else {
+      const crypto::unique_evp_pkey peer(EVP_EC_gen("P-256"));
+      const auto [token_derive, process_derive] =
+          compare([&] { (void)token_key.derive_shared_secret(*peer).value(); },
+                  [&] { (void)process_key.derive_shared_secret(*peer).value(); });
+      token_row("ECDH-ES agreement", token_derive, process_derive);
+    }
+  }
+  std::printf("  (CPU time of this thread: the token's work runs in it, SoftHSM being a library)\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -233,5 +289,6 @@ int main(int argc, char** argv) {
                   100.0 * (seal_us / raw_seal_us - 1.0), 100.0 * (open_us / raw_open_us - 1.0));
     }
   }
+  token_path();
   return 0;
 }

@@ -25,7 +25,7 @@ class dns_commands {
     auto settings = load();
     if (!settings) return app_.error(exit_usage, settings.error().detail);
     const auto& name = app_.config().identity_name;
-    auto local = identity::load_local_identity(app_.config().crypto_path, name);
+    auto local = identity::load_local_identity(app_.config().crypto_path, name, app_.config().identity_key);
     if (!local) return app_.error(exit_identity_files, local.error().message());
     auto described = app_.describe_local_identity();
     if (!described) return app_.error(exit_identity_files, described.error().message());
@@ -88,7 +88,7 @@ class dns_commands {
     if (!target) return app_.error(exit_usage, target.error().detail);
     const auto& name = app_.config().identity_name;
     // During a rotation the whole key set (current, next or previous), never only the current record.
-    auto keys = identity::load_key_set(app_.config().crypto_path, name);
+    auto keys = identity::load_key_set(app_.config().crypto_path, name, app_.config().identity_key);
     if (!keys) return app_.error(exit_identity_files, keys.error().message());
     auto records =
         key_set_records(*keys, tlsa_parameters{static_cast<std::uint8_t>(usage_), static_cast<std::uint8_t>(selector_),

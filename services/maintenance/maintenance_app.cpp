@@ -66,12 +66,15 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();
   selfsigned->add_flag("--force", force_, "Replace an existing key and certificate");
+  selfsigned->add_option("--key-uri", key_uri_text_,
+                         "Make the key inside this PKCS#11 token object (RFC 7512 URI) instead of a key file");
 
   auto* csr = add_command("create-id-csr", "Create a CSR for an external CA (reuses an existing key)",
                           [this] { return create_id_csr(); });
   csr->alias("create_id_csr");
   csr->add_option("--key-type", key_type_text_, "rsa-2048 or ec-p256, for a new key")->capture_default_str();
   csr->add_flag("--force", force_, "Make a new key even if one exists");
+  csr->add_option("--key-uri", key_uri_text_, "Use, or make, the key in this PKCS#11 token object (RFC 7512 URI)");
 
   auto* tlsa = add_command("generate-tlsa", "Print the TLSA record of the identity's certificate",
                            [this] { return generate_tlsa(); });
@@ -171,7 +174,57 @@ result<void> maintenance_app::ensure_crypto_path() const {
   return ok();
 }
 
+pkcs11::token_settings maintenance_app::token_key() const {
+  auto token = settings_.identity_key;
+  if (!key_uri_text_.empty()) token.key_uri = key_uri_text_;
+  return token;
+}
+
+int maintenance_app::create_in_token(bool csr_only) {
+  auto type = identity::parse_key_type(key_type_text_);
+  if (!type) return error(exit_usage, "--key-type: " + type.error().message());
+  const auto token = token_key();
+  if (auto parsed = pkcs11::parse_uri(token.key_uri); !parsed) {
+    return error(exit_usage, "IDENTITY_KEY_URI (--key-uri): " + parsed.error().detail);
+  }
+  if (auto writable = ensure_crypto_path(); !writable) return error(exit_identity_files, writable.error().detail);
+  const auto paths = identity::identity_paths::of(settings_.crypto_path, settings_.identity_name);
+  if (!csr_only && !force_ && file_exists(paths.certificate)) {
+    return error(exit_identity_files, paths.certificate.string() + " already exists (use --force to replace it)");
+  }
+  const auto kind = *type == identity::key_type::ec_p256 ? crypto::key_kind::ec_p256 : crypto::key_kind::rsa;
+  // A CSR reuses the token's key unless --force; a self-signed identity is a new key.
+  result<pkcs11::token_key> key = fail(pkcs11::errc::key_not_found);
+  if (csr_only && !force_) key = pkcs11::open_token_key(token);
+  const bool created = !key && key.error().code == pkcs11::errc::key_not_found;
+  if (created) key = pkcs11::generate_token_key(token, kind, force_);
+  if (!key) return error(exit_identity_files, key.error().message());
+  const crypto::private_key signer(*key->public_key, *key->operations);
+  const std::string held_in = " (key in " + token.key_uri + (created ? ", new" : ", existing") + ")";
+  if (csr_only) {
+    auto csr = identity::make_csr(signer, settings_.identity_name, settings_.subject);
+    if (!csr) return error(exit_identity_files, csr.error().message());
+    auto written = identity::write_file_atomically(paths.csr, crypto::to_pem(**csr), 0600, settings_.app_uid, true);
+    if (!written) return error(exit_identity_files, written.error().detail);
+    out_ << "Created CSR for " << settings_.identity_name << ": " << paths.csr.string() << held_in << '\n';
+    return exit_success;
+  }
+  auto cert = identity::make_self_signed_certificate(signer, settings_.identity_name, settings_.subject,
+                                                     std::chrono::days(validity_days_));
+  if (!cert) return error(exit_identity_files, cert.error().message());
+  auto written =
+      identity::write_file_atomically(paths.certificate, crypto::to_pem(**cert), 0644, settings_.app_uid, force_);
+  if (!written) return error(exit_identity_files, written.error().detail);
+  out_ << "Created identity " << settings_.identity_name << " ("
+       << identity::to_string(kind == crypto::key_kind::ec_p256 ? identity::key_type::ec_p256
+                                                                : identity::key_type::rsa_2048)
+       << "): " << paths.certificate.string() << held_in << "; certificate valid until "
+       << format_date(identity::not_after(**cert)) << '\n';
+  return exit_success;
+}
+
 int maintenance_app::create_selfsigned_id() {
+  if (!token_key().key_uri.empty()) return create_in_token(false);
   auto type = identity::parse_key_type(key_type_text_);
   if (!type) return error(exit_usage, "--key-type: " + type.error().message());
   if (auto writable = ensure_crypto_path(); !writable) return error(exit_identity_files, writable.error().detail);
@@ -216,6 +269,7 @@ result<crypto::unique_evp_pkey> maintenance_app::existing_or_new_key(bool& creat
 }
 
 int maintenance_app::create_id_csr() {
+  if (!token_key().key_uri.empty()) return create_in_token(true);
   if (auto writable = ensure_crypto_path(); !writable) return error(exit_identity_files, writable.error().detail);
   const auto paths = identity::identity_paths::of(settings_.crypto_path, settings_.identity_name);
   bool created = false;
@@ -240,7 +294,7 @@ int maintenance_app::create_id_csr() {
 }
 
 int maintenance_app::generate_tlsa() {
-  auto local = identity::load_local_identity(settings_.crypto_path, settings_.identity_name);
+  auto local = identity::load_local_identity(settings_.crypto_path, settings_.identity_name, settings_.identity_key);
   if (!local) return error(exit_identity_files, local.error().message());
   auto record = identity::make_tlsa_record(*local->certificate, static_cast<std::uint8_t>(usage_),
                                            static_cast<std::uint8_t>(selector_), static_cast<std::uint8_t>(matching_));
@@ -251,7 +305,7 @@ int maintenance_app::generate_tlsa() {
 }
 
 result<local_report> maintenance_app::describe_local_identity() const {
-  auto local = identity::load_local_identity(settings_.crypto_path, settings_.identity_name);
+  auto local = identity::load_local_identity(settings_.crypto_path, settings_.identity_name, settings_.identity_key);
   if (!local) return local.error();
   local_report report;
   const auto kind = crypto::kind_of(*local->key);

@@ -95,6 +95,10 @@ class maintenance_app {
   [[nodiscard]] result<void> validate_settings();
   [[nodiscard]] result<void> ensure_crypto_path() const;
   [[nodiscard]] result<crypto::unique_evp_pkey> existing_or_new_key(bool& created);
+  /// IDENTITY_KEY_URI, or --key-uri of the create commands.
+  [[nodiscard]] pkcs11::token_settings token_key() const;
+  /// create-selfsigned-id / create-id-csr with the key in a token.
+  int create_in_token(bool csr_only);
 
   std::ostream& out_;
   std::ostream& err_;
@@ -109,6 +113,7 @@ class maintenance_app {
 
   // Subcommand options.
   std::string key_type_text_{"rsa-2048"};
+  std::string key_uri_text_;  ///< --key-uri of the create commands
   int validity_days_{static_cast<int>(identity::default_validity.count())};
   bool force_{false};
   int usage_{3};

@@ -88,6 +88,7 @@ config::option_table<settings> maintenance_options() {
   table.push_back(subject_row("LOCALITY", "--locality", "certificate subject L", &identity::subject_fields::locality));
   table.push_back(
       subject_row("ORGANIZATION", "--organization", "certificate subject O", &identity::subject_fields::organization));
+  config::append(table, config::lift(config::token_key_options(), &S::identity_key));
   return table;
 }
 

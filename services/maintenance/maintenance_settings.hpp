@@ -16,6 +16,7 @@
 #include "danemq/config/options.hpp"
 #include "danemq/dane/discovery.hpp"
 #include "danemq/identity/certificate.hpp"
+#include "danemq/pkcs11/token_key.hpp"
 
 namespace danemq::maintenance {
 
@@ -27,6 +28,8 @@ struct settings {
   std::optional<uid_t> app_uid;                     ///< APP_UID: owner of the files written
   identity::subject_fields subject;                 ///< COUNTRY, STATE, LOCALITY, ORGANIZATION
   std::string log_format{"text"};                   ///< LOG_FORMAT
+  /// IDENTITY_KEY_URI, PKCS11_MODULE, PKCS11_PIN_FILE: the key in a token.
+  pkcs11::token_settings identity_key{};
 };
 
 /// The settings of the DNS subcommands (check, lookup, publish-tlsa).

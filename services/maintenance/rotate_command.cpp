@@ -78,6 +78,12 @@ class rotate_commands {
 
   /// Loads settings and state; on failure returns the exit code in `code`.
   std::optional<context> load(int& code) {
+    if (!app_.config().identity_key.key_uri.empty()) {
+      code = app_.error(exit_usage,
+                        "rotate works on keys in files; IDENTITY_KEY_URI names a key in a PKCS#11 token, which it "
+                        "cannot make or destroy yet");
+      return std::nullopt;
+    }
     auto dns = app_.dns_config();
     if (!dns) {
       code = app_.error(exit_usage, dns.error().detail);

@@ -88,6 +88,11 @@ decision message_processor::decide(const store::pending_message& message, const 
     return out;
   }
   if (!opened) {
+    if (opened.error().code == jose::errc::key_unavailable) {
+      // Our own key's token is away: that says nothing about the message, so
+      // it waits for the token however long that takes.
+      return retry_or_quarantine(message, opened.error(), std::chrono::milliseconds::max() / 2);
+    }
     if (jose::is_temporary(opened.error())) {
       const bool unknown = peers.asked() && !peers_.resolved_before(*peers.asked());
       return retry_or_quarantine(

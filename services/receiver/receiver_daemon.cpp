@@ -159,7 +159,9 @@ void receiver_daemon::check_identity() {
       next_dns_check_ = std::chrono::steady_clock::now() + dns_recheck_interval;
       identity_in_sync_ = true;
       // The line the original's README tells users to wait for.
-      spdlog::info("Reading {}", loaded->current().paths.key.string());
+      spdlog::info("Reading {}", settings_.service.identity_key.key_uri.empty()
+                                     ? loaded->current().paths.key.string()
+                                     : settings_.service.identity_key.key_uri);
       if (loaded->keys.size() > 1) spdlog::info("key rotation under way: {} keys", loaded->keys.size());
       start_receiving();
       schedule_key_watch();
@@ -170,7 +172,9 @@ void receiver_daemon::check_identity() {
 
 std::string receiver_daemon::identity_problem(std::shared_ptr<const identity::key_set>& loaded) {
   const auto& service = settings_.service;
-  auto local = identity::load_key_set(service.crypto_path, service.identity_name);
+  // A token that is missing or refuses the PIN is a problem like a missing
+  // key file: logged, and tried again with the back-off, never an exit.
+  auto local = identity::load_key_set(service.crypto_path, service.identity_name, service.identity_key);
   if (!local) return "local identity in " + service.crypto_path.string() + ": " + local.error().message();
   auto published = peers_->discover(service.identity_name);
   if (!published) return "DNS: " + published.error().message();
@@ -214,7 +218,7 @@ bool receiver_daemon::reload_keys(bool force) {
   std::lock_guard lock(reload_mutex_);
   const auto stamp = identity::stamp_key_files(service.crypto_path, service.identity_name);
   if (!force && stamp == key_stamp_) return false;
-  auto local = identity::load_key_set(service.crypto_path, service.identity_name);
+  auto local = identity::load_key_set(service.crypto_path, service.identity_name, service.identity_key);
   if (!local) {
     // A rotation writes its files one by one: the next look reads them again.
     spdlog::warn("cannot reload the identity's keys, keeping the ones in use: {}", local.error().message());

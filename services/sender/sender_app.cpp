@@ -139,7 +139,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
                      std::string(settings.receipts ? "MESSAGE_FORMAT=compat (the original's format) has none"
                                                    : "RECEIPTS=0 asks for none"));
   }
-  auto me = identity::load_local_identity(service.crypto_path, service.identity_name);
+  auto me = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
   if (!me) return error(exit_usage, "local identity in " + service.crypto_path.string() + ": " + me.error().message());
   std::shared_ptr<dane::identity_source> peers = dependencies_.peers;
   if (!peers) {

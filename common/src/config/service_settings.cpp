@@ -225,6 +225,43 @@ option_table<dane::discovery_config> discovery_options() {
   };
 }
 
+option_table<pkcs11::token_settings> token_key_options() {
+  using S = pkcs11::token_settings;
+  return {
+      {.env = "IDENTITY_KEY_URI",
+       .flag = "--identity-key-uri",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text.empty()) return ok();
+                   auto parsed = pkcs11::parse_uri(text);
+                   if (!parsed) return invalid(parsed.error().detail);
+                   s.key_uri = std::string(text);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.key_uri; }},
+       .help = "the identity key in a PKCS#11 token instead of `<name>.key.pem` (RFC 7512: "
+               "`pkcs11:token=danemq;object=<name>`; no PIN in it)",
+       .unset = "the key file"},
+      {.env = "PKCS11_MODULE",
+       .flag = "--pkcs11-module",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text.empty()) return invalid("is empty");
+                   s.module = std::string(text);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.module.string(); }},
+       .help = "the PKCS#11 module (a path, or a library name on the library path) that holds the token"},
+      {.env = "PKCS11_PIN_FILE",
+       .flag = "--pkcs11-pin-file",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   s.pin_file = std::string(text);
+                   return ok();
+                 },
+                 .show = [](const S& s) { return s.pin_file.string(); }},
+       .help = "a file (mode 0600) whose first line is the token's user PIN; the PIN itself is never a setting",
+       .unset = "no PIN (a token with a PIN pad)"},
+  };
+}
+
 option_table<service_settings> service_options(bool identity_required) {
   using S = service_settings;
   option_table<S> table{
@@ -292,6 +329,7 @@ option_table<service_settings> service_options(bool identity_required) {
        .help = "`trace`, `debug`, `info`, `warning`, `error`, `critical` or `off`"},
   };
   append(table, lift(mqtt_options(), &S::mqtt));
+  append(table, lift(token_key_options(), &S::identity_key));
   append(table, lift(discovery_options(), &S::dane));
   return table;
 }

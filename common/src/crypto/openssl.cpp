@@ -25,6 +25,8 @@ const char* describe(errc e) {
     case errc::bad_pem: return "not valid PEM";
     case errc::bad_der: return "not valid DER";
     case errc::unsupported_key: return "unsupported key type";
+    case errc::key_unavailable: return "private key unavailable";
+    case errc::key_refused: return "private key operation refused";
   }
   return nullptr;
 }

@@ -54,6 +54,108 @@ result<unique_extension> make_extension(X509V3_CTX& context, int nid, const std:
   return extension;
 }
 
+struct x509_algor_deleter {
+  void operator()(X509_ALGOR* p) const noexcept { X509_ALGOR_free(p); }
+};
+using unique_x509_algor = std::unique_ptr<X509_ALGOR, x509_algor_deleter>;
+struct asn1_bit_string_deleter {
+  void operator()(ASN1_BIT_STRING* p) const noexcept { ASN1_BIT_STRING_free(p); }
+};
+using unique_asn1_bit_string = std::unique_ptr<ASN1_BIT_STRING, asn1_bit_string_deleter>;
+
+/// Sets the algorithm of a SHA-256 signature by `key` (ecdsa-with-SHA256 or
+/// sha256WithRSAEncryption, whose parameters are NULL).
+void set_signature_algorithm(X509_ALGOR& algorithm, const crypto::private_key& key) {
+  if (crypto::kind_of(key.public_key()) == crypto::key_kind::ec_p256) {
+    X509_ALGOR_set0(&algorithm, OBJ_nid2obj(NID_ecdsa_with_SHA256), V_ASN1_UNDEF, nullptr);
+  } else {
+    X509_ALGOR_set0(&algorithm, OBJ_nid2obj(NID_sha256WithRSAEncryption), V_ASN1_NULL, nullptr);
+  }
+}
+
+/// The signature of a to-be-signed DER by a key outside the process, as X.509
+/// wants it (DER ECDSA-Sig-Value, or the RSA signature).
+result<crypto::bytes> sign_to_be_signed(const crypto::private_key& key, std::span<const std::uint8_t> tbs) {
+  auto signature = key.sign_sha256(tbs);
+  if (!signature) return fail(errc::certificate_failed, "signing with the token: " + signature.error().message());
+  if (crypto::kind_of(key.public_key()) != crypto::key_kind::ec_p256) return signature;
+  auto der = crypto::ecdsa_raw_to_der(*signature);
+  if (!der) return fail(errc::certificate_failed, der.error().message());
+  return der;
+}
+
+/// Puts the signature bytes in a BIT STRING without unused bits.
+bool set_signature_bits(ASN1_BIT_STRING& bits, const crypto::bytes& signature) {
+  if (ASN1_BIT_STRING_set(&bits, const_cast<unsigned char*>(signature.data()), static_cast<int>(signature.size())) !=
+      1) {
+    return false;
+  }
+  bits.flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+  bits.flags |= ASN1_STRING_FLAG_BITS_LEFT;
+  return true;
+}
+
+/// Signs a certificate with SHA-256: by OpenSSL for an in-process key; for a
+/// token key OpenSSL encodes the to-be-signed part and the token signs its
+/// digest (no OpenSSL engine or provider involved).
+result<void> sign_certificate(X509& cert, const crypto::private_key& key) {
+  if (key.outside() == nullptr) {
+    if (X509_sign(&cert, const_cast<EVP_PKEY*>(&key.public_key()), EVP_sha256()) <= 0) {
+      return certificate_error("signing the certificate");
+    }
+    return ok();
+  }
+  // OpenSSL 3.0 has no setter for a certificate's two algorithm fields or
+  // its signature: they belong to the certificate, so they are set in place.
+  const ASN1_BIT_STRING* signature_bits = nullptr;
+  const X509_ALGOR* outer_algorithm = nullptr;
+  X509_get0_signature(&signature_bits, &outer_algorithm, &cert);
+  set_signature_algorithm(*const_cast<X509_ALGOR*>(X509_get0_tbs_sigalg(&cert)), key);
+  set_signature_algorithm(*const_cast<X509_ALGOR*>(outer_algorithm), key);
+  const int length = i2d_re_X509_tbs(&cert, nullptr);
+  if (length <= 0) return certificate_error("encoding the certificate");
+  crypto::bytes tbs(static_cast<std::size_t>(length));
+  unsigned char* out = tbs.data();
+  if (i2d_re_X509_tbs(&cert, &out) != length) return certificate_error("encoding the certificate");
+  auto signature = sign_to_be_signed(key, tbs);
+  if (!signature) return signature.error();
+  if (!set_signature_bits(*const_cast<ASN1_BIT_STRING*>(signature_bits), *signature)) {
+    return certificate_error("certificate signature");
+  }
+  if (X509_verify(&cert, const_cast<EVP_PKEY*>(&key.public_key())) != 1) {
+    return certificate_error("the token's signature does not verify");
+  }
+  return ok();
+}
+
+/// The same for a CSR.
+result<void> sign_request(X509_REQ& csr, const crypto::private_key& key) {
+  if (key.outside() == nullptr) {
+    if (X509_REQ_sign(&csr, const_cast<EVP_PKEY*>(&key.public_key()), EVP_sha256()) <= 0) {
+      return certificate_error("signing the CSR");
+    }
+    return ok();
+  }
+  const unique_x509_algor algorithm(X509_ALGOR_new());
+  if (!algorithm) return certificate_error("CSR signature algorithm");
+  set_signature_algorithm(*algorithm, key);
+  if (X509_REQ_set1_signature_algo(&csr, algorithm.get()) != 1) return certificate_error("CSR signature algorithm");
+  const int length = i2d_re_X509_REQ_tbs(&csr, nullptr);
+  if (length <= 0) return certificate_error("encoding the CSR");
+  crypto::bytes tbs(static_cast<std::size_t>(length));
+  unsigned char* out = tbs.data();
+  if (i2d_re_X509_REQ_tbs(&csr, &out) != length) return certificate_error("encoding the CSR");
+  auto signature = sign_to_be_signed(key, tbs);
+  if (!signature) return signature.error();
+  unique_asn1_bit_string bits(ASN1_BIT_STRING_new());
+  if (!bits || !set_signature_bits(*bits, *signature)) return certificate_error("CSR signature");
+  X509_REQ_set0_signature(&csr, bits.release());
+  if (X509_REQ_verify(&csr, const_cast<EVP_PKEY*>(&key.public_key())) != 1) {
+    return certificate_error("the token's CSR signature does not verify");
+  }
+  return ok();
+}
+
 std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* time) {
   std::tm parsed{};
   if (time == nullptr || ASN1_TIME_to_tm(time, &parsed) != 1) return {};
@@ -62,7 +164,7 @@ std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* time) {
 
 }  // namespace
 
-result<crypto::unique_x509> make_self_signed_certificate(EVP_PKEY& key, std::string_view name,
+result<crypto::unique_x509> make_self_signed_certificate(const crypto::private_key& key, std::string_view name,
                                                          const subject_fields& subject, std::chrono::days validity) {
   unique_x509 cert(X509_new());
   if (!cert || X509_set_version(cert.get(), X509_VERSION_3) != 1) return certificate_error("new certificate");
@@ -80,7 +182,8 @@ result<crypto::unique_x509> make_self_signed_certificate(EVP_PKEY& key, std::str
   auto subject_name = make_subject(name, subject);
   if (!subject_name) return subject_name.error();
   if (X509_set_subject_name(cert.get(), subject_name->get()) != 1 ||
-      X509_set_issuer_name(cert.get(), subject_name->get()) != 1 || X509_set_pubkey(cert.get(), &key) != 1) {
+      X509_set_issuer_name(cert.get(), subject_name->get()) != 1 ||
+      X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(&key.public_key())) != 1) {
     return certificate_error("subject, issuer or public key");
   }
 
@@ -98,16 +201,18 @@ result<crypto::unique_x509> make_self_signed_certificate(EVP_PKEY& key, std::str
     if (!extension) return extension.error();
     if (X509_add_ext(cert.get(), extension->get(), -1) != 1) return certificate_error("adding extension");
   }
-  if (X509_sign(cert.get(), &key, EVP_sha256()) <= 0) return certificate_error("signing the certificate");
+  if (auto done = sign_certificate(*cert, key); !done) return done.error();
   return cert;
 }
 
-result<crypto::unique_x509_req> make_csr(EVP_PKEY& key, std::string_view name, const subject_fields& subject) {
+result<crypto::unique_x509_req> make_csr(const crypto::private_key& key, std::string_view name,
+                                         const subject_fields& subject) {
   unique_x509_req csr(X509_REQ_new());
   if (!csr || X509_REQ_set_version(csr.get(), X509_REQ_VERSION_1) != 1) return certificate_error("new CSR");
   auto subject_name = make_subject(name, subject);
   if (!subject_name) return subject_name.error();
-  if (X509_REQ_set_subject_name(csr.get(), subject_name->get()) != 1 || X509_REQ_set_pubkey(csr.get(), &key) != 1) {
+  if (X509_REQ_set_subject_name(csr.get(), subject_name->get()) != 1 ||
+      X509_REQ_set_pubkey(csr.get(), const_cast<EVP_PKEY*>(&key.public_key())) != 1) {
     return certificate_error("CSR subject or public key");
   }
   X509V3_CTX context;
@@ -120,7 +225,7 @@ result<crypto::unique_x509_req> make_csr(EVP_PKEY& key, std::string_view name, c
     return certificate_error("CSR extensions");
   (void)san->release();  // now owned by the stack
   if (X509_REQ_add_extensions(csr.get(), extensions.get()) != 1) return certificate_error("CSR extensions");
-  if (X509_REQ_sign(csr.get(), &key, EVP_sha256()) <= 0) return certificate_error("signing the CSR");
+  if (auto done = sign_request(*csr, key); !done) return done.error();
   return csr;
 }
 

@@ -158,18 +158,36 @@ result<crypto::unique_x509> load_certificate(const std::filesystem::path& path) 
   return cert;
 }
 
+result<identity_key> load_identity_key(const std::filesystem::path& key_file, const pkcs11::token_settings& token,
+                                       bool allow_insecure_permissions) {
+  if (token.key_uri.empty()) {
+    auto key = load_private_key(key_file, allow_insecure_permissions);
+    if (!key) return key.error();
+    return identity_key{std::move(key).value(), nullptr};
+  }
+  auto in_token = pkcs11::open_token_key(token);
+  if (!in_token) return in_token.error();
+  return identity_key{std::move(in_token->public_key), std::move(in_token->operations)};
+}
+
 result<local_identity> load_local_identity(const std::filesystem::path& crypto_path, std::string_view name,
                                            bool allow_insecure_permissions) {
+  return load_local_identity(crypto_path, name, pkcs11::token_settings{}, allow_insecure_permissions);
+}
+
+result<local_identity> load_local_identity(const std::filesystem::path& crypto_path, std::string_view name,
+                                           const pkcs11::token_settings& token, bool allow_insecure_permissions) {
   auto paths = identity_paths::of(crypto_path, name);
-  auto key = load_private_key(paths.key, allow_insecure_permissions);
+  auto key = load_identity_key(paths.key, token, allow_insecure_permissions);
   if (!key) return key.error();
   auto cert = load_certificate(paths.certificate);
   if (!cert) return cert.error();
-  if (!certificate_matches_key(**cert, **key)) {
-    return fail(errc::key_mismatch,
-                paths.certificate.string() + " does not carry the public key of " + paths.key.string());
+  if (!certificate_matches_key(**cert, *key->key)) {
+    const std::string holder = token.key_uri.empty() ? paths.key.string() : "the token key " + token.key_uri;
+    return fail(errc::key_mismatch, paths.certificate.string() + " does not carry the public key of " + holder);
   }
-  return local_identity{std::string(name), std::move(paths), std::move(key).value(), std::move(cert).value()};
+  return local_identity{std::string(name), std::move(paths), std::move(key->key), std::move(cert).value(),
+                        std::move(key->outside)};
 }
 
 }  // namespace danemq::identity

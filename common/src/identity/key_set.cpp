@@ -29,7 +29,7 @@ crypto::unique_x509 share(X509* certificate) {
   return crypto::unique_x509(certificate);
 }
 
-result<identity_key> load_pair(const identity_paths& paths, key_role role, bool allow_insecure_permissions) {
+result<held_key> load_pair(const identity_paths& paths, key_role role, bool allow_insecure_permissions) {
   auto key = load_private_key(paths.key, allow_insecure_permissions);
   if (!key) return key.error();
   auto certificate = load_certificate(paths.certificate);
@@ -38,7 +38,7 @@ result<identity_key> load_pair(const identity_paths& paths, key_role role, bool 
     return fail(errc::key_mismatch,
                 paths.certificate.string() + " does not carry the public key of " + paths.key.string());
   }
-  return identity_key{role, paths, std::move(key).value(), std::move(certificate).value()};
+  return held_key{role, paths, std::move(key).value(), std::move(certificate).value()};
 }
 
 }  // namespace
@@ -61,7 +61,7 @@ identity_paths key_paths(const std::filesystem::path& crypto_path, std::string_v
   return identity_paths::of(crypto_path, name);
 }
 
-const identity_key* key_set::find(key_role role) const {
+const held_key* key_set::find(key_role role) const {
   for (const auto& key : keys) {
     if (key.role == role) return &key;
   }
@@ -70,12 +70,17 @@ const identity_key* key_set::find(key_role role) const {
 
 result<key_set> load_key_set(const std::filesystem::path& crypto_path, std::string_view name,
                              bool allow_insecure_permissions) {
+  return load_key_set(crypto_path, name, pkcs11::token_settings{}, allow_insecure_permissions);
+}
+
+result<key_set> load_key_set(const std::filesystem::path& crypto_path, std::string_view name,
+                             const pkcs11::token_settings& token, bool allow_insecure_permissions) {
   key_set set;
   set.name = std::string(name);
-  auto current =
-      load_pair(key_paths(crypto_path, name, key_role::current), key_role::current, allow_insecure_permissions);
+  auto current = load_local_identity(crypto_path, name, token, allow_insecure_permissions);
   if (!current) return current.error();
-  set.keys.push_back(std::move(current).value());
+  set.keys.push_back(held_key{key_role::current, current->paths, std::move(current->key),
+                              std::move(current->certificate), std::move(current->outside_key)});
   for (const auto role : {key_role::next, key_role::previous}) {
     const auto paths = key_paths(crypto_path, name, role);
     if (!file_present(paths.key) || !file_present(paths.certificate)) continue;
@@ -88,14 +93,16 @@ result<key_set> load_key_set(const std::filesystem::path& crypto_path, std::stri
 
 local_identity current_identity(const key_set& keys) {
   const auto& current = keys.current();
-  return local_identity{keys.name, current.paths, share(current.key.get()), share(current.certificate.get())};
+  return local_identity{keys.name, current.paths, share(current.key.get()), share(current.certificate.get()),
+                        current.outside};
 }
 
 key_set key_set_of(const local_identity& identity) {
   key_set set;
   set.name = identity.name;
   set.keys.push_back(
-      identity_key{key_role::current, identity.paths, share(identity.key.get()), share(identity.certificate.get())});
+      held_key{key_role::current, identity.paths, share(identity.key.get()), share(identity.certificate.get()),
+               identity.outside_key});
   return set;
 }
 

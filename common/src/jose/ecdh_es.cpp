@@ -31,30 +31,18 @@ void append_length_prefixed(crypto::bytes& out, std::span<const std::uint8_t> da
 
 }  // namespace
 
-result<crypto::bytes> ecdh_es_content_key(const EVP_PKEY& private_key, const EVP_PKEY& ephemeral_key,
+result<crypto::bytes> ecdh_es_content_key(const crypto::private_key& private_key, const EVP_PKEY& ephemeral_key,
                                           std::string_view enc, std::size_t key_bits, std::span<const std::uint8_t> apu,
                                           std::span<const std::uint8_t> apv) {
   if (key_bits == 0 || key_bits % 8 != 0) return fail(errc::internal_error, "ECDH-ES: bad key length");
-  auto ctx = context_of(private_key);
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) {
-    return fail(errc::internal_error, "ECDH-ES setup: " + crypto::drain_openssl_errors());
+  auto derived = private_key.derive_shared_secret(ephemeral_key);
+  if (!derived) {
+    const auto& code = derived.error().code;
+    if (code == crypto::errc::key_refused) return fail(errc::decryption_failed, "ECDH-ES: " + derived.error().detail);
+    if (code == crypto::errc::key_unavailable) return fail(errc::key_unavailable, derived.error().detail);
+    return fail(errc::internal_error, "ECDH-ES: " + derived.error().message());
   }
-  // The ephemeral key was validated when it was read (p256_public_key_from_jwk):
-  // a second, full check here would double the cost of the key agreement.
-  if (EVP_PKEY_derive_set_peer_ex(ctx.get(), const_cast<EVP_PKEY*>(&ephemeral_key), 0) != 1) {
-    ERR_clear_error();
-    return fail(errc::decryption_failed, "ECDH-ES: ephemeral key does not fit our key");
-  }
-  std::size_t secret_size = 0;
-  if (EVP_PKEY_derive(ctx.get(), nullptr, &secret_size) != 1) {
-    return fail(errc::internal_error, "ECDH-ES size: " + crypto::drain_openssl_errors());
-  }
-  crypto::bytes secret(secret_size);
-  if (EVP_PKEY_derive(ctx.get(), secret.data(), &secret_size) != 1) {
-    ERR_clear_error();
-    return fail(errc::decryption_failed, "ECDH-ES key agreement failed");
-  }
-  secret.resize(secret_size);
+  crypto::bytes secret = std::move(derived).value();
 
   // JWA 4.6.2 OtherInfo: AlgorithmID || PartyUInfo || PartyVInfo || SuppPubInfo.
   crypto::bytes other_info;
@@ -72,9 +60,9 @@ result<crypto::bytes> ecdh_es_content_key(const EVP_PKEY& private_key, const EVP
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, secret.data(), secret.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, other_info.data(), other_info.size()),
       OSSL_PARAM_construct_end()};
-  const bool derived = kdf_ctx && EVP_KDF_derive(kdf_ctx.get(), cek.data(), cek.size(), params.data()) == 1;
+  const bool kdf_done = kdf_ctx && EVP_KDF_derive(kdf_ctx.get(), cek.data(), cek.size(), params.data()) == 1;
   OPENSSL_cleanse(secret.data(), secret.size());
-  if (!derived) return fail(errc::internal_error, "Concat KDF: " + crypto::drain_openssl_errors());
+  if (!kdf_done) return fail(errc::internal_error, "Concat KDF: " + crypto::drain_openssl_errors());
   return cek;
 }
 

@@ -15,17 +15,18 @@
 
 #include "danemq/core/result.hpp"
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/crypto/private_key.hpp"
 
 namespace danemq::jose::detail {
 
 /// JWA 4.6 ECDH-ES in direct key agreement mode: Z = ECDH(our key, epk),
 /// CEK = ConcatKDF-SHA256(Z, AlgorithmID = enc, apu, apv, key_bits). Both
 /// keys on the same curve; `ephemeral_key` must come from
-/// p256_public_key_from_jwk (which validates it). Failure
-/// decryption_failed, internal_error.
-[[nodiscard]] result<crypto::bytes> ecdh_es_content_key(const EVP_PKEY& private_key, const EVP_PKEY& ephemeral_key,
-                                                        std::string_view enc, std::size_t key_bits,
-                                                        std::span<const std::uint8_t> apu = {},
+/// p256_public_key_from_jwk (which validates it). Our key may live in a
+/// token. Failure decryption_failed, key_unavailable, internal_error.
+[[nodiscard]] result<crypto::bytes> ecdh_es_content_key(const crypto::private_key& private_key,
+                                                        const EVP_PKEY& ephemeral_key, std::string_view enc,
+                                                        std::size_t key_bits, std::span<const std::uint8_t> apu = {},
                                                         std::span<const std::uint8_t> apv = {});
 
 /// A P-256 public key from a JWK `epk` object (kty EC, crv P-256, x and y of

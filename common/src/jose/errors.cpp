@@ -30,6 +30,7 @@ const char* describe(errc e) {
     case errc::processing_failed_repeatedly: return "processing failed repeatedly";
     case errc::sender_over_quota: return "sender over quota";
     case errc::unexpected_receipt: return "unexpected receipt";
+    case errc::key_unavailable: return "private key unavailable";
   }
   return nullptr;
 }
@@ -42,7 +43,7 @@ const std::error_category& jose_category() noexcept {
 }
 
 bool is_temporary(const std::error_code& code) noexcept {
-  return code == errc::lookup_temporarily_failed || code == errc::replay_memory_failed;
+  return code == errc::lookup_temporarily_failed || code == errc::replay_memory_failed || code == errc::key_unavailable;
 }
 
 }  // namespace danemq::jose

@@ -162,8 +162,9 @@ result<parsed_jwe> parse_jwe(std::string_view text, std::size_t max_size, std::s
   return out;
 }
 
-result<std::string> decrypt_jwe(const parsed_jwe& jwe, const EVP_PKEY& private_key, std::size_t max_plaintext_size) {
-  const std::string_view ours = key_management_for(private_key);
+result<std::string> decrypt_jwe(const parsed_jwe& jwe, const crypto::private_key& private_key,
+                                std::size_t max_plaintext_size) {
+  const std::string_view ours = key_management_for(private_key.public_key());
   if (ours.empty()) return fail(errc::unsupported_key, "our key is neither RSA (2048 bits or more) nor EC P-256");
   if (jwe.header.alg != ours) {
     return fail(errc::bad_algorithm, in_quotes(jwe.header.alg) + " does not fit our key (" + std::string(ours) + ")");
@@ -175,6 +176,8 @@ result<std::string> decrypt_jwe(const parsed_jwe& jwe, const EVP_PKEY& private_k
   content_key cek;
   if (jwe.header.alg == rsa_oaep_256) {
     auto unwrapped = detail::rsa_oaep256_unwrap(private_key, jwe.encrypted_key);
+    // A token that is away says nothing about the message: tried again later.
+    if (!unwrapped && unwrapped.error().code == errc::key_unavailable) return unwrapped.error();
     if (unwrapped && unwrapped->size() == key_size) {
       cek.bytes = std::move(unwrapped).value();
     } else {

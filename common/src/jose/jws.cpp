@@ -38,37 +38,6 @@ result<void> check_signature_algorithm(std::string_view alg) {
   return fail(errc::bad_algorithm, "JWS algorithm " + in_quotes(alg) + " is not accepted (RS256, ES256)");
 }
 
-/// RS256 (RSASSA-PKCS1-v1_5) or ES256 (ECDSA P-256 as the raw 64 bytes r||s
-/// of RFC 7518 section 3.4) over `signing_input`, with SHA-256.
-result<crypto::bytes> sign_with_evp(const EVP_PKEY& key, std::string_view signing_input) {
-  const crypto::unique_evp_md_ctx context(EVP_MD_CTX_new());
-  std::size_t length = 0;
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes of the text
-  const auto* input = reinterpret_cast<const unsigned char*>(signing_input.data());
-  if (!context ||
-      EVP_DigestSignInit_ex(context.get(), nullptr, "SHA256", nullptr, nullptr, const_cast<EVP_PKEY*>(&key), nullptr) !=
-          1 ||
-      EVP_DigestSign(context.get(), nullptr, &length, input, signing_input.size()) != 1) {
-    return fail(errc::internal_error, "signing: " + crypto::drain_openssl_errors());
-  }
-  crypto::bytes signature(length);
-  if (EVP_DigestSign(context.get(), signature.data(), &length, input, signing_input.size()) != 1) {
-    return fail(errc::internal_error, "signing: " + crypto::drain_openssl_errors());
-  }
-  signature.resize(length);
-  if (crypto::kind_of(key) != crypto::key_kind::ec_p256) return signature;
-
-  const unsigned char* der = signature.data();
-  const crypto::unique_ecdsa_sig parsed(d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(signature.size())));
-  if (!parsed) return fail(errc::internal_error, "ECDSA signature: " + crypto::drain_openssl_errors());
-  crypto::bytes raw(64);
-  if (BN_bn2binpad(ECDSA_SIG_get0_r(parsed.get()), raw.data(), 32) != 32 ||
-      BN_bn2binpad(ECDSA_SIG_get0_s(parsed.get()), raw.data() + 32, 32) != 32) {
-    return fail(errc::internal_error, "ECDSA signature does not fit P-256");
-  }
-  return raw;
-}
-
 }  // namespace
 
 result<parsed_jws> parse_jws(std::string_view text, std::size_t max_size) {
@@ -120,9 +89,9 @@ result<void> verify_jws(const parsed_jws& jws, const EVP_PKEY& key) {
   return ok();
 }
 
-result<std::string> sign_jws(std::string_view payload, const EVP_PKEY& key, const jws_header_fields& fields,
+result<std::string> sign_jws(std::string_view payload, const crypto::private_key& key, const jws_header_fields& fields,
                              serialization form) {
-  const char* alg = signature_algorithm_for(key);
+  const char* alg = signature_algorithm_for(key.public_key());
   if (alg == nullptr) return fail(errc::unsupported_key, "only RSA (2048 bits or more) and EC P-256 keys sign");
   // std::map keeps the members in lexical order and dump() writes them
   // compact, as jwcrypto does.
@@ -141,10 +110,18 @@ result<std::string> sign_jws(std::string_view payload, const EVP_PKEY& key, cons
   parts.form = serialization::compact;
   parts.protected_b64 = detail::base64url_encode(members.dump());
   parts.payload_b64 = detail::base64url_encode(payload);
-  // With EVP, not cjose: the private key stays in OpenSSL's secure heap
-  // instead of being copied into cjose's ordinary heap memory.
-  auto signature = sign_with_evp(key, parts.protected_b64 + "." + parts.payload_b64);
-  if (!signature) return signature.error();
+  // With EVP or the token, not cjose: the private key stays in OpenSSL's
+  // secure heap (or in the token) instead of being copied into cjose's
+  // ordinary heap memory.
+  const std::string signing_input = parts.protected_b64 + "." + parts.payload_b64;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): bytes of the text
+  auto signature = key.sign_sha256({reinterpret_cast<const std::uint8_t*>(signing_input.data()), signing_input.size()});
+  if (!signature) {
+    if (signature.error().code == crypto::errc::key_unavailable) {
+      return fail(errc::key_unavailable, signature.error().detail);
+    }
+    return fail(errc::internal_error, "signing: " + signature.error().message());
+  }
   parts.signature_b64 = detail::base64url_encode(*signature);
   return detail::join_jws(parts, form);
 }

@@ -118,7 +118,7 @@ result<sealed_message> seal_message(const message_to_send& message, const identi
     fields.receipt_request = options.request_receipt;
     fields.receipt = options.receipt;
   }
-  auto signed_text = sign_jws(message.text, *me.key, fields, options.form);
+  auto signed_text = sign_jws(message.text, me.private_key(), fields, options.form);
   if (!signed_text) return signed_text.error();
   auto wire = encrypt_jwe(*signed_text, *recipient_key, recipient_uri, options.form);
   if (!wire) return wire.error();
@@ -178,12 +178,12 @@ result<bool> check_claims(const protected_header& header, const std::string& us,
 /// place that knows an identity may hold several (a key rotation). Failure
 /// bad_algorithm when `alg` fits none of them, decryption_failed when none
 /// opens it, and decrypt_jwe's other failures as they come.
-result<std::string> decrypt_with_any(const parsed_jwe& jwe, const std::vector<const EVP_PKEY*>& keys,
+result<std::string> decrypt_with_any(const parsed_jwe& jwe, const std::vector<crypto::private_key>& keys,
                                      std::size_t max_plaintext_size) {
   std::optional<failure> first_misfit;
   std::optional<failure> last_failure;
-  for (const auto* key : keys) {
-    auto decrypted = decrypt_jwe(jwe, *key, max_plaintext_size);
+  for (const auto& key : keys) {
+    auto decrypted = decrypt_jwe(jwe, key, max_plaintext_size);
     if (decrypted) return decrypted;
     if (decrypted.error().code == errc::bad_algorithm) {
       if (!first_misfit) first_misfit = decrypted.error();
@@ -201,7 +201,7 @@ result<std::string> decrypt_with_any(const parsed_jwe& jwe, const std::vector<co
 }
 
 result<opened_message> open_message(std::string_view wire, const std::string& name,
-                                    const std::vector<const EVP_PKEY*>& keys, dane::identity_source& peers,
+                                    const std::vector<crypto::private_key>& keys, dane::identity_source& peers,
                                     const open_options& options, replay_memory* replay) {
   if (wire.size() > options.max_message_size) {
     return fail(errc::too_large, "message of " + std::to_string(wire.size()) + " bytes (MAX_MESSAGE_SIZE " +
@@ -307,16 +307,16 @@ result<std::string> seal(const message_to_send& message, const identity::local_i
 
 result<opened_message> open(std::string_view wire, const identity::local_identity& me, dane::identity_source& peers,
                             const open_options& options, replay_memory* replay) {
-  std::vector<const EVP_PKEY*> keys;
-  if (me.key) keys.push_back(me.key.get());
+  std::vector<crypto::private_key> keys;
+  if (me.key) keys.push_back(me.private_key());
   return guarded("open", [&] { return open_message(wire, me.name, keys, peers, options, replay); });
 }
 
 result<opened_message> open(std::string_view wire, const identity::key_set& keys, dane::identity_source& peers,
                             const open_options& options, replay_memory* replay) {
-  std::vector<const EVP_PKEY*> private_keys;
+  std::vector<crypto::private_key> private_keys;
   for (const auto& key : keys.keys) {
-    if (key.key) private_keys.push_back(key.key.get());
+    if (key.key) private_keys.push_back(key.private_key());
   }
   return guarded("open", [&] { return open_message(wire, keys.name, private_keys, peers, options, replay); });
 }

@@ -40,27 +40,15 @@ result<crypto::bytes> rsa_oaep256_wrap(const EVP_PKEY& recipient, std::span<cons
   return out;
 }
 
-result<crypto::bytes> rsa_oaep256_unwrap(const EVP_PKEY& private_key, std::span<const std::uint8_t> encrypted_key) {
-  if (crypto::kind_of(private_key) != crypto::key_kind::rsa) {
-    return fail(errc::unsupported_key, "RSA-OAEP-256 needs an RSA key");
-  }
-  auto ctx = context_of(private_key);
-  if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 || !set_oaep256(*ctx)) {
-    return fail(errc::internal_error, "RSA-OAEP-256 setup: " + crypto::drain_openssl_errors());
-  }
-  crypto::bytes out(static_cast<std::size_t>(EVP_PKEY_get_size(&private_key)));
-  std::size_t size = out.size();
-  if (encrypted_key.size() != out.size() ||
-      EVP_PKEY_decrypt(ctx.get(), out.data(), &size, encrypted_key.data(), encrypted_key.size()) != 1) {
-    // Which check failed must not be observable (Manger's attack).
-    ERR_clear_error();
-    crypto::bytes wiped(out.size());
-    out.swap(wiped);
-    OPENSSL_cleanse(wiped.data(), wiped.size());
-    return fail(errc::decryption_failed);
-  }
-  out.resize(size);
-  return out;
+result<crypto::bytes> rsa_oaep256_unwrap(const crypto::private_key& private_key,
+                                         std::span<const std::uint8_t> encrypted_key) {
+  auto unwrapped = private_key.rsa_oaep256_decrypt(encrypted_key);
+  if (unwrapped) return unwrapped;
+  const auto& code = unwrapped.error().code;
+  if (code == crypto::errc::unsupported_key) return fail(errc::unsupported_key, "RSA-OAEP-256 needs an RSA key");
+  if (code == crypto::errc::key_unavailable) return fail(errc::key_unavailable, unwrapped.error().detail);
+  // Which check failed must not be observable (Manger's attack).
+  return fail(errc::decryption_failed);
 }
 
 }  // namespace danemq::jose::detail

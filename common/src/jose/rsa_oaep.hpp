@@ -11,6 +11,7 @@
 
 #include "danemq/core/result.hpp"
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/crypto/private_key.hpp"
 
 namespace danemq::jose::detail {
 
@@ -18,8 +19,9 @@ namespace danemq::jose::detail {
 /// content key to an RSA public key. Failure unsupported_key, internal_error.
 [[nodiscard]] result<crypto::bytes> rsa_oaep256_wrap(const EVP_PKEY& recipient, std::span<const std::uint8_t> cek);
 /// The inverse with our private key. Failure decryption_failed (no detail
-/// beyond that: the reason must not leak).
-[[nodiscard]] result<crypto::bytes> rsa_oaep256_unwrap(const EVP_PKEY& private_key,
+/// beyond that: the reason must not leak), key_unavailable when the key's
+/// token cannot be used now.
+[[nodiscard]] result<crypto::bytes> rsa_oaep256_unwrap(const crypto::private_key& private_key,
                                                        std::span<const std::uint8_t> encrypted_key);
 
 }  // namespace danemq::jose::detail

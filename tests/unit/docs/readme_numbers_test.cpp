@@ -41,12 +41,13 @@ TEST(ReadmeNumbers, QuarantineCodesAndReasonsAreTheReceiversTable) {
       {errc::sender_not_allowed, {19, "sender not allowed"}},
       {errc::processing_failed_repeatedly, {20, "processing failed repeatedly"}},
       {errc::sender_over_quota, {21, "sender over quota"}},
+      {errc::key_unavailable, {22, "private key unavailable"}},
   };
   for (const auto& [code, number_and_reason] : documented) {
     EXPECT_EQ(static_cast<int>(code), number_and_reason.first) << number_and_reason.second;
     EXPECT_EQ(jose::make_error_code(code).message(), number_and_reason.second);
   }
-  EXPECT_EQ(documented.size(), static_cast<std::size_t>(errc::sender_over_quota)) << "a code the README does not list";
+  EXPECT_EQ(documented.size(), static_cast<std::size_t>(errc::key_unavailable)) << "a code the README does not list";
 }
 
 TEST(ReadmeNumbers, MaintenanceExitCodes) {

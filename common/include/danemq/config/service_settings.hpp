@@ -21,6 +21,7 @@
 #include "danemq/log/log.hpp"
 #include "danemq/mqtt/client.hpp"
 #include "danemq/mqtt/protocol_version.hpp"
+#include "danemq/pkcs11/token_key.hpp"
 
 namespace danemq::config {
 
@@ -58,6 +59,8 @@ struct service_settings {
   log::format log_format{log::format::text};                 ///< LOG_FORMAT
   spdlog::level::level_enum log_level{spdlog::level::info};  ///< LOG_LEVEL
   mqtt_settings mqtt;
+  /// The rows of token_key_options(): the identity key in a PKCS#11 token.
+  pkcs11::token_settings identity_key{};
   /// The rows of discovery_options().
   dane::discovery_config dane{};
 };
@@ -81,6 +84,9 @@ template <class Settings>
               "horizon: keep the broker's session expiry at least as long; `rotate finish` waits this long "
               "after `commit`)"};
 }
+/// The rows of a key in a PKCS#11 token (IDENTITY_KEY_URI, PKCS11_MODULE,
+/// PKCS11_PIN_FILE), for every program that uses the identity key.
+[[nodiscard]] option_table<pkcs11::token_settings> token_key_options();
 
 /// The rows for service_settings. `identity_required`: IDENTITY_NAME must be given.
 [[nodiscard]] option_table<service_settings> service_options(bool identity_required = true);

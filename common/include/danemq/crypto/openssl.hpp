@@ -5,6 +5,8 @@
 
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/param_build.h>
+#include <openssl/params.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -62,6 +64,12 @@ struct bignum_deleter {
 struct general_names_deleter {
   void operator()(GENERAL_NAMES* p) const noexcept { GENERAL_NAMES_free(p); }
 };
+struct ossl_param_bld_deleter {
+  void operator()(OSSL_PARAM_BLD* p) const noexcept { OSSL_PARAM_BLD_free(p); }
+};
+struct ossl_param_deleter {
+  void operator()(OSSL_PARAM* p) const noexcept { OSSL_PARAM_free(p); }
+};
 struct ecdsa_sig_deleter {
   void operator()(ECDSA_SIG* p) const noexcept { ECDSA_SIG_free(p); }
 };
@@ -81,6 +89,8 @@ using unique_bio = std::unique_ptr<BIO, bio_deleter>;
 using unique_bignum = std::unique_ptr<BIGNUM, bignum_deleter>;
 using unique_general_names = std::unique_ptr<GENERAL_NAMES, general_names_deleter>;
 using unique_ecdsa_sig = std::unique_ptr<ECDSA_SIG, ecdsa_sig_deleter>;
+using unique_ossl_param_bld = std::unique_ptr<OSSL_PARAM_BLD, ossl_param_bld_deleter>;
+using unique_ossl_param = std::unique_ptr<OSSL_PARAM, ossl_param_deleter>;
 
 using bytes = std::vector<std::uint8_t>;
 
@@ -91,6 +101,8 @@ enum class errc {
   bad_pem,          ///< input is not PEM of the expected kind
   bad_der,          ///< input is not DER of the expected kind
   unsupported_key,  ///< a key type outside our allow-list (RSA >= 2048, EC P-256)
+  key_unavailable,  ///< a key outside the process (a PKCS#11 token) cannot be used now: try again later
+  key_refused,      ///< the key refused the operation (a peer key of another curve, a bad RSA block)
 };
 const std::error_category& crypto_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept {

@@ -8,6 +8,7 @@
 
 #include "danemq/core/result.hpp"
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/crypto/private_key.hpp"
 #include "danemq/identity/errors.hpp"
 
 namespace danemq::identity {
@@ -25,15 +26,16 @@ struct subject_fields {
 /// them, and a device re-keys by hand, so a year with a warning before expiry.
 inline constexpr std::chrono::days default_validity{365};
 
-/// A certificate for `name` (CN and SAN dNSName), signed by `key` itself with
-/// SHA-256, with a random 159-bit serial, valid from now for `validity`.
-/// Failure certificate_failed.
-[[nodiscard]] result<crypto::unique_x509> make_self_signed_certificate(EVP_PKEY& key, std::string_view name,
+/// A certificate for `name` (CN and SAN dNSName), signed by `key` itself (in
+/// the process or in a token) with SHA-256, with a random 159-bit serial,
+/// valid from now for `validity`. Failure certificate_failed.
+[[nodiscard]] result<crypto::unique_x509> make_self_signed_certificate(const crypto::private_key& key,
+                                                                       std::string_view name,
                                                                        const subject_fields& subject,
                                                                        std::chrono::days validity = default_validity);
 
 /// A CSR with the same subject and SAN, signed with SHA-256. Failure certificate_failed.
-[[nodiscard]] result<crypto::unique_x509_req> make_csr(EVP_PKEY& key, std::string_view name,
+[[nodiscard]] result<crypto::unique_x509_req> make_csr(const crypto::private_key& key, std::string_view name,
                                                        const subject_fields& subject);
 
 /// True when the certificate carries the public half of `key` (the original's

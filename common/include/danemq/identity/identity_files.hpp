@@ -6,13 +6,16 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "danemq/core/result.hpp"
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/crypto/private_key.hpp"
 #include "danemq/identity/errors.hpp"
+#include "danemq/pkcs11/token_key.hpp"
 
 namespace danemq::identity {
 
@@ -43,6 +46,23 @@ struct identity_paths {
 [[nodiscard]] result<crypto::unique_evp_pkey> load_private_key(const std::filesystem::path& path,
                                                                bool allow_insecure_permissions = false);
 
+/// An identity's private key wherever it lives.
+struct identity_key {
+  /// The whole key for a key file; the public half for a token key.
+  crypto::unique_evp_pkey key;
+  /// The token object's operations, or nullptr for a key file.
+  std::shared_ptr<const crypto::key_operations> outside;
+};
+
+/// Loads an identity's private key: from the PKCS#11 token when
+/// `token.key_uri` is set (the file is then not read), else from `key_file`
+/// as load_private_key does. Failures of load_private_key, or of
+/// pkcs11::open_token_key (pkcs11 category: bad_uri, module_unavailable,
+/// token_not_found, pin_unusable, key_not_found, unsupported_key).
+[[nodiscard]] result<identity_key> load_identity_key(const std::filesystem::path& key_file,
+                                                     const pkcs11::token_settings& token,
+                                                     bool allow_insecure_permissions = false);
+
 /// Loads a PEM certificate; failure file_unreadable or bad_certificate_file.
 [[nodiscard]] result<crypto::unique_x509> load_certificate(const std::filesystem::path& path);
 
@@ -50,14 +70,28 @@ struct identity_paths {
 struct local_identity {
   std::string name;
   identity_paths paths;
+  /// The whole key when it lives in the process (a key file); its public half
+  /// when it lives in a token (then `outside_key` holds the private half).
   crypto::unique_evp_pkey key;
   crypto::unique_x509 certificate;
+  /// The token object that does the private operations, or nullptr.
+  std::shared_ptr<const crypto::key_operations> outside_key{};
+
+  /// What signs and decrypts for this identity; valid while it lives.
+  [[nodiscard]] crypto::private_key private_key() const {
+    return outside_key ? crypto::private_key(*key, *outside_key) : crypto::private_key(*key);
+  }
 };
 
 /// Loads and cross-checks <crypto_path>/<name>.{key,crt}.pem; failure
 /// key_mismatch when the certificate is not the key's, plus the loaders' errors.
 [[nodiscard]] result<local_identity> load_local_identity(const std::filesystem::path& crypto_path,
                                                          std::string_view name,
+                                                         bool allow_insecure_permissions = false);
+/// The same with the key in a PKCS#11 token when `token.key_uri` is set
+/// (load_identity_key); the certificate stays <crypto_path>/<name>.crt.pem.
+[[nodiscard]] result<local_identity> load_local_identity(const std::filesystem::path& crypto_path,
+                                                         std::string_view name, const pkcs11::token_settings& token,
                                                          bool allow_insecure_permissions = false);
 
 }  // namespace danemq::identity

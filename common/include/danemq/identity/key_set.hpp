@@ -34,22 +34,30 @@ enum class key_role { current, next, previous };
 [[nodiscard]] identity_paths key_paths(const std::filesystem::path& crypto_path, std::string_view name, key_role role);
 
 /// One private key of the identity, with its certificate.
-struct identity_key {
+struct held_key {
   key_role role{key_role::current};
   identity_paths paths;
+  /// The whole key for a key file; its public half for a token key.
   crypto::unique_evp_pkey key;
   crypto::unique_x509 certificate;
+  /// The token object that does the private operations, or nullptr.
+  std::shared_ptr<const crypto::key_operations> outside{};
+
+  /// What decrypts (and, for current, signs) with this key; valid while it lives.
+  [[nodiscard]] crypto::private_key private_key() const {
+    return outside ? crypto::private_key(*key, *outside) : crypto::private_key(*key);
+  }
 };
 
 /// The identity's private keys: current first, then next, then previous.
 struct key_set {
   std::string name;
-  std::vector<identity_key> keys;
+  std::vector<held_key> keys;
 
   /// The key of `role`, or null.
-  [[nodiscard]] const identity_key* find(key_role role) const;
+  [[nodiscard]] const held_key* find(key_role role) const;
   /// The current key (load_key_set never returns a set without one).
-  [[nodiscard]] const identity_key& current() const { return keys.front(); }
+  [[nodiscard]] const held_key& current() const { return keys.front(); }
 };
 
 /// Loads the current key (required: failures as load_local_identity's) and
@@ -57,7 +65,12 @@ struct key_set {
 /// pair half written by a rotation in progress is left out until complete).
 /// A next or previous pair that is present but unreadable, corrupt or
 /// mismatched fails the whole load, naming the file.
+/// The current key comes from the PKCS#11 token when `token.key_uri` is set
+/// (rotation keeps the next and previous keys in files).
 [[nodiscard]] result<key_set> load_key_set(const std::filesystem::path& crypto_path, std::string_view name,
+                                           bool allow_insecure_permissions = false);
+[[nodiscard]] result<key_set> load_key_set(const std::filesystem::path& crypto_path, std::string_view name,
+                                           const pkcs11::token_settings& token,
                                            bool allow_insecure_permissions = false);
 
 /// A copy of the current key as a local_identity (for signing and for APIs

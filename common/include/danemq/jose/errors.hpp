@@ -33,6 +33,7 @@ enum class errc {
   processing_failed_repeatedly,  ///< the receiver could not finish processing the message after repeated attempts
   sender_over_quota,             ///< the sender's share of the replay memory (REPLAY_MEMORY_PER_SENDER) is used up
   unexpected_receipt,            ///< a receipt for no message we sent to its signer
+  key_unavailable,  ///< our private key cannot be used now (its PKCS#11 token is missing or refuses): try again later
 };
 
 const std::error_category& jose_category() noexcept;
@@ -42,7 +43,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 
 /// True for the failures that say nothing about the message itself (a DNS
 /// timeout, SERVFAIL or network error; a replay memory that could not be
-/// written): the receiver keeps such a message and tries again later instead
+/// written; a private key whose token is away): the receiver keeps such a message and tries again later instead
 /// of quarantining it. False for every other code, including codes of other
 /// categories.
 [[nodiscard]] bool is_temporary(const std::error_code& code) noexcept;

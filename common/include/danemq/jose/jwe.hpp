@@ -17,6 +17,7 @@
 
 #include "danemq/core/result.hpp"
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/crypto/private_key.hpp"
 #include "danemq/jose/errors.hpp"
 #include "danemq/jose/jws.hpp"
 
@@ -50,11 +51,12 @@ struct parsed_jwe {
 /// `zip` (bad_algorithm); any `crit` (unsupported_extension).
 [[nodiscard]] result<parsed_jwe> parse_jwe(std::string_view text, std::size_t max_size, std::size_t max_plaintext_size);
 
-/// Decrypts with our private key. Failure bad_algorithm when `alg` does not
-/// fit the key, decryption_failed when the key does not unwrap or the content
-/// does not authenticate (one code for both: no padding oracle), too_large
-/// when the plaintext exceeds `max_plaintext_size`.
-[[nodiscard]] result<std::string> decrypt_jwe(const parsed_jwe& jwe, const EVP_PKEY& private_key,
+/// Decrypts with our private key (in the process or in a token). Failure
+/// bad_algorithm when `alg` does not fit the key, decryption_failed when the
+/// key does not unwrap or the content does not authenticate (one code for
+/// both: no padding oracle), too_large when the plaintext exceeds
+/// `max_plaintext_size`, key_unavailable when the key's token cannot be used now.
+[[nodiscard]] result<std::string> decrypt_jwe(const parsed_jwe& jwe, const crypto::private_key& private_key,
                                               std::size_t max_plaintext_size);
 
 /// Encrypts `plaintext` to `recipient_key` with the pair its type decides,

@@ -14,6 +14,7 @@
 
 #include "danemq/core/result.hpp"
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/crypto/private_key.hpp"
 #include "danemq/jose/errors.hpp"
 
 namespace danemq::jose {
@@ -93,10 +94,11 @@ struct jws_header_fields {
 /// whatever serialization carries it.
 [[nodiscard]] std::string note_digest(std::string_view protected_b64, std::string_view payload_b64);
 
-/// Signs `payload` with `key` and serializes the JWS. The header members are
-/// written in lexical order, as jwcrypto does. Failure unsupported_key for
-/// keys outside the allow-list, internal_error if cjose fails.
-[[nodiscard]] result<std::string> sign_jws(std::string_view payload, const EVP_PKEY& key,
+/// Signs `payload` with `key` (in the process or in a token) and serializes
+/// the JWS. The header members are written in lexical order, as jwcrypto
+/// does. Failure unsupported_key for keys outside the allow-list,
+/// key_unavailable when the key's token cannot sign now, internal_error.
+[[nodiscard]] result<std::string> sign_jws(std::string_view payload, const crypto::private_key& key,
                                            const jws_header_fields& fields, serialization form);
 
 }  // namespace danemq::jose
