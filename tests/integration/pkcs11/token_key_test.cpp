@@ -34,7 +34,7 @@ class TokenKey : public ::testing::Test {
   /// to its public key decrypts through the token.
   static void signs_and_decrypts(const token_key& key) {
     const crypto::private_key signer(*key.public_key, *key.operations);
-    auto text = jose::sign_jws("signed in the token", signer, {"dns:tok.example?type=TLSA", {}, {}, {}},
+    auto text = jose::sign_jws("signed in the token", signer, {"dns:tok.example?type=TLSA", {}, {}, {}, false, {}},
                                jose::serialization::compact);
     ASSERT_TRUE(text) << text.error().message();
     auto parsed = jose::parse_jws(*text);
