@@ -1,5 +1,6 @@
 #include "lookup_report.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -24,6 +25,21 @@ std::string utc_text(std::chrono::system_clock::time_point when) {
 }
 
 }  // namespace
+
+verdict_kind verdict_of(const lookup_report& report) {
+  if (report.lookup_error) {
+    const auto& code = report.lookup_error->code;
+    if (code == make_error_code(dane::errc::timeout) || code == make_error_code(dane::errc::network_error)) {
+      return verdict_kind::resolver_unreachable;
+    }
+    return verdict_kind::refused;
+  }
+  if (report.verdict) return verdict_kind::refused;
+  const bool has_key = std::any_of(report.records.begin(), report.records.end(), [](const record_report& record) {
+    return !record.problem && !record.confirm_only && !record.record.data.empty();
+  });
+  return has_key ? verdict_kind::trusted : verdict_kind::refused;
+}
 
 lookup_report report_lookup(const dane::discovery& source, std::string_view requested) {
   lookup_report report;
@@ -123,7 +139,18 @@ std::string format_report(const lookup_report& report) {
     if (record.not_before) out << "      not before: " << utc_text(*record.not_before) << "\n";
     if (record.not_after) out << "      not after: " << utc_text(*record.not_after) << "\n";
   }
-  out << "Verdict: " << (report.verdict ? "refused: " + report.verdict->message() : std::string("trusted")) << "\n";
+  out << "Verdict: ";
+  switch (verdict_of(report)) {
+    case verdict_kind::trusted: out << "trusted"; break;
+    case verdict_kind::resolver_unreachable: out << "resolver unreachable: " << report.lookup_error->message(); break;
+    case verdict_kind::refused:
+      out << "refused: "
+          << (report.verdict        ? report.verdict->message()
+              : report.lookup_error ? report.lookup_error->message()
+                                    : std::string("no usable TLSA record carries a key"));
+      break;
+  }
+  out << "\n";
   return out.str();
 }
 

@@ -51,6 +51,17 @@ struct lookup_report {
   std::optional<failure> verdict;
 };
 
+/// What a report concludes. Only `trusted` lets a peer use the name: a usable
+/// record that carries a key, no verdict against it and an answer at all.
+enum class verdict_kind {
+  trusted,
+  refused,               ///< DNS answered, and what it says is not usable
+  resolver_unreachable,  ///< no answer (timeout, network error): nothing is known
+};
+
+/// The verdict of a report (see verdict_kind).
+[[nodiscard]] verdict_kind verdict_of(const lookup_report& report);
+
 /// An uncached lookup of `name` through `source`, reporting every TLSA record
 /// found with its parse status and DNSSEC status. Failures are in the report.
 [[nodiscard]] lookup_report report_lookup(const dane::discovery& source, std::string_view name);
