@@ -15,6 +15,23 @@
 namespace danemq::maintenance {
 namespace {
 
+/// Why no danemq peer can use `record` to encrypt to this identity, or
+/// nothing when one can: peers need the key itself in DNS (trust.hpp).
+std::optional<std::string> unusable_by_peers(const identity::tlsa_record& record) {
+  if (record.matching != identity::tlsa::exact) {
+    return "a hash record (matching type " + std::to_string(record.matching) +
+           ") carries no key: danemq peers cannot encrypt to it (use --matching 0)";
+  }
+  switch (record.usage) {
+    case identity::tlsa::dane_ee: return std::nullopt;
+    case identity::tlsa::pkix_ee:
+    case identity::tlsa::pkix_cd:
+      if (record.selector == identity::tlsa::full_certificate) return std::nullopt;
+      return "usage " + std::to_string(record.usage) + " needs the whole certificate (--selector 0)";
+    default: return "usage " + std::to_string(record.usage) + " (a trust anchor) is not used for danemq identities";
+  }
+}
+
 /// State of the DNS subcommands, alive as long as the CLI (owned by its callbacks).
 class dns_commands {
  public:
@@ -48,13 +65,16 @@ class dns_commands {
       out << "  [" << i << "] " << (matches ? "matches" : "does not match") << " the local certificate\n";
       if (matches && !record.problem) agree = true;
     }
-    if (agree && !report.verdict) {
+    const auto verdict = verdict_of(report);
+    if (agree && verdict == verdict_kind::trusted) {
       out << "Check: DNS publishes the local identity"
           << (report.dnssec.status == dane::dnssec_status::secure ? " securely (DNSSEC)" : " (PKIX-CD)") << "\n";
       return exit_success;
     }
     std::string reason;
-    if (report.lookup_error) {
+    if (verdict == verdict_kind::resolver_unreachable) {
+      reason = "resolver unreachable: " + report.lookup_error->message();
+    } else if (report.lookup_error) {
       reason = report.lookup_error->message();
     } else if (report.verdict) {
       reason = report.verdict->message();
@@ -71,9 +91,17 @@ class dns_commands {
     if (!source) return app_.error(exit_usage, source.error().message());
     const auto report = report_lookup(**source, lookup_name_);
     app_.out() << format_report(report);
-    if (report.verdict || report.lookup_error) {
-      const auto& why = report.verdict ? *report.verdict : *report.lookup_error;
-      return app_.error(exit_dns_mismatch, "lookup of " + report.name + ": " + why.message());
+    switch (verdict_of(report)) {
+      case verdict_kind::trusted: break;
+      case verdict_kind::resolver_unreachable:
+        return app_.error(exit_dns_mismatch,
+                          "lookup of " + report.name + ": resolver unreachable: " + report.lookup_error->message());
+      case verdict_kind::refused:
+        return app_.error(exit_dns_mismatch,
+                          "lookup of " + report.name + ": " +
+                              (report.verdict        ? report.verdict->message()
+                               : report.lookup_error ? report.lookup_error->message()
+                                                     : std::string("no usable TLSA record carries a key")));
     }
     return exit_success;
   }
@@ -110,6 +138,13 @@ class dns_commands {
         identity::make_tlsa_record(*local->certificate, static_cast<std::uint8_t>(usage_),
                                    static_cast<std::uint8_t>(selector_), static_cast<std::uint8_t>(matching_));
     if (!record) return app_.error(exit_usage, record.error().message());
+    if (auto unusable = unusable_by_peers(*record)) {
+      if (!force_) {
+        return app_.error(exit_usage, "TLSA " + record->to_string().substr(0, 5) + ": " + *unusable +
+                                          "; --force publishes it anyway");
+      }
+      app_.err() << "warning: TLSA " << record->to_string().substr(0, 5) << ": " << *unusable << "\n";
+    }
     const dane::update_target target{*dane::parse_server_address(settings->update_server), std::move(*tsig_key),
                                      settings->discovery.timeout, settings->discovery.retries};
     auto published = dane::replace_tlsa_records(target, name, {*record}, ttl_);
@@ -117,6 +152,13 @@ class dns_commands {
     app_.out() << "Published " << identity::zone_file_line(name, *record, ttl_) << "\n"
                << "(replacing any other TLSA record at " << name << " on " << target.server.to_string()
                << "; run `check` to see it through the resolver, which may keep an earlier answer for its TTL)\n";
+    if (auto zone = dane::zone_of(target, name)) {
+      auto is_signed = dane::zone_is_signed(target, *zone);
+      if (is_signed && !*is_signed) {
+        app_.err() << "warning: the zone " << *zone
+                   << " is not signed (no DNSKEY): peers will not trust this record until it is signed with DNSSEC\n";
+      }
+    }
     return exit_success;
   }
 
@@ -138,6 +180,7 @@ class dns_commands {
     publish->add_option("--matching", matching_, "Matching type (0 = exact, 1 = SHA-256, 2 = SHA-512)")
         ->check(CLI::Range(0, 2))
         ->capture_default_str();
+    publish->add_flag("--force", force_, "Publish a record no danemq peer can use (e.g. a hash record)");
     publish->add_option("--ttl", ttl_, "TTL of the record, in seconds")
         ->check(CLI::Range(1, 86400))
         ->capture_default_str();
@@ -157,6 +200,7 @@ class dns_commands {
   int selector_{0};
   int matching_{0};
   unsigned ttl_{3600};
+  bool force_{false};
 };
 
 }  // namespace
