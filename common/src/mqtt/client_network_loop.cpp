@@ -47,6 +47,7 @@ void client::run() {
 
 void client::begin_connect() {
   refusal_.clear();
+  attempt_refused_ = false;
   log_error_.clear();
   batch_.clear();
   pending_subscriptions_.clear();
@@ -63,6 +64,7 @@ void client::begin_connect() {
                       : rc == MOSQ_ERR_EAI                        ? gai_strerror(errno)
                       : rc == MOSQ_ERR_TLS && !log_error_.empty() ? "TLS handshake failed: " + log_error_
                                                                   : mosquitto_strerror(rc);
+    attempt_refused_ = rc == MOSQ_ERR_ERRNO && errno == ECONNREFUSED;
     connection_lost("cannot connect to " + options_.host + ":" + std::to_string(options_.port) + ": " + why);
     return;
   }
@@ -147,6 +149,8 @@ bool client::read_pass() {
                         : rc == MOSQ_ERR_CONN_LOST ? std::string("connection lost")
                                                    : std::string("connection failed: ") + mosquitto_strerror(rc);
       if (rc == MOSQ_ERR_ERRNO && saved_errno == EPROTO && !log_error_.empty()) why += " (" + log_error_ + ")";
+      attempt_refused_ =
+          phase_ == phase::connecting && (!refusal_.empty() || (rc == MOSQ_ERR_ERRNO && saved_errno == ECONNREFUSED));
       // Messages read before the failure are worth storing although their
       // PUBACKs cannot be sent any more: the broker delivers them again and
       // the copies are recognised.
@@ -155,6 +159,7 @@ bool client::read_pass() {
       return false;
     }
     if (!refusal_.empty()) {
+      attempt_refused_ = phase_ == phase::connecting;
       connection_lost(refusal_, true);
       return false;
     }
@@ -225,17 +230,46 @@ void client::connection_lost(std::string reason, bool unacknowledged) {
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
   }
   const bool was_connected = phase_ == phase::established;
+  const auto now = std::chrono::steady_clock::now();
   batch_.clear();
   pending_subscriptions_.clear();
   set_phase(phase::idle);
-  const auto delay = retry_.next();
-  next_attempt_ = std::chrono::steady_clock::now() + delay;
+  if (attempt_refused_ && options_.give_up_when_refused) {
+    {
+      std::lock_guard lock(mutex_);
+      last_error_ = reason;
+      gave_up_ = true;
+    }
+    next_attempt_ = now + std::chrono::hours(24);
+    connected_changed_.notify_all();
+    notify(connection_event{false, false, std::move(reason)});
+    return;
+  }
+  auto delay = retry_.next();
+  bool takeover = false;
+  if (was_connected) {
+    quick_losses_ = now - established_at_ < takeover_window ? quick_losses_ + 1 : 0;
+    if (quick_losses_ >= takeover_losses) {
+      // The broker drops a session when another client connects with the
+      // same client id; the two then take it from each other at every
+      // reconnect. Say so, and wait the longest delay: the other may stop.
+      takeover = true;
+      delay = std::max(delay, retry_.policy().max);
+      reason = "another client with this client id (" + options_.client_id +
+               ") is connected: the broker dropped the connection " + std::to_string(quick_losses_) +
+               " times in a row soon after connecting (" + reason + ")";
+    }
+  }
+  next_attempt_ = now + delay;
   set_error(reason);
   {
     std::lock_guard lock(mutex_);
     if (was_connected) ++stats_.connection_losses;
+    if (takeover) ++stats_.suspected_takeovers;
   }
-  if (!stop_requested_) {
+  if (takeover && !stop_requested_) {
+    spdlog::error("MQTT {}:{}: {}; retrying in {} ms", options_.host, options_.port, reason, delay.count());
+  } else if (!stop_requested_) {
     spdlog::warn("MQTT {}:{}: {}; retrying in {} ms", options_.host, options_.port, reason, delay.count());
   }
   notify(connection_event{false, false, std::move(reason)});
@@ -252,7 +286,9 @@ void client::set_phase(phase next) {
   }
   connected_changed_.notify_all();
   if (now_connected) {
-    retry_.reset();
+    established_at_ = std::chrono::steady_clock::now();
+    // A takeover keeps the longest delay until a connection lasts.
+    if (quick_losses_ < takeover_losses) retry_.reset();
     spdlog::info("MQTT connected to {}:{} as {} (session {})", options_.host, options_.port, options_.client_id,
                  session_present_ ? "resumed" : "new");
     notify(connection_event{true, session_present_, {}});
