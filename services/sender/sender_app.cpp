@@ -150,6 +150,9 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
   options.clean_session = true;
   options.connect_timeout = settings.timeout;
+  // Nothing listening, or a refused login, will not change within the
+  // timeout: only a broker that does not answer is worth waiting for.
+  options.give_up_when_refused = true;
   mqtt::client client(options, [](std::vector<mqtt::message>&) { return ok(); });
   if (auto started = client.start(); !started) return error(exit_usage, "MQTT: " + started.error().message());
   const auto deadline = std::chrono::steady_clock::now() + settings.timeout;

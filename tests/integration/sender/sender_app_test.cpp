@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <condition_variable>
 #include <sstream>
 
@@ -96,7 +98,7 @@ class Sender : public ::testing::Test {
                                      "--mqtt-port",
                                      std::to_string(port != 0 ? port : broker.port()),
                                      "--timeout",
-                                     "2s"};
+                                     timeout};
     argv.insert(argv.end(), args.begin(), args.end());
     std::ostringstream out;
     std::ostringstream err;
@@ -124,6 +126,7 @@ class Sender : public ::testing::Test {
   static inline identity::local_identity* alice = nullptr;
   static inline identity::local_identity* bob = nullptr;
   std::string program = "danemq-sender";
+  std::string timeout = "2s";
   test::mosquitto_rig broker;
   test::temp_dir data;
   std::shared_ptr<test::fake_peers> peers;
@@ -191,6 +194,23 @@ TEST_F(Sender, ExitsThreeWhenTheBrokerIsUnreachable) {
   EXPECT_EQ(unreachable.code, 3);
   EXPECT_NE(unreachable.err.find("unreachable"), std::string::npos) << unreachable.err;
   EXPECT_EQ(outbox_size(), 0u);
+}
+
+TEST_F(Sender, ARefusedConnectionEndsAOneOffSendAtOnceWithOneLine) {
+  broker.stop();
+  timeout = "10s";
+  const auto started = std::chrono::steady_clock::now();
+  auto refused = run({"send", "bob.example", "hi"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3)) << "no retries until SEND_TIMEOUT";
+  EXPECT_EQ(refused.code, 3);
+  EXPECT_NE(refused.err.find("Connection refused"), std::string::npos) << refused.err;
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  // With --queue it is queued at once too.
+  const auto queued_at = std::chrono::steady_clock::now();
+  auto queued = run({"send", "--queue", "bob.example", "hi"});
+  EXPECT_LT(std::chrono::steady_clock::now() - queued_at, std::chrono::seconds(3));
+  EXPECT_EQ(queued.code, 0) << queued.err;
+  EXPECT_EQ(outbox_size(), 1u);
 }
 
 TEST_F(Sender, ExitsOneOnUsageErrors) {
