@@ -127,6 +127,7 @@ int maintenance_app::run(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& help) {
     return cli_.exit(help, out_, err_);
   } catch (const CLI::ParseError& parse_error) {
+    if (auto unknown = config::unknown_subcommand(cli_)) return error(exit_usage, *unknown);
     return error(exit_usage, parse_error.what());
   }
   if (auto valid = validate_settings(); !valid) return error(exit_usage, valid.error().detail);

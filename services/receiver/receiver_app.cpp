@@ -59,6 +59,7 @@ int receiver_app::run(int argc, char** argv) {
     try {
       cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+      if (auto unknown = config::unknown_subcommand(cli); unknown && e.get_exit_code() != 0) return error(*unknown);
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_failure;
     }
     const bool listing = inbox_command->parsed() || quarantine_command->parsed() || health_command->parsed();

@@ -30,7 +30,8 @@ config::option_table<receiver_settings> receiver_options() {
                        s.allowed_senders = std::move(*list);
                        return ok();
                      },
-                     .show = [](const S& s) { return s.allowed_senders.to_string(); }},
+                     .show = [](const S& s) { return s.allowed_senders.to_string(); },
+                     .type_name = "NAMES"},
            .help = "who may write to this device, checked before any DNS lookup: comma-separated names and "
                    "`*.zone` patterns (every name below the zone); others are quarantined as `sender not allowed`",
            .unset = "anyone"},

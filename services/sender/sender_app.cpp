@@ -78,7 +78,9 @@ int sender_app::run(int argc, char** argv) {
     std::string recipient;
     std::string text;
     auto* send_command = cli.add_subcommand("send", "sign, encrypt and publish one message (alias: send_message)");
-    send_command->add_option("recipient", recipient, "the recipient's identity (DNS name)")->required();
+    send_command->add_option("recipient", recipient, "the recipient's identity (DNS name)")
+        ->required()
+        ->type_name("NAME");
     send_command->add_option("message", text, "the message, or - to read it from standard input")->required();
     auto* run_command = cli.add_subcommand("run", "deliver the outbox in order whenever the broker is reachable");
     std::vector<const char*> pointers;
@@ -87,6 +89,8 @@ int sender_app::run(int argc, char** argv) {
     try {
       cli.parse(static_cast<int>(pointers.size()), pointers.data());
     } catch (const CLI::ParseError& e) {
+      if (auto unknown = config::unknown_subcommand(cli); unknown && e.get_exit_code() != 0)
+        return error(exit_usage, *unknown);
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_usage;
     }
     sender_settings settings;

@@ -29,7 +29,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.host = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.host; }},
+                 .show = [](const S& s) { return s.host; },
+                 .type_name = "HOST"},
        .help = "broker host name or address (not needed by the receiver's `inbox`, `quarantine`, `health`)",
        .required = true,
        .original = true},
@@ -50,7 +51,8 @@ option_table<mqtt_settings> mqtt_options() {
                    }
                    return ok();
                  },
-                 .show = [](const S& s) { return std::string(s.protocol == mqtt_protocol::v5 ? "5" : "3.1.1"); }},
+                 .show = [](const S& s) { return std::string(s.protocol == mqtt_protocol::v5 ? "5" : "3.1.1"); },
+                 .type_name = "VERSION"},
        .help = "MQTT version: `3.1.1` or `5`"},
       {.env = "MQTT_QOS",
        .flag = "--mqtt-qos",
@@ -60,7 +62,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.qos = static_cast<int>(*qos);
                    return ok();
                  },
-                 .show = [](const S& s) { return std::to_string(s.qos); }},
+                 .show = [](const S& s) { return std::to_string(s.qos); },
+                 .type_name = "QOS"},
        .help = "quality of service of publish and subscribe: 0, 1 or 2 (only 1 loses nothing in a crash)"},
       {.env = "MQTT_TOPIC_PREFIX",
        .flag = "--mqtt-topic-prefix",
@@ -71,7 +74,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.topic_prefix = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.topic_prefix; }},
+                 .show = [](const S& s) { return s.topic_prefix; },
+                 .type_name = "PREFIX"},
        .help = "prefix of every topic (the topic is prefix + recipient name); empty, as in the original",
        .unset = "empty"},
       {.env = "MQTT_CLIENT_ID",
@@ -81,7 +85,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.client_id = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.client_id; }},
+                 .show = [](const S& s) { return s.client_id; },
+                 .type_name = "ID"},
        .help = "MQTT client id of the daemon and of `run` (`send` always uses its own)",
        .unset = "`<IDENTITY_NAME>/receiver`, `/sender`"},
       {.env = "MQTT_KEEPALIVE",
@@ -109,7 +114,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.tls_key_file = *file;
                    return ok();
                  },
-                 .show = [](const S& s) { return s.tls_key_file.string(); }},
+                 .show = [](const S& s) { return s.tls_key_file.string(); },
+                 .type_name = "FILE"},
        .help = "its private key (PEM); refused if group or others can access it"},
       {.env = "MQTT_USERNAME",
        .flag = "--mqtt-username",
@@ -141,7 +147,8 @@ option_table<dane::discovery_config> discovery_options() {
                    s.resolver = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.resolver; }},
+                 .show = [](const S& s) { return s.resolver; },
+                 .type_name = "IP[:PORT]"},
        .help = "resolver `ip[:port]` for DANE lookups",
        .unset = "resolv.conf's first"},
       {.env = "DNSSEC_VALIDATION",
@@ -153,7 +160,8 @@ option_table<dane::discovery_config> discovery_options() {
              s.dnssec = *mode;
              return ok();
            },
-           .show = [](const S& s) { return std::string(s.dnssec == dane::dnssec_mode::local ? "local" : "resolver"); }},
+           .show = [](const S& s) { return std::string(s.dnssec == dane::dnssec_mode::local ? "local" : "resolver"); },
+           .type_name = "MODE"},
        .help = "`resolver` (trust the AD bit of a validating resolver) or `local` (validate here)"},
       {.env = "DNSSEC_TRUST_ANCHOR",
        .flag = "--dnssec-trust-anchor",
@@ -167,7 +175,8 @@ option_table<dane::discovery_config> discovery_options() {
                    return carry(ms);
                  },
                  .show = [](const S& s) { return std::to_string(s.timeout.count()); },
-                 .range = std::to_string(min_timeout_ms) + ".." + std::to_string(max_timeout_ms)},
+                 .range = std::to_string(min_timeout_ms) + ".." + std::to_string(max_timeout_ms),
+                 .type_name = "MILLISECONDS"},
        .help = "DNS timeout per attempt, in milliseconds"},
       {.env = "DNS_RETRIES",
        .flag = "--dns-retries",
@@ -201,7 +210,8 @@ option_table<dane::discovery_config> discovery_options() {
                    if (file) s.https.trusted_cas = *file;
                    return carry(file);
                  },
-                 .show = [](const S& s) { return s.https.trusted_cas.string(); }},
+                 .show = [](const S& s) { return s.https.trusted_cas.string(); },
+                 .type_name = "FILE"},
        .help = "PEM CAs trusted for the PKIX-CD authority's HTTPS",
        .unset = "the system's"},
       {.env = "PKIX_CD_HTTPS_PORT",
@@ -227,7 +237,8 @@ option_table<service_settings> service_options(bool identity_required) {
                    s.identity_name = *name;
                    return ok();
                  },
-                 .show = [](const S& s) { return s.identity_name; }},
+                 .show = [](const S& s) { return s.identity_name; },
+                 .type_name = "NAME"},
        .help = "DNS name of this device's identity (not needed by the receiver's `inbox`, `quarantine`, `health`)",
        .required = identity_required,
        .original = true},
@@ -249,7 +260,8 @@ option_table<service_settings> service_options(bool identity_required) {
                    return ok();
                  },
                  .show = [](const S& s) { return s.app_uid ? std::to_string(*s.app_uid) : std::string(); },
-                 .range = "1..4294967294, root refused"},
+                 .range = "1..4294967294, root refused",
+                 .type_name = "UID"},
        .help = "the user to run as when started as root",
        .original = true},
       {.env = "MAX_MESSAGE_SIZE",
@@ -265,7 +277,8 @@ option_table<service_settings> service_options(bool identity_required) {
                    s.log_format = *format;
                    return ok();
                  },
-                 .show = [](const S& s) { return std::string(s.log_format == log::format::json ? "json" : "text"); }},
+                 .show = [](const S& s) { return std::string(s.log_format == log::format::json ? "json" : "text"); },
+                 .type_name = "FORMAT"},
        .help = "`text` or `json` (one object per line)"},
       {.env = "LOG_LEVEL",
        .flag = "--log-level",
@@ -279,7 +292,8 @@ option_table<service_settings> service_options(bool identity_required) {
                      [](const S& s) {
                        const auto name = spdlog::level::to_string_view(s.log_level);
                        return std::string(name.data(), name.size());
-                     }},
+                     },
+                 .type_name = "LEVEL"},
        .help = "`trace`, `debug`, `info`, `warning`, `error`, `critical` or `off`"},
   };
   append(table, lift(mqtt_options(), &S::mqtt));

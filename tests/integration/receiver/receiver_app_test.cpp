@@ -383,6 +383,14 @@ TEST(ReceiverApp, NamesAMissingSettingOnOneLine) {
   EXPECT_EQ(text, "danemq-receiver: IDENTITY_NAME (--identity-name) is required\n");
 }
 
+TEST(ReceiverApp, AMistypedSubcommandListsTheSubcommands) {
+  auto [code, text] = run_app<receiver_app>({"danemq-receiver", "inbx"});
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(text.find("unknown subcommand 'inbx'; the subcommands are: run, inbox, quarantine, health"),
+            std::string::npos)
+      << text;
+}
+
 TEST(ReceiverApp, ListsNothingBeforeTheFirstRun) {
   test::temp_dir data;
   auto [code, text] = run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "inbox"});

@@ -213,6 +213,31 @@ TEST_F(Sender, ARefusedConnectionEndsAOneOffSendAtOnceWithOneLine) {
   EXPECT_EQ(outbox_size(), 1u);
 }
 
+TEST_F(Sender, AMistypedSubcommandListsTheSubcommands) {
+  auto mistyped = run({"sned", "bob.example", "hi"});
+  EXPECT_EQ(mistyped.code, 1);
+  EXPECT_EQ(mistyped.err, "danemq-sender: unknown subcommand 'sned'; the subcommands are: send, run\n");
+}
+
+TEST_F(Sender, HelpOfASubcommandListsEverySettingThatAppliesWithItsValueType) {
+  auto send_help = run({"send", "--help"});
+  EXPECT_EQ(send_help.code, 0);
+  for (const auto* shown : {"--queue", "--format", "--timeout DURATION", "--mqtt-host HOST", "--mqtt-port PORT",
+                            "--max-message-size SIZE", "recipient", "message"}) {
+    EXPECT_NE(send_help.out.find(shown), std::string::npos) << shown << " in\n" << send_help.out;
+  }
+  EXPECT_EQ(send_help.out.find("--timeout TEXT"), std::string::npos) << send_help.out;
+  EXPECT_NE(send_help.out.find("recipient NAME"), std::string::npos) << send_help.out;
+  EXPECT_EQ(send_help.out.find("--window"), std::string::npos) << "a setting of run only:\n" << send_help.out;
+  auto run_help = run({"run", "--help"});
+  EXPECT_EQ(run_help.code, 0);
+  EXPECT_NE(run_help.out.find("--window NUMBER"), std::string::npos) << run_help.out;
+  EXPECT_NE(run_help.out.find("--mqtt-host"), std::string::npos) << run_help.out;
+  for (const auto* hidden : {"--queue (Env", "--format FORMAT", "--timeout DURATION"}) {
+    EXPECT_EQ(run_help.out.find(hidden), std::string::npos) << hidden << " does not apply to run:\n" << run_help.out;
+  }
+}
+
 TEST_F(Sender, ExitsOneOnUsageErrors) {
   EXPECT_EQ(run({"send", "bob.example"}).code, 1);
   EXPECT_EQ(run({"send", "not a name", "hi"}).code, 1);

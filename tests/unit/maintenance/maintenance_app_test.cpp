@@ -182,6 +182,15 @@ TEST(MaintenanceSettings, LookupOfAnotherNameNeedsNoIdentityName) {
   EXPECT_EQ(looked_up.err.find("IDENTITY_NAME"), std::string::npos) << looked_up.err;
 }
 
+TEST(MaintenanceSettings, AMistypedSubcommandListsTheSubcommands) {
+  const auto mistyped = run_app({"danemq-maintenance", "chek"});
+  EXPECT_EQ(mistyped.exit_code, exit_usage);
+  EXPECT_NE(mistyped.err.find("unknown subcommand 'chek'; the subcommands are: create-selfsigned-id, "),
+            std::string::npos)
+      << mistyped.err;
+  EXPECT_NE(mistyped.err.find("check"), std::string::npos) << mistyped.err;
+}
+
 TEST_F(Maintenance, AnUnreachableResolverIsNeverReportedAsTrusted) {
   ASSERT_EQ(run("create-selfsigned-id", {"--key-type", "ec-p256"}).exit_code, exit_success);
   const std::vector<std::string> unreachable{"--dns-resolver", "127.0.0.1:9", "--dns-timeout-ms", "200",
