@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 
 #include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
@@ -44,16 +45,18 @@ int receiver_app::run(int argc, char** argv) {
     auto* run_command = cli.add_subcommand("run", "receive, store and print messages (the default)");
     std::string since;
     std::string from;
-    std::size_t limit = 0;
+    // Signed, so that CLI11 refuses -1 instead of wrapping it; 0 (not given): all.
+    long long limit = 0;
+    const CLI::Range at_least_one(1LL, std::numeric_limits<long long>::max());
     auto* inbox_command = cli.add_subcommand("inbox", "list accepted messages, oldest first");
     inbox_command->add_option("--since", since,
                               "received at or after: a duration back (15m, 2h, 3d) or a UTC date/time");
     inbox_command->add_option("--from", from, "only messages from this sender (DNS name)");
-    inbox_command->add_option("--limit", limit, "at most this many");
+    inbox_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
     auto* quarantine_command =
         cli.add_subcommand("quarantine", "list refused messages with their reason, oldest first");
     quarantine_command->add_option("--since", since, "received at or after: a duration back or a UTC date/time");
-    quarantine_command->add_option("--limit", limit, "at most this many");
+    quarantine_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
     auto* health_command =
         cli.add_subcommand("health", "exit 0 when the daemon is connected and its identity in sync (HEALTHCHECK)");
     try {
@@ -76,7 +79,7 @@ int receiver_app::run(int argc, char** argv) {
     }
 
     store::listing_filter filter;
-    filter.limit = limit;
+    filter.limit = static_cast<std::size_t>(limit);
     if (!from.empty()) {
       auto sender = identity::canonical_dns_name(from);
       if (!sender) return error("--from '" + from + "': " + sender.error().message());
@@ -109,6 +112,12 @@ int receiver_app::run(int argc, char** argv) {
 
 namespace {
 
+/// A listing with no database: DATA_PATH is wrong, or the daemon never ran.
+std::string no_database(const receiver_settings& settings) {
+  return "no database at " + database_path(settings).string() +
+         " (DATA_PATH wrong, or the daemon has not run yet with this DATA_PATH)";
+}
+
 /// The daemon's database for `inbox`, `quarantine` and `health`, opened
 /// read-only beside the running daemon: nothing when the daemon has not
 /// created it yet. Failure: "cannot open <path>: <why>".
@@ -125,7 +134,7 @@ result<std::optional<store::message_store>> open_for_reading(const receiver_sett
 int receiver_app::list_inbox(const receiver_settings& settings, const store::listing_filter& filter) {
   auto opened = open_for_reading(settings);
   if (!opened) return error(opened.error().detail);
-  if (!*opened) return exit_success;  // nothing received yet
+  if (!*opened) return error(no_database(settings));
   auto rows = (*opened)->outcomes().list_inbox(filter);
   if (!rows) return error("cannot read the inbox: " + rows.error().message());
   for (const auto& entry : *rows) out_ << (settings.json_output ? inbox_json(entry) : inbox_line(entry)) << '\n';
@@ -136,7 +145,7 @@ int receiver_app::list_inbox(const receiver_settings& settings, const store::lis
 int receiver_app::list_quarantine(const receiver_settings& settings, const store::listing_filter& filter) {
   auto opened = open_for_reading(settings);
   if (!opened) return error(opened.error().detail);
-  if (!*opened) return exit_success;
+  if (!*opened) return error(no_database(settings));
   auto rows = (*opened)->outcomes().list_quarantine(filter);
   if (!rows) return error("cannot read the quarantine: " + rows.error().message());
   for (const auto& entry : *rows) {

@@ -391,14 +391,26 @@ TEST(ReceiverApp, AMistypedSubcommandListsTheSubcommands) {
       << text;
 }
 
-TEST(ReceiverApp, ListsNothingBeforeTheFirstRun) {
+TEST(ReceiverApp, SaysThereIsNoDatabaseBeforeTheFirstRun) {
   test::temp_dir data;
-  auto [code, text] = run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "inbox"});
-  EXPECT_EQ(code, 0);
-  EXPECT_EQ(text, "");
+  for (const auto* listing : {"inbox", "quarantine"}) {
+    auto [code, text] = run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), listing});
+    EXPECT_EQ(code, 1) << listing;
+    EXPECT_EQ(text.rfind("danemq-receiver: no database at " + (data.path() / "receiver.db").string(), 0), 0u) << text;
+  }
   auto [health, why] = run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "health"});
   EXPECT_EQ(health, 1);
   EXPECT_NE(why.find("no database"), std::string::npos);
+}
+
+TEST(ReceiverApp, RefusesALimitBelowOne) {
+  test::temp_dir data;
+  for (const auto* limit : {"0", "-1"}) {
+    auto [code, text] =
+        run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "inbox", "--limit", limit});
+    EXPECT_EQ(code, 1) << limit;
+    EXPECT_NE(text.find("--limit"), std::string::npos) << text;
+  }
 }
 
 TEST(ReceiverApp, RefusesABadSinceOnOneLine) {
