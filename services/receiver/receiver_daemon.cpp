@@ -50,10 +50,8 @@ int receiver_daemon::run() {
         "acknowledges QoS 2 before we can store), see docs/delivery.md",
         service.mqtt.qos);
   }
-  std::error_code ec;
-  std::filesystem::create_directories(service.data_path, ec);
-  if (ec) {
-    spdlog::error("DATA_PATH {}: cannot create: {}", service.data_path.string(), ec.message());
+  if (auto prepared = config::prepare_data_path(service); !prepared) {
+    spdlog::error("{}", prepared.error().detail);
     return exit_failure;
   }
   auto opened = store::message_store::open(

@@ -21,10 +21,8 @@ namespace danemq::sender {
 namespace {
 
 result<store::outbox> open_outbox(const sender_settings& settings) {
-  std::error_code ec;
-  std::filesystem::create_directories(settings.service.data_path, ec);
-  if (ec) {
-    return fail(store::errc::open_failed, "DATA_PATH " + settings.service.data_path.string() + ": " + ec.message());
+  if (auto prepared = config::prepare_data_path(settings.service); !prepared) {
+    return fail(store::errc::open_failed, prepared.error().detail);
   }
   return store::outbox::open(outbox_path(settings));
 }

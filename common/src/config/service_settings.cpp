@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "danemq/identity/dns_name.hpp"
@@ -250,7 +251,8 @@ option_table<service_settings> service_options(bool identity_required) {
       {.env = "DATA_PATH",
        .flag = "--data-path",
        .value = directory<S>(&S::data_path),
-       .help = "directory of the SQLite database (`receiver.db`, `sender.db`)"},
+       .help = "directory of the SQLite database (`receiver.db`, `sender.db`); outside a container the default is "
+               "used only if it exists"},
       {.env = "APP_UID",
        .flag = "--app-uid",
        .value = {.apply = [](S& s, std::string_view text) -> result<void> {
@@ -299,6 +301,25 @@ option_table<service_settings> service_options(bool identity_required) {
   append(table, lift(mqtt_options(), &S::mqtt));
   append(table, lift(discovery_options(), &S::dane));
   return table;
+}
+
+bool in_container() {
+  std::error_code ec;
+  return std::filesystem::exists("/.dockerenv", ec) || std::filesystem::exists("/run/.containerenv", ec) ||
+         std::getenv("container") != nullptr;
+}
+
+result<void> prepare_data_path(const service_settings& settings, bool inside_container,
+                               const std::filesystem::path& default_path) {
+  const auto& path = settings.data_path;
+  std::error_code ec;
+  if (!inside_container && path == default_path && !std::filesystem::exists(path, ec)) {
+    return invalid("DATA_PATH (--data-path) is not set, and its default " + path.string() +
+                   " (a container's volume) does not exist: set DATA_PATH to the directory for the database");
+  }
+  std::filesystem::create_directories(path, ec);
+  if (ec) return invalid("DATA_PATH " + path.string() + ": " + ec.message());
+  return ok();
 }
 
 result<void> check_consistency(const service_settings& settings) {
