@@ -46,6 +46,8 @@ class outbox_runner {
   [[nodiscard]] std::uint64_t republished() const { return republished_.load(); }
   /// Acknowledged messages not settled yet: kept in memory within OUTBOX_SETTLE, or published again.
   [[nodiscard]] std::size_t unsettled() const { return unsettled_.load(); }
+  /// `outbox retry` requests taken.
+  [[nodiscard]] std::uint64_t retries_requested() const { return retries_requested_.load(); }
 
  private:
   /// A publish on its way; the entry is kept until it settled (see OUTBOX_SETTLE).
@@ -70,6 +72,9 @@ class outbox_runner {
   void pump();
   void fill();
   void settle();
+  /// Takes an `outbox retry` request (polled every OUTBOX_POLL_INTERVAL):
+  /// the back-offs end now.
+  void take_retry_request();
   void schedule();
   void begin_stop(int signal);
   void finish_stop();
@@ -84,9 +89,11 @@ class outbox_runner {
   std::map<std::int64_t, publishing> republishing_;  // published again after a connection loss
   std::chrono::steady_clock::time_point next_look_{};
   std::chrono::steady_clock::time_point hold_until_{};
+  std::chrono::steady_clock::time_point next_request_check_{};
   backoff refused_{backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> republished_{0};
+  std::atomic<std::uint64_t> retries_requested_{0};
   std::atomic<std::size_t> unsettled_{0};  // settling_ and republishing_, for other threads
   bool stopping_{false};
 };

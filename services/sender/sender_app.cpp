@@ -16,6 +16,7 @@
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
 #include "danemq/log/log.hpp"
+#include "outbox_listing.hpp"
 
 namespace danemq::sender {
 namespace {
@@ -81,6 +82,19 @@ int sender_app::run(int argc, char** argv) {
         ->type_name("NAME");
     send_command->add_option("message", text, "the message, or - to read it from standard input")->required();
     auto* run_command = cli.add_subcommand("run", "deliver the outbox in order whenever the broker is reachable");
+    bool json = false;
+    std::vector<std::int64_t> cancel_ids;
+    auto* outbox_command = cli.add_subcommand("outbox", "list the messages waiting in the outbox, oldest first");
+    outbox_command->require_subcommand(0, 1);
+    outbox_command->add_flag("--json", json, "one JSON object per line");
+    auto* cancel_command =
+        outbox_command->add_subcommand("cancel", "remove waiting messages from the outbox (nothing is sent)");
+    cancel_command->add_option("id", cancel_ids, "the ids `outbox` lists after #")
+        ->required()
+        ->type_name("ID")
+        ->check(CLI::PositiveNumber);
+    auto* retry_command = outbox_command->add_subcommand(
+        "retry", "make the running `run` try again now instead of at the end of its back-off");
     std::vector<const char*> pointers;
     pointers.reserve(args.size());
     for (const auto& arg : args) pointers.push_back(arg.c_str());
@@ -92,7 +106,14 @@ int sender_app::run(int argc, char** argv) {
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_usage;
     }
     sender_settings settings;
-    if (auto applied = binding.apply(settings); !applied) return error(exit_usage, applied.error().detail);
+    // The outbox commands read DATA_PATH only: no identity or broker needed.
+    const bool managing = outbox_command->parsed();
+    if (auto applied = binding.apply(settings, !managing); !applied) return error(exit_usage, applied.error().detail);
+    if (managing) {
+      if (cancel_command->parsed()) return cancel_outbox(settings, cancel_ids);
+      if (retry_command->parsed()) return retry_outbox(settings);
+      return list_outbox(settings, json);
+    }
     if (auto consistent = config::check_consistency(settings.service); !consistent) {
       return error(exit_usage, consistent.error().detail);
     }
@@ -197,6 +218,58 @@ int sender_app::queue_message(const sender_settings& settings, store::outbox& ou
                                   id.error().message());
   }
   out_ << "queued for " << recipient << " (outbox #" << *id << "): " << why << '\n';
+  return exit_success;
+}
+
+result<store::outbox> sender_app::open_existing_outbox(const sender_settings& settings, bool read_only) {
+  const auto path = outbox_path(settings);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return fail(store::errc::not_found, "no database at " + path.string() +
+                                            " (DATA_PATH wrong, or nothing was ever queued with this DATA_PATH)");
+  }
+  auto opened = store::outbox::open(path, store::open_options{.read_only = read_only});
+  if (!opened) return fail(opened.error().code, "cannot open " + path.string() + ": " + opened.error().message());
+  return opened;
+}
+
+int sender_app::list_outbox(const sender_settings& settings, bool json) {
+  auto outbox = open_existing_outbox(settings, true);
+  if (!outbox) return error(exit_usage, outbox.error().detail);
+  auto entries = outbox->oldest();
+  if (!entries) return error(exit_usage, "cannot read the outbox: " + entries.error().message());
+  const auto now = std::chrono::system_clock::now();
+  for (const auto& entry : *entries) out_ << (json ? outbox_json(entry, now) : outbox_line(entry, now)) << '\n';
+  out_.flush();
+  return exit_success;
+}
+
+int sender_app::cancel_outbox(const sender_settings& settings, const std::vector<std::int64_t>& ids) {
+  auto outbox = open_existing_outbox(settings, false);
+  if (!outbox) return error(exit_usage, outbox.error().detail);
+  int code = exit_success;
+  for (const auto id : ids) {
+    // A message already in flight in `run` may still be delivered: removed
+    // here, its acknowledgement finds nothing to remove.
+    if (auto removed = outbox->remove(id); removed) {
+      out_ << "cancelled #" << id << '\n';
+    } else if (removed.error().code == make_error_code(store::errc::not_found)) {
+      code = error(exit_usage, "no outbox entry #" + std::to_string(id) + " (delivered or cancelled already?)");
+    } else {
+      code = error(exit_usage, "#" + std::to_string(id) + ": " + removed.error().message());
+    }
+  }
+  return code;
+}
+
+int sender_app::retry_outbox(const sender_settings& settings) {
+  auto outbox = open_existing_outbox(settings, false);
+  if (!outbox) return error(exit_usage, outbox.error().detail);
+  if (auto requested = outbox->request_retry(); !requested) {
+    return error(exit_usage, "cannot ask for a retry: " + requested.error().message());
+  }
+  out_ << "retry requested: a running `run` tries again within OUTBOX_POLL_INTERVAL (" +
+              config::format_duration(settings.poll_interval) + ")\n";
   return exit_success;
 }
 

@@ -209,6 +209,11 @@ bool client::wait_connected(std::chrono::milliseconds timeout) {
   }) && connected_.load();
 }
 
+void client::retry_now() {
+  retry_requested_ = true;
+  wake();
+}
+
 std::string client::last_error() const {
   std::lock_guard lock(mutex_);
   return last_error_;

@@ -31,6 +31,12 @@ void client::run() {
   while (!stop_requested_) {
     if (phase_ == phase::idle) {
       const auto now = std::chrono::steady_clock::now();
+      if (retry_requested_.exchange(false)) {
+        retry_.reset();
+        quick_losses_ = 0;
+        gave_up_ = false;
+        next_attempt_ = now;
+      }
       if (now < next_attempt_) {
         wait_for_wake(std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now) +
                       std::chrono::milliseconds(1));

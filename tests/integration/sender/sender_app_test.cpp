@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 #include <condition_variable>
@@ -216,7 +218,7 @@ TEST_F(Sender, ARefusedConnectionEndsAOneOffSendAtOnceWithOneLine) {
 TEST_F(Sender, AMistypedSubcommandListsTheSubcommands) {
   auto mistyped = run({"sned", "bob.example", "hi"});
   EXPECT_EQ(mistyped.code, 1);
-  EXPECT_EQ(mistyped.err, "danemq-sender: unknown subcommand 'sned'; the subcommands are: send, run\n");
+  EXPECT_EQ(mistyped.err, "danemq-sender: unknown subcommand 'sned'; the subcommands are: send, run, outbox\n");
 }
 
 TEST_F(Sender, HelpOfASubcommandListsEverySettingThatAppliesWithItsValueType) {
@@ -280,6 +282,102 @@ TEST_F(Sender, QueuesWhenTheBrokerIsUnreachableAndRunDeliversInOrder) {
   const auto got = bob_topic.payloads();
   for (int i = 0; i < 6; ++i) EXPECT_EQ(open_for_bob(got[i]), "queued " + std::to_string(i));
   EXPECT_EQ(runner.delivered(), 6u);
+  EXPECT_EQ(outbox_size(), 0u);
+}
+
+TEST_F(Sender, OutboxListsCancelsAndSaysWhenThereIsNoDatabase) {
+  auto none = run({"outbox"});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("no database at " + (data.path() / "sender.db").string()), std::string::npos) << none.err;
+
+  broker.stop();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(run({"--queue", "send", "bob.example", "m" + std::to_string(i)}).code, 0);
+  auto box = store::outbox::open(data.path() / "sender.db");
+  ASSERT_TRUE(box);
+  const auto entries = box->oldest().value();
+  ASSERT_EQ(entries.size(), 3u);
+  ASSERT_TRUE(box->note_attempt(entries[0].id, "broker refused"));
+
+  auto listed = run({"outbox"});
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  const auto first = "#" + std::to_string(entries[0].id) + " ";
+  EXPECT_EQ(listed.out.rfind(first, 0), 0u) << listed.out;
+  EXPECT_NE(listed.out.find(" bob.example waiting "), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("1 attempt, last error: broker refused"), std::string::npos) << listed.out;
+  EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 3);
+
+  auto json = run({"outbox", "--json"});
+  ASSERT_EQ(json.code, 0);
+  std::istringstream lines(json.out);
+  std::string line;
+  std::vector<std::int64_t> ids;
+  while (std::getline(lines, line)) {
+    const auto object = nlohmann::json::parse(line);
+    ids.push_back(object.at("id").get<std::int64_t>());
+    EXPECT_EQ(object.at("recipient"), "bob.example");
+    EXPECT_TRUE(object.contains("age_seconds"));
+    EXPECT_TRUE(object.contains("attempts"));
+    EXPECT_TRUE(object.contains("last_error"));
+  }
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{entries[0].id, entries[1].id, entries[2].id}));
+
+  auto cancelled = run({"outbox", "cancel", std::to_string(ids[0]), std::to_string(ids[2])});
+  EXPECT_EQ(cancelled.code, 0) << cancelled.err;
+  EXPECT_NE(cancelled.out.find("cancelled #" + std::to_string(ids[2])), std::string::npos);
+  EXPECT_EQ(outbox_size(), 1u);
+  auto unknown = run({"outbox", "cancel", std::to_string(ids[0])});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("no outbox entry #" + std::to_string(ids[0])), std::string::npos) << unknown.err;
+  EXPECT_EQ(run({"outbox", "cancel", "x"}).code, 1);
+
+  // What is left is delivered, and only that.
+  broker.start();
+  subscriber bob_topic(broker, "bob.example");
+  sender_settings settings;
+  settings.service.identity_name = "alice.example";
+  settings.service.data_path = data.path();
+  settings.service.mqtt.host = broker.host();
+  settings.service.mqtt.port = broker.port();
+  settings.poll_interval = 50ms;
+  outbox_runner runner(settings, *box);
+  std::thread running([&] { (void)runner.run(); });
+  const bool got = bob_topic.wait_for(1);
+  std::this_thread::sleep_for(300ms);
+  runner.request_stop();
+  running.join();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(bob_topic.payloads().size(), 1u);
+  EXPECT_EQ(open_for_bob(bob_topic.payloads()[0]), "m1");
+}
+
+TEST_F(Sender, OutboxRetryWakesTheRunnerOutOfItsBackOff) {
+  broker.stop();
+  ASSERT_EQ(run({"--queue", "send", "bob.example", "wake up"}).code, 0);
+  auto box = store::outbox::open(data.path() / "sender.db");
+  ASSERT_TRUE(box);
+  sender_settings settings;
+  settings.service.identity_name = "alice.example";
+  settings.service.data_path = data.path();
+  settings.service.mqtt.host = broker.host();
+  settings.service.mqtt.port = broker.port();
+  settings.poll_interval = 50ms;
+  outbox_runner runner(settings, *box);
+  std::thread running([&] { (void)runner.run(); });
+  // Failed connects make the back-off grow: 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s.
+  std::this_thread::sleep_for(6500ms);
+  broker.start();
+  subscriber bob_topic(broker, "bob.example");
+  auto retried = run({"outbox", "retry"});
+  EXPECT_EQ(retried.code, 0) << retried.err;
+  EXPECT_NE(retried.out.find("retry requested"), std::string::npos) << retried.out;
+  const auto asked = std::chrono::steady_clock::now();
+  const bool got = bob_topic.wait_for(1, 10s);
+  const auto took = std::chrono::steady_clock::now() - asked;
+  runner.request_stop();
+  running.join();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(runner.retries_requested(), 1u);
+  EXPECT_LT(took, 2500ms) << "delivered at the end of the back-off, not at the retry";
   EXPECT_EQ(outbox_size(), 0u);
 }
 

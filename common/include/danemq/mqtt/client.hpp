@@ -177,6 +177,11 @@ class client {
   /// the retries.
   [[nodiscard]] bool gave_up() const noexcept { return gave_up_.load(); }
 
+  /// From any thread: while not connected, the next connect attempt is made
+  /// now instead of at the end of the back-off (which starts again from its
+  /// first delay); it also undoes gave_up().
+  void retry_now();
+
   /// Back-pressure: while paused, nothing more is read from the broker (it
   /// keeps the messages); keepalive goes on.
   void set_paused(bool paused);
@@ -227,6 +232,7 @@ class client {
   std::atomic<bool> connected_{false};
   std::atomic<bool> paused_{false};
   std::atomic<bool> gave_up_{false};
+  std::atomic<bool> retry_requested_{false};
   std::chrono::milliseconds stop_grace_{2000};
 
   // Network thread only.

@@ -24,12 +24,13 @@ struct outbox_entry {
   std::vector<std::uint8_t> payload;  ///< the encrypted message, ready to publish
   std::chrono::system_clock::time_point created_at{};
   int attempts{0};
+  std::string last_error{};  ///< why the last attempt failed; empty before the first
 };
 
 class outbox {
  public:
   /// The schema version this program writes (PRAGMA user_version).
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   /// Opens or creates the sender database at `path` and brings it to
   /// schema_version (read-only: checks it only). Failure: the database
@@ -51,6 +52,12 @@ class outbox {
   /// Counts one more publish attempt.
   [[nodiscard]] result<void> note_attempt(std::int64_t id, const std::string& error);
   [[nodiscard]] result<std::size_t> size();
+
+  /// Asks the running `run` to try again now (from another process, perhaps
+  /// another container on the same volume): a row it polls. Fsynced.
+  [[nodiscard]] result<void> request_retry();
+  /// True once per request_retry(): the request is taken (removed).
+  [[nodiscard]] result<bool> take_retry_request();
 
  private:
   explicit outbox(database db) : db_(std::move(db)) {}
