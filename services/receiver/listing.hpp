@@ -22,8 +22,12 @@ namespace danemq::receiver {
 /// One JSON object: id, raw_id, topic, received_at, quarantined_at, reason {category, code, text}, payload_base64,
 /// size.
 [[nodiscard]] std::string quarantine_json(const store::quarantine_entry& entry);
-/// "<received_at> #<raw id> <topic> <category>:<code> <text> (<n> bytes)" for `quarantine`.
+/// "<received_at> #<id> <topic> <category>:<code> <text> (<n> bytes)" for `quarantine`: the id the
+/// `quarantine show|release|purge` commands take (the JSON's `id`).
 [[nodiscard]] std::string quarantine_line(const store::quarantine_entry& entry);
+/// Everything known of one refused message for `quarantine show`, one fact per
+/// line; the payload as base64 with `with_payload`.
+[[nodiscard]] std::string quarantine_details(const store::quarantine_entry& entry, bool with_payload);
 
 /// ISO 8601 UTC with milliseconds: "2024-05-01T12:00:00.000Z".
 [[nodiscard]] std::string iso_time(std::chrono::system_clock::time_point time);

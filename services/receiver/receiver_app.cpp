@@ -55,8 +55,33 @@ int receiver_app::run(int argc, char** argv) {
     inbox_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
     auto* quarantine_command =
         cli.add_subcommand("quarantine", "list refused messages with their reason, oldest first");
+    quarantine_command->require_subcommand(0, 1);
     quarantine_command->add_option("--since", since, "received at or after: a duration back or a UTC date/time");
     quarantine_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
+    std::int64_t quarantine_id = 0;
+    bool with_payload = false;
+    std::vector<std::int64_t> purge_ids;
+    std::string before;
+    auto* show_command = quarantine_command->add_subcommand("show", "everything known of one refused message");
+    show_command->add_option("id", quarantine_id, "the id `quarantine` lists after #")
+        ->required()
+        ->type_name("ID")
+        ->check(CLI::PositiveNumber);
+    show_command->add_flag("--payload", with_payload, "also the message's bytes, as base64");
+    auto* release_command = quarantine_command->add_subcommand(
+        "release",
+        "process a refused message again, through every check (the running daemon takes it within "
+        "HEALTH_INTERVAL)");
+    release_command->add_option("id", quarantine_id, "the id `quarantine` lists after #")
+        ->required()
+        ->type_name("ID")
+        ->check(CLI::PositiveNumber);
+    auto* purge_command = quarantine_command->add_subcommand("purge", "delete refused messages");
+    purge_command->add_option("id", purge_ids, "the ids `quarantine` lists after #")
+        ->type_name("ID")
+        ->check(CLI::PositiveNumber);
+    purge_command->add_option("--before", before, "those received before: a duration back (30d) or a UTC date/time")
+        ->type_name("DURATION|DATE");
     auto* health_command =
         cli.add_subcommand("health", "exit 0 when the daemon is connected and its identity in sync (HEALTHCHECK)");
     try {
@@ -65,6 +90,7 @@ int receiver_app::run(int argc, char** argv) {
       if (auto unknown = config::unknown_subcommand(cli); unknown && e.get_exit_code() != 0) return error(*unknown);
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_failure;
     }
+    // The quarantine subcommands are listings too: they need DATA_PATH only.
     const bool listing = inbox_command->parsed() || quarantine_command->parsed() || health_command->parsed();
     (void)run_command;
     receiver_settings settings;
@@ -91,6 +117,9 @@ int receiver_app::run(int argc, char** argv) {
       filter.since = *when;
     }
     if (inbox_command->parsed()) return list_inbox(settings, filter);
+    if (show_command->parsed()) return show_quarantined(settings, quarantine_id, with_payload || settings.json_output);
+    if (release_command->parsed()) return release_quarantined(settings, quarantine_id);
+    if (purge_command->parsed()) return purge_quarantined(settings, purge_ids, before);
     if (quarantine_command->parsed()) return list_quarantine(settings, filter);
     if (health_command->parsed()) return health(settings);
 
@@ -153,6 +182,67 @@ int receiver_app::list_quarantine(const receiver_settings& settings, const store
   }
   out_.flush();
   return exit_success;
+}
+
+namespace {
+
+/// The database for the quarantine commands that change it, beside a running daemon.
+result<store::message_store> open_for_writing(const receiver_settings& settings) {
+  const auto path = database_path(settings);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return fail(store::errc::not_found, no_database(settings));
+  auto opened = store::message_store::open(path);
+  if (!opened) return fail(opened.error().code, "cannot open " + path.string() + ": " + opened.error().message());
+  return opened;
+}
+
+}  // namespace
+
+int receiver_app::show_quarantined(const receiver_settings& settings, std::int64_t id, bool with_payload) {
+  auto opened = open_for_reading(settings);
+  if (!opened) return error(opened.error().detail);
+  if (!*opened) return error(no_database(settings));
+  auto found = (*opened)->quarantine().find(id);
+  if (!found) return error("cannot read the quarantine: " + found.error().message());
+  if (!*found) return error("no quarantine entry #" + std::to_string(id));
+  out_ << (settings.json_output ? quarantine_json(**found) + "\n" : quarantine_details(**found, with_payload));
+  out_.flush();
+  return exit_success;
+}
+
+int receiver_app::release_quarantined(const receiver_settings& settings, std::int64_t id) {
+  auto opened = open_for_writing(settings);
+  if (!opened) return error(opened.error().detail);
+  auto released = opened->quarantine().release(id, clock::now());
+  if (!released) {
+    if (released.error().code == make_error_code(store::errc::not_found)) {
+      return error("no quarantine entry #" + std::to_string(id));
+    }
+    return error("cannot release #" + std::to_string(id) + ": " + released.error().message());
+  }
+  out_ << "released #" << id
+       << ": it goes through every check again (the running daemon takes it within HEALTH_INTERVAL, or at its start)\n";
+  return exit_success;
+}
+
+int receiver_app::purge_quarantined(const receiver_settings& settings, const std::vector<std::int64_t>& ids,
+                                    const std::string& before) {
+  if (ids.empty() == before.empty()) return error("quarantine purge: give either ids or --before, not both");
+  auto opened = open_for_writing(settings);
+  if (!opened) return error(opened.error().detail);
+  if (!before.empty()) {
+    auto when = parse_since(before, clock::now());
+    if (!when) return error("--before '" + before + "' is neither a duration (30d) nor a UTC date/time");
+    auto purged = opened->quarantine().purge_before(*when);
+    if (!purged) return error("cannot purge: " + purged.error().message());
+    out_ << "purged " << *purged << " refused messages received before " << iso_time(*when) << '\n';
+    return exit_success;
+  }
+  auto missing = opened->quarantine().purge(ids);
+  if (!missing) return error("cannot purge: " + missing.error().message());
+  out_ << "purged " << ids.size() - missing->size() << " refused messages\n";
+  for (const auto id : *missing) error("no quarantine entry #" + std::to_string(id));
+  return missing->empty() ? exit_success : exit_failure;
 }
 
 int receiver_app::health(const receiver_settings& settings) {

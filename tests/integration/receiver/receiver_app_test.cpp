@@ -176,6 +176,70 @@ TEST_F(ReceiverDaemon, QuarantinesASenderNotAllowedWithoutLookingItUp) {
   EXPECT_NE(text.find("jose:19 sender not allowed"), std::string::npos) << text;
 }
 
+TEST_F(ReceiverDaemon, QuarantineShowReleaseAndPurgeTakeTheListedId) {
+  auto allowed = identity::name_allow_list::parse("carol.example");
+  ASSERT_TRUE(allowed);
+  settings.allowed_senders = *allowed;
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  ASSERT_EQ(send("first refused").first, 0);
+  ASSERT_EQ(send("second refused").first, 0);
+  ASSERT_EQ(send("third refused").first, 0);
+  ASSERT_TRUE(eventually([&] { return daemon->statistics() && daemon->statistics()->quarantined == 3; }));
+  stop();
+
+  auto [as_json, json] = receiver_command({"quarantine", "--json"});
+  ASSERT_EQ(as_json, 0) << json;
+  std::vector<std::int64_t> ids;
+  std::istringstream lines(json);
+  for (std::string line; std::getline(lines, line);) ids.push_back(nlohmann::json::parse(line).at("id"));
+  ASSERT_EQ(ids.size(), 3u);
+  auto [listed, text] = receiver_command({"quarantine"});
+  EXPECT_NE(text.find(" #" + std::to_string(ids[0]) + " bob.example jose:19"), std::string::npos) << text;
+
+  auto [shown, details] = receiver_command({"quarantine", "show", std::to_string(ids[0])});
+  EXPECT_EQ(shown, 0) << details;
+  EXPECT_EQ(details.rfind("#" + std::to_string(ids[0]) + " (raw message ", 0), 0u) << details;
+  EXPECT_NE(details.find("reason: jose:19 sender not allowed"), std::string::npos) << details;
+  EXPECT_EQ(details.find("payload (base64)"), std::string::npos) << details;
+  auto [with_payload, bytes] = receiver_command({"quarantine", "show", std::to_string(ids[0]), "--payload"});
+  EXPECT_NE(bytes.find("payload (base64): "), std::string::npos) << bytes;
+  EXPECT_EQ(receiver_command({"quarantine", "show", "999"}).first, 1);
+
+  // Released while the allow list still refuses alice: quarantined again, after every check.
+  auto [refused_again, said] = receiver_command({"quarantine", "release", std::to_string(ids[0])});
+  EXPECT_EQ(refused_again, 0) << said;
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->statistics() && daemon->statistics()->quarantined == 1; }));
+  stop();
+  EXPECT_EQ(output.str(), "");
+
+  // ALLOWED_SENDERS changed: released, it is accepted by the running daemon.
+  settings.allowed_senders = *identity::name_allow_list::parse("alice.example");
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  // The first one is quarantined anew (with a new id); the second is still where it was.
+  const auto second_id = ids[1];
+  auto [released, released_said] = receiver_command({"quarantine", "release", std::to_string(second_id)});
+  EXPECT_EQ(released, 0) << released_said;
+  ASSERT_TRUE(eventually([&] { return accepted() == 1; })) << "taken by the running daemon";
+  stop();
+  EXPECT_EQ(output.str(), "alice.example says: second refused\n");
+  EXPECT_EQ(receiver_command({"quarantine", "release", std::to_string(second_id)}).first, 1) << "gone";
+
+  // Purge by id, then by age.
+  auto [purged, purged_said] = receiver_command({"quarantine", "purge", std::to_string(ids[2])});
+  EXPECT_EQ(purged, 0) << purged_said;
+  auto [left, left_text] = receiver_command({"quarantine"});
+  EXPECT_EQ(std::count(left_text.begin(), left_text.end(), '\n'), 1) << left_text;
+  EXPECT_EQ(receiver_command({"quarantine", "purge", "--before", "1h"}).second.find("purged 0"), 0u);
+  auto [aged, aged_said] = receiver_command({"quarantine", "purge", "--before", "0s"});
+  EXPECT_EQ(aged, 0) << aged_said;
+  EXPECT_EQ(aged_said.find("purged 1 "), 0u) << aged_said;
+  EXPECT_EQ(receiver_command({"quarantine"}).second, "");
+  EXPECT_EQ(receiver_command({"quarantine", "purge"}).first, 1) << "ids or --before";
+}
+
 TEST_F(ReceiverDaemon, InboxFromTakesTheSenderInAnyCaseAndRefusesANonName) {
   start();
   ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));

@@ -19,6 +19,7 @@
 #include "danemq/store/errors.hpp"
 #include "danemq/store/health_record.hpp"
 #include "danemq/store/outcome_tables.hpp"
+#include "danemq/store/quarantine_actions.hpp"
 #include "danemq/store/raw_queue.hpp"
 #include "danemq/store/replay_table.hpp"
 #include "danemq/store/shared_database.hpp"
@@ -77,6 +78,7 @@ class message_store {
   [[nodiscard]] outcome_tables& outcomes() { return outcomes_; }
   [[nodiscard]] replay_table& replay() { return replay_; }
   [[nodiscard]] health_record& health() { return health_; }
+  [[nodiscard]] quarantine_actions& quarantine() { return quarantine_; }
 
   [[nodiscard]] const std::filesystem::path& path() const { return db_->path(); }
 
@@ -90,6 +92,7 @@ class message_store {
   outcome_tables outcomes_;
   replay_table replay_;
   health_record health_;
+  quarantine_actions quarantine_;
 };
 
 }  // namespace danemq::store
