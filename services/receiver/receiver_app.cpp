@@ -8,6 +8,7 @@
 
 #include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
+#include "danemq/config/version.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/log/log.hpp"
 #include "listing.hpp"
@@ -39,6 +40,8 @@ int receiver_app::run(int argc, char** argv) {
                  "danemq-receiver");
     cli.fallthrough();
     cli.require_subcommand(0, 1);
+    cli.set_version_flag("--version", config::version_text("danemq-receiver"),
+                         "Print the version and those of the libraries");
     cli.footer(
         "Exit codes: 0 success (health: healthy); 1 usage, configuration or start-up failure (health: unhealthy).");
     config::option_binding<receiver_settings> binding(cli, receiver_options());

@@ -12,6 +12,7 @@
 
 #include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
+#include "danemq/config/version.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
@@ -70,6 +71,8 @@ int sender_app::run(int argc, char** argv) {
     CLI::App cli("Sends an end-to-end encrypted, source-signed message over MQTT to a DANE identity.", "danemq-sender");
     cli.fallthrough();
     cli.require_subcommand(1, 1);
+    cli.set_version_flag("--version", config::version_text("danemq-sender"),
+                         "Print the version and those of the libraries");
     cli.footer(
         "Exit codes: 0 acknowledged by the broker (or queued with --queue); 1 usage or configuration; 2 recipient "
         "identity not usable (no TLSA, not DNSSEC-secure, bad key); 3 broker unreachable or publish not acknowledged.");

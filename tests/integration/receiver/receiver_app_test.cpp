@@ -447,6 +447,13 @@ TEST(ReceiverApp, NamesAMissingSettingOnOneLine) {
   EXPECT_EQ(text, "danemq-receiver: IDENTITY_NAME (--identity-name) is required\n");
 }
 
+TEST(ReceiverApp, PrintsItsVersion) {
+  auto [code, text] = run_app<receiver_app>({"danemq-receiver", "--version"});
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(text.rfind("danemq-receiver 0.", 0), 0u) << text;
+  EXPECT_NE(text.find("\ncjose: "), std::string::npos) << text;
+}
+
 TEST(ReceiverApp, AMistypedSubcommandListsTheSubcommands) {
   auto [code, text] = run_app<receiver_app>({"danemq-receiver", "inbx"});
   EXPECT_EQ(code, 1);

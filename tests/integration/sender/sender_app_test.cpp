@@ -215,6 +215,15 @@ TEST_F(Sender, ARefusedConnectionEndsAOneOffSendAtOnceWithOneLine) {
   EXPECT_EQ(outbox_size(), 1u);
 }
 
+TEST_F(Sender, PrintsItsVersionAndThoseOfItsLibraries) {
+  auto version = run({"--version"});
+  EXPECT_EQ(version.code, 0) << version.err;
+  for (const auto* line :
+       {"danemq-sender 0.", " (commit ", "\nOpenSSL: OpenSSL 3", "\nlibmosquitto: 2.", "\nldns: 1.", "\ncjose: 0."}) {
+    EXPECT_NE(version.out.find(line), std::string::npos) << line << " in\n" << version.out;
+  }
+}
+
 TEST_F(Sender, AMistypedSubcommandListsTheSubcommands) {
   auto mistyped = run({"sned", "bob.example", "hi"});
   EXPECT_EQ(mistyped.code, 1);

@@ -182,6 +182,13 @@ TEST(MaintenanceSettings, LookupOfAnotherNameNeedsNoIdentityName) {
   EXPECT_EQ(looked_up.err.find("IDENTITY_NAME"), std::string::npos) << looked_up.err;
 }
 
+TEST(MaintenanceSettings, PrintsItsVersion) {
+  const auto version = run_app({"danemq-maintenance", "--version"});
+  EXPECT_EQ(version.exit_code, exit_success) << version.err;
+  EXPECT_EQ(version.out.rfind("danemq-maintenance 0.", 0), 0u) << version.out;
+  EXPECT_NE(version.out.find("\nldns: "), std::string::npos) << version.out;
+}
+
 TEST(MaintenanceSettings, AMistypedSubcommandListsTheSubcommands) {
   const auto mistyped = run_app({"danemq-maintenance", "chek"});
   EXPECT_EQ(mistyped.exit_code, exit_usage);
@@ -193,8 +200,8 @@ TEST(MaintenanceSettings, AMistypedSubcommandListsTheSubcommands) {
 
 TEST_F(Maintenance, AnUnreachableResolverIsNeverReportedAsTrusted) {
   ASSERT_EQ(run("create-selfsigned-id", {"--key-type", "ec-p256"}).exit_code, exit_success);
-  const std::vector<std::string> unreachable{"--dns-resolver", "127.0.0.1:9", "--dns-timeout-ms", "200",
-                                             "--dns-retries", "0"};
+  const std::vector<std::string> unreachable{
+      "--dns-resolver", "127.0.0.1:9", "--dns-timeout-ms", "200", "--dns-retries", "0"};
   for (const auto& command : {"check", "lookup"}) {
     auto args = unreachable;
     if (std::string(command) == "lookup") args.insert(args.begin(), "peer.example");
