@@ -1,6 +1,7 @@
 #include "dns_commands.hpp"
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "danemq/config/cli_binding.hpp"
@@ -49,26 +50,41 @@ class dns_commands {
     if (!source) return app_.error(exit_usage, source.error().message());
 
     auto& out = app_.out();
-    out << "Local identity: " << name << " (" << described->key_type << "), certificate valid for "
-        << described->remaining.count() << " more days\n";
-    for (const auto& warning : described->warnings) out << "  warning: " << warning << "\n";
     const auto report = report_lookup(**source, name);
-    out << format_report(report);
-
-    // Agreement: peers can use what DNS publishes (no verdict against it) and
-    // a usable record (secure, or PKIX-CD verified) matches the local certificate.
+    std::vector<bool> matches;
     bool agree = false;
-    for (std::size_t i = 0; i < report.records.size(); ++i) {
-      const auto& record = report.records[i];
-      const bool matches =
-          !record.record.data.empty() && dane::record_matches_certificate(record.record, *local->certificate);
-      out << "  [" << i << "] " << (matches ? "matches" : "does not match") << " the local certificate\n";
-      if (matches && !record.problem) agree = true;
+    for (const auto& record : report.records) {
+      // Agreement: peers can use what DNS publishes (no verdict against it) and
+      // a usable record (secure, or PKIX-CD verified) matches the local certificate.
+      matches.push_back(!record.record.data.empty() &&
+                        dane::record_matches_certificate(record.record, *local->certificate));
+      if (matches.back() && !record.problem) agree = true;
     }
     const auto verdict = verdict_of(report);
-    if (agree && verdict == verdict_kind::trusted) {
-      out << "Check: DNS publishes the local identity"
-          << (report.dnssec.status == dane::dnssec_status::secure ? " securely (DNSSEC)" : " (PKIX-CD)") << "\n";
+    const bool in_dns = agree && verdict == verdict_kind::trusted;
+    if (json_) {
+      auto object = nlohmann::json::parse(report_json(report));
+      object["local"] = {{"name", name},
+                         {"key_type", described->key_type},
+                         {"days_left", described->remaining.count()},
+                         {"warnings", described->warnings}};
+      for (std::size_t i = 0; i < matches.size(); ++i) object["records"][i]["matches_local"] = matches[i];
+      object["ok"] = in_dns;
+      out << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else {
+      out << "Local identity: " << name << " (" << described->key_type << "), certificate valid for "
+          << described->remaining.count() << " more days\n";
+      for (const auto& warning : described->warnings) out << "  warning: " << warning << "\n";
+      out << format_report(report);
+      for (std::size_t i = 0; i < matches.size(); ++i) {
+        out << "  [" << i << "] " << (matches[i] ? "matches" : "does not match") << " the local certificate\n";
+      }
+    }
+    if (in_dns) {
+      if (!json_) {
+        out << "Check: DNS publishes the local identity"
+            << (report.dnssec.status == dane::dnssec_status::secure ? " securely (DNSSEC)" : " (PKIX-CD)") << "\n";
+      }
       return exit_success;
     }
     std::string reason;
@@ -90,7 +106,7 @@ class dns_commands {
     auto source = dane::discovery::create(settings->discovery);
     if (!source) return app_.error(exit_usage, source.error().message());
     const auto report = report_lookup(**source, lookup_name_);
-    app_.out() << format_report(report);
+    app_.out() << (json_ ? report_json(report) + "\n" : format_report(report));
     switch (verdict_of(report)) {
       case verdict_kind::trusted: break;
       case verdict_kind::resolver_unreachable:
@@ -163,12 +179,15 @@ class dns_commands {
   }
 
   void add_subcommands(const std::shared_ptr<dns_commands>& self) {
-    app_.add_command("check", "Report what DNS publishes for this identity; exit 0 only if it matches securely",
-                     [self] { return self->check(); });
+    auto* check =
+        app_.add_command("check", "Report what DNS publishes for this identity; exit 0 only if it matches securely",
+                         [self] { return self->check(); });
+    check->add_flag("--json", json_, "the report as one JSON object");
     auto* lookup = app_.add_command(
         "lookup", "Report the TLSA records DNS publishes for any name", [self] { return self->lookup(); },
         /*needs_identity=*/false);
-    lookup->add_option("name", lookup_name_, "DNS name to look up")->required();
+    lookup->add_option("name", lookup_name_, "DNS name to look up")->required()->type_name("NAME");
+    lookup->add_flag("--json", json_, "the report as one JSON object");
     auto* publish = app_.add_command("publish-tlsa", "Publish this identity's TLSA record by signed dynamic update",
                                      [self] { return self->publish(); });
     publish->add_option("--usage", usage_, "Certificate usage (3 = DANE-EE, 4 = PKIX-CD)")
@@ -201,6 +220,7 @@ class dns_commands {
   int matching_{0};
   unsigned ttl_{3600};
   bool force_{false};
+  bool json_{false};
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 #include <iomanip>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "danemq/crypto/openssl.hpp"
@@ -99,6 +100,59 @@ lookup_report report_lookup(const dane::discovery& source, std::string_view requ
     report.verdict = fail(dane::errc::no_usable_record, "only hash records are usable: they carry no key");
   }
   return report;
+}
+
+std::string_view to_string(verdict_kind verdict) noexcept {
+  switch (verdict) {
+    case verdict_kind::trusted: return "trusted";
+    case verdict_kind::resolver_unreachable: return "resolver_unreachable";
+    case verdict_kind::refused: break;
+  }
+  return "refused";
+}
+
+std::string report_json(const lookup_report& report) {
+  const auto verdict = verdict_of(report);
+  nlohmann::json object = {
+      {"name", report.name},
+      {"resolver", report.resolver},
+      {"dnssec_validation", std::string(to_string(report.mode))},
+      {"verdict", std::string(to_string(verdict))},
+  };
+  object["reason"] = report.verdict                     ? nlohmann::json(report.verdict->message())
+                     : report.lookup_error              ? nlohmann::json(report.lookup_error->message())
+                     : verdict == verdict_kind::refused ? nlohmann::json("no usable TLSA record carries a key")
+                                                        : nlohmann::json(nullptr);
+  if (!report.lookup_error || !report.records.empty()) {
+    object["answer"] = {{"rcode", std::string(dane::rcode_name(report.rcode))},
+                        {"authenticated_data", report.authenticated_data},
+                        {"over_tcp", report.over_tcp},
+                        {"ttl", report.ttl}};
+    if (report.extended_error) {
+      object["answer"]["extended_error"] = {{"code", *report.extended_error}, {"text", report.extended_error_text}};
+    }
+  }
+  object["dnssec"] = {{"status", std::string(to_string(report.dnssec.status))}, {"reason", report.dnssec.reason}};
+  object["cnames"] = nlohmann::json::array();
+  for (const auto& link : report.cnames) object["cnames"].push_back({{"owner", link.owner}, {"target", link.target}});
+  object["records"] = nlohmann::json::array();
+  for (const auto& record : report.records) {
+    nlohmann::json entry;
+    if (!record.record.data.empty()) {
+      entry["usage"] = record.record.usage;
+      entry["selector"] = record.record.selector;
+      entry["matching"] = record.record.matching;
+      entry["data"] = crypto::to_hex(record.record.data);
+    }
+    entry["status"] = record.problem ? "not_usable" : record.confirm_only ? "confirm_only" : "usable";
+    entry["problem"] = record.problem ? nlohmann::json(record.problem->message()) : nlohmann::json(nullptr);
+    if (record.subject_common_name) entry["subject_cn"] = *record.subject_common_name;
+    if (!record.subject_alt_names.empty()) entry["subject_alt_names"] = record.subject_alt_names;
+    if (record.not_before) entry["not_before"] = utc_text(*record.not_before);
+    if (record.not_after) entry["not_after"] = utc_text(*record.not_after);
+    object["records"].push_back(std::move(entry));
+  }
+  return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string format_report(const lookup_report& report) {

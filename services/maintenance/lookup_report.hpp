@@ -66,6 +66,17 @@ enum class verdict_kind {
 /// found with its parse status and DNSSEC status. Failures are in the report.
 [[nodiscard]] lookup_report report_lookup(const dane::discovery& source, std::string_view name);
 
+/// The report as one JSON object (one line): name, resolver,
+/// dnssec_validation, verdict ("trusted", "refused", "resolver_unreachable")
+/// and reason, answer (rcode, authenticated_data, over_tcp, ttl,
+/// extended_error), dnssec {status, reason}, cnames, and records, each with
+/// usage, selector, matching, data (hex), status ("usable", "confirm_only",
+/// "not_usable"), problem and the certificate's names and dates.
+[[nodiscard]] std::string report_json(const lookup_report& report);
+
+/// The verdict's name in report_json.
+[[nodiscard]] std::string_view to_string(verdict_kind verdict) noexcept;
+
 /// Human-readable text of a report, one fact per line.
 [[nodiscard]] std::string format_report(const lookup_report& report);
 

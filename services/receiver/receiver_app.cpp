@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
@@ -249,10 +250,19 @@ int receiver_app::purge_quarantined(const receiver_settings& settings, const std
 }
 
 int receiver_app::health(const receiver_settings& settings) {
-  const auto unhealthy = [&](const std::string& why) {
-    out_ << "unhealthy: " << why << '\n';
-    return exit_failure;
+  // With --json: one object, {"healthy", "reason", and what the daemon recorded}.
+  nlohmann::json object = {{"healthy", false}, {"reason", nullptr}};
+  const auto answer = [&](bool healthy, const std::string& text) {
+    if (settings.json_output) {
+      object["healthy"] = healthy;
+      if (!healthy) object["reason"] = text;
+      out_ << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    } else {
+      out_ << (healthy ? "healthy: " : "unhealthy: ") << text << '\n';
+    }
+    return healthy ? exit_success : exit_failure;
   };
+  const auto unhealthy = [&](const std::string& why) { return answer(false, why); };
   auto opened = open_for_reading(settings);
   if (!opened) return unhealthy(opened.error().detail);
   if (!*opened) return unhealthy("no database at " + database_path(settings).string() + " (not started yet?)");
@@ -261,6 +271,12 @@ int receiver_app::health(const receiver_settings& settings) {
   if (!recorded->has_value()) return unhealthy("the daemon has not recorded its health yet");
   const auto& state = **recorded;
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - state.updated_at);
+  object["connected"] = state.connected;
+  object["identity_in_sync"] = state.identity_in_sync;
+  object["updated_at"] = iso_time(state.updated_at);
+  object["age_seconds"] = age.count();
+  object["processing_halted"] =
+      state.processing_halted.empty() ? nlohmann::json(nullptr) : nlohmann::json(state.processing_halted);
   const auto stale_after =
       std::chrono::duration_cast<std::chrono::seconds>(3 * settings.health_interval) + std::chrono::seconds(5);
   if (age > stale_after) {
@@ -271,8 +287,7 @@ int receiver_app::health(const receiver_settings& settings) {
     return unhealthy(state.detail.empty() ? "not connected to the broker" : state.detail);
   }
   if (!state.processing_halted.empty()) return unhealthy("processing halted: " + state.processing_halted);
-  out_ << "healthy: connected, identity in sync\n";
-  return exit_success;
+  return answer(true, "connected, identity in sync");
 }
 
 }  // namespace danemq::receiver

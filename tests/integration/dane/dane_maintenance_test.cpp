@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "danemq/dane/tlsa_rdata.hpp"
 #include "danemq/identity/identity_files.hpp"
@@ -66,6 +67,16 @@ TEST(DaneMaintenance, PublishedRecordPassesCheckAndMismatchFails) {
   EXPECT_EQ(check.exit_code, 0) << all(check);
   EXPECT_NE(check.out.find("DNSSEC: secure"), std::string::npos) << all(check);
   EXPECT_NE(check.out.find("matches the local certificate"), std::string::npos) << all(check);
+
+  const auto as_json = tool.run(name, {"check", "--json"});
+  EXPECT_EQ(as_json.exit_code, 0) << all(as_json);
+  const auto checked = nlohmann::json::parse(as_json.out);
+  EXPECT_EQ(checked["verdict"], "trusted");
+  EXPECT_EQ(checked["ok"], true);
+  EXPECT_EQ(checked["records"][0]["matches_local"], true);
+  EXPECT_EQ(checked["local"]["key_type"], "ec-p256");
+  const auto looked_up = nlohmann::json::parse(tool.run(name, {"lookup", "--json", name}).out);
+  EXPECT_EQ(looked_up["records"][0]["usage"], 3);
 
   const auto local =
       tool.run(name, {"check"}, {{"DNSSEC_VALIDATION", "local"}, {"DNSSEC_TRUST_ANCHOR", rig.trust_anchor().string()}});

@@ -218,6 +218,11 @@ TEST_F(ReceiverDaemon, QuarantineShowReleaseAndPurgeTakeTheListedId) {
   settings.allowed_senders = *identity::name_allow_list::parse("alice.example");
   start();
   ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  EXPECT_TRUE(eventually([&] {
+    auto [code, json] = receiver_command({"health", "--json"});
+    const auto object = nlohmann::json::parse(json);
+    return code == 0 && object["healthy"] == true && object["connected"] == true && object["reason"].is_null();
+  })) << receiver_command({"health", "--json"}).second;
   // The first one is quarantined anew (with a new id); the second is still where it was.
   const auto second_id = ids[1];
   auto [released, released_said] = receiver_command({"quarantine", "release", std::to_string(second_id)});
@@ -472,6 +477,12 @@ TEST(ReceiverApp, SaysThereIsNoDatabaseBeforeTheFirstRun) {
   auto [health, why] = run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "health"});
   EXPECT_EQ(health, 1);
   EXPECT_NE(why.find("no database"), std::string::npos);
+  auto [as_json, json] =
+      run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "health", "--json"});
+  EXPECT_EQ(as_json, 1);
+  const auto object = nlohmann::json::parse(json);
+  EXPECT_EQ(object["healthy"], false);
+  EXPECT_NE(object["reason"].get<std::string>().find("no database"), std::string::npos) << json;
 }
 
 TEST(ReceiverApp, RefusesALimitBelowOne) {
