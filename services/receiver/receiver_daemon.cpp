@@ -50,6 +50,15 @@ int receiver_daemon::run() {
         "acknowledges QoS 2 before we can store), see docs/delivery.md",
         service.mqtt.qos);
   }
+  if (!settings_.metrics_address.empty()) {
+    auto serving = receiver_metrics::serve(settings_.metrics_address);
+    if (!serving) {
+      spdlog::error("{}", serving.error().detail);
+      return exit_failure;
+    }
+    metrics_ = std::move(*serving);
+    spdlog::info("metrics on http://{}/metrics", settings_.metrics_address);
+  }
   if (auto prepared = config::prepare_data_path(service); !prepared) {
     spdlog::error("{}", prepared.error().detail);
     return exit_failure;
@@ -222,11 +231,20 @@ result<void> receiver_daemon::store_batch(std::vector<mqtt::message>& batch) {
       ++fresh;
     }
   }
+  if (metrics_) metrics_->received(fresh, stored->size() - fresh);
   pipeline_->notify_stored(fresh);
   return ok();
 }
 
 void receiver_daemon::on_outcome(const processing_outcome& outcome) {
+  if (metrics_) {
+    if (outcome.what == fate::accepted) metrics_->accepted(clock::now() - outcome.accepted->received_at);
+    if (outcome.what == fate::quarantined) {
+      const auto reason = store::refusal::of(*outcome.reason);
+      metrics_->quarantined(reason.category + ":" + std::to_string(reason.value));
+    }
+    if (outcome.what == fate::deferred) metrics_->deferred();
+  }
   switch (outcome.what) {
     case fate::accepted: {
       const auto& entry = *outcome.accepted;
@@ -269,6 +287,20 @@ void receiver_daemon::save_health() {
     std::lock_guard lock(state_mutex_);
     health.detail = health_detail_;
     health.processing_halted = processing_halted_;
+  }
+  if (metrics_) {
+    receiver_levels levels;
+    levels.connected = health.connected;
+    levels.identity_in_sync = health.identity_in_sync;
+    if (auto stats = statistics()) {
+      levels.backlog = stats->backlog;
+      levels.paused = stats->paused;
+    }
+    if (auto mqtt = mqtt_statistics()) {
+      levels.reconnects = mqtt->connection_losses;
+      levels.suspected_takeovers = mqtt->suspected_takeovers;
+    }
+    metrics_->levels(levels);
   }
   if (stopping_) {
     health.connected = false;

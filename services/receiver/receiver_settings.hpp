@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 
 #include "danemq/config/options.hpp"
 #include "danemq/config/service_settings.hpp"
@@ -14,8 +15,9 @@ namespace danemq::receiver {
 
 struct receiver_settings {
   config::service_settings service{};
-  bool json_output{false};    ///< OUTPUT_JSON: one JSON object per message/row
-  bool accept_legacy{false};  ///< ACCEPT_LEGACY: accept the original's format
+  bool json_output{false};        ///< OUTPUT_JSON: one JSON object per message/row
+  bool accept_legacy{false};      ///< ACCEPT_LEGACY: accept the original's format
+  std::string metrics_address{};  ///< METRICS_ADDRESS: host:port of the Prometheus endpoint; empty: none
   /// ALLOWED_SENDERS: who may write to us, checked before any DNS lookup; empty: anyone.
   identity::name_allow_list allowed_senders{};
   std::chrono::seconds max_age{std::chrono::days(7)};  ///< MESSAGE_MAX_AGE: acceptance horizon of `iat`
