@@ -10,6 +10,7 @@
 #include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
 #include "danemq/config/version.hpp"
+#include "danemq/core/display_text.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/log/log.hpp"
 #include "listing.hpp"
@@ -86,6 +87,10 @@ int receiver_app::run(int argc, char** argv) {
         ->check(CLI::PositiveNumber);
     purge_command->add_option("--before", before, "those received before: a duration back (30d) or a UTC date/time")
         ->type_name("DURATION|DATE");
+    auto* stats_command =
+        cli.add_subcommand("stats", "what became of the messages received (in a period): counts by state and reason");
+    stats_command->add_option("--since", since, "received at or after: a duration back (24h, 7d) or a UTC date/time")
+        ->type_name("DURATION|DATE");
     auto* health_command =
         cli.add_subcommand("health", "exit 0 when the daemon is connected and its identity in sync (HEALTHCHECK)");
     try {
@@ -95,7 +100,8 @@ int receiver_app::run(int argc, char** argv) {
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_failure;
     }
     // The quarantine subcommands are listings too: they need DATA_PATH only.
-    const bool listing = inbox_command->parsed() || quarantine_command->parsed() || health_command->parsed();
+    const bool listing =
+        inbox_command->parsed() || quarantine_command->parsed() || health_command->parsed() || stats_command->parsed();
     (void)run_command;
     receiver_settings settings;
     if (auto applied = binding.apply(settings, !listing); !applied) return error(applied.error().detail);
@@ -126,6 +132,7 @@ int receiver_app::run(int argc, char** argv) {
     if (purge_command->parsed()) return purge_quarantined(settings, purge_ids, before);
     if (quarantine_command->parsed()) return list_quarantine(settings, filter);
     if (health_command->parsed()) return health(settings);
+    if (stats_command->parsed()) return stats(settings, filter.since);
 
     if (auto dropped = config::apply_app_uid(settings.service.app_uid); !dropped) return error(dropped.error().detail);
     auto daemon = std::make_unique<receiver_daemon>(settings, out_, dependencies_);
@@ -247,6 +254,40 @@ int receiver_app::purge_quarantined(const receiver_settings& settings, const std
   out_ << "purged " << ids.size() - missing->size() << " refused messages\n";
   for (const auto id : *missing) error("no quarantine entry #" + std::to_string(id));
   return missing->empty() ? exit_success : exit_failure;
+}
+
+int receiver_app::stats(const receiver_settings& settings, const std::optional<clock::time_point>& since) {
+  auto opened = open_for_reading(settings);
+  if (!opened) return error(opened.error().detail);
+  if (!*opened) return error(no_database(settings));
+  auto summary = (*opened)->summary(since);
+  if (!summary) return error("cannot count: " + summary.error().message());
+  if (settings.json_output) {
+    nlohmann::json reasons = nlohmann::json::object();
+    for (const auto& [reason, counted] : summary->reasons) {
+      reasons[reason] = {{"count", counted.first}, {"example", counted.second}};
+    }
+    const nlohmann::json object = {
+        {"since", since ? nlohmann::json(iso_time(*since)) : nlohmann::json(nullptr)},
+        {"received", summary->received},
+        {"copies", summary->copies},
+        {"accepted", summary->accepted},
+        {"quarantined", summary->quarantined},
+        {"pending", summary->pending},
+        {"quarantined_by_reason", reasons},
+    };
+    out_ << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return exit_success;
+  }
+  out_ << "messages received " << (since ? "since " + iso_time(*since) : std::string("since the database began"))
+       << ": " << summary->received << " (and " << summary->copies << " copies kept once)\n"
+       << "accepted: " << summary->accepted << "\n"
+       << "quarantined: " << summary->quarantined << "\n";
+  for (const auto& [reason, counted] : summary->reasons) {
+    out_ << "  " << reason << " " << counted.first << " (e.g. " << core::escape_for_display(counted.second) << ")\n";
+  }
+  out_ << "not decided yet: " << summary->pending << "\n";
+  return exit_success;
 }
 
 int receiver_app::health(const receiver_settings& settings) {

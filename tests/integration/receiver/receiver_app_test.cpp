@@ -307,6 +307,18 @@ TEST_F(ReceiverDaemon, ServesPrometheusMetricsThatMoveAsMessagesAreAcceptedAndQu
   EXPECT_EQ(sample(after, "danemq_processing_duration_seconds_count"), 1) << after;
   EXPECT_NE(after.find("danemq_messages_quarantined_total{reason=\"jose:"), std::string::npos) << after;
   stop();
+
+  // The same without Prometheus: stats, from the database.
+  auto [counted, summary] = receiver_command({"stats", "--since", "1h"});
+  EXPECT_EQ(counted, 0) << summary;
+  EXPECT_NE(summary.find(": 2 (and 0 copies kept once)\naccepted: 1\nquarantined: 1\n  jose:"), std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("not decided yet: 0"), std::string::npos) << summary;
+  auto [as_json, json] = receiver_command({"stats", "--json"});
+  const auto object = nlohmann::json::parse(json);
+  EXPECT_EQ(object["accepted"], 1);
+  EXPECT_EQ(object["quarantined"], 1);
+  EXPECT_TRUE(object["since"].is_null());
 }
 
 TEST_F(ReceiverDaemon, InboxFromTakesTheSenderInAnyCaseAndRefusesANonName) {
@@ -526,7 +538,7 @@ TEST(ReceiverApp, PrintsItsVersion) {
 TEST(ReceiverApp, AMistypedSubcommandListsTheSubcommands) {
   auto [code, text] = run_app<receiver_app>({"danemq-receiver", "inbx"});
   EXPECT_EQ(code, 1);
-  EXPECT_NE(text.find("unknown subcommand 'inbx'; the subcommands are: run, inbox, quarantine, health"),
+  EXPECT_NE(text.find("unknown subcommand 'inbx'; the subcommands are: run, inbox, quarantine, stats, health"),
             std::string::npos)
       << text;
 }

@@ -11,8 +11,12 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "danemq/core/result.hpp"
@@ -47,6 +51,17 @@ struct message_store_limits {
   std::chrono::milliseconds replay_purge_margin{std::chrono::seconds(60)};
 };
 
+/// Counts for `danemq-receiver stats`: what became of the messages received in a period.
+struct message_summary {
+  std::uint64_t received{0};     ///< distinct messages received
+  std::uint64_t copies{0};       ///< further copies of them (redeliveries, identical replays)
+  std::uint64_t accepted{0};     ///< in the inbox
+  std::uint64_t quarantined{0};  ///< in the quarantine
+  std::uint64_t pending{0};      ///< not decided yet (new, or waiting for a retry)
+  /// Quarantined by reason ("jose:19") with one reason text as an example.
+  std::map<std::string, std::pair<std::uint64_t, std::string>> reasons;
+};
+
 class message_store {
  public:
   /// The schema version this program writes (PRAGMA user_version).
@@ -79,6 +94,8 @@ class message_store {
   [[nodiscard]] replay_table& replay() { return replay_; }
   [[nodiscard]] health_record& health() { return health_; }
   [[nodiscard]] quarantine_actions& quarantine() { return quarantine_; }
+  /// What became of the messages received at or after `since` (all: none).
+  [[nodiscard]] result<message_summary> summary(std::optional<clock::time_point> since);
 
   [[nodiscard]] const std::filesystem::path& path() const { return db_->path(); }
 
