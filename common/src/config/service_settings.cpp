@@ -251,8 +251,8 @@ option_table<service_settings> service_options(bool identity_required) {
       {.env = "DATA_PATH",
        .flag = "--data-path",
        .value = directory<S>(&S::data_path),
-       .help = "directory of the SQLite database (`receiver.db`, `sender.db`); outside a container the default is "
-               "used only if it exists"},
+       .help = "directory of the SQLite database (`receiver.db`, `sender.db`); outside a container the path "
+               "given by no setting must exist"},
       {.env = "APP_UID",
        .flag = "--app-uid",
        .value = {.apply = [](S& s, std::string_view text) -> result<void> {
