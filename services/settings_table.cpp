@@ -3,11 +3,14 @@
 //   danemq-settings-table                      prints the markdown table
 //   danemq-settings-table --check README.md    exit 1 when README.md's table differs
 //   danemq-settings-table --write README.md    puts the table into README.md
+//   danemq-settings-table --man DIR            writes the three man pages (<program>.1)
+//   danemq-settings-table --completion DIR     writes their bash completions (<program>)
 // The table sits between <!-- settings:begin --> and <!-- settings:end -->.
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "danemq/config/settings_doc.hpp"
 #include "maintenance_settings.hpp"
@@ -29,6 +32,42 @@ std::string generated_table() {
   });
 }
 
+std::vector<config::documented_program> programs() {
+  return {
+      {.name = "danemq-receiver",
+       .summary = "receive end-to-end encrypted messages over MQTT, senders verified by DANE",
+       .commands = {"run", "inbox", "quarantine", "quarantine show", "quarantine release", "quarantine purge", "stats",
+                    "health"},
+       .tables = {config::document('r', receiver::receiver_options())}},
+      {.name = "danemq-sender",
+       .summary = "send an end-to-end encrypted, signed message over MQTT to a DANE identity",
+       .commands = {"send", "run", "outbox", "outbox cancel", "outbox retry"},
+       .tables = {config::document('s', sender::sender_options())}},
+      {.name = "danemq-maintenance",
+       .summary = "create a danemq device identity and publish it as a DANE TLSA record",
+       .commands = {"create-selfsigned-id", "create-id-csr", "generate-tlsa", "publish-tlsa", "check", "lookup",
+                    "watch"},
+       .tables = {config::document('m', maintenance::maintenance_options()),
+                  config::document('m', maintenance::dns_options()),
+                  config::document('m', maintenance::watch_options())}},
+  };
+}
+
+/// Writes one file per program into `dir`; exit code.
+int write_each(const std::string& dir, const std::string& suffix,
+               std::string (*render)(const config::documented_program&)) {
+  for (const auto& program : programs()) {
+    const std::string path = dir + "/" + program.name + suffix;
+    std::ofstream out(path);
+    out << render(program);
+    if (!out) {
+      std::cerr << "danemq-settings-table: cannot write " << path << '\n';
+      return 1;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -38,6 +77,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string mode = argv[1];
+  if (argc == 3 && mode == "--man") return write_each(argv[2], ".1", config::man_page);
+  if (argc == 3 && mode == "--completion") return write_each(argv[2], "", config::bash_completion);
   if (argc != 3 || (mode != "--check" && mode != "--write")) {
     std::cerr << "usage: danemq-settings-table [--check|--write README.md]\n";
     return 1;

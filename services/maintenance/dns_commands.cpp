@@ -1,6 +1,7 @@
 #include "dns_commands.hpp"
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "danemq/config/cli_binding.hpp"
@@ -15,6 +16,23 @@
 
 namespace danemq::maintenance {
 namespace {
+
+/// Why no danemq peer can use `record` to encrypt to this identity, or
+/// nothing when one can: peers need the key itself in DNS (trust.hpp).
+std::optional<std::string> unusable_by_peers(const identity::tlsa_record& record) {
+  if (record.matching != identity::tlsa::exact) {
+    return "a hash record (matching type " + std::to_string(record.matching) +
+           ") carries no key: danemq peers cannot encrypt to it (use --matching 0)";
+  }
+  switch (record.usage) {
+    case identity::tlsa::dane_ee: return std::nullopt;
+    case identity::tlsa::pkix_ee:
+    case identity::tlsa::pkix_cd:
+      if (record.selector == identity::tlsa::full_certificate) return std::nullopt;
+      return "usage " + std::to_string(record.usage) + " needs the whole certificate (--selector 0)";
+    default: return "usage " + std::to_string(record.usage) + " (a trust anchor) is not used for danemq identities";
+  }
+}
 
 /// State of the DNS subcommands, alive as long as the CLI (owned by its callbacks).
 class dns_commands {
@@ -33,29 +51,47 @@ class dns_commands {
     if (!source) return app_.error(exit_usage, source.error().message());
 
     auto& out = app_.out();
-    out << "Local identity: " << name << " (" << described->key_type << "), certificate valid for "
-        << described->remaining.count() << " more days\n";
-    for (const auto& warning : described->warnings) out << "  warning: " << warning << "\n";
     const auto report = report_lookup(**source, name);
-    out << format_report(report);
-
-    // Agreement: peers can use what DNS publishes (no verdict against it) and
-    // a usable record (secure, or PKIX-CD verified) matches the local certificate.
+    std::vector<bool> matches;
     bool agree = false;
-    for (std::size_t i = 0; i < report.records.size(); ++i) {
-      const auto& record = report.records[i];
-      const bool matches =
-          !record.record.data.empty() && dane::record_matches_certificate(record.record, *local->certificate);
-      out << "  [" << i << "] " << (matches ? "matches" : "does not match") << " the local certificate\n";
-      if (matches && !record.problem) agree = true;
+    for (const auto& record : report.records) {
+      // Agreement: peers can use what DNS publishes (no verdict against it) and
+      // a usable record (secure, or PKIX-CD verified) matches the local certificate.
+      matches.push_back(!record.record.data.empty() &&
+                        dane::record_matches_certificate(record.record, *local->certificate));
+      if (matches.back() && !record.problem) agree = true;
     }
-    if (agree && !report.verdict) {
-      out << "Check: DNS publishes the local identity"
-          << (report.dnssec.status == dane::dnssec_status::secure ? " securely (DNSSEC)" : " (PKIX-CD)") << "\n";
+    const auto verdict = verdict_of(report);
+    const bool in_dns = agree && verdict == verdict_kind::trusted;
+    if (json_) {
+      auto object = nlohmann::json::parse(report_json(report));
+      object["local"] = {{"name", name},
+                         {"key_type", described->key_type},
+                         {"days_left", described->remaining.count()},
+                         {"warnings", described->warnings}};
+      for (std::size_t i = 0; i < matches.size(); ++i) object["records"][i]["matches_local"] = matches[i];
+      object["ok"] = in_dns;
+      out << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else {
+      out << "Local identity: " << name << " (" << described->key_type << "), certificate valid for "
+          << described->remaining.count() << " more days\n";
+      for (const auto& warning : described->warnings) out << "  warning: " << warning << "\n";
+      out << format_report(report);
+      for (std::size_t i = 0; i < matches.size(); ++i) {
+        out << "  [" << i << "] " << (matches[i] ? "matches" : "does not match") << " the local certificate\n";
+      }
+    }
+    if (in_dns) {
+      if (!json_) {
+        out << "Check: DNS publishes the local identity"
+            << (report.dnssec.status == dane::dnssec_status::secure ? " securely (DNSSEC)" : " (PKIX-CD)") << "\n";
+      }
       return exit_success;
     }
     std::string reason;
-    if (report.lookup_error) {
+    if (verdict == verdict_kind::resolver_unreachable) {
+      reason = "resolver unreachable: " + report.lookup_error->message();
+    } else if (report.lookup_error) {
       reason = report.lookup_error->message();
     } else if (report.verdict) {
       reason = report.verdict->message();
@@ -71,10 +107,18 @@ class dns_commands {
     auto source = dane::discovery::create(settings->discovery);
     if (!source) return app_.error(exit_usage, source.error().message());
     const auto report = report_lookup(**source, lookup_name_);
-    app_.out() << format_report(report);
-    if (report.verdict || report.lookup_error) {
-      const auto& why = report.verdict ? *report.verdict : *report.lookup_error;
-      return app_.error(exit_dns_mismatch, "lookup of " + report.name + ": " + why.message());
+    app_.out() << (json_ ? report_json(report) + "\n" : format_report(report));
+    switch (verdict_of(report)) {
+      case verdict_kind::trusted: break;
+      case verdict_kind::resolver_unreachable:
+        return app_.error(exit_dns_mismatch,
+                          "lookup of " + report.name + ": resolver unreachable: " + report.lookup_error->message());
+      case verdict_kind::refused:
+        return app_.error(exit_dns_mismatch,
+                          "lookup of " + report.name + ": " +
+                              (report.verdict        ? report.verdict->message()
+                               : report.lookup_error ? report.lookup_error->message()
+                                                     : std::string("no usable TLSA record carries a key")));
     }
     return exit_success;
   }
@@ -94,20 +138,39 @@ class dns_commands {
         key_set_records(*keys, tlsa_parameters{static_cast<std::uint8_t>(usage_), static_cast<std::uint8_t>(selector_),
                                                static_cast<std::uint8_t>(matching_)});
     if (!records) return app_.error(exit_usage, records.error().message());
+    for (const auto& record : *records) {
+      if (auto unusable = unusable_by_peers(record)) {
+        if (!force_) {
+          return app_.error(exit_usage, "TLSA " + record.to_string().substr(0, 5) + ": " + *unusable +
+                                            "; --force publishes it anyway");
+        }
+        app_.err() << "warning: TLSA " << record.to_string().substr(0, 5) << ": " << *unusable << "\n";
+      }
+    }
     const unsigned ttl = ttl_option_ != nullptr && ttl_option_->count() > 0 ? ttl_ : settings->tlsa_ttl;
     auto published = publish_records(app_, *target, name, *records, ttl);
     if (!published) return app_.error(exit_dns_mismatch, "publish-tlsa: " + published.error().message());
     app_.out() << "(run `check` to see it through the resolver, which may keep an earlier answer for its TTL)\n";
+    if (auto zone = dane::zone_of(*target, name)) {
+      auto is_signed = dane::zone_is_signed(*target, *zone);
+      if (is_signed && !*is_signed) {
+        app_.err() << "warning: the zone " << *zone
+                   << " is not signed (no DNSKEY): peers will not trust this record until it is signed with DNSSEC\n";
+      }
+    }
     return exit_success;
   }
 
   void add_subcommands(const std::shared_ptr<dns_commands>& self) {
-    app_.add_command("check", "Report what DNS publishes for this identity; exit 0 only if it matches securely",
-                     [self] { return self->check(); });
+    auto* check =
+        app_.add_command("check", "Report what DNS publishes for this identity; exit 0 only if it matches securely",
+                         [self] { return self->check(); });
+    check->add_flag("--json", json_, "the report as one JSON object");
     auto* lookup = app_.add_command(
         "lookup", "Report the TLSA records DNS publishes for any name", [self] { return self->lookup(); },
         /*needs_identity=*/false);
-    lookup->add_option("name", lookup_name_, "DNS name to look up")->required();
+    lookup->add_option("name", lookup_name_, "DNS name to look up")->required()->type_name("NAME");
+    lookup->add_flag("--json", json_, "the report as one JSON object");
     auto* publish = app_.add_command("publish-tlsa", "Publish this identity's TLSA record by signed dynamic update",
                                      [self] { return self->publish(); });
     publish->add_option("--usage", usage_, "Certificate usage (3 = DANE-EE, 4 = PKIX-CD)")
@@ -119,6 +182,7 @@ class dns_commands {
     publish->add_option("--matching", matching_, "Matching type (0 = exact, 1 = SHA-256, 2 = SHA-512)")
         ->check(CLI::Range(0, 2))
         ->capture_default_str();
+    publish->add_flag("--force", force_, "Publish a record no danemq peer can use (e.g. a hash record)");
     ttl_option_ = publish->add_option("--ttl", ttl_, "TTL of the records, in seconds [default: TLSA_TTL]")
                       ->check(CLI::Range(1, 86400));
   }
@@ -133,6 +197,8 @@ class dns_commands {
   int matching_{0};
   unsigned ttl_{3600};
   CLI::Option* ttl_option_{nullptr};
+  bool force_{false};
+  bool json_{false};
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "lookup_report.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <iomanip>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "danemq/crypto/openssl.hpp"
@@ -24,6 +26,21 @@ std::string utc_text(std::chrono::system_clock::time_point when) {
 }
 
 }  // namespace
+
+verdict_kind verdict_of(const lookup_report& report) {
+  if (report.lookup_error) {
+    const auto& code = report.lookup_error->code;
+    if (code == make_error_code(dane::errc::timeout) || code == make_error_code(dane::errc::network_error)) {
+      return verdict_kind::resolver_unreachable;
+    }
+    return verdict_kind::refused;
+  }
+  if (report.verdict) return verdict_kind::refused;
+  const bool has_key = std::any_of(report.records.begin(), report.records.end(), [](const record_report& record) {
+    return !record.problem && !record.confirm_only && !record.record.data.empty();
+  });
+  return has_key ? verdict_kind::trusted : verdict_kind::refused;
+}
 
 lookup_report report_lookup(const dane::discovery& source, std::string_view requested) {
   lookup_report report;
@@ -85,6 +102,59 @@ lookup_report report_lookup(const dane::discovery& source, std::string_view requ
   return report;
 }
 
+std::string_view to_string(verdict_kind verdict) noexcept {
+  switch (verdict) {
+    case verdict_kind::trusted: return "trusted";
+    case verdict_kind::resolver_unreachable: return "resolver_unreachable";
+    case verdict_kind::refused: break;
+  }
+  return "refused";
+}
+
+std::string report_json(const lookup_report& report) {
+  const auto verdict = verdict_of(report);
+  nlohmann::json object = {
+      {"name", report.name},
+      {"resolver", report.resolver},
+      {"dnssec_validation", std::string(to_string(report.mode))},
+      {"verdict", std::string(to_string(verdict))},
+  };
+  object["reason"] = report.verdict                     ? nlohmann::json(report.verdict->message())
+                     : report.lookup_error              ? nlohmann::json(report.lookup_error->message())
+                     : verdict == verdict_kind::refused ? nlohmann::json("no usable TLSA record carries a key")
+                                                        : nlohmann::json(nullptr);
+  if (!report.lookup_error || !report.records.empty()) {
+    object["answer"] = {{"rcode", std::string(dane::rcode_name(report.rcode))},
+                        {"authenticated_data", report.authenticated_data},
+                        {"over_tcp", report.over_tcp},
+                        {"ttl", report.ttl}};
+    if (report.extended_error) {
+      object["answer"]["extended_error"] = {{"code", *report.extended_error}, {"text", report.extended_error_text}};
+    }
+  }
+  object["dnssec"] = {{"status", std::string(to_string(report.dnssec.status))}, {"reason", report.dnssec.reason}};
+  object["cnames"] = nlohmann::json::array();
+  for (const auto& link : report.cnames) object["cnames"].push_back({{"owner", link.owner}, {"target", link.target}});
+  object["records"] = nlohmann::json::array();
+  for (const auto& record : report.records) {
+    nlohmann::json entry;
+    if (!record.record.data.empty()) {
+      entry["usage"] = record.record.usage;
+      entry["selector"] = record.record.selector;
+      entry["matching"] = record.record.matching;
+      entry["data"] = crypto::to_hex(record.record.data);
+    }
+    entry["status"] = record.problem ? "not_usable" : record.confirm_only ? "confirm_only" : "usable";
+    entry["problem"] = record.problem ? nlohmann::json(record.problem->message()) : nlohmann::json(nullptr);
+    if (record.subject_common_name) entry["subject_cn"] = *record.subject_common_name;
+    if (!record.subject_alt_names.empty()) entry["subject_alt_names"] = record.subject_alt_names;
+    if (record.not_before) entry["not_before"] = utc_text(*record.not_before);
+    if (record.not_after) entry["not_after"] = utc_text(*record.not_after);
+    object["records"].push_back(std::move(entry));
+  }
+  return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string format_report(const lookup_report& report) {
   std::ostringstream out;
   out << "Name: " << report.name << "\n";
@@ -123,7 +193,18 @@ std::string format_report(const lookup_report& report) {
     if (record.not_before) out << "      not before: " << utc_text(*record.not_before) << "\n";
     if (record.not_after) out << "      not after: " << utc_text(*record.not_after) << "\n";
   }
-  out << "Verdict: " << (report.verdict ? "refused: " + report.verdict->message() : std::string("trusted")) << "\n";
+  out << "Verdict: ";
+  switch (verdict_of(report)) {
+    case verdict_kind::trusted: out << "trusted"; break;
+    case verdict_kind::resolver_unreachable: out << "resolver unreachable: " << report.lookup_error->message(); break;
+    case verdict_kind::refused:
+      out << "refused: "
+          << (report.verdict        ? report.verdict->message()
+              : report.lookup_error ? report.lookup_error->message()
+                                    : std::string("no usable TLSA record carries a key"));
+      break;
+  }
+  out << "\n";
   return out.str();
 }
 

@@ -51,9 +51,31 @@ struct lookup_report {
   std::optional<failure> verdict;
 };
 
+/// What a report concludes. Only `trusted` lets a peer use the name: a usable
+/// record that carries a key, no verdict against it and an answer at all.
+enum class verdict_kind {
+  trusted,
+  refused,               ///< DNS answered, and what it says is not usable
+  resolver_unreachable,  ///< no answer (timeout, network error): nothing is known
+};
+
+/// The verdict of a report (see verdict_kind).
+[[nodiscard]] verdict_kind verdict_of(const lookup_report& report);
+
 /// An uncached lookup of `name` through `source`, reporting every TLSA record
 /// found with its parse status and DNSSEC status. Failures are in the report.
 [[nodiscard]] lookup_report report_lookup(const dane::discovery& source, std::string_view name);
+
+/// The report as one JSON object (one line): name, resolver,
+/// dnssec_validation, verdict ("trusted", "refused", "resolver_unreachable")
+/// and reason, answer (rcode, authenticated_data, over_tcp, ttl,
+/// extended_error), dnssec {status, reason}, cnames, and records, each with
+/// usage, selector, matching, data (hex), status ("usable", "confirm_only",
+/// "not_usable"), problem and the certificate's names and dates.
+[[nodiscard]] std::string report_json(const lookup_report& report);
+
+/// The verdict's name in report_json.
+[[nodiscard]] std::string_view to_string(verdict_kind verdict) noexcept;
 
 /// Human-readable text of a report, one fact per line.
 [[nodiscard]] std::string format_report(const lookup_report& report);

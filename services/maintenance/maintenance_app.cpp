@@ -12,6 +12,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "danemq/config/version.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/tlsa_record.hpp"
 #include "dns_commands.hpp"
@@ -57,6 +58,8 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
   cli_.require_subcommand(1);
   cli_.fallthrough();
   cli_.set_help_all_flag("--help-all", "Show help for every subcommand");
+  cli_.set_version_flag("--version", config::version_text("danemq-maintenance"),
+                        "Print the version and those of the libraries");
 
   auto* selfsigned = add_command("create-selfsigned-id", "Create a private key and a self-signed certificate",
                                  [this] { return create_selfsigned_id(); });
@@ -145,7 +148,10 @@ int maintenance_app::run(int argc, char** argv) {
     return cli_.exit(help, out_, err_);
   } catch (const CLI::CallForAllHelp& help) {
     return cli_.exit(help, out_, err_);
+  } catch (const CLI::CallForVersion& version) {
+    return cli_.exit(version, out_, err_);
   } catch (const CLI::ParseError& parse_error) {
+    if (auto unknown = config::unknown_subcommand(cli_)) return error(exit_usage, *unknown);
     return error(exit_usage, parse_error.what());
   }
   if (auto valid = validate_settings(); !valid) return error(exit_usage, valid.error().detail);

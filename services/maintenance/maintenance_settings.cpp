@@ -39,7 +39,8 @@ config::option_table<settings> maintenance_options() {
                    s.identity_name = *name;
                    return ok();
                  },
-                 .show = [](const S& s) { return s.identity_name; }},
+                 .show = [](const S& s) { return s.identity_name; },
+                 .type_name = "NAME"},
        .help = "DNS name of this device's identity (not needed by `lookup`)",
        .required = true,
        .original = true},
@@ -49,7 +50,8 @@ config::option_table<settings> maintenance_options() {
                    s.crypto_path = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.crypto_path.string(); }},
+                 .show = [](const S& s) { return s.crypto_path.string(); },
+                 .type_name = "DIR"},
        .help = "directory of `<name>.key.pem`, `<name>.crt.pem`, `<name>.csr.pem`",
        .original = true},
       {.env = "APP_UID",
@@ -62,7 +64,8 @@ config::option_table<settings> maintenance_options() {
                    s.app_uid = static_cast<uid_t>(std::stoul(std::string(text)));
                    return ok();
                  },
-                 .show = [](const S& s) { return s.app_uid ? std::to_string(*s.app_uid) : std::string(); }},
+                 .show = [](const S& s) { return s.app_uid ? std::to_string(*s.app_uid) : std::string(); },
+                 .type_name = "UID"},
        .help = "the user that owns the files written",
        .original = true},
       {.env = "LOG_FORMAT",
@@ -72,7 +75,8 @@ config::option_table<settings> maintenance_options() {
                    s.log_format = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.log_format; }},
+                 .show = [](const S& s) { return s.log_format; },
+                 .type_name = "FORMAT"},
        .help = "`text` or `json` (one object per line)"},
       {.env = "COUNTRY",
        .flag = "--country",
@@ -81,7 +85,8 @@ config::option_table<settings> maintenance_options() {
                    s.subject.country = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.subject.country; }},
+                 .show = [](const S& s) { return s.subject.country; },
+                 .type_name = "CODE"},
        .help = "certificate subject C"},
   };
   table.push_back(subject_row("STATE", "--state", "certificate subject ST", &identity::subject_fields::state));
@@ -105,7 +110,8 @@ config::option_table<dns_settings> dns_options() {
                                          s.update_server = std::string(text);
                                          return ok();
                                        },
-                                       .show = [](const S& s) { return s.update_server; }},
+                                       .show = [](const S& s) { return s.update_server; },
+                                       .type_name = "IP[:PORT]"},
                              .help = "`ip[:port]` of the DNS server that accepts updates (`publish-tlsa`)"},
                             {.env = "DNS_UPDATE_TSIG",
                              .flag = "--dns-update-tsig",

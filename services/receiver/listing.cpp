@@ -57,10 +57,21 @@ std::string inbox_json(const store::inbox_entry& entry) {
 }
 
 std::string quarantine_line(const store::quarantine_entry& entry) {
-  return iso_time(entry.received_at) + " #" + std::to_string(entry.raw_id) + " " +
-         core::escape_for_display(entry.topic) + " " + entry.reason.category + ":" +
-         std::to_string(entry.reason.value) + " " + core::escape_for_display(entry.reason.text) + " (" +
-         std::to_string(entry.payload.size()) + " bytes)";
+  return iso_time(entry.received_at) + " #" + std::to_string(entry.id) + " " + core::escape_for_display(entry.topic) +
+         " " + entry.reason.category + ":" + std::to_string(entry.reason.value) + " " +
+         core::escape_for_display(entry.reason.text) + " (" + std::to_string(entry.payload.size()) + " bytes)";
+}
+
+std::string quarantine_details(const store::quarantine_entry& entry, bool with_payload) {
+  std::string text = "#" + std::to_string(entry.id) + " (raw message " + std::to_string(entry.raw_id) + ")\n";
+  text += "topic: " + core::escape_for_display(entry.topic) + "\n";
+  text += "received: " + iso_time(entry.received_at) + "\n";
+  text += "quarantined: " + iso_time(entry.quarantined_at) + "\n";
+  text += "reason: " + entry.reason.category + ":" + std::to_string(entry.reason.value) + " " +
+          core::escape_for_display(entry.reason.text) + "\n";
+  text += "size: " + std::to_string(entry.payload.size()) + " bytes\n";
+  if (with_payload) text += "payload (base64): " + base64(entry.payload) + "\n";
+  return text;
 }
 
 std::string quarantine_json(const store::quarantine_entry& entry) {

@@ -23,8 +23,12 @@ namespace danemq::receiver {
 /// One JSON object: id, raw_id, topic, received_at, quarantined_at, reason {category, code, text}, payload_base64,
 /// size.
 [[nodiscard]] std::string quarantine_json(const store::quarantine_entry& entry);
-/// "<received_at> #<raw id> <topic> <category>:<code> <text> (<n> bytes)" for `quarantine`.
+/// "<received_at> #<id> <topic> <category>:<code> <text> (<n> bytes)" for `quarantine`: the id the
+/// `quarantine show|release|purge` commands take (the JSON's `id`).
 [[nodiscard]] std::string quarantine_line(const store::quarantine_entry& entry);
+/// Everything known of one refused message for `quarantine show`, one fact per
+/// line; the payload as base64 with `with_payload`.
+[[nodiscard]] std::string quarantine_details(const store::quarantine_entry& entry, bool with_payload);
 
 // Times in listings (shared with the sender's `sent`).
 using config::iso_time;

@@ -4,9 +4,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
 
 #include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
+#include "danemq/config/version.hpp"
+#include "danemq/core/display_text.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/log/log.hpp"
 #include "listing.hpp"
@@ -38,30 +42,66 @@ int receiver_app::run(int argc, char** argv) {
                  "danemq-receiver");
     cli.fallthrough();
     cli.require_subcommand(0, 1);
+    cli.set_version_flag("--version", config::version_text("danemq-receiver"),
+                         "Print the version and those of the libraries");
     cli.footer(
         "Exit codes: 0 success (health: healthy); 1 usage, configuration or start-up failure (health: unhealthy).");
     config::option_binding<receiver_settings> binding(cli, receiver_options());
     auto* run_command = cli.add_subcommand("run", "receive, store and print messages (the default)");
     std::string since;
     std::string from;
-    std::size_t limit = 0;
+    // Signed, so that CLI11 refuses -1 instead of wrapping it; 0 (not given): all.
+    long long limit = 0;
+    const CLI::Range at_least_one(1LL, std::numeric_limits<long long>::max());
     auto* inbox_command = cli.add_subcommand("inbox", "list accepted messages, oldest first");
     inbox_command->add_option("--since", since,
                               "received at or after: a duration back (15m, 2h, 3d) or a UTC date/time");
     inbox_command->add_option("--from", from, "only messages from this sender (DNS name)");
-    inbox_command->add_option("--limit", limit, "at most this many");
+    inbox_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
     auto* quarantine_command =
         cli.add_subcommand("quarantine", "list refused messages with their reason, oldest first");
+    quarantine_command->require_subcommand(0, 1);
     quarantine_command->add_option("--since", since, "received at or after: a duration back or a UTC date/time");
-    quarantine_command->add_option("--limit", limit, "at most this many");
+    quarantine_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
+    std::int64_t quarantine_id = 0;
+    bool with_payload = false;
+    std::vector<std::int64_t> purge_ids;
+    std::string before;
+    auto* show_command = quarantine_command->add_subcommand("show", "everything known of one refused message");
+    show_command->add_option("id", quarantine_id, "the id `quarantine` lists after #")
+        ->required()
+        ->type_name("ID")
+        ->check(CLI::PositiveNumber);
+    show_command->add_flag("--payload", with_payload, "also the message's bytes, as base64");
+    auto* release_command = quarantine_command->add_subcommand(
+        "release",
+        "process a refused message again, through every check (the running daemon takes it within "
+        "HEALTH_INTERVAL)");
+    release_command->add_option("id", quarantine_id, "the id `quarantine` lists after #")
+        ->required()
+        ->type_name("ID")
+        ->check(CLI::PositiveNumber);
+    auto* purge_command = quarantine_command->add_subcommand("purge", "delete refused messages");
+    purge_command->add_option("id", purge_ids, "the ids `quarantine` lists after #")
+        ->type_name("ID")
+        ->check(CLI::PositiveNumber);
+    purge_command->add_option("--before", before, "those received before: a duration back (30d) or a UTC date/time")
+        ->type_name("DURATION|DATE");
+    auto* stats_command =
+        cli.add_subcommand("stats", "what became of the messages received (in a period): counts by state and reason");
+    stats_command->add_option("--since", since, "received at or after: a duration back (24h, 7d) or a UTC date/time")
+        ->type_name("DURATION|DATE");
     auto* health_command =
         cli.add_subcommand("health", "exit 0 when the daemon is connected and its identity in sync (HEALTHCHECK)");
     try {
       cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+      if (auto unknown = config::unknown_subcommand(cli); unknown && e.get_exit_code() != 0) return error(*unknown);
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_failure;
     }
-    const bool listing = inbox_command->parsed() || quarantine_command->parsed() || health_command->parsed();
+    // The quarantine subcommands are listings too: they need DATA_PATH only.
+    const bool listing =
+        inbox_command->parsed() || quarantine_command->parsed() || health_command->parsed() || stats_command->parsed();
     (void)run_command;
     receiver_settings settings;
     if (auto applied = binding.apply(settings, !listing); !applied) return error(applied.error().detail);
@@ -75,7 +115,7 @@ int receiver_app::run(int argc, char** argv) {
     }
 
     store::listing_filter filter;
-    filter.limit = limit;
+    filter.limit = static_cast<std::size_t>(limit);
     if (!from.empty()) {
       auto sender = identity::canonical_dns_name(from);
       if (!sender) return error("--from '" + from + "': " + sender.error().message());
@@ -87,8 +127,12 @@ int receiver_app::run(int argc, char** argv) {
       filter.since = *when;
     }
     if (inbox_command->parsed()) return list_inbox(settings, filter);
+    if (show_command->parsed()) return show_quarantined(settings, quarantine_id, with_payload || settings.json_output);
+    if (release_command->parsed()) return release_quarantined(settings, quarantine_id);
+    if (purge_command->parsed()) return purge_quarantined(settings, purge_ids, before);
     if (quarantine_command->parsed()) return list_quarantine(settings, filter);
     if (health_command->parsed()) return health(settings);
+    if (stats_command->parsed()) return stats(settings, filter.since);
 
     if (auto dropped = config::apply_app_uid(settings.service.app_uid); !dropped) return error(dropped.error().detail);
     auto daemon = std::make_unique<receiver_daemon>(settings, out_, dependencies_);
@@ -108,6 +152,12 @@ int receiver_app::run(int argc, char** argv) {
 
 namespace {
 
+/// A listing with no database: DATA_PATH is wrong, or the daemon never ran.
+std::string no_database(const receiver_settings& settings) {
+  return "no database at " + database_path(settings).string() +
+         " (DATA_PATH wrong, or the daemon has not run yet with this DATA_PATH)";
+}
+
 /// The daemon's database for `inbox`, `quarantine` and `health`, opened
 /// read-only beside the running daemon: nothing when the daemon has not
 /// created it yet. Failure: "cannot open <path>: <why>".
@@ -124,7 +174,7 @@ result<std::optional<store::message_store>> open_for_reading(const receiver_sett
 int receiver_app::list_inbox(const receiver_settings& settings, const store::listing_filter& filter) {
   auto opened = open_for_reading(settings);
   if (!opened) return error(opened.error().detail);
-  if (!*opened) return exit_success;  // nothing received yet
+  if (!*opened) return error(no_database(settings));
   auto rows = (*opened)->outcomes().list_inbox(filter);
   if (!rows) return error("cannot read the inbox: " + rows.error().message());
   for (const auto& entry : *rows) out_ << (settings.json_output ? inbox_json(entry) : inbox_line(entry)) << '\n';
@@ -135,7 +185,7 @@ int receiver_app::list_inbox(const receiver_settings& settings, const store::lis
 int receiver_app::list_quarantine(const receiver_settings& settings, const store::listing_filter& filter) {
   auto opened = open_for_reading(settings);
   if (!opened) return error(opened.error().detail);
-  if (!*opened) return exit_success;
+  if (!*opened) return error(no_database(settings));
   auto rows = (*opened)->outcomes().list_quarantine(filter);
   if (!rows) return error("cannot read the quarantine: " + rows.error().message());
   for (const auto& entry : *rows) {
@@ -145,11 +195,115 @@ int receiver_app::list_quarantine(const receiver_settings& settings, const store
   return exit_success;
 }
 
+namespace {
+
+/// The database for the quarantine commands that change it, beside a running daemon.
+result<store::message_store> open_for_writing(const receiver_settings& settings) {
+  const auto path = database_path(settings);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return fail(store::errc::not_found, no_database(settings));
+  auto opened = store::message_store::open(path);
+  if (!opened) return fail(opened.error().code, "cannot open " + path.string() + ": " + opened.error().message());
+  return opened;
+}
+
+}  // namespace
+
+int receiver_app::show_quarantined(const receiver_settings& settings, std::int64_t id, bool with_payload) {
+  auto opened = open_for_reading(settings);
+  if (!opened) return error(opened.error().detail);
+  if (!*opened) return error(no_database(settings));
+  auto found = (*opened)->quarantine().find(id);
+  if (!found) return error("cannot read the quarantine: " + found.error().message());
+  if (!*found) return error("no quarantine entry #" + std::to_string(id));
+  out_ << (settings.json_output ? quarantine_json(**found) + "\n" : quarantine_details(**found, with_payload));
+  out_.flush();
+  return exit_success;
+}
+
+int receiver_app::release_quarantined(const receiver_settings& settings, std::int64_t id) {
+  auto opened = open_for_writing(settings);
+  if (!opened) return error(opened.error().detail);
+  auto released = opened->quarantine().release(id, clock::now());
+  if (!released) {
+    if (released.error().code == make_error_code(store::errc::not_found)) {
+      return error("no quarantine entry #" + std::to_string(id));
+    }
+    return error("cannot release #" + std::to_string(id) + ": " + released.error().message());
+  }
+  out_ << "released #" << id
+       << ": it goes through every check again (the running daemon takes it within HEALTH_INTERVAL, or at its start)\n";
+  return exit_success;
+}
+
+int receiver_app::purge_quarantined(const receiver_settings& settings, const std::vector<std::int64_t>& ids,
+                                    const std::string& before) {
+  if (ids.empty() == before.empty()) return error("quarantine purge: give either ids or --before, not both");
+  auto opened = open_for_writing(settings);
+  if (!opened) return error(opened.error().detail);
+  if (!before.empty()) {
+    auto when = parse_since(before, clock::now());
+    if (!when) return error("--before '" + before + "' is neither a duration (30d) nor a UTC date/time");
+    auto purged = opened->quarantine().purge_before(*when);
+    if (!purged) return error("cannot purge: " + purged.error().message());
+    out_ << "purged " << *purged << " refused messages received before " << iso_time(*when) << '\n';
+    return exit_success;
+  }
+  auto missing = opened->quarantine().purge(ids);
+  if (!missing) return error("cannot purge: " + missing.error().message());
+  out_ << "purged " << ids.size() - missing->size() << " refused messages\n";
+  for (const auto id : *missing) error("no quarantine entry #" + std::to_string(id));
+  return missing->empty() ? exit_success : exit_failure;
+}
+
+int receiver_app::stats(const receiver_settings& settings, const std::optional<clock::time_point>& since) {
+  auto opened = open_for_reading(settings);
+  if (!opened) return error(opened.error().detail);
+  if (!*opened) return error(no_database(settings));
+  auto summary = (*opened)->summary(since);
+  if (!summary) return error("cannot count: " + summary.error().message());
+  if (settings.json_output) {
+    nlohmann::json reasons = nlohmann::json::object();
+    for (const auto& [reason, counted] : summary->reasons) {
+      reasons[reason] = {{"count", counted.first}, {"example", counted.second}};
+    }
+    const nlohmann::json object = {
+        {"since", since ? nlohmann::json(iso_time(*since)) : nlohmann::json(nullptr)},
+        {"received", summary->received},
+        {"copies", summary->copies},
+        {"accepted", summary->accepted},
+        {"quarantined", summary->quarantined},
+        {"pending", summary->pending},
+        {"quarantined_by_reason", reasons},
+    };
+    out_ << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return exit_success;
+  }
+  out_ << "messages received " << (since ? "since " + iso_time(*since) : std::string("since the database began"))
+       << ": " << summary->received << " (and " << summary->copies << " copies kept once)\n"
+       << "accepted: " << summary->accepted << "\n"
+       << "quarantined: " << summary->quarantined << "\n";
+  for (const auto& [reason, counted] : summary->reasons) {
+    out_ << "  " << reason << " " << counted.first << " (e.g. " << core::escape_for_display(counted.second) << ")\n";
+  }
+  out_ << "not decided yet: " << summary->pending << "\n";
+  return exit_success;
+}
+
 int receiver_app::health(const receiver_settings& settings) {
-  const auto unhealthy = [&](const std::string& why) {
-    out_ << "unhealthy: " << why << '\n';
-    return exit_failure;
+  // With --json: one object, {"healthy", "reason", and what the daemon recorded}.
+  nlohmann::json object = {{"healthy", false}, {"reason", nullptr}};
+  const auto answer = [&](bool healthy, const std::string& text) {
+    if (settings.json_output) {
+      object["healthy"] = healthy;
+      if (!healthy) object["reason"] = text;
+      out_ << object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    } else {
+      out_ << (healthy ? "healthy: " : "unhealthy: ") << text << '\n';
+    }
+    return healthy ? exit_success : exit_failure;
   };
+  const auto unhealthy = [&](const std::string& why) { return answer(false, why); };
   auto opened = open_for_reading(settings);
   if (!opened) return unhealthy(opened.error().detail);
   if (!*opened) return unhealthy("no database at " + database_path(settings).string() + " (not started yet?)");
@@ -158,6 +312,12 @@ int receiver_app::health(const receiver_settings& settings) {
   if (!recorded->has_value()) return unhealthy("the daemon has not recorded its health yet");
   const auto& state = **recorded;
   const auto age = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - state.updated_at);
+  object["connected"] = state.connected;
+  object["identity_in_sync"] = state.identity_in_sync;
+  object["updated_at"] = iso_time(state.updated_at);
+  object["age_seconds"] = age.count();
+  object["processing_halted"] =
+      state.processing_halted.empty() ? nlohmann::json(nullptr) : nlohmann::json(state.processing_halted);
   const auto stale_after =
       std::chrono::duration_cast<std::chrono::seconds>(3 * settings.health_interval) + std::chrono::seconds(5);
   if (age > stale_after) {
@@ -168,8 +328,7 @@ int receiver_app::health(const receiver_settings& settings) {
     return unhealthy(state.detail.empty() ? "not connected to the broker" : state.detail);
   }
   if (!state.processing_halted.empty()) return unhealthy("processing halted: " + state.processing_halted);
-  out_ << "healthy: connected, identity in sync\n";
-  return exit_success;
+  return answer(true, "connected, identity in sync");
 }
 
 }  // namespace danemq::receiver

@@ -5,8 +5,12 @@
 // `health` tells a HEALTHCHECK whether the daemon is connected and its
 // identity in sync.
 
+#include <chrono>
+#include <cstdint>
 #include <iosfwd>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "danemq/store/message_store.hpp"
 #include "receiver_daemon.hpp"
@@ -25,6 +29,11 @@ class receiver_app {
   int list_inbox(const receiver_settings& settings, const store::listing_filter& filter);
   int list_quarantine(const receiver_settings& settings, const store::listing_filter& filter);
   int health(const receiver_settings& settings);
+  int stats(const receiver_settings& settings, const std::optional<std::chrono::system_clock::time_point>& since);
+  int show_quarantined(const receiver_settings& settings, std::int64_t id, bool with_payload);
+  int release_quarantined(const receiver_settings& settings, std::int64_t id);
+  int purge_quarantined(const receiver_settings& settings, const std::vector<std::int64_t>& ids,
+                        const std::string& before);
   int error(const std::string& message);
 
   std::ostream& out_;

@@ -63,10 +63,17 @@ int receiver_daemon::run() {
         "acknowledges QoS 2 before we can store), see docs/delivery.md",
         service.mqtt.qos);
   }
-  std::error_code ec;
-  std::filesystem::create_directories(service.data_path, ec);
-  if (ec) {
-    spdlog::error("DATA_PATH {}: cannot create: {}", service.data_path.string(), ec.message());
+  if (!settings_.metrics_address.empty()) {
+    auto serving = receiver_metrics::serve(settings_.metrics_address);
+    if (!serving) {
+      spdlog::error("{}", serving.error().detail);
+      return exit_failure;
+    }
+    metrics_ = std::move(*serving);
+    spdlog::info("metrics on http://{}/metrics", settings_.metrics_address);
+  }
+  if (auto prepared = config::prepare_data_path(service); !prepared) {
+    spdlog::error("{}", prepared.error().detail);
     return exit_failure;
   }
   auto opened = store::message_store::open(
@@ -366,6 +373,7 @@ result<void> receiver_daemon::store_batch(std::vector<mqtt::message>& batch) {
       ++fresh;
     }
   }
+  if (metrics_) metrics_->received(fresh, stored->size() - fresh);
   pipeline_->notify_stored(fresh);
   if (quarantined) enforce_retention();
   return ok();
@@ -385,6 +393,14 @@ void receiver_daemon::enforce_retention() {
 }
 
 void receiver_daemon::on_outcome(const processing_outcome& outcome) {
+  if (metrics_) {
+    if (outcome.what == fate::accepted) metrics_->accepted(clock::now() - outcome.accepted->received_at);
+    if (outcome.what == fate::quarantined) {
+      const auto reason = store::refusal::of(*outcome.reason);
+      metrics_->quarantined(reason.category + ":" + std::to_string(reason.value));
+    }
+    if (outcome.what == fate::deferred) metrics_->deferred();
+  }
   switch (outcome.what) {
     case fate::accepted: {
       const auto& entry = *outcome.accepted;
@@ -451,6 +467,20 @@ void receiver_daemon::save_health() {
     std::lock_guard lock(state_mutex_);
     health.detail = !identity_in_sync_ && !identity_detail_.empty() ? identity_detail_ : health_detail_;
     health.processing_halted = processing_halted_;
+  }
+  if (metrics_) {
+    receiver_levels levels;
+    levels.connected = health.connected;
+    levels.identity_in_sync = health.identity_in_sync;
+    if (auto stats = statistics()) {
+      levels.backlog = stats->backlog;
+      levels.paused = stats->paused;
+    }
+    if (auto mqtt = mqtt_statistics()) {
+      levels.reconnects = mqtt->connection_losses;
+      levels.suspected_takeovers = mqtt->suspected_takeovers;
+    }
+    metrics_->levels(levels);
   }
   if (stopping_) {
     health.connected = false;

@@ -32,6 +32,7 @@
 #include "danemq/store/message_store.hpp"
 #include "message_processor.hpp"
 #include "pipeline.hpp"
+#include "receiver_metrics.hpp"
 #include "receiver_settings.hpp"
 
 namespace danemq::receiver {
@@ -130,6 +131,7 @@ class receiver_daemon {
   std::atomic<pipeline*> pipeline_view_{nullptr};
   std::atomic<mqtt::client*> client_view_{nullptr};
 
+  std::unique_ptr<receiver_metrics> metrics_;  // METRICS_ADDRESS; null when off
   std::atomic<bool> stopping_{false};
   std::atomic<bool> identity_in_sync_{false};
   std::atomic<bool> left_work_behind_{false};

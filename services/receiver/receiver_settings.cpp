@@ -17,6 +17,21 @@ config::option_table<receiver_settings> receiver_options() {
            .value = config::switch_on<S>(&S::json_output),
            .help = "print messages and listings as one JSON object per line",
            .unset = "off"},
+          {.env = "METRICS_ADDRESS",
+           .flag = "--metrics-address",
+           .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                       const auto colon = text.rfind(':');
+                       if (!text.empty() && (colon == std::string_view::npos || colon == 0 ||
+                                             !config::parse_port(text.substr(colon + 1)))) {
+                         return config::invalid("is not host:port (e.g. 127.0.0.1:9464, [::1]:9464)");
+                       }
+                       s.metrics_address = std::string(text);
+                       return ok();
+                     },
+                     .show = [](const S& s) { return s.metrics_address; },
+                     .type_name = "HOST:PORT"},
+           .help = "address of the Prometheus endpoint (`/metrics`) of the daemon, e.g. `127.0.0.1:9464`; see Metrics",
+           .unset = "off"},
           {.env = "ACCEPT_LEGACY",
            .flag = "--accept-legacy",
            .value = config::switch_on<S>(&S::accept_legacy),
@@ -35,7 +50,8 @@ config::option_table<receiver_settings> receiver_options() {
                        s.allowed_senders = std::move(*list);
                        return ok();
                      },
-                     .show = [](const S& s) { return s.allowed_senders.to_string(); }},
+                     .show = [](const S& s) { return s.allowed_senders.to_string(); },
+                     .type_name = "NAMES"},
            .help = "who may write to this device, checked before any DNS lookup: comma-separated names and "
                    "`*.zone` patterns (every name below the zone); others are quarantined as `sender not allowed`",
            .unset = "anyone"},

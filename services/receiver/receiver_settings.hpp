@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "danemq/config/options.hpp"
 #include "danemq/config/service_settings.hpp"
@@ -16,9 +17,10 @@ namespace danemq::receiver {
 
 struct receiver_settings {
   config::service_settings service{};
-  bool json_output{false};    ///< OUTPUT_JSON: one JSON object per message/row
-  bool accept_legacy{false};  ///< ACCEPT_LEGACY: accept the original's format
-  bool receipts{true};        ///< RECEIPTS: answer messages that ask for a signed receipt
+  bool json_output{false};        ///< OUTPUT_JSON: one JSON object per message/row
+  bool accept_legacy{false};      ///< ACCEPT_LEGACY: accept the original's format
+  bool receipts{true};            ///< RECEIPTS: answer messages that ask for a signed receipt
+  std::string metrics_address{};  ///< METRICS_ADDRESS: host:port of the Prometheus endpoint; empty: none
   /// ALLOWED_SENDERS: who may write to us, checked before any DNS lookup; empty: anyone.
   identity::name_allow_list allowed_senders{};
   std::chrono::seconds max_age{jose::default_max_age};  ///< MESSAGE_MAX_AGE: acceptance horizon of `iat`

@@ -140,6 +140,7 @@ void outbox_runner::on_acknowledged_again(std::int64_t id, const result<void>& o
 }
 
 void outbox_runner::pump() {
+  take_retry_request();
   settle();
   note_past_horizon();
   fill();
@@ -208,6 +209,24 @@ void outbox_runner::settle() {
   }
 }
 
+void outbox_runner::take_retry_request() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_request_check_) return;
+  next_request_check_ = now + settings_.poll_interval;
+  auto requested = outbox_.take_retry_request();
+  if (!requested) {
+    spdlog::error("cannot read the outbox's requests: {}", requested.error().message());
+    return;
+  }
+  if (!*requested) return;
+  ++retries_requested_;
+  spdlog::info("outbox retry requested: trying again now");
+  refused_.reset();
+  hold_until_ = {};
+  next_look_ = {};
+  client_->retry_now();
+}
+
 void outbox_runner::schedule() {
   // The next moment something is due without an event to announce it: a
   // fresh look at the outbox, the end of a back-off, an entry that settles.
@@ -220,6 +239,7 @@ void outbox_runner::schedule() {
   consider(next_look_);
   consider(next_horizon_look_);
   consider(hold_until_);
+  consider(next_request_check_);
   for (const auto& [id, waiting] : settling_) consider(waiting.settled_at);
   if (!wake) return;
   timer_.expires_at(*wake);

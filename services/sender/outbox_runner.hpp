@@ -47,6 +47,8 @@ class outbox_runner {
   [[nodiscard]] std::uint64_t republished() const { return republished_.load(); }
   /// Acknowledged messages not settled yet: kept in memory within OUTBOX_SETTLE, or published again.
   [[nodiscard]] std::size_t unsettled() const { return unsettled_.load(); }
+  /// `outbox retry` requests taken.
+  [[nodiscard]] std::uint64_t retries_requested() const { return retries_requested_.load(); }
 
  private:
   /// A publish on its way; the entry is kept until it settled (see OUTBOX_SETTLE).
@@ -73,6 +75,9 @@ class outbox_runner {
   /// Warns once per entry about those older than MESSAGE_MAX_AGE (kept all the same).
   void note_past_horizon();
   void settle();
+  /// Takes an `outbox retry` request (polled every OUTBOX_POLL_INTERVAL):
+  /// the back-offs end now.
+  void take_retry_request();
   void schedule();
   void begin_stop(int signal);
   void finish_stop();
@@ -89,9 +94,11 @@ class outbox_runner {
   std::chrono::steady_clock::time_point next_horizon_look_{};  // also while the broker is unreachable
   std::set<std::int64_t> past_horizon_;                        // outbox ids already warned about
   std::chrono::steady_clock::time_point hold_until_{};
+  std::chrono::steady_clock::time_point next_request_check_{};
   backoff refused_{backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> republished_{0};
+  std::atomic<std::uint64_t> retries_requested_{0};
   std::atomic<std::size_t> unsettled_{0};  // settling_ and republishing_, for other threads
   bool stopping_{false};
 };

@@ -15,20 +15,20 @@
 #include "danemq/config/cli_binding.hpp"
 #include "danemq/config/connections.hpp"
 #include "danemq/config/time_text.hpp"
+#include "danemq/config/version.hpp"
 #include "danemq/core/display_text.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
 #include "danemq/log/log.hpp"
+#include "outbox_listing.hpp"
 
 namespace danemq::sender {
 namespace {
 
 result<store::outbox> open_outbox(const sender_settings& settings) {
-  std::error_code ec;
-  std::filesystem::create_directories(settings.service.data_path, ec);
-  if (ec) {
-    return fail(store::errc::open_failed, "DATA_PATH " + settings.service.data_path.string() + ": " + ec.message());
+  if (auto prepared = config::prepare_data_path(settings.service); !prepared) {
+    return fail(store::errc::open_failed, prepared.error().detail);
   }
   return store::outbox::open(outbox_path(settings));
 }
@@ -75,6 +75,8 @@ int sender_app::run(int argc, char** argv) {
     CLI::App cli("Sends an end-to-end encrypted, source-signed message over MQTT to a DANE identity.", "danemq-sender");
     cli.fallthrough();
     cli.require_subcommand(1, 1);
+    cli.set_version_flag("--version", config::version_text("danemq-sender"),
+                         "Print the version and those of the libraries");
     cli.footer(
         "Exit codes: 0 acknowledged by the broker (or queued with --queue; with --wait: receipted); 1 usage or "
         "configuration; 2 recipient identity not usable (no TLSA, not DNSSEC-secure, bad key); 3 broker unreachable or "
@@ -83,9 +85,24 @@ int sender_app::run(int argc, char** argv) {
     std::string recipient;
     std::string text;
     auto* send_command = cli.add_subcommand("send", "sign, encrypt and publish one message (alias: send_message)");
-    send_command->add_option("recipient", recipient, "the recipient's identity (DNS name)")->required();
+    send_command->add_option("recipient", recipient, "the recipient's identity (DNS name)")
+        ->required()
+        ->type_name("NAME");
     send_command->add_option("message", text, "the message, or - to read it from standard input")->required();
     auto* run_command = cli.add_subcommand("run", "deliver the outbox in order whenever the broker is reachable");
+    bool json = false;
+    std::vector<std::int64_t> cancel_ids;
+    auto* outbox_command = cli.add_subcommand("outbox", "list the messages waiting in the outbox, oldest first");
+    outbox_command->require_subcommand(0, 1);
+    outbox_command->add_flag("--json", json, "one JSON object per line");
+    auto* cancel_command =
+        outbox_command->add_subcommand("cancel", "remove waiting messages from the outbox (nothing is sent)");
+    cancel_command->add_option("id", cancel_ids, "the ids `outbox` lists after #")
+        ->required()
+        ->type_name("ID")
+        ->check(CLI::PositiveNumber);
+    auto* retry_command = outbox_command->add_subcommand(
+        "retry", "make the running `run` try again now instead of at the end of its back-off");
     auto* sent_command = cli.add_subcommand("sent", "list the messages this device sent, with their state");
     std::optional<std::string> sent_to;
     std::optional<std::string> sent_since;
@@ -102,18 +119,25 @@ int sender_app::run(int argc, char** argv) {
     try {
       cli.parse(static_cast<int>(pointers.size()), pointers.data());
     } catch (const CLI::ParseError& e) {
+      if (auto unknown = config::unknown_subcommand(cli); unknown && e.get_exit_code() != 0)
+        return error(exit_usage, *unknown);
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_usage;
     }
     sender_settings settings;
-    if (auto applied = binding.apply(settings); !applied) return error(exit_usage, applied.error().detail);
+    // The outbox commands and `sent` read DATA_PATH only: no identity or broker needed.
+    const bool managing = outbox_command->parsed() || sent_command->parsed();
+    if (auto applied = binding.apply(settings, !managing); !applied) return error(exit_usage, applied.error().detail);
+    if (managing) {
+      if (sent_command->parsed()) return list_sent(settings, sent_to, sent_since, sent_limit, sent_json);
+      if (cancel_command->parsed()) return cancel_outbox(settings, cancel_ids);
+      if (retry_command->parsed()) return retry_outbox(settings);
+      return list_outbox(settings, json);
+    }
     if (auto consistent = config::check_consistency(settings.service); !consistent) {
       return error(exit_usage, consistent.error().detail);
     }
     if (dependencies_.configure_logging) {
       log::init("danemq-sender", settings.service.log_format, settings.service.log_level);
-    }
-    if (sent_command->parsed()) {
-      return list_sent(settings, sent_to, sent_since, sent_limit, sent_json);
     }
     if (run_command->parsed()) {
       if (auto dropped = config::apply_app_uid(settings.service.app_uid); !dropped) {
@@ -208,6 +232,10 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   // first node leaves time for the others.
   options.connect_timeout =
       std::max(std::chrono::milliseconds(1000), settings.timeout / static_cast<int>(1 + options.more_brokers.size()));
+  // Nothing listening, or a refused login, will not change within the
+  // timeout: only a broker that does not answer is worth waiting for (every
+  // broker of a list must have refused).
+  options.give_up_when_refused = true;
   mqtt::client client(options, [](std::vector<mqtt::message>&) { return ok(); });
   if (auto started = client.start(); !started) return error(exit_usage, "MQTT: " + started.error().message());
   const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
@@ -347,6 +375,58 @@ int sender_app::list_sent(const sender_settings& settings, const std::optional<s
            << core::escape_for_display(row.text) << '\n';
     }
   }
+  return exit_success;
+}
+
+result<store::outbox> sender_app::open_existing_outbox(const sender_settings& settings, bool read_only) {
+  const auto path = outbox_path(settings);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    return fail(store::errc::not_found, "no database at " + path.string() +
+                                            " (DATA_PATH wrong, or nothing was ever queued with this DATA_PATH)");
+  }
+  auto opened = store::outbox::open(path, store::open_options{.read_only = read_only});
+  if (!opened) return fail(opened.error().code, "cannot open " + path.string() + ": " + opened.error().message());
+  return opened;
+}
+
+int sender_app::list_outbox(const sender_settings& settings, bool json) {
+  auto outbox = open_existing_outbox(settings, true);
+  if (!outbox) return error(exit_usage, outbox.error().detail);
+  auto entries = outbox->oldest();
+  if (!entries) return error(exit_usage, "cannot read the outbox: " + entries.error().message());
+  const auto now = std::chrono::system_clock::now();
+  for (const auto& entry : *entries) out_ << (json ? outbox_json(entry, now) : outbox_line(entry, now)) << '\n';
+  out_.flush();
+  return exit_success;
+}
+
+int sender_app::cancel_outbox(const sender_settings& settings, const std::vector<std::int64_t>& ids) {
+  auto outbox = open_existing_outbox(settings, false);
+  if (!outbox) return error(exit_usage, outbox.error().detail);
+  int code = exit_success;
+  for (const auto id : ids) {
+    // A message already in flight in `run` may still be delivered: removed
+    // here, its acknowledgement finds nothing to remove.
+    if (auto removed = outbox->remove(id); removed) {
+      out_ << "cancelled #" << id << '\n';
+    } else if (removed.error().code == make_error_code(store::errc::not_found)) {
+      code = error(exit_usage, "no outbox entry #" + std::to_string(id) + " (delivered or cancelled already?)");
+    } else {
+      code = error(exit_usage, "#" + std::to_string(id) + ": " + removed.error().message());
+    }
+  }
+  return code;
+}
+
+int sender_app::retry_outbox(const sender_settings& settings) {
+  auto outbox = open_existing_outbox(settings, false);
+  if (!outbox) return error(exit_usage, outbox.error().detail);
+  if (auto requested = outbox->request_retry(); !requested) {
+    return error(exit_usage, "cannot ask for a retry: " + requested.error().message());
+  }
+  out_ << "retry requested: a running `run` tries again within OUTBOX_POLL_INTERVAL (" +
+              config::format_duration(settings.poll_interval) + ")\n";
   return exit_success;
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
@@ -56,6 +57,11 @@ class sender_app {
  private:
   int send(const sender_settings& settings, const std::string& recipient, std::string text);
   int run_outbox(const sender_settings& settings);
+  /// The outbox for `outbox` and its subcommands: failure when there is no database at DATA_PATH.
+  [[nodiscard]] static result<store::outbox> open_existing_outbox(const sender_settings& settings, bool read_only);
+  int list_outbox(const sender_settings& settings, bool json);
+  int cancel_outbox(const sender_settings& settings, const std::vector<std::int64_t>& ids);
+  int retry_outbox(const sender_settings& settings);
   int queue_message(const sender_settings& settings, store::outbox& outbox, const store::sent_entry& logged,
                     std::optional<std::int64_t> sent_id, const std::string& topic, const std::string& wire,
                     const std::string& why);

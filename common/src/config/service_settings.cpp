@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "danemq/identity/dns_name.hpp"
@@ -31,7 +32,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.host = s.brokers.front().host;
                    return ok();
                  },
-                 .show = [](const S& s) { return s.brokers.size() > 1 ? broker_list_text(s) : s.host; }},
+                 .show = [](const S& s) { return s.brokers.size() > 1 ? broker_list_text(s) : s.host; },
+                 .type_name = "HOST[:PORT],..."},
        .help = "broker host name or address, or a comma-separated list of `host[:port]` (the nodes of a cluster, "
                "tried in order at each connect); not needed by the receiver's `inbox`, `quarantine`, `health`",
        .required = true,
@@ -53,7 +55,8 @@ option_table<mqtt_settings> mqtt_options() {
                    }
                    return ok();
                  },
-                 .show = [](const S& s) { return std::string(s.protocol == mqtt_protocol::v5 ? "5" : "3.1.1"); }},
+                 .show = [](const S& s) { return std::string(s.protocol == mqtt_protocol::v5 ? "5" : "3.1.1"); },
+                 .type_name = "VERSION"},
        .help = "MQTT version: `3.1.1` or `5`"},
       {.env = "MQTT_QOS",
        .flag = "--mqtt-qos",
@@ -63,7 +66,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.qos = static_cast<int>(*qos);
                    return ok();
                  },
-                 .show = [](const S& s) { return std::to_string(s.qos); }},
+                 .show = [](const S& s) { return std::to_string(s.qos); },
+                 .type_name = "QOS"},
        .help = "quality of service of publish and subscribe: 0, 1 or 2 (only 1 loses nothing in a crash)"},
       {.env = "MQTT_TOPIC_PREFIX",
        .flag = "--mqtt-topic-prefix",
@@ -74,7 +78,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.topic_prefix = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.topic_prefix; }},
+                 .show = [](const S& s) { return s.topic_prefix; },
+                 .type_name = "PREFIX"},
        .help = "prefix of every topic (the topic is prefix + recipient name); empty, as in the original",
        .unset = "empty"},
       {.env = "MQTT_CLIENT_ID",
@@ -84,7 +89,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.client_id = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.client_id; }},
+                 .show = [](const S& s) { return s.client_id; },
+                 .type_name = "ID"},
        .help = "MQTT client id of the daemon and of `run` (`send` always uses its own)",
        .unset = "`<IDENTITY_NAME>/receiver`, `/sender`"},
       {.env = "MQTT_KEEPALIVE",
@@ -112,7 +118,8 @@ option_table<mqtt_settings> mqtt_options() {
                    s.tls_key_file = *file;
                    return ok();
                  },
-                 .show = [](const S& s) { return s.tls_key_file.string(); }},
+                 .show = [](const S& s) { return s.tls_key_file.string(); },
+                 .type_name = "FILE"},
        .help = "its private key (PEM); refused if group or others can access it"},
       {.env = "MQTT_USERNAME",
        .flag = "--mqtt-username",
@@ -144,7 +151,8 @@ option_table<dane::discovery_config> discovery_options() {
                    s.resolver = std::string(text);
                    return ok();
                  },
-                 .show = [](const S& s) { return s.resolver; }},
+                 .show = [](const S& s) { return s.resolver; },
+                 .type_name = "IP[:PORT]"},
        .help = "resolver `ip[:port]` for DANE lookups",
        .unset = "resolv.conf's first"},
       {.env = "DNSSEC_VALIDATION",
@@ -156,7 +164,8 @@ option_table<dane::discovery_config> discovery_options() {
              s.dnssec = *mode;
              return ok();
            },
-           .show = [](const S& s) { return std::string(s.dnssec == dane::dnssec_mode::local ? "local" : "resolver"); }},
+           .show = [](const S& s) { return std::string(s.dnssec == dane::dnssec_mode::local ? "local" : "resolver"); },
+           .type_name = "MODE"},
        .help = "`local` (validate here, from `DNSSEC_TRUST_ANCHOR`) or `resolver` (trust the AD bit of a validating "
                "resolver: only on loopback and not Docker's 127.0.0.11, unless `DNSSEC_TRUST_RESOLVER`)"},
       {.env = "DNSSEC_TRUST_ANCHOR",
@@ -176,7 +185,8 @@ option_table<dane::discovery_config> discovery_options() {
                    return carry(ms);
                  },
                  .show = [](const S& s) { return std::to_string(s.timeout.count()); },
-                 .range = std::to_string(min_timeout_ms) + ".." + std::to_string(max_timeout_ms)},
+                 .range = std::to_string(min_timeout_ms) + ".." + std::to_string(max_timeout_ms),
+                 .type_name = "MILLISECONDS"},
        .help = "DNS timeout per attempt, in milliseconds"},
       {.env = "DNS_RETRIES",
        .flag = "--dns-retries",
@@ -210,7 +220,8 @@ option_table<dane::discovery_config> discovery_options() {
                    if (file) s.https.trusted_cas = *file;
                    return carry(file);
                  },
-                 .show = [](const S& s) { return s.https.trusted_cas.string(); }},
+                 .show = [](const S& s) { return s.https.trusted_cas.string(); },
+                 .type_name = "FILE"},
        .help = "PEM CAs trusted for the PKIX-CD authority's HTTPS",
        .unset = "the system's"},
       {.env = "PKIX_CD_HTTPS_PORT",
@@ -273,7 +284,8 @@ option_table<service_settings> service_options(bool identity_required) {
                    s.identity_name = *name;
                    return ok();
                  },
-                 .show = [](const S& s) { return s.identity_name; }},
+                 .show = [](const S& s) { return s.identity_name; },
+                 .type_name = "NAME"},
        .help = "DNS name of this device's identity (not needed by the receiver's `inbox`, `quarantine`, `health`)",
        .required = identity_required,
        .original = true},
@@ -285,7 +297,8 @@ option_table<service_settings> service_options(bool identity_required) {
       {.env = "DATA_PATH",
        .flag = "--data-path",
        .value = directory<S>(&S::data_path),
-       .help = "directory of the SQLite database (`receiver.db`, `sender.db`)"},
+       .help = "directory of the SQLite database (`receiver.db`, `sender.db`); outside a container the path "
+               "given by no setting must exist"},
       {.env = "APP_UID",
        .flag = "--app-uid",
        .value = {.apply = [](S& s, std::string_view text) -> result<void> {
@@ -295,7 +308,8 @@ option_table<service_settings> service_options(bool identity_required) {
                    return ok();
                  },
                  .show = [](const S& s) { return s.app_uid ? std::to_string(*s.app_uid) : std::string(); },
-                 .range = "1..4294967294, root refused"},
+                 .range = "1..4294967294, root refused",
+                 .type_name = "UID"},
        .help = "the user to run as when started as root",
        .original = true},
       {.env = "MAX_MESSAGE_SIZE",
@@ -311,7 +325,8 @@ option_table<service_settings> service_options(bool identity_required) {
                    s.log_format = *format;
                    return ok();
                  },
-                 .show = [](const S& s) { return std::string(s.log_format == log::format::json ? "json" : "text"); }},
+                 .show = [](const S& s) { return std::string(s.log_format == log::format::json ? "json" : "text"); },
+                 .type_name = "FORMAT"},
        .help = "`text` or `json` (one object per line)"},
       {.env = "LOG_LEVEL",
        .flag = "--log-level",
@@ -325,13 +340,33 @@ option_table<service_settings> service_options(bool identity_required) {
                      [](const S& s) {
                        const auto name = spdlog::level::to_string_view(s.log_level);
                        return std::string(name.data(), name.size());
-                     }},
+                     },
+                 .type_name = "LEVEL"},
        .help = "`trace`, `debug`, `info`, `warning`, `error`, `critical` or `off`"},
   };
   append(table, lift(mqtt_options(), &S::mqtt));
   append(table, lift(token_key_options(), &S::identity_key));
   append(table, lift(discovery_options(), &S::dane));
   return table;
+}
+
+bool in_container() {
+  std::error_code ec;
+  return std::filesystem::exists("/.dockerenv", ec) || std::filesystem::exists("/run/.containerenv", ec) ||
+         std::getenv("container") != nullptr;
+}
+
+result<void> prepare_data_path(const service_settings& settings, bool inside_container,
+                               const std::filesystem::path& default_path) {
+  const auto& path = settings.data_path;
+  std::error_code ec;
+  if (!inside_container && path == default_path && !std::filesystem::exists(path, ec)) {
+    return invalid("DATA_PATH (--data-path) is not set, and its default " + path.string() +
+                   " (a container's volume) does not exist: set DATA_PATH to the directory for the database");
+  }
+  std::filesystem::create_directories(path, ec);
+  if (ec) return invalid("DATA_PATH " + path.string() + ": " + ec.message());
+  return ok();
 }
 
 result<void> check_consistency(const service_settings& settings) {

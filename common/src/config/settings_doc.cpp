@@ -104,4 +104,79 @@ result<std::string> replace_table(const std::string& document, const std::string
   return document.substr(0, from) + table + document.substr(end);
 }
 
+namespace {
+
+/// Text for roff: no code marks, backslashes and leading dots escaped.
+std::string roff(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '`') continue;
+    if (c == '\\') {
+      out += "\\e";
+    } else if (c == '-') {
+      out += "\\-";
+    } else {
+      out += c;
+    }
+  }
+  if (!out.empty() && (out.front() == '.' || out.front() == '\'')) out.insert(0, "\\&");
+  return out;
+}
+
+}  // namespace
+
+std::string man_page(const documented_program& program) {
+  std::string page = ".TH " + program.name + " 1 \"\" \"danemq\" \"User Commands\"\n";
+  page += ".SH NAME\n" + roff(program.name) + " \\- " + roff(program.summary) + "\n";
+  page += ".SH SYNOPSIS\n.B " + roff(program.name) + "\n[\\fISETTINGS\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR]\n";
+  page += ".SH COMMANDS\n";
+  for (const auto& command : program.commands)
+    page += ".TP\n.B " + roff(command) + "\n" + roff(program.name + " " + command + " --help") + " describes it.\n";
+  page += ".SH SETTINGS\nEach setting is a flag or, in its place, an environment variable; a flag wins.\n";
+  for (const auto& table : program.tables) {
+    for (const auto& row : table.rows) {
+      page += ".TP\n.BR " + roff(row.flag) + (row.env.empty() ? std::string() : " \", \" " + roff(row.env)) + "\n";
+      page += roff(row.meaning);
+      if (!row.shown_default.empty()) page += " Default: " + roff(row.shown_default) + ".";
+      if (row.required) page += " Required.";
+      page += "\n";
+    }
+  }
+  page += ".SH SEE ALSO\nThe README of danemq: exit codes, examples and the other programs.\n";
+  return page;
+}
+
+std::string bash_completion(const documented_program& program) {
+  std::string commands;
+  for (const auto& command : program.commands) {
+    if (command.find(' ') == std::string::npos) commands += (commands.empty() ? "" : " ") + command;
+  }
+  std::string flags = "--help --version";
+  for (const auto& table : program.tables) {
+    for (const auto& row : table.rows) {
+      const auto space = row.flag.rfind(' ');
+      flags += " " + (space == std::string::npos ? row.flag : row.flag.substr(space + 1));
+    }
+  }
+  std::string function = "_" + program.name;
+  for (auto& c : function) {
+    if (c == '-') c = '_';
+  }
+  return "# bash completion for " + program.name + " (generated from its option tables)\n" + function +
+         "() {\n"
+         "  local current=${COMP_WORDS[COMP_CWORD]}\n"
+         "  if [[ $current == -* ]]; then\n"
+         "    mapfile -t COMPREPLY < <(compgen -W '" +
+         flags +
+         "' -- \"$current\")\n"
+         "  else\n"
+         "    mapfile -t COMPREPLY < <(compgen -W '" +
+         commands +
+         "' -- \"$current\")\n"
+         "  fi\n"
+         "}\n"
+         "complete -F " +
+         function + " " + program.name + "\n";
+}
+
 }  // namespace danemq::config

@@ -73,6 +73,19 @@ result<std::string> zone_of(const update_target& target, std::string_view name) 
   return fail(errc::update_failed, target.server.to_string() + " is not authoritative for " + std::string(name));
 }
 
+result<bool> zone_is_signed(const update_target& target, std::string_view zone) {
+  const stub_resolver resolver = resolver_for(target);
+  auto raw = resolver.query(zone, rr_type::dnskey, query_flags{true, false, 1232});
+  if (!raw) return raw.error();
+  auto pkt = parse_packet(raw->wire);
+  if (!pkt) return fail(errc::malformed_answer, "DNSKEY answer from " + target.server.to_string());
+  const ldns_rr_list* answer = ldns_pkt_answer(pkt.get());
+  for (std::size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+    if (ldns_rr_get_type(ldns_rr_list_rr(answer, i)) == LDNS_RR_TYPE_DNSKEY) return true;
+  }
+  return false;
+}
+
 result<void> replace_tlsa_records(const update_target& target, std::string_view requested,
                                   const std::vector<identity::tlsa_record>& records, std::uint32_t ttl) {
   auto canonical = identity::canonical_dns_name(requested);

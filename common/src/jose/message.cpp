@@ -69,6 +69,18 @@ result<std::string> random_jti() {
   return detail::base64url_encode(random);
 }
 
+/// How many bytes of text fit in `limit` bytes of sealed message, from one
+/// message that did not: the text is base64url-encoded twice (the JWS
+/// payload, then the JWE ciphertext of the JWS), so each byte costs 16/9 of
+/// a byte on the wire, beside an overhead of headers, signature, key and tag
+/// that does not depend on the text. Rounded down, with a margin for padding.
+std::size_t text_that_fits(std::size_t text_size, std::size_t wire_size, std::size_t limit) {
+  const double per_byte = 16.0 / 9.0;
+  const double overhead = static_cast<double>(wire_size) - static_cast<double>(text_size) * per_byte;
+  const double room = (static_cast<double>(limit) - overhead) / per_byte - 8.0;
+  return room > 0 ? static_cast<std::size_t>(room) : 0;
+}
+
 /// Runs `body`, turning an escaping exception into internal_error: no failure
 /// leaves the API as an exception.
 template <class Body>
@@ -123,8 +135,12 @@ result<sealed_message> seal_message(const message_to_send& message, const identi
   auto wire = encrypt_jwe(*signed_text, *recipient_key, recipient_uri, options.form);
   if (!wire) return wire.error();
   if (options.max_message_size != 0 && wire->size() > options.max_message_size) {
-    return fail(errc::too_large, "sealed message of " + std::to_string(wire->size()) + " bytes (limit " +
-                                     std::to_string(options.max_message_size) + ")");
+    return fail(errc::too_large,
+                "sealed message of " + std::to_string(wire->size()) + " bytes (limit " +
+                    std::to_string(options.max_message_size) + " bytes): about " +
+                    std::to_string(text_that_fits(message.text.size(), wire->size(), options.max_message_size)) +
+                    " characters of text fit for this sender and recipient (ASCII; fewer of other "
+                    "scripts, which take more bytes in UTF-8)");
   }
   auto parts = parse_jws(*signed_text, signed_text->size());
   if (!parts) return parts.error();

@@ -213,8 +213,14 @@ void client::enqueue(publish_request request) {
 
 bool client::wait_connected(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  return connected_changed_.wait_for(lock, timeout, [this] { return connected_.load() || stop_requested_.load(); }) &&
-         connected_.load();
+  return connected_changed_.wait_for(lock, timeout, [this] {
+    return connected_.load() || stop_requested_.load() || gave_up_.load();
+  }) && connected_.load();
+}
+
+void client::retry_now() {
+  retry_requested_ = true;
+  wake();
 }
 
 std::string client::last_error() const {

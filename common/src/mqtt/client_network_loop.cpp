@@ -31,6 +31,12 @@ void client::run() {
   while (!stop_requested_) {
     if (phase_ == phase::idle) {
       const auto now = std::chrono::steady_clock::now();
+      if (retry_requested_.exchange(false)) {
+        retry_.reset();
+        quick_losses_ = 0;
+        gave_up_ = false;
+        next_attempt_ = now;
+      }
       if (now < next_attempt_) {
         wait_for_wake(std::chrono::duration_cast<std::chrono::milliseconds>(next_attempt_ - now) +
                       std::chrono::milliseconds(1));
@@ -60,6 +66,7 @@ std::string client::current_broker_text() const {
 
 void client::begin_connect() {
   refusal_.clear();
+  attempt_refused_ = false;
   log_error_.clear();
   batch_.clear();
   batch_bytes_ = 0;
@@ -78,6 +85,7 @@ void client::begin_connect() {
                       : rc == MOSQ_ERR_EAI                        ? gai_strerror(errno)
                       : rc == MOSQ_ERR_TLS && !log_error_.empty() ? "TLS handshake failed: " + log_error_
                                                                   : mosquitto_strerror(rc);
+    attempt_refused_ = rc == MOSQ_ERR_ERRNO && errno == ECONNREFUSED;
     connection_lost("cannot connect to " + current_broker_text() + ": " + why);
     return;
   }
@@ -162,6 +170,8 @@ bool client::read_pass() {
                         : rc == MOSQ_ERR_CONN_LOST ? std::string("connection lost")
                                                    : std::string("connection failed: ") + mosquitto_strerror(rc);
       if (rc == MOSQ_ERR_ERRNO && saved_errno == EPROTO && !log_error_.empty()) why += " (" + log_error_ + ")";
+      attempt_refused_ =
+          phase_ == phase::connecting && (!refusal_.empty() || (rc == MOSQ_ERR_ERRNO && saved_errno == ECONNREFUSED));
       // Messages read before the failure are worth storing although their
       // PUBACKs cannot be sent any more: the broker delivers them again and
       // the copies are recognised.
@@ -170,6 +180,7 @@ bool client::read_pass() {
       return false;
     }
     if (!refusal_.empty()) {
+      attempt_refused_ = phase_ == phase::connecting;
       connection_lost(refusal_, true);
       return false;
     }
@@ -244,6 +255,7 @@ void client::connection_lost(std::string reason, bool unacknowledged) {
     if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
   }
   const bool was_connected = phase_ == phase::established;
+  const auto now = std::chrono::steady_clock::now();
   batch_.clear();
   batch_bytes_ = 0;
   pending_subscriptions_.clear();
@@ -253,15 +265,44 @@ void client::connection_lost(std::string reason, bool unacknowledged) {
   // connection, or the last broker failing, waits out the back-off and starts
   // again at the first.
   const bool next_broker = !was_connected && broker_index_ + 1 < broker_count();
+  refused_by_every_broker_ = (broker_index_ == 0 || refused_by_every_broker_) && attempt_refused_;
   broker_index_ = next_broker ? broker_index_ + 1 : 0;
-  const auto delay = next_broker ? std::chrono::milliseconds(0) : retry_.next();
-  next_attempt_ = std::chrono::steady_clock::now() + delay;
+  if (!next_broker && refused_by_every_broker_ && options_.give_up_when_refused) {
+    {
+      std::lock_guard lock(mutex_);
+      last_error_ = reason;
+      gave_up_ = true;
+    }
+    next_attempt_ = now + std::chrono::hours(24);
+    connected_changed_.notify_all();
+    notify(connection_event{false, false, std::move(reason)});
+    return;
+  }
+  auto delay = next_broker ? std::chrono::milliseconds(0) : retry_.next();
+  bool takeover = false;
+  if (was_connected) {
+    quick_losses_ = now - established_at_ < takeover_window ? quick_losses_ + 1 : 0;
+    if (quick_losses_ >= takeover_losses) {
+      // The broker drops a session when another client connects with the
+      // same client id; the two then take it from each other at every
+      // reconnect. Say so, and wait the longest delay: the other may stop.
+      takeover = true;
+      delay = std::max(delay, retry_.policy().max);
+      reason = "another client with this client id (" + options_.client_id +
+               ") is connected: the broker dropped the connection " + std::to_string(quick_losses_) +
+               " times in a row soon after connecting (" + reason + ")";
+    }
+  }
+  next_attempt_ = now + delay;
   set_error(reason);
   {
     std::lock_guard lock(mutex_);
     if (was_connected) ++stats_.connection_losses;
+    if (takeover) ++stats_.suspected_takeovers;
   }
-  if (!stop_requested_) {
+  if (takeover && !stop_requested_) {
+    spdlog::error("MQTT {}: {}; retrying in {} ms", failed, reason, delay.count());
+  } else if (!stop_requested_) {
     if (next_broker) {
       spdlog::warn("MQTT {}: {}; trying {}", failed, reason, current_broker_text());
     } else {
@@ -282,7 +323,9 @@ void client::set_phase(phase next) {
   }
   connected_changed_.notify_all();
   if (now_connected) {
-    retry_.reset();
+    established_at_ = std::chrono::steady_clock::now();
+    // A takeover keeps the longest delay until a connection lasts.
+    if (quick_losses_ < takeover_losses) retry_.reset();
     spdlog::info("MQTT connected to {} as {} (session {})", current_broker_text(), options_.client_id,
                  session_present_ ? "resumed" : "new");
     notify(connection_event{true, session_present_, {}});

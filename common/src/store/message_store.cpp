@@ -172,7 +172,8 @@ message_store::message_store(std::unique_ptr<shared_database> db, const message_
       outcomes_(*db_),
       replay_(*db_, limits.max_replay_entries, limits.replay_purge_margin, limits.replay_entries_per_sender),
       health_(*db_),
-      quarantine_limits_(limits.quarantine) {}
+      quarantine_limits_(limits.quarantine),
+      quarantine_(*db_) {}
 
 result<message_store> message_store::open(const std::filesystem::path& path, const open_options& options,
                                           const message_store_limits& limits) {

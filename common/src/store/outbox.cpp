@@ -21,9 +21,19 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 )sql";
 
-// Version 2: the sent log. A queued message's row names its outbox entry
-// until the broker acknowledges it.
+// Version 2: requests to the running `run` (`outbox retry`), one row per kind.
+// A table rather than a signal: the command may run in another container,
+// as another user, without a pid to signal; the runner reads it at each poll.
 constexpr std::string_view version_2 = R"sql(
+CREATE TABLE runner_requests (
+  name TEXT PRIMARY KEY,
+  requested_at INTEGER NOT NULL
+);
+)sql";
+
+// Version 3: the sent log. A queued message's row names its outbox entry
+// until the broker acknowledges it.
+constexpr std::string_view version_3 = R"sql(
 CREATE TABLE sent_log (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   recipient TEXT NOT NULL,
@@ -40,7 +50,7 @@ CREATE INDEX sent_log_by_jti ON sent_log (jti);
 CREATE INDEX sent_log_by_outbox_id ON sent_log (outbox_id);
 )sql";
 
-constexpr std::array migrations = {migration{1, version_1}, migration{2, version_2}};
+constexpr std::array migrations = {migration{1, version_1}, migration{2, version_2}, migration{3, version_3}};
 static_assert(migrations.size() == outbox::schema_version);
 
 }  // namespace
@@ -69,8 +79,9 @@ result<std::int64_t> outbox::enqueue(const outbox_entry& entry) {
 result<std::vector<outbox_entry>> outbox::oldest(std::size_t limit) {
   std::lock_guard lock(mutex_);
   std::vector<outbox_entry> out;
-  auto stmt =
-      db_.prepare("SELECT id, recipient, topic, payload, created_at, attempts FROM outbox ORDER BY id LIMIT ?1");
+  auto stmt = db_.prepare(
+      "SELECT id, recipient, topic, payload, created_at, attempts, last_error FROM outbox ORDER BY id "
+      "LIMIT ?1");
   if (!stmt) return stmt.error();
   stmt->bind(1, limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(limit));
   for (;;) {
@@ -84,6 +95,7 @@ result<std::vector<outbox_entry>> outbox::oldest(std::size_t limit) {
     entry.payload = stmt->column_blob(3);
     entry.created_at = from_millis(stmt->column_int64(4));
     entry.attempts = static_cast<int>(stmt->column_int64(5));
+    entry.last_error = stmt->column_text(6);
     out.push_back(std::move(entry));
   }
   return out;
@@ -288,6 +300,26 @@ result<std::size_t> outbox::size() {
   auto row = stmt->step();
   if (!row) return row.error();
   return static_cast<std::size_t>(stmt->column_int64(0));
+}
+
+result<void> outbox::request_retry() {
+  std::lock_guard lock(mutex_);
+  if (auto set = db_.set_durability(durability::full); !set) return set.error();
+  auto stmt = db_.prepare(
+      "INSERT INTO runner_requests (name, requested_at) VALUES ('retry', ?1) "
+      "ON CONFLICT (name) DO UPDATE SET requested_at = excluded.requested_at");
+  if (!stmt) return stmt.error();
+  if (auto done = stmt->bind(1, to_millis(std::chrono::system_clock::now())).run(); !done) return done.error();
+  return ok();
+}
+
+result<bool> outbox::take_retry_request() {
+  std::lock_guard lock(mutex_);
+  if (auto set = db_.set_durability(durability::normal); !set) return set.error();
+  auto stmt = db_.prepare("DELETE FROM runner_requests WHERE name = 'retry'");
+  if (!stmt) return stmt.error();
+  if (auto done = stmt->run(); !done) return done.error();
+  return db_.changes() == 1;
 }
 
 }  // namespace danemq::store

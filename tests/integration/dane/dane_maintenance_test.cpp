@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "danemq/dane/tlsa_rdata.hpp"
 #include "danemq/identity/identity_files.hpp"
@@ -58,6 +59,7 @@ TEST(DaneMaintenance, PublishedRecordPassesCheckAndMismatchFails) {
   const auto published = tool.run(name, {"publish-tlsa"});
   ASSERT_EQ(published.exit_code, 0) << all(published);
   EXPECT_NE(published.out.find("IN TLSA 3 0 0"), std::string::npos) << all(published);
+  EXPECT_EQ(published.err.find("not signed"), std::string::npos) << all(published);
   // The resolver still holds the NXDOMAIN of the first check (the zone's negative TTL).
   rig.flush("danemq.test");
 
@@ -65,6 +67,16 @@ TEST(DaneMaintenance, PublishedRecordPassesCheckAndMismatchFails) {
   EXPECT_EQ(check.exit_code, 0) << all(check);
   EXPECT_NE(check.out.find("DNSSEC: secure"), std::string::npos) << all(check);
   EXPECT_NE(check.out.find("matches the local certificate"), std::string::npos) << all(check);
+
+  const auto as_json = tool.run(name, {"check", "--json"});
+  EXPECT_EQ(as_json.exit_code, 0) << all(as_json);
+  const auto checked = nlohmann::json::parse(as_json.out);
+  EXPECT_EQ(checked["verdict"], "trusted");
+  EXPECT_EQ(checked["ok"], true);
+  EXPECT_EQ(checked["records"][0]["matches_local"], true);
+  EXPECT_EQ(checked["local"]["key_type"], "ec-p256");
+  const auto looked_up = nlohmann::json::parse(tool.run(name, {"lookup", "--json", name}).out);
+  EXPECT_EQ(looked_up["records"][0]["usage"], 3);
 
   const auto local =
       tool.run(name, {"check"}, {{"DNSSEC_VALIDATION", "local"}, {"DNSSEC_TRUST_ANCHOR", rig.trust_anchor().string()}});
@@ -96,6 +108,14 @@ TEST(DaneMaintenance, PublishedRecordPassesCheckAndMismatchFails) {
   EXPECT_EQ(hash_only.exit_code, 3) << all(hash_only);
   EXPECT_NE(hash_only.out.find("[0] matches the local certificate"), std::string::npos) << all(hash_only);
   EXPECT_NE(hash_only.err.find("only hash records"), std::string::npos) << all(hash_only);
+  // publish-tlsa refuses, without --force, a record no peer can use.
+  const auto hash_refused = tool.run(name, {"publish-tlsa", "--selector", "1", "--matching", "1"});
+  EXPECT_EQ(hash_refused.exit_code, 1) << all(hash_refused);
+  EXPECT_NE(hash_refused.err.find("carries no key"), std::string::npos) << all(hash_refused);
+  EXPECT_NE(hash_refused.err.find("--force"), std::string::npos) << all(hash_refused);
+  const auto hash_forced = tool.run(name, {"publish-tlsa", "--selector", "1", "--matching", "1", "--force"});
+  EXPECT_EQ(hash_forced.exit_code, 0) << all(hash_forced);
+  EXPECT_NE(hash_forced.err.find("warning: TLSA 3 1 1"), std::string::npos) << all(hash_forced);
   const auto missing = tool.run(name, {"lookup", "nobody._device.danemq.test"});
   EXPECT_EQ(missing.exit_code, 3) << all(missing);
 }
@@ -107,6 +127,7 @@ TEST(DaneMaintenance, CheckRefusesAnUnsignedZoneAndPublishNeedsTheKey) {
   ASSERT_EQ(tool.run(name, {"create-selfsigned-id", "--key-type", "ec-p256"}).exit_code, 0);
   const auto published = tool.run(name, {"publish-tlsa"});
   ASSERT_EQ(published.exit_code, 0) << all(published);
+  EXPECT_NE(published.err.find("warning: the zone unsigned.test is not signed"), std::string::npos) << all(published);
   const auto check = tool.run(name, {"check"});
   EXPECT_EQ(check.exit_code, 3) << all(check);
   EXPECT_NE(check.err.find("not DNSSEC-secure"), std::string::npos) << all(check);

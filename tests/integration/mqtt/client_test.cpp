@@ -372,3 +372,48 @@ TEST_F(MqttTls, RefusesABrokerSignedByAnotherCa) {
 
 }  // namespace
 }  // namespace danemq::mqtt
+
+namespace danemq::mqtt {
+namespace {
+
+TEST(MqttClientOneOff, GivesUpAtOnceWhenTheConnectionIsRefused) {
+  test::mosquitto_rig broker;
+  broker.stop();
+  auto options = options_for(broker, "alice.example/send", protocol_version::v311);
+  options.give_up_when_refused = true;
+  client sender(options, [](std::vector<message>&) { return ok(); });
+  ASSERT_TRUE(sender.start());
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(sender.wait_connected(10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  EXPECT_TRUE(sender.gave_up());
+  EXPECT_NE(sender.last_error().find("Connection refused"), std::string::npos) << sender.last_error();
+}
+
+TEST(MqttClientTakeover, TwoClientsWithOneClientIdAreToldSo) {
+  test::mosquitto_rig broker;
+  auto options = options_for(broker, "bob.example/receiver", protocol_version::v311, {{"bob.example", 1}});
+  options.reconnect = backoff_policy{20ms, 2s, 2.0, 0.1};
+  client first(options, [](std::vector<message>&) { return ok(); });
+  client second(options, [](std::vector<message>&) { return ok(); });
+  ASSERT_TRUE(first.start());
+  ASSERT_TRUE(first.wait_connected(10s)) << first.last_error();
+  ASSERT_TRUE(second.start());
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (first.statistics().suspected_takeovers + second.statistics().suspected_takeovers == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto told = first.statistics().suspected_takeovers + second.statistics().suspected_takeovers;
+  EXPECT_GT(told, 0u) << first.last_error() << " / " << second.last_error();
+  const std::string said = first.last_error() + second.last_error();
+  EXPECT_NE(said.find("another client with this client id (bob.example/receiver) is connected"), std::string::npos)
+      << said;
+  // Backed off: the two no longer take the session from each other several times a second.
+  const auto losses = first.statistics().connection_losses + second.statistics().connection_losses;
+  std::this_thread::sleep_for(1s);
+  EXPECT_LE(first.statistics().connection_losses + second.statistics().connection_losses, losses + 2);
+}
+
+}  // namespace
+}  // namespace danemq::mqtt

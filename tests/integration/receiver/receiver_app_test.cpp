@@ -1,6 +1,10 @@
 #include "receiver_app.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -177,6 +181,147 @@ TEST_F(ReceiverDaemon, QuarantinesASenderNotAllowedWithoutLookingItUp) {
   auto [listed, text] = receiver_command({"quarantine"});
   EXPECT_EQ(listed, 0);
   EXPECT_NE(text.find("jose:19 sender not allowed"), std::string::npos) << text;
+}
+
+TEST_F(ReceiverDaemon, QuarantineShowReleaseAndPurgeTakeTheListedId) {
+  auto allowed = identity::name_allow_list::parse("carol.example");
+  ASSERT_TRUE(allowed);
+  settings.allowed_senders = *allowed;
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  ASSERT_EQ(send("first refused").first, 0);
+  ASSERT_EQ(send("second refused").first, 0);
+  ASSERT_EQ(send("third refused").first, 0);
+  ASSERT_TRUE(eventually([&] { return daemon->statistics() && daemon->statistics()->quarantined == 3; }));
+  stop();
+
+  auto [as_json, json] = receiver_command({"quarantine", "--json"});
+  ASSERT_EQ(as_json, 0) << json;
+  std::vector<std::int64_t> ids;
+  std::istringstream lines(json);
+  for (std::string line; std::getline(lines, line);) ids.push_back(nlohmann::json::parse(line).at("id"));
+  ASSERT_EQ(ids.size(), 3u);
+  auto [listed, text] = receiver_command({"quarantine"});
+  EXPECT_NE(text.find(" #" + std::to_string(ids[0]) + " bob.example jose:19"), std::string::npos) << text;
+
+  auto [shown, details] = receiver_command({"quarantine", "show", std::to_string(ids[0])});
+  EXPECT_EQ(shown, 0) << details;
+  EXPECT_EQ(details.rfind("#" + std::to_string(ids[0]) + " (raw message ", 0), 0u) << details;
+  EXPECT_NE(details.find("reason: jose:19 sender not allowed"), std::string::npos) << details;
+  EXPECT_EQ(details.find("payload (base64)"), std::string::npos) << details;
+  auto [with_payload, bytes] = receiver_command({"quarantine", "show", std::to_string(ids[0]), "--payload"});
+  EXPECT_NE(bytes.find("payload (base64): "), std::string::npos) << bytes;
+  EXPECT_EQ(receiver_command({"quarantine", "show", "999"}).first, 1);
+
+  // Released while the allow list still refuses alice: quarantined again, after every check.
+  auto [refused_again, said] = receiver_command({"quarantine", "release", std::to_string(ids[0])});
+  EXPECT_EQ(refused_again, 0) << said;
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->statistics() && daemon->statistics()->quarantined == 1; }));
+  stop();
+  EXPECT_EQ(output.str(), "");
+
+  // ALLOWED_SENDERS changed: released, it is accepted by the running daemon.
+  settings.allowed_senders = *identity::name_allow_list::parse("alice.example");
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  EXPECT_TRUE(eventually([&] {
+    auto [code, json] = receiver_command({"health", "--json"});
+    const auto object = nlohmann::json::parse(json);
+    return code == 0 && object["healthy"] == true && object["connected"] == true && object["reason"].is_null();
+  })) << receiver_command({"health", "--json"}).second;
+  // The first one is quarantined anew (with a new id); the second is still where it was.
+  const auto second_id = ids[1];
+  auto [released, released_said] = receiver_command({"quarantine", "release", std::to_string(second_id)});
+  EXPECT_EQ(released, 0) << released_said;
+  ASSERT_TRUE(eventually([&] { return accepted() == 1; })) << "taken by the running daemon";
+  stop();
+  EXPECT_EQ(output.str(), "alice.example says: second refused\n");
+  EXPECT_EQ(receiver_command({"quarantine", "release", std::to_string(second_id)}).first, 1) << "gone";
+
+  // Purge by id, then by age.
+  auto [purged, purged_said] = receiver_command({"quarantine", "purge", std::to_string(ids[2])});
+  EXPECT_EQ(purged, 0) << purged_said;
+  auto [left, left_text] = receiver_command({"quarantine"});
+  EXPECT_EQ(std::count(left_text.begin(), left_text.end(), '\n'), 1) << left_text;
+  EXPECT_EQ(receiver_command({"quarantine", "purge", "--before", "1h"}).second.find("purged 0"), 0u);
+  auto [aged, aged_said] = receiver_command({"quarantine", "purge", "--before", "0s"});
+  EXPECT_EQ(aged, 0) << aged_said;
+  EXPECT_EQ(aged_said.find("purged 1 "), 0u) << aged_said;
+  EXPECT_EQ(receiver_command({"quarantine"}).second, "");
+  EXPECT_EQ(receiver_command({"quarantine", "purge"}).first, 1) << "ids or --before";
+}
+
+/// GET http://127.0.0.1:<port>/metrics, the body; empty when it cannot connect.
+std::string scrape(unsigned short port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
+    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buffer[4096];
+      for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
+        response.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  const auto body = response.find("\r\n\r\n");
+  return body == std::string::npos ? std::string() : response.substr(body + 4);
+}
+
+/// The value of the sample line that starts with `name` (labels included), or -1.
+double sample(const std::string& metrics, const std::string& name) {
+  std::istringstream lines(metrics);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+TEST_F(ReceiverDaemon, ServesPrometheusMetricsThatMoveAsMessagesAreAcceptedAndQuarantined) {
+  const auto port = test::free_port();
+  settings.metrics_address = "127.0.0.1:" + std::to_string(port);
+  start();
+  ASSERT_TRUE(eventually([&] { return daemon->receiving(); }));
+  const auto before = scrape(port);
+  ASSERT_FALSE(before.empty()) << "no answer on " << settings.metrics_address;
+  EXPECT_EQ(sample(before, "danemq_messages_accepted_total"), 0) << before;
+  EXPECT_NE(before.find("# TYPE danemq_processing_duration_seconds histogram"), std::string::npos) << before;
+
+  ASSERT_EQ(send("counted").first, 0);
+  auto [code, said] = run_app<sender::sender_app>(
+      {"danemq-sender", "--identity-name", "alice.example", "--crypto-path", keys->path().string(), "--mqtt-host",
+       broker.host(), "--mqtt-port", std::to_string(broker.port()), "--format", "compat", "send", "bob.example",
+       "the original's format, refused"},
+      sender::sender_dependencies{peers, false});
+  ASSERT_EQ(code, 0) << said;
+  ASSERT_TRUE(eventually([&] { return daemon->statistics() && daemon->statistics()->quarantined == 1; }));
+  ASSERT_TRUE(eventually([&] {
+    const auto now = scrape(port);
+    return sample(now, "danemq_messages_accepted_total") == 1 && sample(now, "danemq_broker_connected") == 1;
+  })) << scrape(port);
+  const auto after = scrape(port);
+  EXPECT_EQ(sample(after, "danemq_messages_received_total"), 2) << after;
+  EXPECT_EQ(sample(after, "danemq_processing_duration_seconds_count"), 1) << after;
+  EXPECT_NE(after.find("danemq_messages_quarantined_total{reason=\"jose:"), std::string::npos) << after;
+  stop();
+
+  // The same without Prometheus: stats, from the database.
+  auto [counted, summary] = receiver_command({"stats", "--since", "1h"});
+  EXPECT_EQ(counted, 0) << summary;
+  EXPECT_NE(summary.find(": 2 (and 0 copies kept once)\naccepted: 1\nquarantined: 1\n  jose:"), std::string::npos)
+      << summary;
+  EXPECT_NE(summary.find("not decided yet: 0"), std::string::npos) << summary;
+  auto [as_json, json] = receiver_command({"stats", "--json"});
+  const auto object = nlohmann::json::parse(json);
+  EXPECT_EQ(object["accepted"], 1);
+  EXPECT_EQ(object["quarantined"], 1);
+  EXPECT_TRUE(object["since"].is_null());
 }
 
 TEST_F(ReceiverDaemon, InboxFromTakesTheSenderInAnyCaseAndRefusesANonName) {
@@ -413,14 +558,47 @@ TEST(ReceiverApp, NamesAMissingSettingOnOneLine) {
   EXPECT_EQ(text, "danemq-receiver: IDENTITY_NAME (--identity-name) is required\n");
 }
 
-TEST(ReceiverApp, ListsNothingBeforeTheFirstRun) {
-  test::temp_dir data;
-  auto [code, text] = run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "inbox"});
+TEST(ReceiverApp, PrintsItsVersion) {
+  auto [code, text] = run_app<receiver_app>({"danemq-receiver", "--version"});
   EXPECT_EQ(code, 0);
-  EXPECT_EQ(text, "");
+  EXPECT_EQ(text.rfind("danemq-receiver 0.", 0), 0u) << text;
+  EXPECT_NE(text.find("\ncjose: "), std::string::npos) << text;
+}
+
+TEST(ReceiverApp, AMistypedSubcommandListsTheSubcommands) {
+  auto [code, text] = run_app<receiver_app>({"danemq-receiver", "inbx"});
+  EXPECT_EQ(code, 1);
+  EXPECT_NE(text.find("unknown subcommand 'inbx'; the subcommands are: run, inbox, quarantine, stats, health"),
+            std::string::npos)
+      << text;
+}
+
+TEST(ReceiverApp, SaysThereIsNoDatabaseBeforeTheFirstRun) {
+  test::temp_dir data;
+  for (const auto* listing : {"inbox", "quarantine"}) {
+    auto [code, text] = run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), listing});
+    EXPECT_EQ(code, 1) << listing;
+    EXPECT_EQ(text.rfind("danemq-receiver: no database at " + (data.path() / "receiver.db").string(), 0), 0u) << text;
+  }
   auto [health, why] = run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "health"});
   EXPECT_EQ(health, 1);
   EXPECT_NE(why.find("no database"), std::string::npos);
+  auto [as_json, json] =
+      run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "health", "--json"});
+  EXPECT_EQ(as_json, 1);
+  const auto object = nlohmann::json::parse(json);
+  EXPECT_EQ(object["healthy"], false);
+  EXPECT_NE(object["reason"].get<std::string>().find("no database"), std::string::npos) << json;
+}
+
+TEST(ReceiverApp, RefusesALimitBelowOne) {
+  test::temp_dir data;
+  for (const auto* limit : {"0", "-1"}) {
+    auto [code, text] =
+        run_app<receiver_app>({"danemq-receiver", "--data-path", data.path().string(), "inbox", "--limit", limit});
+    EXPECT_EQ(code, 1) << limit;
+    EXPECT_NE(text.find("--limit"), std::string::npos) << text;
+  }
 }
 
 TEST(ReceiverApp, RefusesABadSinceOnOneLine) {

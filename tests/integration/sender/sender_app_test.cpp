@@ -4,6 +4,10 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
 #include <condition_variable>
 #include <sstream>
 
@@ -98,7 +102,7 @@ class Sender : public ::testing::Test {
                                      "--mqtt-port",
                                      std::to_string(port != 0 ? port : broker.port()),
                                      "--timeout",
-                                     "2s"};
+                                     timeout};
     argv.insert(argv.end(), args.begin(), args.end());
     std::ostringstream out;
     std::ostringstream err;
@@ -126,6 +130,7 @@ class Sender : public ::testing::Test {
   static inline identity::local_identity* alice = nullptr;
   static inline identity::local_identity* bob = nullptr;
   std::string program = "danemq-sender";
+  std::string timeout = "2s";
   test::mosquitto_rig broker;
   test::temp_dir data;
   std::shared_ptr<test::fake_peers> peers;
@@ -193,6 +198,57 @@ TEST_F(Sender, ExitsThreeWhenTheBrokerIsUnreachable) {
   EXPECT_EQ(unreachable.code, 3);
   EXPECT_NE(unreachable.err.find("unreachable"), std::string::npos) << unreachable.err;
   EXPECT_EQ(outbox_size(), 0u);
+}
+
+TEST_F(Sender, ARefusedConnectionEndsAOneOffSendAtOnceWithOneLine) {
+  broker.stop();
+  timeout = "10s";
+  const auto started = std::chrono::steady_clock::now();
+  auto refused = run({"send", "bob.example", "hi"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3)) << "no retries until SEND_TIMEOUT";
+  EXPECT_EQ(refused.code, 3);
+  EXPECT_NE(refused.err.find("Connection refused"), std::string::npos) << refused.err;
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+  // With --queue it is queued at once too.
+  const auto queued_at = std::chrono::steady_clock::now();
+  auto queued = run({"send", "--queue", "bob.example", "hi"});
+  EXPECT_LT(std::chrono::steady_clock::now() - queued_at, std::chrono::seconds(3));
+  EXPECT_EQ(queued.code, 0) << queued.err;
+  EXPECT_EQ(outbox_size(), 1u);
+}
+
+TEST_F(Sender, PrintsItsVersionAndThoseOfItsLibraries) {
+  auto version = run({"--version"});
+  EXPECT_EQ(version.code, 0) << version.err;
+  for (const auto* line :
+       {"danemq-sender 0.", " (commit ", "\nOpenSSL: OpenSSL 3", "\nlibmosquitto: 2.", "\nldns: 1.", "\ncjose: 0."}) {
+    EXPECT_NE(version.out.find(line), std::string::npos) << line << " in\n" << version.out;
+  }
+}
+
+TEST_F(Sender, AMistypedSubcommandListsTheSubcommands) {
+  auto mistyped = run({"sned", "bob.example", "hi"});
+  EXPECT_EQ(mistyped.code, 1);
+  EXPECT_EQ(mistyped.err, "danemq-sender: unknown subcommand 'sned'; the subcommands are: send, run, outbox\n");
+}
+
+TEST_F(Sender, HelpOfASubcommandListsEverySettingThatAppliesWithItsValueType) {
+  auto send_help = run({"send", "--help"});
+  EXPECT_EQ(send_help.code, 0);
+  for (const auto* shown : {"--queue", "--format", "--timeout DURATION", "--mqtt-host HOST", "--mqtt-port PORT",
+                            "--max-message-size SIZE", "recipient", "message"}) {
+    EXPECT_NE(send_help.out.find(shown), std::string::npos) << shown << " in\n" << send_help.out;
+  }
+  EXPECT_EQ(send_help.out.find("--timeout TEXT"), std::string::npos) << send_help.out;
+  EXPECT_NE(send_help.out.find("recipient NAME"), std::string::npos) << send_help.out;
+  EXPECT_EQ(send_help.out.find("--window"), std::string::npos) << "a setting of run only:\n" << send_help.out;
+  auto run_help = run({"run", "--help"});
+  EXPECT_EQ(run_help.code, 0);
+  EXPECT_NE(run_help.out.find("--window NUMBER"), std::string::npos) << run_help.out;
+  EXPECT_NE(run_help.out.find("--mqtt-host"), std::string::npos) << run_help.out;
+  for (const auto* hidden : {"--queue (Env", "--format FORMAT", "--timeout DURATION"}) {
+    EXPECT_EQ(run_help.out.find(hidden), std::string::npos) << hidden << " does not apply to run:\n" << run_help.out;
+  }
 }
 
 TEST_F(Sender, ExitsOneOnUsageErrors) {
@@ -303,6 +359,102 @@ TEST_F(Sender, RunKeepsAnEntryOlderThanTheHorizonAndSaysSoOnce) {
   EXPECT_NE(logged.find("outbox entry #1 for bob.example is older than MESSAGE_MAX_AGE (7d)"), std::string::npos)
       << logged;
   EXPECT_EQ(outbox_size(), 2u) << "kept, never dropped";
+}
+
+TEST_F(Sender, OutboxListsCancelsAndSaysWhenThereIsNoDatabase) {
+  auto none = run({"outbox"});
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.err.find("no database at " + (data.path() / "sender.db").string()), std::string::npos) << none.err;
+
+  broker.stop();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(run({"--queue", "send", "bob.example", "m" + std::to_string(i)}).code, 0);
+  auto box = store::outbox::open(data.path() / "sender.db");
+  ASSERT_TRUE(box);
+  const auto entries = box->oldest().value();
+  ASSERT_EQ(entries.size(), 3u);
+  ASSERT_TRUE(box->note_attempt(entries[0].id, "broker refused"));
+
+  auto listed = run({"outbox"});
+  ASSERT_EQ(listed.code, 0) << listed.err;
+  const auto first = "#" + std::to_string(entries[0].id) + " ";
+  EXPECT_EQ(listed.out.rfind(first, 0), 0u) << listed.out;
+  EXPECT_NE(listed.out.find(" bob.example waiting "), std::string::npos) << listed.out;
+  EXPECT_NE(listed.out.find("1 attempt, last error: broker refused"), std::string::npos) << listed.out;
+  EXPECT_EQ(std::count(listed.out.begin(), listed.out.end(), '\n'), 3);
+
+  auto json = run({"outbox", "--json"});
+  ASSERT_EQ(json.code, 0);
+  std::istringstream lines(json.out);
+  std::string line;
+  std::vector<std::int64_t> ids;
+  while (std::getline(lines, line)) {
+    const auto object = nlohmann::json::parse(line);
+    ids.push_back(object.at("id").get<std::int64_t>());
+    EXPECT_EQ(object.at("recipient"), "bob.example");
+    EXPECT_TRUE(object.contains("age_seconds"));
+    EXPECT_TRUE(object.contains("attempts"));
+    EXPECT_TRUE(object.contains("last_error"));
+  }
+  EXPECT_EQ(ids, (std::vector<std::int64_t>{entries[0].id, entries[1].id, entries[2].id}));
+
+  auto cancelled = run({"outbox", "cancel", std::to_string(ids[0]), std::to_string(ids[2])});
+  EXPECT_EQ(cancelled.code, 0) << cancelled.err;
+  EXPECT_NE(cancelled.out.find("cancelled #" + std::to_string(ids[2])), std::string::npos);
+  EXPECT_EQ(outbox_size(), 1u);
+  auto unknown = run({"outbox", "cancel", std::to_string(ids[0])});
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_NE(unknown.err.find("no outbox entry #" + std::to_string(ids[0])), std::string::npos) << unknown.err;
+  EXPECT_EQ(run({"outbox", "cancel", "x"}).code, 1);
+
+  // What is left is delivered, and only that.
+  broker.start();
+  subscriber bob_topic(broker, "bob.example");
+  sender_settings settings;
+  settings.service.identity_name = "alice.example";
+  settings.service.data_path = data.path();
+  settings.service.mqtt.host = broker.host();
+  settings.service.mqtt.port = broker.port();
+  settings.poll_interval = 50ms;
+  outbox_runner runner(settings, *box);
+  std::thread running([&] { (void)runner.run(); });
+  const bool got = bob_topic.wait_for(1);
+  std::this_thread::sleep_for(300ms);
+  runner.request_stop();
+  running.join();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(bob_topic.payloads().size(), 1u);
+  EXPECT_EQ(open_for_bob(bob_topic.payloads()[0]), "m1");
+}
+
+TEST_F(Sender, OutboxRetryWakesTheRunnerOutOfItsBackOff) {
+  broker.stop();
+  ASSERT_EQ(run({"--queue", "send", "bob.example", "wake up"}).code, 0);
+  auto box = store::outbox::open(data.path() / "sender.db");
+  ASSERT_TRUE(box);
+  sender_settings settings;
+  settings.service.identity_name = "alice.example";
+  settings.service.data_path = data.path();
+  settings.service.mqtt.host = broker.host();
+  settings.service.mqtt.port = broker.port();
+  settings.poll_interval = 50ms;
+  outbox_runner runner(settings, *box);
+  std::thread running([&] { (void)runner.run(); });
+  // Failed connects make the back-off grow: 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s.
+  std::this_thread::sleep_for(6500ms);
+  broker.start();
+  subscriber bob_topic(broker, "bob.example");
+  auto retried = run({"outbox", "retry"});
+  EXPECT_EQ(retried.code, 0) << retried.err;
+  EXPECT_NE(retried.out.find("retry requested"), std::string::npos) << retried.out;
+  const auto asked = std::chrono::steady_clock::now();
+  const bool got = bob_topic.wait_for(1, 10s);
+  const auto took = std::chrono::steady_clock::now() - asked;
+  runner.request_stop();
+  running.join();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(runner.retries_requested(), 1u);
+  EXPECT_LT(took, 2500ms) << "delivered at the end of the back-off, not at the retry";
+  EXPECT_EQ(outbox_size(), 0u);
 }
 
 // Found by the load test (bench/load, tests/integration/fault_load_test):

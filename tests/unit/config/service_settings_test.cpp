@@ -24,6 +24,25 @@ result<service_settings> parse(std::vector<std::string> args) {
   return settings;
 }
 
+TEST(DataPath, OutsideAContainerTheMissingDefaultIsRefusedAndNamed) {
+  test::temp_dir root;
+  service_settings settings;
+  settings.data_path = root.path() / "data";  // stands for the default /data/
+  auto refused = prepare_data_path(settings, /*inside_container=*/false, settings.data_path);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().detail.find("DATA_PATH (--data-path) is not set"), std::string::npos)
+      << refused.error().detail;
+  EXPECT_FALSE(std::filesystem::exists(settings.data_path)) << "nothing created";
+
+  EXPECT_TRUE(prepare_data_path(settings, /*inside_container=*/true, settings.data_path)) << "a container's volume";
+  EXPECT_TRUE(std::filesystem::is_directory(settings.data_path));
+  EXPECT_TRUE(prepare_data_path(settings, false, settings.data_path)) << "the default exists";
+
+  settings.data_path = root.path() / "given";  // given, not the default: created
+  EXPECT_TRUE(prepare_data_path(settings, false, root.path() / "data"));
+  EXPECT_TRUE(std::filesystem::is_directory(settings.data_path));
+}
+
 TEST(ServiceOptions, KeepTheOriginalDefaults) {
   auto s = parse({"--identity-name", "Bob.Example.", "--mqtt-host", "broker"});
   ASSERT_TRUE(s) << s.error().message();

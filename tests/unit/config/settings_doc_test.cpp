@@ -29,6 +29,22 @@ option_table<sample> sample_table(std::string count_help) {
   };
 }
 
+TEST(SettingsDoc, WritesAManPageAndABashCompletionFromTheTables) {
+  const documented_program program{.name = "danemq-sample",
+                                   .summary = "a sample",
+                                   .commands = {"run", "run again"},
+                                   .tables = {document('r', sample_table("how many"))}};
+  const auto page = man_page(program);
+  EXPECT_EQ(page.rfind(".TH danemq-sample 1 ", 0), 0u) << page;
+  EXPECT_NE(page.find(".BR \\-\\-count \", \" SAMPLE_COUNT\nhow many (1..10) Default: 3."), std::string::npos) << page;
+  EXPECT_NE(page.find(".BR run \\-\\-name"), std::string::npos) << page;
+  EXPECT_NE(page.find(".B run again"), std::string::npos) << page;
+  const auto completion = bash_completion(program);
+  EXPECT_NE(completion.find("compgen -W '--help --version --count --token --name'"), std::string::npos) << completion;
+  EXPECT_NE(completion.find("compgen -W 'run'"), std::string::npos) << completion;
+  EXPECT_NE(completion.find("complete -F _danemq_sample danemq-sample"), std::string::npos) << completion;
+}
+
 TEST(SettingsDoc, WritesOneRowPerVariableWithTheStructDefault) {
   const auto table = markdown_table({document('r', sample_table("how many"))});
   EXPECT_EQ(table,

@@ -668,6 +668,20 @@ TEST(MessageSeal, RefusesToProduceAMessageOverTheLimit) {
   EXPECT_EQ(sealed.error().code, make_error_code(errc::too_large));
 }
 
+TEST(MessageSeal, SaysHowManyCharactersOfTextFit) {
+  parties p;
+  auto sealed = seal({"bob.example", std::string(3000, 'a')}, p.alice, p.dns);
+  ASSERT_FALSE(sealed);
+  const auto& detail = sealed.error().detail;
+  const auto about = detail.find("about ");
+  ASSERT_NE(about, std::string::npos) << detail;
+  EXPECT_NE(detail.find("characters of text fit"), std::string::npos) << detail;
+  const std::size_t fits = std::stoul(detail.substr(about + 6));
+  EXPECT_GT(fits, 1000u) << detail;
+  EXPECT_TRUE(seal({"bob.example", std::string(fits, 'a')}, p.alice, p.dns)) << "the number said fits: " << fits;
+  EXPECT_FALSE(seal({"bob.example", std::string(fits + 64, 'a')}, p.alice, p.dns)) << "and is close: " << fits;
+}
+
 TEST(MessageSeal, RefusesTextThatIsNotUtf8AndBadRecipientNames) {
   parties p;
   EXPECT_EQ(seal({"bob.example", "\xff\xfe"}, p.alice, p.dns).error().code, make_error_code(errc::bad_format));

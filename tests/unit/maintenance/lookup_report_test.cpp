@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "danemq/dane/errors.hpp"
 
 namespace danemq::maintenance {
@@ -60,6 +62,63 @@ TEST(LookupReport, PrintsEachRecordAndTheVerdict) {
   EXPECT_NE(text.find("usable to confirm"), std::string::npos);
   EXPECT_NE(text.find("not usable: malformed TLSA record: not DER"), std::string::npos);
   EXPECT_NE(text.find("Verdict: refused: no usable TLSA record: only hash records"), std::string::npos);
+}
+
+TEST(LookupReport, AnUnreachableResolverIsItsOwnVerdictNeverTrusted) {
+  lookup_report report;
+  report.name = "dev._device.example.net";
+  report.resolver = "127.0.0.1:9";
+  report.lookup_error = fail(dane::errc::timeout, "no answer from 127.0.0.1:9");
+  const std::string text = format_report(report);
+  EXPECT_EQ(text.find("trusted"), std::string::npos) << text;
+  EXPECT_NE(text.find("Verdict: resolver unreachable: "), std::string::npos) << text;
+  EXPECT_EQ(verdict_of(report), verdict_kind::resolver_unreachable);
+
+  report.lookup_error = fail(dane::errc::network_error, "connection refused");
+  EXPECT_EQ(verdict_of(report), verdict_kind::resolver_unreachable);
+  report.lookup_error = fail(dane::errc::nxdomain, "no such name");
+  EXPECT_EQ(verdict_of(report), verdict_kind::refused);
+  EXPECT_NE(format_report(report).find("Verdict: refused: "), std::string::npos);
+}
+
+TEST(LookupReport, GivesTheReportAsOneJsonObject) {
+  lookup_report report;
+  report.name = "dev._device.example.net";
+  report.resolver = "127.0.0.1:53";
+  report.dnssec = {dane::dnssec_status::secure, {}};
+  report.records = {
+      record_report{identity::tlsa_record{3, 1, 0, crypto::bytes{0xab}}, std::nullopt, false, {}, {}, {}, {}},
+      record_report{identity::tlsa_record{3, 1, 1, crypto::bytes(32, 1)}, std::nullopt, true, {}, {}, {}, {}}};
+  const auto text = report_json(report);
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+  const auto object = nlohmann::json::parse(text);
+  EXPECT_EQ(object["verdict"], "trusted");
+  EXPECT_TRUE(object["reason"].is_null());
+  EXPECT_EQ(object["dnssec"]["status"], "secure");
+  EXPECT_EQ(object["records"][0]["status"], "usable");
+  EXPECT_EQ(object["records"][0]["data"], "ab");
+  EXPECT_EQ(object["records"][1]["status"], "confirm_only");
+
+  report.records.clear();
+  report.lookup_error = fail(dane::errc::timeout, "no answer");
+  const auto unreachable = nlohmann::json::parse(report_json(report));
+  EXPECT_EQ(unreachable["verdict"], "resolver_unreachable");
+  EXPECT_FALSE(unreachable.contains("answer"));
+}
+
+TEST(LookupReport, NoUsableRecordIsNeverTrustedEvenWithoutAVerdict) {
+  lookup_report report;
+  report.name = "dev._device.example.net";
+  report.dnssec = {dane::dnssec_status::secure, {}};
+  EXPECT_EQ(verdict_of(report), verdict_kind::refused);
+  EXPECT_EQ(format_report(report).find("trusted"), std::string::npos);
+  report.records = {
+      record_report{identity::tlsa_record{3, 1, 1, crypto::bytes(32, 1)}, std::nullopt, true, {}, {}, {}, {}}};
+  EXPECT_EQ(verdict_of(report), verdict_kind::refused);
+  report.records.push_back(
+      record_report{identity::tlsa_record{3, 1, 0, crypto::bytes(91, 1)}, std::nullopt, false, {}, {}, {}, {}});
+  EXPECT_EQ(verdict_of(report), verdict_kind::trusted);
+  EXPECT_NE(format_report(report).find("Verdict: trusted"), std::string::npos);
 }
 
 }  // namespace

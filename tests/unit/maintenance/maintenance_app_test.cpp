@@ -182,6 +182,37 @@ TEST(MaintenanceSettings, LookupOfAnotherNameNeedsNoIdentityName) {
   EXPECT_EQ(looked_up.err.find("IDENTITY_NAME"), std::string::npos) << looked_up.err;
 }
 
+TEST(MaintenanceSettings, PrintsItsVersion) {
+  const auto version = run_app({"danemq-maintenance", "--version"});
+  EXPECT_EQ(version.exit_code, exit_success) << version.err;
+  EXPECT_EQ(version.out.rfind("danemq-maintenance 0.", 0), 0u) << version.out;
+  EXPECT_NE(version.out.find("\nldns: "), std::string::npos) << version.out;
+}
+
+TEST(MaintenanceSettings, AMistypedSubcommandListsTheSubcommands) {
+  const auto mistyped = run_app({"danemq-maintenance", "chek"});
+  EXPECT_EQ(mistyped.exit_code, exit_usage);
+  EXPECT_NE(mistyped.err.find("unknown subcommand 'chek'; the subcommands are: create-selfsigned-id, "),
+            std::string::npos)
+      << mistyped.err;
+  EXPECT_NE(mistyped.err.find("check"), std::string::npos) << mistyped.err;
+}
+
+TEST_F(Maintenance, AnUnreachableResolverIsNeverReportedAsTrusted) {
+  ASSERT_EQ(run("create-selfsigned-id", {"--key-type", "ec-p256"}).exit_code, exit_success);
+  const std::vector<std::string> unreachable{
+      "--dns-resolver", "127.0.0.1:9", "--dns-timeout-ms", "200", "--dns-retries", "0"};
+  for (const auto& command : {"check", "lookup"}) {
+    auto args = unreachable;
+    if (std::string(command) == "lookup") args.insert(args.begin(), "peer.example");
+    const auto answered = run(command, args);
+    EXPECT_EQ(answered.exit_code, exit_dns_mismatch) << answered.out << answered.err;
+    EXPECT_EQ(answered.out.find("trusted"), std::string::npos) << answered.out;
+    EXPECT_NE(answered.out.find("Verdict: resolver unreachable"), std::string::npos) << answered.out;
+    EXPECT_NE(answered.err.find("resolver unreachable"), std::string::npos) << answered.err;
+  }
+}
+
 }  // namespace
 }  // namespace danemq::maintenance
 

@@ -60,18 +60,24 @@ TEST(Listing, ReplacesInvalidUtf8RatherThanFail) {
 
 TEST(Listing, ShowsTheQuarantineReasonAndTheRawBytes) {
   store::quarantine_entry entry;
+  entry.id = 7;
   entry.raw_id = 3;
   entry.topic = "bob.example";
   entry.payload = {'x', 'y', 'z'};
   entry.received_at = clock::time_point(std::chrono::seconds(1'714'564'800));
   entry.reason = store::refusal{"jose", 10, "replay: jti j of alice.example was seen before"};
   EXPECT_EQ(quarantine_line(entry),
-            "2024-05-01T12:00:00.000Z #3 bob.example jose:10 replay: jti j of alice.example was seen before (3 bytes)");
+            "2024-05-01T12:00:00.000Z #7 bob.example jose:10 replay: jti j of alice.example was seen before (3 bytes)");
   entry.topic = "bob.example\n2024-05-01T12:00:00.000Z #4";
   entry.reason.text = "bad\rtext";
   EXPECT_EQ(quarantine_line(entry),
-            "2024-05-01T12:00:00.000Z #3 bob.example\\n2024-05-01T12:00:00.000Z #4 jose:10 bad\\rtext (3 bytes)");
+            "2024-05-01T12:00:00.000Z #7 bob.example\\n2024-05-01T12:00:00.000Z #4 jose:10 bad\\rtext (3 bytes)");
   const auto parsed = nlohmann::json::parse(quarantine_json(entry));
+  EXPECT_EQ(parsed["id"], 7) << "the number the text shows after #";
+  const auto details = quarantine_details(entry, true);
+  EXPECT_EQ(details.rfind("#7 (raw message 3)\n", 0), 0u) << details;
+  EXPECT_NE(details.find("payload (base64): eHl6\n"), std::string::npos) << details;
+  EXPECT_EQ(quarantine_details(entry, false).find("eHl6"), std::string::npos);
   EXPECT_EQ(parsed["payload_base64"], "eHl6");
   EXPECT_EQ(parsed["reason"]["code"], 10);
 }

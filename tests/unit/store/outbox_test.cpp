@@ -36,6 +36,25 @@ TEST(Outbox, KeepsEntriesInOrderAcrossAReopen) {
   EXPECT_LT((*all)[0].id, (*all)[1].id);
 }
 
+TEST(Outbox, KeepsTheLastErrorAndARetryRequestForAnotherConnection) {
+  test::temp_dir dir;
+  auto runner = outbox::open(dir.path() / "sender.db");
+  ASSERT_TRUE(runner);
+  auto id = runner->enqueue(entry("bob.example", "m"));
+  ASSERT_TRUE(id);
+  ASSERT_TRUE(runner->note_attempt(*id, "refused"));
+  EXPECT_EQ(runner->oldest().value().at(0).last_error, "refused");
+  EXPECT_FALSE(runner->take_retry_request().value());
+  {
+    auto command = outbox::open(dir.path() / "sender.db");
+    ASSERT_TRUE(command);
+    ASSERT_TRUE(command->request_retry());
+    ASSERT_TRUE(command->request_retry()) << "asked twice before it was taken: one request";
+  }
+  EXPECT_TRUE(runner->take_retry_request().value());
+  EXPECT_FALSE(runner->take_retry_request().value()) << "taken once";
+}
+
 TEST(Outbox, RemovesOnlyWhatWasAcknowledged) {
   test::temp_dir dir;
   auto box = outbox::open(dir.path() / "sender.db");

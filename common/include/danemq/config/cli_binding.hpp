@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,46 @@ template <class Settings>
   return help;
 }
 
+/// The help group of the rows that only a subcommand takes ("send options").
+[[nodiscard]] inline std::string command_group(const std::string& command) {
+  return command.empty() ? std::string("Options") : command + " options";
+}
+
+/// --help of a subcommand also lists the program's settings that apply to
+/// it (given before or after the subcommand's name): the rows of every
+/// command, and those of this subcommand, not those of another.
+class settings_formatter : public CLI::Formatter {
+ public:
+  std::string make_footer(const CLI::App* app) const override {
+    const CLI::App* parent = app->get_parent();
+    std::string text;
+    if (parent != nullptr) {
+      const auto own = command_group(app->get_name());
+      auto shared = parent->get_options([&](const CLI::Option* option) {
+        return option->nonpositional() && option != parent->get_help_ptr() && option != parent->get_help_all_ptr() &&
+               (option->get_group() == command_group({}) || option->get_group() == own);
+      });
+      if (!shared.empty())
+        text += make_group("Settings (flag, or the environment variable in [Env:])", false, shared) + "\n";
+    }
+    return text + CLI::Formatter::make_footer(parent != nullptr && app->get_footer().empty() ? parent : app);
+  }
+};
+
+/// When a parse failed on a word that names no subcommand ("sned"), the
+/// line that says so and lists the subcommands; nothing otherwise.
+[[nodiscard]] inline std::optional<std::string> unknown_subcommand(const CLI::App& app) {
+  const auto subcommands = app.get_subcommands([](const CLI::App*) { return true; });
+  if (subcommands.empty()) return std::nullopt;
+  for (const auto& word : app.remaining()) {
+    if (word.empty() || word.front() == '-') continue;
+    std::string names;
+    for (const auto* sub : subcommands) names += (names.empty() ? "" : ", ") + sub->get_name();
+    return "unknown subcommand '" + word + "'; the subcommands are: " + names;
+  }
+  return std::nullopt;
+}
+
 /// Registers a table on a CLI11 app and applies what was given after parsing.
 /// Keep it alive until apply() has run: CLI11 writes into its strings.
 template <class Settings>
@@ -39,13 +80,20 @@ class option_binding {
  public:
   option_binding(CLI::App& app, option_table<Settings> table, naming style = naming::variable_and_flag)
       : table_(std::move(table)), style_(style) {
+    // Subcommands added from now on inherit it.
+    app.formatter(std::make_shared<settings_formatter>());
     for (const auto& row : table_) {
       auto value = std::make_unique<std::string>();
       const std::string help = help_line(row);
       CLI::Option* added =
           row.value.is_switch ? app.add_flag(row.flag, *value, help) : app.add_option(row.flag, *value, help);
       if (!row.env.empty()) added->envname(row.env);
-      if (!row.value.is_switch) added->type_name(row.secret ? "SECRET" : "TEXT");
+      if (!row.value.is_switch) {
+        added->type_name(row.secret                    ? std::string("SECRET")
+                         : row.value.type_name.empty() ? std::string("TEXT")
+                                                       : row.value.type_name);
+      }
+      added->group(command_group(row.command));
       options_.push_back(added);
       values_.push_back(std::move(value));
     }

@@ -39,6 +39,8 @@ struct value_rule {
   std::string range{};
   /// A flag without value (--json); as env: 1/0, true/false, yes/no, on/off.
   bool is_switch{false};
+  /// What kind of value --help shows ("DURATION", "SIZE"); empty: TEXT.
+  std::string type_name{};
 };
 
 /// One row of the table, written with designated initializers.
@@ -107,6 +109,7 @@ template <class Whole, class Part>
         .show = [show = row.value.show, member](const Whole& whole) { return show(whole.*member); },
         .range = row.value.range,
         .is_switch = row.value.is_switch,
+        .type_name = row.value.type_name,
     };
     out.push_back({.env = row.env,
                    .flag = row.flag,
@@ -174,7 +177,8 @@ template <class Settings, class Access>
             return carry(n);
           },
           .show = [access](const Settings& s) { return std::to_string(std::invoke(access, s)); },
-          .range = std::to_string(min) + ".." + std::to_string(max)};
+          .range = std::to_string(min) + ".." + std::to_string(max),
+          .type_name = "NUMBER"};
 }
 
 /// A TCP port (the error names the range).
@@ -185,7 +189,8 @@ template <class Settings, class Access>
             if (port) std::invoke(access, s) = *port;
             return carry(port);
           },
-          .show = [access](const Settings& s) { return std::to_string(std::invoke(access, s)); }};
+          .show = [access](const Settings& s) { return std::to_string(std::invoke(access, s)); },
+          .type_name = "PORT"};
 }
 
 /// A size in bytes (K/M/G suffix) in [min, max].
@@ -198,7 +203,8 @@ template <class Settings, class Access>
             return carry(size);
           },
           .show = [access](const Settings& s) { return format_size(std::invoke(access, s)); },
-          .range = format_size(min) + ".." + format_size(max)};
+          .range = format_size(min) + ".." + format_size(max),
+          .type_name = "SIZE"};
 }
 
 /// A duration (ms, s, m, h, d) in [min, max], kept in the member's own unit.
@@ -215,7 +221,8 @@ template <class Settings, class Access>
               [access](const Settings& s) {
                 return format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(std::invoke(access, s)));
               },
-          .range = format_duration(min) + ".." + format_duration(max)};
+          .range = format_duration(min) + ".." + format_duration(max),
+          .type_name = "DURATION"};
 }
 
 /// A boolean given as a value (PKIX_CD=0); shown as 1 or 0.
@@ -226,7 +233,8 @@ template <class Settings, class Access>
             if (on) std::invoke(access, s) = *on;
             return carry(on);
           },
-          .show = [access](const Settings& s) { return std::string(std::invoke(access, s) ? "1" : "0"); }};
+          .show = [access](const Settings& s) { return std::string(std::invoke(access, s) ? "1" : "0"); },
+          .type_name = "BOOL"};
 }
 
 /// A switch (--json, or OUTPUT_JSON=1); shown only when on.
@@ -246,7 +254,8 @@ template <class Settings, class Access>
             if (file) std::invoke(access, s) = *file;
             return carry(file);
           },
-          .show = [access](const Settings& s) { return std::filesystem::path(std::invoke(access, s)).string(); }};
+          .show = [access](const Settings& s) { return std::filesystem::path(std::invoke(access, s)).string(); },
+          .type_name = "FILE"};
 }
 
 /// A directory path (non-empty).
@@ -257,7 +266,8 @@ template <class Settings, class Access>
             if (dir) std::invoke(access, s) = *dir;
             return carry(dir);
           },
-          .show = [access](const Settings& s) { return std::filesystem::path(std::invoke(access, s)).string(); }};
+          .show = [access](const Settings& s) { return std::filesystem::path(std::invoke(access, s)).string(); },
+          .type_name = "DIR"};
 }
 
 /// Any text, as given.

@@ -101,6 +101,16 @@ template <class Settings>
 
 /// The brokers for messages: "a:1883, b:1884".
 [[nodiscard]] std::string broker_list_text(const mqtt_settings& mqtt);
+/// True inside a container: Docker's /.dockerenv, Podman's
+/// /run/.containerenv, or `container` in the environment (systemd-nspawn).
+[[nodiscard]] bool in_container();
+
+/// Creates DATA_PATH for the service's database. Outside a container, the
+/// default (`default_path`, /data/) is refused when it does not exist: a
+/// forgotten DATA_PATH must not make a directory at the file system root.
+/// Failure invalid_setting naming DATA_PATH (and why it cannot be made).
+[[nodiscard]] result<void> prepare_data_path(const service_settings& settings, bool inside_container = in_container(),
+                                             const std::filesystem::path& default_path = service_settings{}.data_path);
 
 /// The MQTT topic for a recipient: prefix + name.
 [[nodiscard]] std::string topic_for(const mqtt_settings& mqtt, std::string_view recipient);

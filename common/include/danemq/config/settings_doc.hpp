@@ -54,6 +54,21 @@ template <class Settings>
 /// first appearance), ending with a newline.
 [[nodiscard]] std::string markdown_table(const std::vector<documented_table>& tables);
 
+/// A program as its man page and completion describe it.
+struct documented_program {
+  std::string name;                   ///< "danemq-sender"
+  std::string summary;                ///< one line
+  std::vector<std::string> commands;  ///< its subcommands, "outbox cancel" for a nested one
+  std::vector<documented_table> tables;
+};
+
+/// The program's man page (section 1, roff): NAME, SYNOPSIS, COMMANDS, and
+/// each setting with its flag, variable, meaning and default; the README has the rest.
+[[nodiscard]] std::string man_page(const documented_program& program);
+
+/// A bash completion script: the subcommands, then the flags.
+[[nodiscard]] std::string bash_completion(const documented_program& program);
+
 /// `document` with the part between the marker lines `<!-- settings:begin -->`
 /// and `<!-- settings:end -->` replaced by `table`; failure invalid_setting
 /// when the markers are missing.

@@ -39,6 +39,11 @@ struct update_target {
 /// answer to `name SOA`). Failure update_failed, or the resolver's errors.
 [[nodiscard]] result<std::string> zone_of(const update_target& target, std::string_view name);
 
+/// Whether the server publishes DNSKEY records at the apex of `zone`: a zone
+/// without them is not signed, and no DANE peer will trust its records.
+/// Failure: the resolver's errors, malformed_answer.
+[[nodiscard]] result<bool> zone_is_signed(const update_target& target, std::string_view zone);
+
 /// Replaces the TLSA RRset at `name` (and nothing else) with `records`, each
 /// with `ttl`: one update, signed with the key, that deletes the RRset and
 /// adds the records, sent over TCP. The answer's TSIG is verified.

@@ -105,6 +105,10 @@ struct client_options {
   std::size_t max_payload{0};
   /// Our QoS 1/2 messages in flight at once (libmosquitto queues the rest).
   unsigned max_inflight{20};
+  /// For a one-off command: a refused connection (nothing listens on the
+  /// port, or the broker refuses the login) is final. The client stops
+  /// trying, and wait_connected() returns false at once; see gave_up().
+  bool give_up_when_refused{false};
 };
 
 /// What reaches the client of a payload over client_options::max_payload.
@@ -156,7 +160,16 @@ struct client_statistics {
   std::uint64_t oversized{0};        ///< payloads over max_payload, not copied
   std::uint64_t batches_refused{0};  ///< batches whose handler failed (connection dropped, unacknowledged)
   std::uint64_t published{0};        ///< publishes acknowledged
+  /// Times the connection was lost soon after connecting, several times in a
+  /// row: the pattern of another client connecting with our client id.
+  std::uint64_t suspected_takeovers{0};
 };
+
+/// A connection lost within this time after it was established counts
+/// towards a suspected client-id takeover.
+inline constexpr std::chrono::seconds takeover_window{5};
+/// That many such losses in a row make a suspected takeover.
+inline constexpr unsigned takeover_losses{3};
 
 class client {
  public:
@@ -190,11 +203,20 @@ class client {
   [[nodiscard]] std::future<result<void>> publish(std::string topic, std::vector<std::uint8_t> payload, int qos,
                                                   bool retain = false);
 
-  /// True once connected and subscribed; false after `timeout`.
+  /// True once connected and subscribed; false after `timeout`, or at once
+  /// when the client gave up (give_up_when_refused).
   [[nodiscard]] bool wait_connected(std::chrono::milliseconds timeout);
   [[nodiscard]] bool connected() const noexcept { return connected_.load(); }
   /// Why the last attempt or connection failed (empty while connected).
   [[nodiscard]] std::string last_error() const;
+  /// True when the connection was refused and give_up_when_refused stopped
+  /// the retries.
+  [[nodiscard]] bool gave_up() const noexcept { return gave_up_.load(); }
+
+  /// From any thread: while not connected, the next connect attempt is made
+  /// now instead of at the end of the back-off (which starts again from its
+  /// first delay); it also undoes gave_up().
+  void retry_now();
 
   /// Back-pressure: while paused, nothing more is read from the broker (it
   /// keeps the messages); keepalive goes on.
@@ -247,6 +269,8 @@ class client {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> connected_{false};
   std::atomic<bool> paused_{false};
+  std::atomic<bool> gave_up_{false};
+  std::atomic<bool> retry_requested_{false};
   std::chrono::milliseconds stop_grace_{2000};
 
   // Network thread only.
@@ -260,8 +284,12 @@ class client {
   std::chrono::steady_clock::time_point connect_deadline_{};
   std::chrono::steady_clock::time_point paused_since_{};
   bool session_present_{false};
-  std::string refusal_;    // set by callbacks during a read pass: the connection must be dropped
-  std::string log_error_;  // libmosquitto's last error-level log line, to explain a failure
+  std::string refusal_;                  // set by callbacks during a read pass: the connection must be dropped
+  bool refused_by_every_broker_{false};  // every attempt of this round through the broker list was refused
+  bool attempt_refused_{false};          // the last attempt was refused (ECONNREFUSED, CONNACK refusal), not timed out
+  std::chrono::steady_clock::time_point established_at_{};
+  unsigned quick_losses_{0};  // connections lost within takeover_window of being established, in a row
+  std::string log_error_;     // libmosquitto's last error-level log line, to explain a failure
   std::vector<int> pending_subscriptions_;
   std::vector<message> batch_;
   std::size_t batch_bytes_{0};  // payload bytes in batch_

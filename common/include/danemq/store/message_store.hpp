@@ -11,14 +11,19 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "danemq/core/result.hpp"
 #include "danemq/store/errors.hpp"
 #include "danemq/store/health_record.hpp"
 #include "danemq/store/outcome_tables.hpp"
+#include "danemq/store/quarantine_actions.hpp"
 #include "danemq/store/raw_queue.hpp"
 #include "danemq/store/replay_table.hpp"
 #include "danemq/store/shared_database.hpp"
@@ -47,6 +52,17 @@ struct message_store_limits {
   std::chrono::milliseconds replay_purge_margin{std::chrono::seconds(60)};
   /// QUARANTINE_MAX_AGE, QUARANTINE_MAX_BYTES (0: unbounded).
   quarantine_limits quarantine{};
+};
+
+/// Counts for `danemq-receiver stats`: what became of the messages received in a period.
+struct message_summary {
+  std::uint64_t received{0};     ///< distinct messages received
+  std::uint64_t copies{0};       ///< further copies of them (redeliveries, identical replays)
+  std::uint64_t accepted{0};     ///< in the inbox
+  std::uint64_t quarantined{0};  ///< in the quarantine
+  std::uint64_t pending{0};      ///< not decided yet (new, or waiting for a retry)
+  /// Quarantined by reason ("jose:19") with one reason text as an example.
+  std::map<std::string, std::pair<std::uint64_t, std::string>> reasons;
 };
 
 class message_store {
@@ -87,6 +103,9 @@ class message_store {
   [[nodiscard]] outcome_tables& outcomes() { return outcomes_; }
   [[nodiscard]] replay_table& replay() { return replay_; }
   [[nodiscard]] health_record& health() { return health_; }
+  [[nodiscard]] quarantine_actions& quarantine() { return quarantine_; }
+  /// What became of the messages received at or after `since` (all: none).
+  [[nodiscard]] result<message_summary> summary(std::optional<clock::time_point> since);
 
   [[nodiscard]] const std::filesystem::path& path() const { return db_->path(); }
 
@@ -101,6 +120,7 @@ class message_store {
   replay_table replay_;
   health_record health_;
   quarantine_limits quarantine_limits_;
+  quarantine_actions quarantine_;
 };
 
 }  // namespace danemq::store

@@ -25,6 +25,7 @@ struct outbox_entry {
   std::vector<std::uint8_t> payload;  ///< the encrypted message, ready to publish
   std::chrono::system_clock::time_point created_at{};
   int attempts{0};
+  std::string last_error{};  ///< why the last attempt failed; empty before the first
 
   /// True when the entry was sealed longer than `horizon` (MESSAGE_MAX_AGE)
   /// before `now`: a receiver with that horizon would refuse it as too old.
@@ -60,8 +61,8 @@ struct sent_filter {
 class outbox {
  public:
   /// The schema version this program writes (PRAGMA user_version). 2 adds
-  /// the sent log.
-  static constexpr int schema_version = 2;
+  /// the runner's requests, 3 the sent log.
+  static constexpr int schema_version = 3;
 
   /// Opens or creates the sender database at `path` and brings it to
   /// schema_version (read-only: checks it only). Failure: the database
@@ -105,6 +106,11 @@ class outbox {
                                       const std::string& note_digest);
   [[nodiscard]] result<std::vector<sent_entry>> list_sent(const sent_filter& filter = {});
   [[nodiscard]] result<std::optional<sent_entry>> sent_by_id(std::int64_t id);
+  /// Asks the running `run` to try again now (from another process, perhaps
+  /// another container on the same volume): a row it polls. Fsynced.
+  [[nodiscard]] result<void> request_retry();
+  /// True once per request_retry(): the request is taken (removed).
+  [[nodiscard]] result<bool> take_retry_request();
 
  private:
   explicit outbox(database db) : db_(std::move(db)) {}

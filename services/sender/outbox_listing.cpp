@@ -1,0 +1,58 @@
+#include "outbox_listing.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "danemq/config/options.hpp"
+#include "danemq/core/display_text.hpp"
+
+namespace danemq::sender {
+namespace {
+
+using clock = std::chrono::system_clock;
+
+std::string iso_time(clock::time_point time) {
+  const auto seconds = clock::to_time_t(time);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  const auto length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  (void)std::snprintf(text + length, sizeof text - length, ".%03dZ",
+                      static_cast<int>(millis < 0 ? millis + 1000 : millis));
+  return text;
+}
+
+std::chrono::seconds age_of(const store::outbox_entry& entry, clock::time_point now) {
+  return std::max(std::chrono::seconds(0), std::chrono::duration_cast<std::chrono::seconds>(now - entry.created_at));
+}
+
+}  // namespace
+
+std::string outbox_line(const store::outbox_entry& entry, clock::time_point now) {
+  std::string line = "#" + std::to_string(entry.id) + " " + iso_time(entry.created_at) + " " +
+                     core::escape_for_display(entry.recipient) + " waiting " +
+                     config::format_duration(age_of(entry, now)) + ", " + std::to_string(entry.attempts) +
+                     (entry.attempts == 1 ? " attempt" : " attempts");
+  if (!entry.last_error.empty()) line += ", last error: " + core::escape_for_display(entry.last_error);
+  // Issue 11's "older than the horizon" flag goes here (and in outbox_json)
+  // once the outbox rows carry it.
+  return line;
+}
+
+std::string outbox_json(const store::outbox_entry& entry, clock::time_point now) {
+  nlohmann::json object = {
+      {"id", entry.id},
+      {"recipient", entry.recipient},
+      {"topic", entry.topic},
+      {"created_at", iso_time(entry.created_at)},
+      {"age_seconds", age_of(entry, now).count()},
+      {"attempts", entry.attempts},
+      {"size", entry.payload.size()},
+  };
+  object["last_error"] = entry.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(entry.last_error);
+  return object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace danemq::sender
