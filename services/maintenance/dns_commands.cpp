@@ -151,8 +151,8 @@ class dns_commands {
     auto published = publish_records(app_, *target, name, *records, ttl);
     if (!published) return app_.error(exit_dns_mismatch, "publish-tlsa: " + published.error().message());
     app_.out() << "(run `check` to see it through the resolver, which may keep an earlier answer for its TTL)\n";
-    if (auto zone = dane::zone_of(*target, name)) {
-      auto is_signed = dane::zone_is_signed(*target, *zone);
+    if (auto zone = *target ? dane::zone_of(**target, name) : result<std::string>(fail(dane::errc::nodata, "")); zone) {
+      auto is_signed = dane::zone_is_signed(**target, *zone);
       if (is_signed && !*is_signed) {
         app_.err() << "warning: the zone " << *zone
                    << " is not signed (no DNSKEY): peers will not trust this record until it is signed with DNSSEC\n";
