@@ -40,8 +40,8 @@ config::option_table<receiver_settings> receiver_options() {
           {.env = "RECEIPTS",
            .flag = "--receipts",
            .value = config::boolean<S>(&S::receipts),
-           .help = "send a signed receipt for each stored message that asks for one (`0`: never); on the sender: ask "
-                   "for receipts. Receipts are queued in DATA_PATH/sender.db for the device's `danemq-sender run`"},
+           .help = "send a signed receipt for each stored message that asks for one (`0`: never), queued in "
+                   "DATA_PATH/sender.db for the device's `danemq-sender run`"},
           {.env = "ALLOWED_SENDERS",
            .flag = "--allowed-senders",
            .value = {.apply = [](S& s, std::string_view text) -> result<void> {
