@@ -9,6 +9,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "danemq/core/utc_time.hpp"
+
 namespace danemq::identity {
 namespace {
 
@@ -54,10 +56,12 @@ result<unique_extension> make_extension(X509V3_CTX& context, int nid, const std:
   return extension;
 }
 
+/// Not through timegm: time_t ends in 2038 on 32-bit ARM (core/utc_time.hpp).
 std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* time) {
   std::tm parsed{};
   if (time == nullptr || ASN1_TIME_to_tm(time, &parsed) != 1) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&parsed));
+  const auto seconds = core::utc_seconds(parsed);
+  return seconds ? core::saturating_time_point(*seconds) : std::chrono::system_clock::time_point{};
 }
 
 }  // namespace
