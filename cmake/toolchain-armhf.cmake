@@ -1,0 +1,8 @@
+# 32-bit ARM (Debian armhf, ARMv7 with hardware floating point: Raspberry Pi 2/3
+# with a 32-bit system). 32-bit time_t, size_t and long on Debian 12.
+# Used by scripts/cross-build.sh armhf.
+set(DANEMQ_CROSS_ARCH armhf)
+set(DANEMQ_CROSS_TRIPLET arm-linux-gnueabihf)
+set(DANEMQ_CROSS_PROCESSOR armv7l)
+set(DANEMQ_CROSS_QEMU qemu-arm-static)
+include(${CMAKE_CURRENT_LIST_DIR}/cross-debian.cmake)
