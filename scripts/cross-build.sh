@@ -65,9 +65,9 @@ make_sysroot() {
     ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$fresh$target")" "$link"
   done < <(find "$fresh" -type l -lname '/*' -print0)
   sysroot_recipe >"$fresh/.danemq-recipe"
+  echo "sysroot $sysroot: $(find "$apt_dir"/cache/archives -name '*.deb' | wc -l) packages"
   rm -rf "$sysroot" "$apt_dir"
   mv "$fresh" "$sysroot"
-  echo "sysroot $sysroot: $(find "$sysroot" -type f | wc -l) files from $(ls "$sysroot"/usr/share/doc | wc -l) packages"
 }
 if [[ -f "$sysroot/.danemq-recipe" ]] && diff -q <(sysroot_recipe) "$sysroot/.danemq-recipe" >/dev/null; then
   step_done "sysroot (up to date)"

@@ -1,7 +1,7 @@
 # Sourced by scripts/cross-build.sh, cross-run.sh and cross-test.sh: what an
 # architecture name means here. Sets arch, triplet, qemu, sysroot, build_dir
 # from <arch> ($root is the checkout).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2154
 cross_arch() {
   case "${1:-}" in
     arm64) triplet=aarch64-linux-gnu qemu=qemu-aarch64-static ;;
