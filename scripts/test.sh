@@ -20,7 +20,11 @@
 #      minute to start,
 #   8. libFuzzer regression: every fuzz target over its corpus for a short
 #      time (scripts/fuzz.sh, in the ASan build of stage 5; FUZZ_ALONGSIDE=1
-#      runs it while that suite runs).
+#      runs it while that suite runs),
+#   8. 64-bit ARM: the project cross-built for arm64 against Debian's arm64
+#      libraries and the unit tests run under qemu-user
+#      (scripts/cross-test.sh arm64 unit; armhf and the end-to-end round
+#      trip: scripts/cross-test.sh <arch>, not in CI for its time).
 # The sanitizer builds use clang: it compiles them about twice as fast as
 # g++ 12; g++'s own warnings come from stage 4. Each stage's time and the
 # total are printed at the end, also when a stage fails.
@@ -29,7 +33,7 @@
 #
 # Usage: scripts/test.sh [ctest arguments...]   e.g. scripts/test.sh -L unit
 # SKIP_STAGES="tsan fuzz" skips stages by name (format lint build asan
-# cluster tsan fuzz); STAGES_EXTRA="normal" adds the whole suite on the optimised build too.
+# cluster tsan fuzz arm64); STAGES_EXTRA="normal" adds the whole suite on the optimised build too.
 # ASAN_CTEST_JOBS sets how many tests run at once in the ASan stage (default:
 # the processors). Twice as many take a good part less time, as those tests
 # mostly wait on their servers, but make the test rig's free-port race (a
@@ -193,6 +197,11 @@ fi
 if wanted fuzz && { ! wanted asan || [[ "${FUZZ_ALONGSIDE:-0}" != 1 ]]; }; then
   stage fuzz "libFuzzer regression (clang, ASan + UBSan)"
   FUZZ_BUILD=build/asan scripts/fuzz.sh 10
+fi
+
+if wanted arm64; then
+  stage arm64 "64-bit ARM: cross-built (arm64), the unit tests under qemu-user"
+  scripts/cross-test.sh arm64 unit
 fi
 
 completed=1

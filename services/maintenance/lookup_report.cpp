@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "danemq/core/utc_time.hpp"
 #include "danemq/crypto/openssl.hpp"
 #include "danemq/dane/errors.hpp"
 #include "danemq/dane/tlsa_rdata.hpp"
@@ -17,12 +18,7 @@ namespace danemq::maintenance {
 namespace {
 
 std::string utc_text(std::chrono::system_clock::time_point when) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(when);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%d %H:%M:%S UTC");
-  return out.str();
+  return core::readable_utc(when);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "danemq/config/version.hpp"
+#include "danemq/core/utc_time.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/tlsa_record.hpp"
 #include "dns_commands.hpp"
@@ -33,12 +34,7 @@ const std::map<std::string, std::string>& command_aliases() {
 }
 
 std::string format_date(std::chrono::system_clock::time_point when) {
-  const std::time_t time = std::chrono::system_clock::to_time_t(when);
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  std::ostringstream text;
-  text << std::put_time(&utc, "%Y-%m-%d %H:%M:%S UTC");
-  return text.str();
+  return core::readable_utc(when);
 }
 
 bool file_exists(const std::filesystem::path& path) {

@@ -1,5 +1,7 @@
 #include "rotation_state.hpp"
 
+#include "danemq/core/utc_time.hpp"
+
 #include <ctime>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -111,12 +113,7 @@ result<void> save_rotation_state(const std::filesystem::path& path, const rotati
 }
 
 std::string utc_text(std::chrono::system_clock::time_point when) {
-  const std::time_t time = std::chrono::system_clock::to_time_t(when);
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  std::ostringstream text;
-  text << std::put_time(&utc, "%Y-%m-%d %H:%M:%S UTC");
-  return text.str();
+  return core::readable_utc(when);
 }
 
 }  // namespace danemq::maintenance

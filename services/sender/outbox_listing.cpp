@@ -5,24 +5,15 @@
 #include <nlohmann/json.hpp>
 
 #include "danemq/config/options.hpp"
+#include "danemq/config/time_text.hpp"
 #include "danemq/core/display_text.hpp"
 
 namespace danemq::sender {
 namespace {
 
 using clock = std::chrono::system_clock;
+using config::iso_time;
 
-std::string iso_time(clock::time_point time) {
-  const auto seconds = clock::to_time_t(time);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  const auto length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  (void)std::snprintf(text + length, sizeof text - length, ".%03dZ",
-                      static_cast<int>(millis < 0 ? millis + 1000 : millis));
-  return text;
-}
 
 std::chrono::seconds age_of(const store::outbox_entry& entry, clock::time_point now) {
   return std::max(std::chrono::seconds(0), std::chrono::duration_cast<std::chrono::seconds>(now - entry.created_at));

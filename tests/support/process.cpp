@@ -64,9 +64,22 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return out;
 }
 
+/// A cross-built test runs under a user-mode emulator and, without
+/// binfmt_misc, so must the project's programs it starts (the servers, the
+/// host's own programs, run as they are).
+std::vector<std::string> with_emulator(std::vector<std::string> argv) {
+#ifdef DANEMQ_TEST_EMULATOR
+  if (!argv.empty() && argv.front().starts_with(binary_dir().string() + "/")) {
+    argv.insert(argv.begin(), {DANEMQ_TEST_EMULATOR, "-L", DANEMQ_TEST_EMULATOR_SYSROOT});
+  }
+#endif
+  return argv;
+}
+
 pid_t spawn(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
             const std::optional<std::filesystem::path>& workdir, int stdin_fd, int stdout_fd, int stderr_fd) {
   if (argv.empty()) throw std::invalid_argument("spawn: empty argv");
+  argv = with_emulator(std::move(argv));
   auto envs = merged_environment(env);
   auto argp = pointers(argv);
   auto envp = pointers(envs);

@@ -4,21 +4,14 @@
 #include <ctime>
 
 #include "danemq/config/options.hpp"
+#include "danemq/core/utc_time.hpp"
 
 namespace danemq::config {
 
 using clock = std::chrono::system_clock;
 
 std::string iso_time(clock::time_point time) {
-  const auto seconds = clock::to_time_t(time);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  const auto length = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
-  (void)std::snprintf(text + length, sizeof text - length, ".%03dZ",
-                      static_cast<int>(millis < 0 ? millis + 1000 : millis));
-  return text;
+  return core::iso_utc_millis(time);
 }
 
 result<clock::time_point> parse_since(std::string_view text, clock::time_point now) {
@@ -55,12 +48,10 @@ result<clock::time_point> parse_since(std::string_view text, clock::time_point n
   utc.tm_hour = hour;
   utc.tm_min = minute;
   utc.tm_sec = second;
-  const std::time_t seconds = timegm(&utc);
-  if (seconds == static_cast<std::time_t>(-1)) return invalid();
-  // The clock counts nanoseconds in 64 bits: years 1678..2262. Beyond, from_time_t overflows.
-  constexpr auto limit = std::chrono::duration_cast<std::chrono::seconds>(clock::duration::max()).count();
-  if (seconds >= limit || seconds <= -limit) return invalid();
-  return clock::from_time_t(seconds);
+  // Not through timegm: time_t ends in 2038 on 32-bit ARM.
+  const auto seconds = core::utc_seconds(utc);
+  if (!seconds || !core::within_clock_range(*seconds)) return invalid();
+  return core::saturating_time_point(*seconds);
 }
 
 }  // namespace danemq::config

@@ -9,6 +9,8 @@
 #include <cctype>
 #include <ctime>
 
+#include "danemq/core/utc_time.hpp"
+
 namespace danemq::identity {
 namespace {
 
@@ -156,10 +158,12 @@ result<void> sign_request(X509_REQ& csr, const crypto::private_key& key) {
   return ok();
 }
 
+/// Not through timegm: time_t ends in 2038 on 32-bit ARM (core/utc_time.hpp).
 std::chrono::system_clock::time_point to_time_point(const ASN1_TIME* time) {
   std::tm parsed{};
   if (time == nullptr || ASN1_TIME_to_tm(time, &parsed) != 1) return {};
-  return std::chrono::system_clock::from_time_t(timegm(&parsed));
+  const auto seconds = core::utc_seconds(parsed);
+  return seconds ? core::saturating_time_point(*seconds) : std::chrono::system_clock::time_point{};
 }
 
 }  // namespace

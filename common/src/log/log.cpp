@@ -10,6 +10,7 @@
 
 #include "danemq/core/display_text.hpp"
 #include "danemq/core/error_category.hpp"
+#include "danemq/core/utc_time.hpp"
 
 namespace danemq::log {
 namespace {
@@ -25,14 +26,7 @@ const char* describe(errc e) {
 
 /// "2024-05-01T12:00:00.123Z": UTC with milliseconds.
 std::string utc_stamp(std::chrono::system_clock::time_point when) {
-  const auto time = std::chrono::system_clock::to_time_t(when);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  char stamp[40];
-  const auto length = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  (void)std::snprintf(stamp + length, sizeof stamp - length, ".%03dZ", static_cast<int>(millis));
-  return stamp;
+  return core::iso_utc_millis(when);
 }
 
 /// One line per record: `<time> <level> [<service>] <message>`, the message

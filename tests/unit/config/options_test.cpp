@@ -185,6 +185,28 @@ TEST(ParseBool, AcceptsTheUsualWordsInAnyCase) {
   EXPECT_FALSE(parse_bool("maybe"));
 }
 
+// A std::size_t member is 32 bits wide on 32-bit ARM (armhf): a value past
+// it is refused, never cut to its low bits (8G would become 0).
+TEST(OptionRules, RefuseWhatTheMemberCannotHold) {
+  struct narrow {
+    std::uint32_t count{0};
+    std::uint32_t bytes{0};
+  };
+  narrow s;
+  const auto count = count_in<narrow>(&narrow::count, 1, 1ULL << 40);
+  EXPECT_FALSE(count.apply(s, "4294967296"));
+  EXPECT_EQ(s.count, 0u);
+  ASSERT_TRUE(count.apply(s, "4294967295"));
+  EXPECT_EQ(s.count, 4'294'967'295u);
+  EXPECT_EQ(count.range, "1..4294967295");
+
+  const auto bytes = size_in<narrow>(&narrow::bytes, 1, 1ULL << 40);
+  EXPECT_FALSE(bytes.apply(s, "8G"));
+  EXPECT_EQ(s.bytes, 0u);
+  ASSERT_TRUE(bytes.apply(s, "1G"));
+  EXPECT_EQ(s.bytes, 1u << 30);
+}
+
 TEST(ParseSize, ReadsSuffixesAndChecksTheRange) {
   EXPECT_EQ(*parse_size("256K", 1, 1 << 30), 256u * 1024);
   EXPECT_EQ(*parse_size("1m", 1, 1 << 30), 1024u * 1024);

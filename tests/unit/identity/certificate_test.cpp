@@ -34,6 +34,35 @@ TEST(SelfSignedCertificate, CarriesTheNameSubjectAndKey) {
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::hours>(lifetime).count(), 30 * 24);
 }
 
+// 32-bit ARM (Debian 12 armhf) has a 32-bit time_t: timegm gave -1 for a
+// date after January 2038, and a certificate made for 30 years "expired" in
+// 1969.
+TEST(SelfSignedCertificate, KeepsValidityDatesPast2038) {
+  auto key = generate_key(key_type::ec_p256);
+  ASSERT_TRUE(key);
+  auto cert = make_self_signed_certificate(**key, "a.example", {}, std::chrono::days(30 * 365));
+  ASSERT_TRUE(cert) << cert.error().message();
+  const auto end_of_32_bit_time = std::chrono::system_clock::time_point(std::chrono::seconds(2'147'483'647));
+  EXPECT_GT(not_after(**cert), end_of_32_bit_time);
+  EXPECT_GT(not_after(**cert), not_before(**cert));
+  const auto lifetime = not_after(**cert) - not_before(**cert);
+  EXPECT_EQ(std::chrono::duration_cast<std::chrono::hours>(lifetime).count(), 30 * 365 * 24);
+
+  ASSERT_EQ(ASN1_TIME_set_string_X509(X509_getm_notAfter(cert->get()), "20500101000000Z"), 1);
+  EXPECT_EQ(not_after(**cert), std::chrono::system_clock::time_point(std::chrono::seconds(2'524'608'000)));
+}
+
+// RFC 5280 4.1.2.5: 99991231235959Z means no expiry; beyond the clock's range
+// (2262), the date is its end rather than an overflowed one.
+TEST(SelfSignedCertificate, ReadsNoExpiryAsTheEndOfTheClock) {
+  auto key = generate_key(key_type::ec_p256);
+  ASSERT_TRUE(key);
+  auto cert = make_self_signed_certificate(**key, "a.example", {});
+  ASSERT_TRUE(cert) << cert.error().message();
+  ASSERT_EQ(ASN1_TIME_set_string_X509(X509_getm_notAfter(cert->get()), "99991231235959Z"), 1);
+  EXPECT_EQ(not_after(**cert), std::chrono::system_clock::time_point::max());
+}
+
 TEST(SelfSignedCertificate, HasRandomSerials) {
   auto key = generate_key(key_type::ec_p256);
   ASSERT_TRUE(key);

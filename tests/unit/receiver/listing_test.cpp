@@ -96,6 +96,13 @@ TEST(ParseSince, ReadsUtcDatesAndTimes) {
   EXPECT_EQ(*parse_since("2024-05-01T12:00:00", now), clock::time_point(std::chrono::seconds(1'714'564'800)));
 }
 
+// Not through timegm: 32-bit ARM's time_t ends in January 2038.
+TEST(ParseSince, ReadsDatesPastTheEndOf32BitTimeT) {
+  const auto now = clock::now();
+  EXPECT_EQ(*parse_since("2050-01-01", now), clock::time_point(std::chrono::seconds(2'524'608'000)));
+  EXPECT_EQ(iso_time(clock::time_point(std::chrono::seconds(2'524'608'000))), "2050-01-01T00:00:00.000Z");
+}
+
 TEST(ParseSince, RefusesWhatItCannotRead) {
   const auto now = clock::now();
   EXPECT_FALSE(parse_since("yesterday", now));

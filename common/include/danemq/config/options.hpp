@@ -9,10 +9,12 @@
 // kept apart because CLI11 is slow to compile), and so does the README's
 // table of settings (settings_doc.hpp).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -165,12 +167,20 @@ void append(option_table<Settings>& table, option_table<Settings> more) {
 namespace detail {
 template <class Settings, class Access>
 using member_t = std::remove_cvref_t<std::invoke_result_t<Access, Settings&>>;
-}
 
-/// A whole number in [min, max].
+/// The largest value a member of type T holds, if below `max`: a std::size_t
+/// member is 32 bits wide on 32-bit ARM, where a larger value would be cut.
+template <class T>
+[[nodiscard]] constexpr std::uint64_t at_most_what_fits(std::uint64_t max) {
+  return std::min<std::uint64_t>(max, std::numeric_limits<T>::max());
+}
+}  // namespace detail
+
+/// A whole number in [min, max] (max at most what the member holds).
 template <class Settings, class Access>
 [[nodiscard]] value_rule<Settings> count_in(Access access, std::uint64_t min, std::uint64_t max) {
   using T = detail::member_t<Settings, Access>;
+  max = detail::at_most_what_fits<T>(max);
   return {.apply = [access, min, max](Settings& s, std::string_view text) -> result<void> {
             auto n = parse_unsigned(text, min, max);
             if (n) std::invoke(access, s) = static_cast<T>(*n);
@@ -193,10 +203,11 @@ template <class Settings, class Access>
           .type_name = "PORT"};
 }
 
-/// A size in bytes (K/M/G suffix) in [min, max].
+/// A size in bytes (K/M/G suffix) in [min, max] (max at most what the member holds).
 template <class Settings, class Access>
 [[nodiscard]] value_rule<Settings> size_in(Access access, std::uint64_t min, std::uint64_t max) {
   using T = detail::member_t<Settings, Access>;
+  max = detail::at_most_what_fits<T>(max);
   return {.apply = [access, min, max](Settings& s, std::string_view text) -> result<void> {
             auto size = parse_size(text, min, max);
             if (size) std::invoke(access, s) = static_cast<T>(*size);
