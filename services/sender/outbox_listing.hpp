@@ -11,9 +11,12 @@
 namespace danemq::sender {
 
 /// "#12 2024-05-01T12:00:00.000Z bob.example waiting 5m, 3 attempts, last error: <why>".
-[[nodiscard]] std::string outbox_line(const store::outbox_entry& entry, std::chrono::system_clock::time_point now);
+/// `horizon`: MESSAGE_MAX_AGE; an older entry is flagged (receivers would refuse it).
+[[nodiscard]] std::string outbox_line(const store::outbox_entry& entry, std::chrono::system_clock::time_point now,
+                                      std::chrono::seconds horizon);
 
 /// {"id":12,"recipient":"bob.example","created_at":"...","age_seconds":300,"attempts":3,"last_error":"...","size":812}
-[[nodiscard]] std::string outbox_json(const store::outbox_entry& entry, std::chrono::system_clock::time_point now);
+[[nodiscard]] std::string outbox_json(const store::outbox_entry& entry, std::chrono::system_clock::time_point now,
+                                      std::chrono::seconds horizon);
 
 }  // namespace danemq::sender

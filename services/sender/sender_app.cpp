@@ -396,7 +396,9 @@ int sender_app::list_outbox(const sender_settings& settings, bool json) {
   auto entries = outbox->oldest();
   if (!entries) return error(exit_usage, "cannot read the outbox: " + entries.error().message());
   const auto now = std::chrono::system_clock::now();
-  for (const auto& entry : *entries) out_ << (json ? outbox_json(entry, now) : outbox_line(entry, now)) << '\n';
+  for (const auto& entry : *entries) {
+    out_ << (json ? outbox_json(entry, now, settings.max_age) : outbox_line(entry, now, settings.max_age)) << '\n';
+  }
   out_.flush();
   return exit_success;
 }
