@@ -44,18 +44,19 @@ int receiver_daemon::run() {
   spdlog::info("danemq-receiver for {}: broker {}:{} (MQTT {}), QoS {}, data in {}", service.identity_name,
                service.mqtt.host, service.mqtt.port, service.mqtt.protocol == config::mqtt_protocol::v5 ? "5" : "3.1.1",
                service.mqtt.qos, service.data_path.string());
+  if (auto plaintext = config::plaintext_broker_warning(service.mqtt)) spdlog::warn("{}", *plaintext);
   if (service.mqtt.qos != 1) {
     spdlog::warn(
         "MQTT_QOS={}: only QoS 1 loses nothing across crashes (QoS 0 is never redelivered; libmosquitto "
         "acknowledges QoS 2 before we can store), see docs/delivery.md",
         service.mqtt.qos);
   }
-  std::error_code ec;
-  std::filesystem::create_directories(service.data_path, ec);
-  if (ec) {
-    spdlog::error("DATA_PATH {}: cannot create: {}", service.data_path.string(), ec.message());
+  auto directory = store::prepare_private_directory(service.data_path);
+  if (!directory) {
+    spdlog::error("DATA_PATH {}", directory.error().detail);
     return exit_failure;
   }
+  if (!directory->empty()) spdlog::warn("DATA_PATH {}", *directory);
   auto opened = store::message_store::open(
       database_path(settings_), {},
       store::message_store_limits{settings_.replay_capacity, settings_.replay_per_sender, settings_.max_clock_skew});

@@ -21,11 +21,9 @@ namespace danemq::sender {
 namespace {
 
 result<store::outbox> open_outbox(const sender_settings& settings) {
-  std::error_code ec;
-  std::filesystem::create_directories(settings.service.data_path, ec);
-  if (ec) {
-    return fail(store::errc::open_failed, "DATA_PATH " + settings.service.data_path.string() + ": " + ec.message());
-  }
+  auto directory = store::prepare_private_directory(settings.service.data_path);
+  if (!directory) return fail(store::errc::open_failed, "DATA_PATH " + directory.error().detail);
+  if (!directory->empty()) spdlog::warn("DATA_PATH {}", *directory);
   return store::outbox::open(outbox_path(settings));
 }
 
