@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (.ci/run calls exactly this):
-#   1. installs what is missing (apt; deps/build.txt and deps/test.txt),
+#   1. installs what is missing (apt: deps/build.txt and deps/test.txt;
+#      npm: deps/node.txt into build/node, for the deployment tests),
 #   2. formatting: clang-format (.clang-format) over every tracked C++ file,
 #      any difference fails (seconds, before any build),
 #   3. static analysis: cppcheck (checked-in settings, scripts/lint.sh),
@@ -35,6 +36,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-deps.sh build test
+# Balena's compose parser for the deployment tests; where Node is older than
+# 20.6 (exit 2) those tests say so and skip.
+node_status=0
+scripts/install-node-deps.sh || node_status=$?
+((node_status == 0 || node_status == 2)) || exit "$node_status"
 
 jobs="$(nproc)"
 ctest_args=("$@")

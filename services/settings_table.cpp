@@ -3,11 +3,17 @@
 //   danemq-settings-table                      prints the markdown table
 //   danemq-settings-table --check README.md    exit 1 when README.md's table differs
 //   danemq-settings-table --write README.md    puts the table into README.md
+//   danemq-settings-table --list               one line per variable: its name and the
+//                                              letters of the services that read it
+//                                              (for the deployment tests)
 // The table sits between <!-- settings:begin --> and <!-- settings:end -->.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "danemq/config/settings_doc.hpp"
 #include "maintenance_settings.hpp"
@@ -18,27 +24,49 @@ namespace {
 
 using namespace danemq;
 
-std::string generated_table() {
-  return config::markdown_table({
-      config::document('r', receiver::receiver_options()),
-      config::document('s', sender::sender_options()),
-      config::document('m', maintenance::maintenance_options()),
-      config::document('m', maintenance::dns_options()),
+std::vector<config::documented_table> documented_tables() {
+  return {
+      config::document('r', receiver::receiver_options()),       config::document('s', sender::sender_options()),
+      config::document('m', maintenance::maintenance_options()), config::document('m', maintenance::dns_options()),
       config::document('m', maintenance::watch_options()),
-  });
+  };
+}
+
+/// "MQTT_HOST rs": every variable once, in the order of first appearance.
+std::string variable_list() {
+  std::vector<std::pair<std::string, std::string>> variables;
+  for (const auto& table : documented_tables()) {
+    for (const auto& row : table.rows) {
+      if (row.env.empty()) continue;
+      auto found = std::find_if(variables.begin(), variables.end(),
+                                [&](const auto& variable) { return variable.first == row.env; });
+      if (found == variables.end()) {
+        variables.emplace_back(row.env, std::string(1, table.service));
+      } else if (found->second.find(table.service) == std::string::npos) {
+        found->second += table.service;
+      }
+    }
+  }
+  std::string out;
+  for (const auto& [name, services] : variables) out += name + " " + services + "\n";
+  return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string table = generated_table();
+  const std::string table = config::markdown_table(documented_tables());
   if (argc == 1) {
     std::cout << table;
     return 0;
   }
   const std::string mode = argv[1];
+  if (argc == 2 && mode == "--list") {
+    std::cout << variable_list();
+    return 0;
+  }
   if (argc != 3 || (mode != "--check" && mode != "--write")) {
-    std::cerr << "usage: danemq-settings-table [--check|--write README.md]\n";
+    std::cerr << "usage: danemq-settings-table [--list | --check|--write README.md]\n";
     return 1;
   }
   const std::string path = argv[2];
