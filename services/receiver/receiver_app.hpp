@@ -26,6 +26,8 @@ class receiver_app {
   int list_quarantine(const receiver_settings& settings, const store::listing_filter& filter);
   int health(const receiver_settings& settings);
   int error(const std::string& message);
+  /// A required setting of the daemon is missing: waits for SIGTERM, saying so once a minute; exit_failure.
+  int wait_for_setting(const std::string& missing);
 
   std::ostream& out_;
   std::ostream& err_;

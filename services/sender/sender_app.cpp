@@ -16,6 +16,7 @@
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
 #include "danemq/log/log.hpp"
+#include "danemq/runtime/setting_wait.hpp"
 
 namespace danemq::sender {
 namespace {
@@ -60,6 +61,11 @@ int sender_app::error(exit_code code, const std::string& message) {
   return code;
 }
 
+int sender_app::wait_for_setting(const std::string& missing) {
+  (void)runtime::wait_for_missing_setting(err_, "danemq-sender", missing);
+  return exit_usage;
+}
+
 int sender_app::run(int argc, char** argv) {
   try {
     std::vector<std::string> args(argv, argv + argc);
@@ -88,8 +94,17 @@ int sender_app::run(int argc, char** argv) {
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_usage;
     }
     sender_settings settings;
-    if (auto applied = binding.apply(settings); !applied) return error(exit_usage, applied.error().detail);
+    // `run` is long-running: without a required setting it waits rather than
+    // exit into a restart loop; `send` exits.
+    const auto missing_in_run = [&](const failure& why) {
+      return run_command->parsed() && why.code == make_error_code(config::errc::missing_setting);
+    };
+    if (auto applied = binding.apply(settings); !applied) {
+      if (missing_in_run(applied.error())) return wait_for_setting(applied.error().detail);
+      return error(exit_usage, applied.error().detail);
+    }
     if (auto consistent = config::check_consistency(settings.service); !consistent) {
+      if (missing_in_run(consistent.error())) return wait_for_setting(consistent.error().detail);
       return error(exit_usage, consistent.error().detail);
     }
     if (dependencies_.configure_logging) {

@@ -56,6 +56,8 @@ class sender_app {
   int queue_message(const sender_settings& settings, store::outbox& outbox, const std::string& recipient,
                     const std::string& topic, const std::string& wire, const std::string& why);
   int error(exit_code code, const std::string& message);
+  /// A required setting of `run` is missing: waits for SIGTERM, saying so once a minute; exit_usage.
+  int wait_for_setting(const std::string& missing);
 
   std::ostream& out_;
   std::ostream& err_;
