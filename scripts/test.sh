@@ -17,7 +17,10 @@
 #      run at once,
 #   7. libFuzzer regression: every fuzz target over its corpus for a short
 #      time (scripts/fuzz.sh, in the ASan build of stage 5; FUZZ_ALONGSIDE=1
-#      runs it while that suite runs).
+#      runs it while that suite runs),
+#   8. images: every Dockerfile target built with buildah from a debootstrap
+#      base, the service images run, a message from a sender container to a
+#      receiver container (scripts/build-images.sh).
 # The sanitizer builds use clang: it compiles them about twice as fast as
 # g++ 12; g++'s own warnings come from stage 4. Each stage's time and the
 # total are printed at the end, also when a stage fails.
@@ -26,7 +29,7 @@
 #
 # Usage: scripts/test.sh [ctest arguments...]   e.g. scripts/test.sh -L unit
 # SKIP_STAGES="tsan fuzz" skips stages by name (format lint build asan tsan
-# fuzz); STAGES_EXTRA="normal" adds the whole suite on the optimised build too.
+# fuzz images); STAGES_EXTRA="normal" adds the whole suite on the optimised build too.
 # ASAN_CTEST_JOBS sets how many tests run at once in the ASan stage (default:
 # the processors). Twice as many take a good part less time, as those tests
 # mostly wait on their servers, but make the test rig's free-port race (a
@@ -186,6 +189,11 @@ fi
 if wanted fuzz && { ! wanted asan || [[ "${FUZZ_ALONGSIDE:-0}" != 1 ]]; }; then
   stage fuzz "libFuzzer regression (clang, ASan + UBSan)"
   FUZZ_BUILD=build/asan scripts/fuzz.sh 10
+fi
+
+if wanted images; then
+  stage images "the images built with buildah and run (scripts/build-images.sh)"
+  scripts/build-images.sh
 fi
 
 completed=1
