@@ -45,7 +45,7 @@ RUN groupadd --gid "${APP_UID}" danemq \
       --shell /usr/sbin/nologin danemq \
  && mkdir -p /identity /data \
  && chown "${APP_UID}:${APP_UID}" /identity /data \
- && chmod 0750 /identity /data
+ && chmod 0700 /identity /data
 COPY --from=build /staging/usr/local/ /usr/local/
 # The services and the original's command names must be on PATH, and every
 # library they need must come from deps/runtime.txt.

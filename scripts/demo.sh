@@ -111,7 +111,7 @@ wait_for 40 "the DNS servers answering" "$work/dns.log" test -f "$work/dns/ready
 echo "broker 127.0.0.1:$mqtt_port; resolver 127.0.0.1:$unbound_port (validating); zone updates 127.0.0.1:$knot_port (TSIG)"
 
 # The settings every service of a device reads (the original's variables and
-# the DNS ones), as docker-compose's local profile sets them.
+# the DNS ones), as docker-compose.local.yml's stack sets them.
 export MQTT_HOST=127.0.0.1 MQTT_PORT="$mqtt_port"
 export DNS_RESOLVER="127.0.0.1:$unbound_port" DNSSEC_VALIDATION=resolver
 as_device() { # as_device <name> <command...>: runs a command with that device's identity

@@ -5,11 +5,16 @@
 //   danemq-settings-table --write README.md    puts the table into README.md
 //   danemq-settings-table --man DIR            writes the three man pages (<program>.1)
 //   danemq-settings-table --completion DIR     writes their bash completions (<program>)
+//   danemq-settings-table --list               one line per variable: its name and the
+//                                              letters of the services that read it
+//                                              (for the deployment tests)
 // The table sits between <!-- settings:begin --> and <!-- settings:end -->.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "danemq/config/settings_doc.hpp"
@@ -21,15 +26,32 @@ namespace {
 
 using namespace danemq;
 
-std::string generated_table() {
-  return config::markdown_table({
-      config::document('r', receiver::receiver_options()),
-      config::document('s', sender::sender_options()),
-      config::document('m', maintenance::maintenance_options()),
-      config::document('m', maintenance::dns_options()),
-      config::document('m', maintenance::rotation_options()),
-      config::document('m', maintenance::watch_options()),
-  });
+std::vector<config::documented_table> documented_tables() {
+  return {
+      config::document('r', receiver::receiver_options()),       config::document('s', sender::sender_options()),
+      config::document('m', maintenance::maintenance_options()), config::document('m', maintenance::dns_options()),
+      config::document('m', maintenance::rotation_options()),    config::document('m', maintenance::watch_options()),
+  };
+}
+
+/// "MQTT_HOST rs": every variable once, in the order of first appearance.
+std::string variable_list() {
+  std::vector<std::pair<std::string, std::string>> variables;
+  for (const auto& table : documented_tables()) {
+    for (const auto& row : table.rows) {
+      if (row.env.empty()) continue;
+      auto found = std::find_if(variables.begin(), variables.end(),
+                                [&](const auto& variable) { return variable.first == row.env; });
+      if (found == variables.end()) {
+        variables.emplace_back(row.env, std::string(1, table.service));
+      } else if (found->second.find(table.service) == std::string::npos) {
+        found->second += table.service;
+      }
+    }
+  }
+  std::string out;
+  for (const auto& [name, services] : variables) out += name + " " + services + "\n";
+  return out;
 }
 
 std::vector<config::documented_program> programs() {
@@ -71,7 +93,7 @@ int write_each(const std::string& dir, const std::string& suffix,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string table = generated_table();
+  const std::string table = config::markdown_table(documented_tables());
   if (argc == 1) {
     std::cout << table;
     return 0;
@@ -79,8 +101,12 @@ int main(int argc, char** argv) {
   const std::string mode = argv[1];
   if (argc == 3 && mode == "--man") return write_each(argv[2], ".1", config::man_page);
   if (argc == 3 && mode == "--completion") return write_each(argv[2], "", config::bash_completion);
+  if (argc == 2 && mode == "--list") {
+    std::cout << variable_list();
+    return 0;
+  }
   if (argc != 3 || (mode != "--check" && mode != "--write")) {
-    std::cerr << "usage: danemq-settings-table [--check|--write README.md]\n";
+    std::cerr << "usage: danemq-settings-table [--list | --man DIR | --completion DIR | --check|--write README.md]\n";
     return 1;
   }
   const std::string path = argv[2];

@@ -16,6 +16,7 @@
 #include "danemq/core/utc_time.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/tlsa_record.hpp"
+#include "danemq/runtime/setting_wait.hpp"
 #include "dns_commands.hpp"
 #include "rotate_command.hpp"
 #include "watch_command.hpp"
@@ -150,7 +151,15 @@ int maintenance_app::run(int argc, char** argv) {
     if (auto unknown = config::unknown_subcommand(cli_)) return error(exit_usage, *unknown);
     return error(exit_usage, parse_error.what());
   }
-  if (auto valid = validate_settings(); !valid) return error(exit_usage, valid.error().detail);
+  if (auto valid = validate_settings(); !valid) {
+    // `watch` is long-running: without a required setting it waits rather
+    // than exit into a restart loop; the other commands exit.
+    if (cli_.got_subcommand("watch") && valid.error().code == make_error_code(config::errc::missing_setting)) {
+      (void)runtime::wait_for_missing_setting(err_, "danemq-maintenance watch", valid.error().detail);
+      return exit_usage;
+    }
+    return error(exit_usage, valid.error().detail);
+  }
   if (!action_) return error(exit_usage, "no subcommand given (see --help)");
   try {
     return action_();

@@ -13,12 +13,17 @@
 #include "danemq/core/display_text.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/log/log.hpp"
+#include "danemq/runtime/setting_wait.hpp"
 #include "listing.hpp"
 
 namespace danemq::receiver {
 namespace {
 
 using clock = std::chrono::system_clock;
+
+bool is_missing_setting(const failure& why) {
+  return why.code == make_error_code(config::errc::missing_setting);
+}
 
 std::filesystem::path database_path(const receiver_settings& settings) {
   return settings.service.data_path / "receiver.db";
@@ -33,6 +38,11 @@ receiver_app::receiver_app(std::ostream& out, std::ostream& err, receiver_depend
 
 int receiver_app::error(const std::string& message) {
   err_ << "danemq-receiver: " << message << '\n';
+  return exit_failure;
+}
+
+int receiver_app::wait_for_setting(const std::string& missing) {
+  (void)runtime::wait_for_missing_setting(err_, "danemq-receiver", missing);
   return exit_failure;
 }
 
@@ -104,9 +114,13 @@ int receiver_app::run(int argc, char** argv) {
         inbox_command->parsed() || quarantine_command->parsed() || health_command->parsed() || stats_command->parsed();
     (void)run_command;
     receiver_settings settings;
-    if (auto applied = binding.apply(settings, !listing); !applied) return error(applied.error().detail);
+    if (auto applied = binding.apply(settings, !listing); !applied) {
+      if (!listing && is_missing_setting(applied.error())) return wait_for_setting(applied.error().detail);
+      return error(applied.error().detail);
+    }
     if (!listing) {
       if (auto consistent = config::check_consistency(settings.service); !consistent) {
+        if (is_missing_setting(consistent.error())) return wait_for_setting(consistent.error().detail);
         return error(consistent.error().detail);
       }
     }

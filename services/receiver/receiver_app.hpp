@@ -35,6 +35,8 @@ class receiver_app {
   int purge_quarantined(const receiver_settings& settings, const std::vector<std::int64_t>& ids,
                         const std::string& before);
   int error(const std::string& message);
+  /// A required setting of the daemon is missing: waits for SIGTERM, saying so once a minute; exit_failure.
+  int wait_for_setting(const std::string& missing);
 
   std::ostream& out_;
   std::ostream& err_;

@@ -57,6 +57,7 @@ int receiver_daemon::run() {
                config::broker_list_text(service.mqtt),
                service.mqtt.protocol == config::mqtt_protocol::v5 ? "5" : "3.1.1", service.mqtt.qos,
                service.data_path.string());
+  if (auto plaintext = config::plaintext_broker_warning(service.mqtt)) spdlog::warn("{}", *plaintext);
   if (service.mqtt.qos != 1) {
     spdlog::warn(
         "MQTT_QOS={}: only QoS 1 loses nothing across crashes (QoS 0 is never redelivered; libmosquitto "
@@ -76,6 +77,12 @@ int receiver_daemon::run() {
     spdlog::error("{}", prepared.error().detail);
     return exit_failure;
   }
+  auto directory = store::prepare_private_directory(service.data_path);
+  if (!directory) {
+    spdlog::error("DATA_PATH {}", directory.error().detail);
+    return exit_failure;
+  }
+  if (!directory->empty()) spdlog::warn("DATA_PATH {}", *directory);
   auto opened = store::message_store::open(
       database_path(settings_), {},
       store::message_store_limits{settings_.replay_capacity,

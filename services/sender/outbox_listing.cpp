@@ -14,7 +14,6 @@ namespace {
 using clock = std::chrono::system_clock;
 using config::iso_time;
 
-
 std::chrono::seconds age_of(const store::outbox_entry& entry, clock::time_point now) {
   return std::max(std::chrono::seconds(0), std::chrono::duration_cast<std::chrono::seconds>(now - entry.created_at));
 }

@@ -46,6 +46,7 @@ int outbox_runner::run() {
   auto waiting = outbox_.size();
   spdlog::info("danemq-sender run: delivering the outbox {} ({} waiting) to {}", outbox_path(settings_).string(),
                waiting ? *waiting : 0, config::broker_list_text(settings_.service.mqtt));
+  if (auto plaintext = config::plaintext_broker_warning(settings_.service.mqtt)) spdlog::warn("{}", *plaintext);
   runtime_.on_stop([this](int signal) { begin_stop(signal); }, [this] { finish_stop(); });
   boost::asio::post(runtime_.io(), [this] {
     if (!stopping_) pump();

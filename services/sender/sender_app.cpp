@@ -21,6 +21,7 @@
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
 #include "danemq/log/log.hpp"
+#include "danemq/runtime/setting_wait.hpp"
 #include "outbox_listing.hpp"
 
 namespace danemq::sender {
@@ -30,6 +31,9 @@ result<store::outbox> open_outbox(const sender_settings& settings) {
   if (auto prepared = config::prepare_data_path(settings.service); !prepared) {
     return fail(store::errc::open_failed, prepared.error().detail);
   }
+  auto directory = store::prepare_private_directory(settings.service.data_path);
+  if (!directory) return fail(store::errc::open_failed, "DATA_PATH " + directory.error().detail);
+  if (!directory->empty()) spdlog::warn("DATA_PATH {}", *directory);
   return store::outbox::open(outbox_path(settings));
 }
 
@@ -64,6 +68,11 @@ sender_app::sender_app(std::ostream& out, std::ostream& err, std::istream& in, s
 int sender_app::error(exit_code code, const std::string& message) {
   err_ << "danemq-sender: " << message << '\n';
   return code;
+}
+
+int sender_app::wait_for_setting(const std::string& missing) {
+  (void)runtime::wait_for_missing_setting(err_, "danemq-sender", missing);
+  return exit_usage;
 }
 
 int sender_app::run(int argc, char** argv) {
@@ -124,9 +133,17 @@ int sender_app::run(int argc, char** argv) {
       return cli.exit(e, out_, err_) == 0 ? exit_success : exit_usage;
     }
     sender_settings settings;
+    // `run` is long-running: without a required setting it waits rather than
+    // exit into a restart loop; `send` exits.
+    const auto missing_in_run = [&](const failure& why) {
+      return run_command->parsed() && why.code == make_error_code(config::errc::missing_setting);
+    };
     // The outbox commands and `sent` read DATA_PATH only: no identity or broker needed.
     const bool managing = outbox_command->parsed() || sent_command->parsed();
-    if (auto applied = binding.apply(settings, !managing); !applied) return error(exit_usage, applied.error().detail);
+    if (auto applied = binding.apply(settings, !managing); !applied) {
+      if (missing_in_run(applied.error())) return wait_for_setting(applied.error().detail);
+      return error(exit_usage, applied.error().detail);
+    }
     if (managing) {
       if (sent_command->parsed()) return list_sent(settings, sent_to, sent_since, sent_limit, sent_json);
       if (cancel_command->parsed()) return cancel_outbox(settings, cancel_ids);
@@ -134,6 +151,7 @@ int sender_app::run(int argc, char** argv) {
       return list_outbox(settings, json);
     }
     if (auto consistent = config::check_consistency(settings.service); !consistent) {
+      if (missing_in_run(consistent.error())) return wait_for_setting(consistent.error().detail);
       return error(exit_usage, consistent.error().detail);
     }
     if (dependencies_.configure_logging) {

@@ -69,6 +69,8 @@ class sender_app {
   int list_sent(const sender_settings& settings, const std::optional<std::string>& to,
                 const std::optional<std::string>& since, std::size_t limit, bool json);
   int error(exit_code code, const std::string& message);
+  /// A required setting of `run` is missing: waits for SIGTERM, saying so once a minute; exit_usage.
+  int wait_for_setting(const std::string& missing);
 
   std::ostream& out_;
   std::ostream& err_;

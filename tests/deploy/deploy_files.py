@@ -174,14 +174,17 @@ def clean_env(**extra):
 EMPTY_ENV_FILE = Path(__file__).resolve().parent / "empty.env"
 
 
-def compose_config(env_file=None, profiles=(), environment=None):
-    """docker-compose's resolved configuration of docker-compose.yml, as a dict."""
+LOCAL_COMPOSE_FILE = SOURCE_DIR / "docker-compose.local.yml"
+
+
+def compose_config(env_file=None, local=False, environment=None):
+    """docker-compose's resolved configuration of docker-compose.yml (with
+    docker-compose.local.yml over it when `local`), as a dict."""
     # Always an explicit env file: a developer's own .env must not change the result.
-    command = ["docker-compose", "--project-directory", str(SOURCE_DIR), "-f", str(SOURCE_DIR / "docker-compose.yml"),
-               "--env-file", str(env_file or EMPTY_ENV_FILE)]
-    for profile in profiles:
-        command += ["--profile", profile]
-    command.append("config")
+    command = ["docker-compose", "--project-directory", str(SOURCE_DIR), "-f", str(SOURCE_DIR / "docker-compose.yml")]
+    if local:
+        command += ["-f", str(LOCAL_COMPOSE_FILE)]
+    command += ["--env-file", str(env_file or EMPTY_ENV_FILE), "config"]
     done = subprocess.run(command, env=clean_env(**(environment or {})), capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr}")

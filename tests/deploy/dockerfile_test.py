@@ -200,7 +200,7 @@ class DependencyLists(unittest.TestCase):
     def test_local_servers_are_the_test_rigs_components(self):
         test = set(files.read_deps_list("test"))
         for package in files.read_deps_list("servers"):
-            self.assertIn(package, test, f"{package} serves the local profile but the tests never run it")
+            self.assertIn(package, test, f"{package} serves the local stack but the tests never run it")
 
     def test_install_deps_reads_the_lists_it_is_given(self):
         script = (files.SOURCE_DIR / INSTALL_DEPS).read_text()

@@ -1,4 +1,4 @@
-"""The local servers of the docker-compose `local` profile and the demo,
+"""The local servers of the local docker-compose stack (docker-compose.local.yml) and the demo,
 started by their own scripts on free loopback ports: the DNS zone is signed
 and validated, accepts TSIG-signed TLSA updates and nothing else, and keeps
 its records and keys across a restart; the broker keeps a persistent

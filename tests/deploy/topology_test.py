@@ -1,9 +1,9 @@
 """The deployment end to end without a Docker engine: the three services of
-docker-compose.yml run exactly as the compose file (with deploy/local.env,
-the `local` profile) and the Dockerfile wire them — the same targets'
+docker-compose.yml run exactly as the compose files (with deploy/local.env
+and docker-compose.local.yml) and the Dockerfile wire them — the same targets'
 commands, environment, user, volumes and health check — each service in its
 own network namespace joined to a bridge by a veth pair, the broker and the
-DNS server (the local profile's own scripts) in another namespace at the
+DNS server (the local stack's own scripts) in another namespace at the
 compose file's fixed addresses, the identity directory shared between a
 device's services. Two devices, alice and bob, go through the README's
 steps: up, create_selfsigned_id, generate_tlsa, publish-tlsa, receiver in
@@ -159,7 +159,7 @@ class Topology(unittest.TestCase):
             raise AssertionError("cmake --install into a fresh prefix failed; the Dockerfile's build stage runs the "
                                  f"same command, so the images would not build:\n{installed.stdout}{installed.stderr}")
 
-        cls.compose = {device: files.compose_config(env_file=LOCAL_ENV, profiles=("local",),
+        cls.compose = {device: files.compose_config(env_file=LOCAL_ENV, local=True,
                                                     environment={"IDENTITY_NAME": device})
                        for device in DEVICES}
         services = cls.compose[DEVICES[0]]["services"]
@@ -189,7 +189,7 @@ class Topology(unittest.TestCase):
 
     @classmethod
     def start_local_servers(cls, services):
-        """The local profile's broker and dns, their images' environment plus the compose file's."""
+        """The local stack's broker and dns, their images' environment plus the compose file's."""
         # As in their images: in the servers' namespace, as the non-root user.
         wrap = ("ip", "netns", "exec", cls.network.servers, "setpriv", f"--reuid={cls.uid}", f"--regid={cls.uid}",
                 "--clear-groups", "--")

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +39,9 @@ option_table<mqtt_settings> mqtt_options() {
        .help = "broker host name or address, or a comma-separated list of `host[:port]` (the nodes of a cluster, "
                "tried in order at each connect); not needed by the receiver's `inbox`, `quarantine`, `health`",
        .required = true,
+       .when_missing = "there is no default: the original used the public, plaintext broker.hivemq.com, where "
+                       "anyone can read and write every device's topic (set MQTT_HOST=broker.hivemq.com to use "
+                       "it knowingly)",
        .original = true},
       {.env = "MQTT_PORT",
        .flag = "--mqtt-port",
@@ -128,8 +133,13 @@ option_table<mqtt_settings> mqtt_options() {
       {.env = "MQTT_PASSWORD",
        .flag = "--mqtt-password",
        .value = any_text<S>(&S::password),
-       .help = "password for the broker (secret, never logged; needs `MQTT_USERNAME`)",
+       .help = "password for the broker (secret, never logged; needs `MQTT_USERNAME`; refused over plaintext to a "
+               "broker off this machine unless `MQTT_ALLOW_PLAINTEXT_PASSWORD` is set)",
        .secret = true},
+      {.env = "MQTT_ALLOW_PLAINTEXT_PASSWORD",
+       .flag = "--mqtt-allow-plaintext-password",
+       .value = boolean<S>(&S::allow_plaintext_password),
+       .help = "send `MQTT_PASSWORD` without TLS to a broker that is not on loopback (anyone on the path reads it)"},
   };
 }
 
@@ -385,6 +395,13 @@ result<void> check_consistency(const service_settings& settings) {
   if (!mqtt.password.empty() && mqtt.username.empty()) {
     return fail(errc::missing_setting, "MQTT_USERNAME (--mqtt-username) is required with MQTT_PASSWORD");
   }
+  if (!mqtt.password.empty() && mqtt.tls_ca_file.empty() && !is_loopback_host(mqtt.host) &&
+      !mqtt.allow_plaintext_password) {
+    return fail(errc::invalid_setting,
+                "MQTT_PASSWORD (--mqtt-password) would cross the network in plaintext to " + mqtt.host +
+                    ": enable TLS with MQTT_TLS_CA_FILE, or set MQTT_ALLOW_PLAINTEXT_PASSWORD=1 if the path is "
+                    "trusted");
+  }
   return ok();
 }
 
@@ -443,6 +460,26 @@ std::string broker_list_text(const mqtt_settings& mqtt) {
     for (const auto& broker : mqtt.brokers) one(broker.host, broker.port);
   }
   return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost" || host == "localhost.") return true;
+  const std::string text(host);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6) != 0;
+  return false;
+}
+
+std::optional<std::string> plaintext_broker_warning(const mqtt_settings& mqtt) {
+  if (!mqtt.tls_ca_file.empty()) return std::nullopt;
+  bool off_machine = mqtt.brokers.empty() && !is_loopback_host(mqtt.host);
+  for (const auto& broker : mqtt.brokers) off_machine = off_machine || !is_loopback_host(broker.host);
+  if (!off_machine) return std::nullopt;
+  return "broker " + broker_list_text(mqtt) +
+         " without TLS: anyone on the path sees who talks to whom and when, and can drop or replay messages "
+         "(their contents stay end-to-end encrypted); set MQTT_TLS_CA_FILE to use TLS";
 }
 
 std::string topic_for(const mqtt_settings& mqtt, std::string_view recipient) {

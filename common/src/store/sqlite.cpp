@@ -1,11 +1,15 @@
 #include "danemq/store/sqlite.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
+#include <vector>
 
 #include "danemq/core/error_category.hpp"
 
@@ -204,7 +208,65 @@ bool statement::column_is_null(int column) const {
 
 // ---- database ----
 
+namespace {
+
+constexpr mode_t private_file_mode = 0600;
+constexpr mode_t private_directory_mode = 0700;
+constexpr mode_t group_and_others = 0077;
+
+/// Creates the database file 0600 before SQLite does (SQLite would take the
+/// umask's 0644, and its WAL and SHM files copy the database's mode); an
+/// existing file, WAL or SHM open to group or others is tightened.
+void make_database_files_private(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, private_file_mode);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path.string() + suffix;
+    struct stat info {};
+    if (::lstat(file.c_str(), &info) == 0 && S_ISREG(info.st_mode) && (info.st_mode & group_and_others) != 0) {
+      (void)::chmod(file.c_str(), private_file_mode);  // not ours: SQLite's own open reports what matters
+    }
+  }
+}
+
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  (void)std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+}  // namespace
+
+result<std::string> prepare_private_directory(const std::filesystem::path& path) {
+  std::vector<std::filesystem::path> missing;
+  for (auto part = path.lexically_normal(); !part.empty() && !std::filesystem::exists(part);
+       part = part.parent_path()) {
+    missing.push_back(part);
+    if (part == part.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), private_directory_mode) != 0 && errno != EEXIST) {
+      return fail(errc::open_failed, it->string() + ": cannot create: " + std::strerror(errno));
+    }
+  }
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return fail(errc::open_failed, path.string() + ": " + std::strerror(errno));
+  if (!S_ISDIR(info.st_mode)) return fail(errc::open_failed, path.string() + " is not a directory");
+  if ((info.st_mode & group_and_others) == 0) return std::string();
+  const std::string was = octal_mode(info.st_mode);
+  if (info.st_uid == ::geteuid() && ::chmod(path.c_str(), private_directory_mode) == 0) {
+    return path.string() + " was open to group or others (" + was + "): tightened to 0700, it holds message contents";
+  }
+  return path.string() + " is open to group or others (" + was +
+         ") and cannot be tightened by this user: its databases hold message contents; fix with: chmod 700 " +
+         path.string();
+}
+
 result<database> database::open(const std::filesystem::path& path, const open_options& options) {
+  if (!options.read_only) make_database_files_private(path);
   const int flags = (options.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   sqlite3* raw = nullptr;

@@ -64,7 +64,10 @@ TEST(ServiceOptions, RequireIdentityAndBroker) {
   EXPECT_EQ(s.error().detail, "IDENTITY_NAME (--identity-name) is required");
   auto t = parse({"--identity-name", "bob.example"});
   ASSERT_FALSE(t);
-  EXPECT_EQ(t.error().detail, "MQTT_HOST (--mqtt-host) is required");
+  EXPECT_EQ(t.error().detail.rfind("MQTT_HOST (--mqtt-host) is required; there is no default", 0), 0u)
+      << t.error().detail;
+  EXPECT_NE(t.error().detail.find("MQTT_HOST=broker.hivemq.com"), std::string::npos) << t.error().detail;
+  EXPECT_EQ(t.error().detail.find('\n'), std::string::npos) << "one line";
 }
 
 TEST(ServiceOptions, ReadABrokerListInOrderWithMqttPortForTheRest) {
@@ -116,10 +119,28 @@ TEST(ServiceOptions, NameAnInvalidIdentityName) {
 }
 
 TEST(ServiceOptions, ReadTheNewBrokerSettings) {
-  auto s = parse({"--identity-name", "bob.example", "--mqtt-host",         "broker",  "--mqtt-protocol",    "5",
-                  "--mqtt-qos",      "2",           "--mqtt-topic-prefix", "danemq/", "--mqtt-username",    "u",
-                  "--mqtt-password", "p",           "--log-format",        "json",    "--max-message-size", "1M",
-                  "--app-uid",       "1000"});
+  auto s = parse({"--identity-name",
+                  "bob.example",
+                  "--mqtt-host",
+                  "broker",
+                  "--mqtt-protocol",
+                  "5",
+                  "--mqtt-qos",
+                  "2",
+                  "--mqtt-topic-prefix",
+                  "danemq/",
+                  "--mqtt-username",
+                  "u",
+                  "--mqtt-password",
+                  "p",
+                  "--log-format",
+                  "json",
+                  "--max-message-size",
+                  "1M",
+                  "--app-uid",
+                  "1000",
+                  "--mqtt-allow-plaintext-password",
+                  "1"});
   ASSERT_TRUE(s) << s.error().message();
   EXPECT_EQ(s->mqtt.protocol, mqtt_protocol::v5);
   EXPECT_EQ(s->mqtt.qos, 2);
@@ -176,6 +197,42 @@ TEST(ServiceConsistency, RefusesAMissingTlsFileAtStart) {
   auto s = parse({"--identity-name", "b.example", "--mqtt-host", "b", "--mqtt-tls-ca-file", "/no/ca.pem"});
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().detail, "MQTT_TLS_CA_FILE (--mqtt-tls-ca-file): '/no/ca.pem' is not an existing file");
+}
+
+TEST(ServiceConsistency, RefusesAPasswordInPlaintextOffThisMachineUnlessAllowed) {
+  auto s = parse({"--identity-name", "b.example", "--mqtt-host", "mqtt.example.net", "--mqtt-username", "u",
+                  "--mqtt-password", "hunter2"});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, make_error_code(errc::invalid_setting));
+  EXPECT_NE(s.error().detail.find("plaintext"), std::string::npos) << s.error().detail;
+  EXPECT_NE(s.error().detail.find("MQTT_ALLOW_PLAINTEXT_PASSWORD=1"), std::string::npos) << s.error().detail;
+  EXPECT_EQ(s.error().message().find("hunter2"), std::string::npos);
+  EXPECT_TRUE(parse({"--identity-name", "b.example", "--mqtt-host", "mqtt.example.net", "--mqtt-username", "u",
+                     "--mqtt-password", "hunter2", "--mqtt-allow-plaintext-password", "1"}));
+  for (const char* loopback : {"127.0.0.1", "127.1.2.3", "::1", "localhost"}) {
+    EXPECT_TRUE(parse({"--identity-name", "b.example", "--mqtt-host", loopback, "--mqtt-username", "u",
+                       "--mqtt-password", "hunter2"}))
+        << loopback;
+  }
+}
+
+TEST(ServiceConsistency, WarnsOfAPlaintextBrokerOffThisMachineOnly) {
+  mqtt_settings mqtt;
+  mqtt.host = "broker.hivemq.com";
+  auto warning = plaintext_broker_warning(mqtt);
+  ASSERT_TRUE(warning);
+  EXPECT_NE(warning->find("broker.hivemq.com:1883 without TLS"), std::string::npos) << *warning;
+  EXPECT_NE(warning->find("MQTT_TLS_CA_FILE"), std::string::npos) << *warning;
+  mqtt.host = "127.0.0.1";
+  EXPECT_FALSE(plaintext_broker_warning(mqtt));
+  mqtt.host = "::1";
+  EXPECT_FALSE(plaintext_broker_warning(mqtt));
+  mqtt.host = "10.0.0.5";
+  EXPECT_TRUE(plaintext_broker_warning(mqtt));
+  mqtt.tls_ca_file = "/identity/ca.pem";
+  EXPECT_FALSE(plaintext_broker_warning(mqtt));
+  EXPECT_FALSE(is_loopback_host("128.0.0.1"));
+  EXPECT_FALSE(is_loopback_host("localhost.example.net"));
 }
 
 TEST(ServiceConsistency, NeverPrintsThePassword) {

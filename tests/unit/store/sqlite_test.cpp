@@ -178,3 +178,76 @@ TEST(SqliteTime, RoundTripsMilliseconds) {
 
 }  // namespace
 }  // namespace danemq::store
+
+namespace danemq::store {
+namespace {
+
+mode_t mode_of(const std::filesystem::path& path) {
+  struct stat info {};
+  EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+  return info.st_mode & 07777;
+}
+
+TEST(SqliteDatabase, CreatesTheDatabaseAndItsWalAndShmReadableByTheOwnerOnly) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "receiver.db";
+  const mode_t old_umask = ::umask(022);
+  {
+    auto db = database::open(path);
+    ASSERT_TRUE(db) << db.error().message();
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)"));
+    EXPECT_EQ(mode_of(path), 0600u);
+    ASSERT_TRUE(std::filesystem::exists(path.string() + "-wal"));
+    EXPECT_EQ(mode_of(path.string() + "-wal"), 0600u);
+    EXPECT_EQ(mode_of(path.string() + "-shm"), 0600u);
+  }
+  ::umask(old_umask);
+}
+
+TEST(SqliteDatabase, TightensAnExistingDatabaseThatOthersCanRead) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "sender.db";
+  { ASSERT_TRUE(database::open(path)); }
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  auto db = database::open(path);
+  ASSERT_TRUE(db) << db.error().message();
+  EXPECT_EQ(mode_of(path), 0600u);
+  auto reader = database::open(path, {.read_only = true});
+  ASSERT_TRUE(reader);
+}
+
+TEST(PrivateDirectory, CreatesMissingDirectories0700AndSaysNothing) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "a" / "data";
+  auto prepared = prepare_private_directory(path);
+  ASSERT_TRUE(prepared) << prepared.error().detail;
+  EXPECT_EQ(*prepared, "");
+  EXPECT_EQ(mode_of(path), 0700u);
+  EXPECT_EQ(mode_of(dir.path() / "a"), 0700u);
+  auto again = prepare_private_directory(path);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, "");
+}
+
+TEST(PrivateDirectory, TightensAnOwnDirectoryOthersCanEnterAndSaysSo) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "data";
+  ASSERT_EQ(::mkdir(path.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod(path.c_str(), 0755), 0);
+  auto prepared = prepare_private_directory(path);
+  ASSERT_TRUE(prepared) << prepared.error().detail;
+  EXPECT_NE(prepared->find("(0755): tightened to 0700"), std::string::npos) << *prepared;
+  EXPECT_EQ(mode_of(path), 0700u);
+}
+
+TEST(PrivateDirectory, RefusesAFile) {
+  test::temp_dir dir;
+  const auto path = dir.path() / "file";
+  std::ofstream(path) << "x";
+  auto prepared = prepare_private_directory(path);
+  ASSERT_FALSE(prepared);
+  EXPECT_NE(prepared.error().detail.find("is not a directory"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace danemq::store

@@ -126,10 +126,11 @@ class option_binding {
 
  private:
   [[nodiscard]] result<void> missing(const option<Settings>& row, bool given_empty) const {
+    const std::string hint = row.when_missing.empty() ? std::string() : "; " + row.when_missing;
     if (style_ == naming::variable) {
-      return fail(errc::missing_setting, row.env + " is not set (set the variable or pass " + row.flag + ")");
+      return fail(errc::missing_setting, row.env + " is not set (set the variable or pass " + row.flag + ")" + hint);
     }
-    return fail(errc::missing_setting, display_name(row, style_) + (given_empty ? " is empty" : " is required"));
+    return fail(errc::missing_setting, display_name(row, style_) + (given_empty ? " is empty" : " is required") + hint);
   }
 
   option_table<Settings> table_;

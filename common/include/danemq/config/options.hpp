@@ -55,6 +55,9 @@ struct option {
   std::string help{};    ///< one line; `code` marks are kept in the README, dropped in --help
   std::string unset{};   ///< what no value means ("resolv.conf's first"), shown as the default
   bool required{false};  ///< start refused when absent
+  /// Said after "is required" when a required setting is absent (what a user
+  /// may want to set it to, and why it is not the default); empty: nothing.
+  std::string when_missing{};
   bool secret{false};    ///< its value is never printed (no default in help, no value in errors)
   bool original{false};  ///< one of the original's variables (marked in the README)
 };
@@ -120,6 +123,7 @@ template <class Whole, class Part>
                    .help = row.help,
                    .unset = row.unset,
                    .required = row.required,
+                   .when_missing = row.when_missing,
                    .secret = row.secret,
                    .original = row.original});
   }

@@ -46,7 +46,9 @@ struct mqtt_settings {
   std::filesystem::path tls_key_file;           ///< MQTT_TLS_KEY_FILE: its key
   std::string username;                         ///< MQTT_USERNAME
   std::string password;                         ///< MQTT_PASSWORD (secret)
-  std::chrono::seconds keepalive{30};           ///< MQTT_KEEPALIVE
+  /// MQTT_ALLOW_PLAINTEXT_PASSWORD: the password may cross the network without TLS.
+  bool allow_plaintext_password{false};
+  std::chrono::seconds keepalive{30};  ///< MQTT_KEEPALIVE
 };
 
 struct service_settings {
@@ -92,6 +94,7 @@ template <class Settings>
 [[nodiscard]] option_table<service_settings> service_options(bool identity_required = true);
 
 /// Checks what no single row can: a client certificate needs its key and a CA,
+/// a password sent off the machine needs TLS (or MQTT_ALLOW_PLAINTEXT_PASSWORD),
 /// and so on. The failure names the settings.
 [[nodiscard]] result<void> check_consistency(const service_settings& settings);
 
@@ -111,6 +114,14 @@ template <class Settings>
 /// Failure invalid_setting naming DATA_PATH (and why it cannot be made).
 [[nodiscard]] result<void> prepare_data_path(const service_settings& settings, bool inside_container = in_container(),
                                              const std::filesystem::path& default_path = service_settings{}.data_path);
+
+/// True for "localhost" and loopback addresses (127.0.0.0/8, ::1): a
+/// connection that never leaves the machine. A name is not resolved.
+[[nodiscard]] bool is_loopback_host(std::string_view host);
+
+/// The warning a long-running command logs at start when it talks to a broker
+/// off this machine without TLS; nothing with TLS or on loopback.
+[[nodiscard]] std::optional<std::string> plaintext_broker_warning(const mqtt_settings& mqtt);
 
 /// The MQTT topic for a recipient: prefix + name.
 [[nodiscard]] std::string topic_for(const mqtt_settings& mqtt, std::string_view recipient);

@@ -114,7 +114,10 @@ class statement {
 class database {
  public:
   /// Opens (and with !read_only creates) the file; sets WAL, foreign keys and
-  /// the busy timeout. Failure open_failed, read_only, corrupt, io_error, busy.
+  /// the busy timeout. The file holds message contents: it is created 0600
+  /// (SQLite gives its WAL and SHM files the same mode), and with !read_only an
+  /// existing file, WAL or SHM that group or others can access is tightened to
+  /// 0600. Failure open_failed, read_only, corrupt, io_error, busy.
   [[nodiscard]] static result<database> open(const std::filesystem::path& path, const open_options& options = {});
 
   /// Runs one or more statements with no result rows.
@@ -185,6 +188,13 @@ class savepoint {
   database* db_;
   std::string name_;
 };
+
+/// Creates `path` and its parents for databases with message contents: the
+/// directories it creates are 0700, and an existing `path` that group or
+/// others can enter is tightened to 0700. Returns what the caller should log
+/// as a warning (empty: nothing to say): the directory was tightened, or it is
+/// not ours and stays open to others. Failure open_failed naming the directory.
+[[nodiscard]] result<std::string> prepare_private_directory(const std::filesystem::path& path);
 
 /// Milliseconds since the Unix epoch, the form every time takes in the database.
 [[nodiscard]] std::int64_t to_millis(std::chrono::system_clock::time_point time);
