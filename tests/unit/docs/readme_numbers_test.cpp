@@ -41,7 +41,8 @@ TEST(ReadmeNumbers, QuarantineCodesAndReasonsAreTheReceiversTable) {
       {errc::sender_not_allowed, {19, "sender not allowed"}},
       {errc::processing_failed_repeatedly, {20, "processing failed repeatedly"}},
       {errc::sender_over_quota, {21, "sender over quota"}},
-      {errc::key_unavailable, {22, "private key unavailable"}},
+      {errc::unexpected_receipt, {22, "unexpected receipt"}},
+      {errc::key_unavailable, {23, "private key unavailable"}},
   };
   for (const auto& [code, number_and_reason] : documented) {
     EXPECT_EQ(static_cast<int>(code), number_and_reason.first) << number_and_reason.second;
