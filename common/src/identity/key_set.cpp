@@ -100,9 +100,8 @@ local_identity current_identity(const key_set& keys) {
 key_set key_set_of(const local_identity& identity) {
   key_set set;
   set.name = identity.name;
-  set.keys.push_back(
-      held_key{key_role::current, identity.paths, share(identity.key.get()), share(identity.certificate.get()),
-               identity.outside_key});
+  set.keys.push_back(held_key{key_role::current, identity.paths, share(identity.key.get()),
+                              share(identity.certificate.get()), identity.outside_key});
   return set;
 }
 
