@@ -10,6 +10,7 @@
 //                                              (for the deployment tests)
 // The table sits between <!-- settings:begin --> and <!-- settings:end -->.
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -50,7 +51,7 @@ std::string variable_list() {
     }
   }
   std::string out;
-  for (const auto& [name, services] : variables) out += name + " " + services + "\n";
+  for (const auto& [name, services] : variables) out.append(name).append(" ").append(services).append("\n");
   return out;
 }
 
@@ -79,7 +80,7 @@ std::vector<config::documented_program> programs() {
 int write_each(const std::string& dir, const std::string& suffix,
                std::string (*render)(const config::documented_program&)) {
   for (const auto& program : programs()) {
-    const std::string path = dir + "/" + program.name + suffix;
+    const std::string path = (std::filesystem::path(dir) / (program.name + suffix)).string();
     std::ofstream out(path);
     out << render(program);
     if (!out) {

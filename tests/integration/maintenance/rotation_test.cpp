@@ -80,8 +80,7 @@ TEST_F(KeyRotation, UnderTrafficLosesNothingAndEachPhaseWaitsItsTurn) {
   mqtt::client publisher(options, [](std::vector<mqtt::message>&) { return ok(); });
   ASSERT_TRUE(publisher.start());
   ASSERT_TRUE(publisher.wait_connected(10s)) << publisher.last_error();
-  dane::discovery_config lookup;
-  lookup.resolver = world_.dns().resolver();
+  auto lookup = world_.dns().discovery_config();
   lookup.pkix_cd = false;
   lookup.cache.max_ttl = std::chrono::seconds(2);
   auto alice_lookup = dane::discovery::create(lookup).value();
@@ -202,6 +201,7 @@ TEST(KeyRotationCommands, WatchDrivesItRenewKeepsTheKeyAndACompromisedKeyDiesAtO
                                          {"DNS_RESOLVER", rig.resolver()}, {"DNS_UPDATE_SERVER", rig.authoritative()},
                                          {"DNS_UPDATE_TSIG", rig.tsig()},  {"TLSA_TTL", "1"},
                                          {"MESSAGE_MAX_AGE", "10s"}};
+  for (const auto& [key, value] : rig.service_env()) env.emplace(key, value);
   const auto run = [&](std::vector<std::string> args, const std::map<std::string, std::string>& extra = {}) {
     auto with = env;
     for (const auto& [key, value] : extra) with[key] = value;

@@ -66,9 +66,12 @@ class settings_formatter : public CLI::Formatter {
   if (subcommands.empty()) return std::nullopt;
   for (const auto& word : app.remaining()) {
     if (word.empty() || word.front() == '-') continue;
-    std::string names;
-    for (const auto* sub : subcommands) names += (names.empty() ? "" : ", ") + sub->get_name();
-    return "unknown subcommand '" + word + "'; the subcommands are: " + names;
+    std::string message = "unknown subcommand '" + word + "'; the subcommands are: ";
+    for (std::size_t i = 0; i < subcommands.size(); ++i) {
+      if (i > 0) message += ", ";
+      message += subcommands[i]->get_name();
+    }
+    return message;
   }
   return std::nullopt;
 }

@@ -95,7 +95,7 @@ struct client_options {
   std::size_t max_batch{256};
   /// Payload bytes in one batch: reading stops once a batch holds this many
   /// (a batch holds at least one message).
-  std::size_t max_batch_bytes{4 * 1024 * 1024};
+  std::size_t max_batch_bytes{std::size_t{4} * 1024 * 1024};
   /// 0: no limit. Otherwise a payload longer than this is not copied: its
   /// message carries only the size and digest (message::oversized). With MQTT
   /// 5 the CONNECT also says so (Maximum Packet Size: this plus
