@@ -134,7 +134,9 @@ result<std::vector<quarantine_removal>> outcome_tables::trim_quarantine(const qu
   auto size = db->prepare("SELECT bytes FROM quarantine_size WHERE id = 1");
   if (!oldest) return oldest.error();
   if (!size) return size.error();
-  const auto cutoff = limits.max_age.count() > 0 ? std::optional(to_millis(now - limits.max_age)) : std::nullopt;
+  // A plain value and a flag: g++ 12 -O2 warns of an optional read here.
+  const bool age_bound = limits.max_age.count() > 0;
+  const std::int64_t cutoff = age_bound ? to_millis(now - limits.max_age) : 0;
   auto tx = std::optional<transaction>();
   auto remove = std::optional<statement>();
   auto forget = std::optional<statement>();
@@ -146,7 +148,7 @@ result<std::vector<quarantine_removal>> outcome_tables::trim_quarantine(const qu
     if (!*row) break;
     const quarantine_removal candidate{oldest->column_int64(1), from_millis(oldest->column_int64(2)),
                                        static_cast<std::uint64_t>(oldest->column_int64(3)),
-                                       cutoff && oldest->column_int64(2) < *cutoff};
+                                       age_bound && oldest->column_int64(2) < cutoff};
     const auto id = oldest->column_int64(0);
     oldest->reset();  // no read left open when the write transaction begins
     if (!candidate.too_old) {
