@@ -105,7 +105,10 @@ struct rotation_driver {
     std::vector<watch_event> events;
     std::istringstream lines(outcome.report);
     for (std::string line; std::getline(lines, line);) {
-      if (!line.empty()) events.push_back({watch_level::info, "rotation: rotate " + next + ": " + line});
+      if (line.empty()) continue;
+      std::string text = "rotation: rotate ";
+      text.append(next).append(": ").append(line);
+      events.push_back({watch_level::info, std::move(text)});
     }
     return events;
   }

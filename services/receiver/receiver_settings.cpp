@@ -108,7 +108,7 @@ config::option_table<receiver_settings> receiver_options() {
                    "each removal logged"},
           {.env = "QUARANTINE_MAX_BYTES",
            .flag = "--quarantine-max-bytes",
-           .value = config::size_in<S>(&S::quarantine_max_bytes, 64 * 1024, 1ULL << 40),
+           .value = config::size_in<S>(&S::quarantine_max_bytes, std::uint64_t{64} * 1024, 1ULL << 40),
            .help = "most the quarantine keeps (payloads, topics, reasons and per-row overhead): the oldest refused "
                    "messages are removed first, each removal logged"},
           {.env = "HEALTH_INTERVAL",

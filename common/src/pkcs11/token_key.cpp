@@ -44,7 +44,7 @@ std::string rv_text(CK_RV rv) {
     default: break;
   }
   std::array<char, 24> text{};
-  std::snprintf(text.data(), text.size(), "CKR 0x%lx", static_cast<unsigned long>(rv));
+  (void)std::snprintf(text.data(), text.size(), "CKR 0x%lx", static_cast<unsigned long>(rv));
   return text.data();
 }
 

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -247,9 +248,11 @@ result<std::string> prepare_private_directory(const std::filesystem::path& path)
     missing.push_back(part);
     if (part == part.parent_path()) break;
   }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (::mkdir(it->c_str(), private_directory_mode) != 0 && errno != EEXIST) {
-      return fail(errc::open_failed, it->string() + ": cannot create: " + std::strerror(errno));
+  // Outermost first.
+  std::reverse(missing.begin(), missing.end());
+  for (const auto& directory : missing) {
+    if (::mkdir(directory.c_str(), private_directory_mode) != 0 && errno != EEXIST) {
+      return fail(errc::open_failed, directory.string() + ": cannot create: " + std::strerror(errno));
     }
   }
   struct stat info {};
