@@ -109,6 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case receiver::fate::deferred: break;
       case receiver::fate::unchanged: std::abort();
+      case receiver::fate::receipt: std::abort();  // no sent log here: no receipt can be expected
     }
   }
   if (!f.store->enforce_retention(clock::now())) std::abort();
