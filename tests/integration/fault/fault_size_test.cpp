@@ -101,7 +101,20 @@ TEST_P(FaultSize, OversizedPayloadsAreNeverStoredAndMemoryStaysBounded) {
                               " MiB after 10 MB, +" + std::to_string(growth_100 / 1024) + " MiB after 100 MB";
   std::cout << figures << std::endl;
   RecordProperty("peak_rss", figures);
-  if (mqtt5) {
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  // ThreadSanitizer's allocator and shadow memory grow with every allocation:
+  // the figures are printed, the bounds hold only without it.
+  constexpr bool rss_bounds_hold = false;
+#else
+  constexpr bool rss_bounds_hold = true;
+#endif
+#else
+  constexpr bool rss_bounds_hold = true;
+#endif
+  if (!rss_bounds_hold) {
+    // nothing stored was checked above; memory is not measured under TSan
+  } else if (mqtt5) {
     EXPECT_LT(growth_100, 8 * 1024) << figures;
   } else {
     // libmosquitto's packet buffer and its copy of the payload for the
