@@ -1,5 +1,7 @@
 #include "danemq/store/outcome_tables.hpp"
 
+#include "quarantine_rows.hpp"
+
 #include <algorithm>
 
 namespace danemq::store {
@@ -61,25 +63,15 @@ result<std::vector<quarantine_entry>> outcome_tables::list_quarantine(const list
   auto known = db->has_table("quarantine");
   if (!known) return known.error();
   if (!*known) return out;
-  auto stmt = db->prepare(
-      "SELECT id, raw_id, topic, payload, received_at, quarantined_at, reason_category, reason_value, reason "
-      "FROM quarantine WHERE (?1 IS NULL OR received_at >= ?1) ORDER BY raw_id LIMIT ?2");
+  auto stmt = db->prepare("SELECT " + std::string(detail::quarantine_columns) +
+                          " FROM quarantine WHERE (?1 IS NULL OR received_at >= ?1) ORDER BY raw_id LIMIT ?2");
   if (!stmt) return stmt.error();
   stmt->bind(1, since_millis(filter)).bind(2, limit_of(filter));
   for (;;) {
     auto row = stmt->step();
     if (!row) return row.error();
     if (!*row) break;
-    quarantine_entry entry;
-    entry.id = stmt->column_int64(0);
-    entry.raw_id = stmt->column_int64(1);
-    entry.topic = stmt->column_text(2);
-    entry.payload = stmt->column_blob(3);
-    entry.received_at = from_millis(stmt->column_int64(4));
-    entry.quarantined_at = from_millis(stmt->column_int64(5));
-    entry.reason.category = stmt->column_text(6);
-    entry.reason.value = static_cast<int>(stmt->column_int64(7));
-    entry.reason.text = stmt->column_text(8);
+    auto entry = detail::read_quarantine_row(*stmt);
     out.push_back(std::move(entry));
   }
   return out;

@@ -1,30 +1,19 @@
 #include "danemq/store/quarantine_actions.hpp"
 
 #include "danemq/store/errors.hpp"
+#include "quarantine_rows.hpp"
 
 namespace danemq::store {
 
 result<std::optional<quarantine_entry>> quarantine_actions::find(std::int64_t id) {
   auto db = db_.lock();
-  auto stmt = db->prepare(
-      "SELECT id, raw_id, topic, payload, received_at, quarantined_at, reason_category, reason_value, reason "
-      "FROM quarantine WHERE id = ?1");
+  auto stmt = db->prepare("SELECT " + std::string(detail::quarantine_columns) + " FROM quarantine WHERE id = ?1");
   if (!stmt) return stmt.error();
   stmt->bind(1, id);
   auto row = stmt->step();
   if (!row) return row.error();
   if (!*row) return std::optional<quarantine_entry>{};
-  quarantine_entry entry;
-  entry.id = stmt->column_int64(0);
-  entry.raw_id = stmt->column_int64(1);
-  entry.topic = stmt->column_text(2);
-  entry.payload = stmt->column_blob(3);
-  entry.received_at = from_millis(stmt->column_int64(4));
-  entry.quarantined_at = from_millis(stmt->column_int64(5));
-  entry.reason.category = stmt->column_text(6);
-  entry.reason.value = static_cast<int>(stmt->column_int64(7));
-  entry.reason.text = stmt->column_text(8);
-  return std::optional<quarantine_entry>{std::move(entry)};
+  return std::optional<quarantine_entry>{detail::read_quarantine_row(*stmt)};
 }
 
 result<void> quarantine_actions::release(std::int64_t id, clock::time_point now) {
