@@ -62,18 +62,23 @@ result<outbox> outbox::open(const std::filesystem::path& path, const open_option
   return outbox(std::move(*db));
 }
 
-result<std::int64_t> outbox::enqueue(const outbox_entry& entry) {
-  std::lock_guard lock(mutex_);
-  auto tx = transaction::begin(db_, durability::full);
-  if (!tx) return tx.error();
+result<std::int64_t> outbox::insert_entry(const outbox_entry& entry) {
   auto stmt = db_.prepare("INSERT INTO outbox (recipient, topic, payload, created_at) VALUES (?1, ?2, ?3, ?4)");
   if (!stmt) return stmt.error();
   stmt->bind(1, std::string_view(entry.recipient)).bind(2, std::string_view(entry.topic)).bind_blob(3, entry.payload);
   stmt->bind(4, to_millis(entry.created_at));
   if (auto done = stmt->run(); !done) return done.error();
-  const auto id = db_.last_insert_rowid();
+  return db_.last_insert_rowid();
+}
+
+result<std::int64_t> outbox::enqueue(const outbox_entry& entry) {
+  std::lock_guard lock(mutex_);
+  auto tx = transaction::begin(db_, durability::full);
+  if (!tx) return tx.error();
+  auto id = insert_entry(entry);
+  if (!id) return id.error();
   if (auto committed = tx->commit(); !committed) return committed.error();
-  return id;
+  return *id;
 }
 
 result<std::vector<outbox_entry>> outbox::oldest(std::size_t limit) {
@@ -131,37 +136,20 @@ result<std::int64_t> outbox::record_sent(sent_entry entry, const outbox_entry* q
   if (!tx) return tx.error();
   std::optional<std::int64_t> outbox_id;
   if (queued != nullptr) {
-    auto stmt = db_.prepare("INSERT INTO outbox (recipient, topic, payload, created_at) VALUES (?1, ?2, ?3, ?4)");
-    if (!stmt) return stmt.error();
-    stmt->bind(1, std::string_view(queued->recipient))
-        .bind(2, std::string_view(queued->topic))
-        .bind_blob(3, queued->payload);
-    stmt->bind(4, to_millis(queued->created_at));
-    if (auto done = stmt->run(); !done) return done.error();
-    outbox_id = db_.last_insert_rowid();
+    auto id = insert_entry(*queued);
+    if (!id) return id.error();
+    outbox_id = *id;
   }
   auto stmt = db_.prepare(
       "INSERT INTO sent_log (recipient, text, jti, note_digest, receipt_requested, outbox_id, queued_at, published_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   if (!stmt) return stmt.error();
-  stmt->bind(1, std::string_view(entry.recipient)).bind(2, std::string_view(entry.text));
-  if (entry.jti) {
-    stmt->bind(3, std::string_view(*entry.jti));
-  } else {
-    stmt->bind_null(3);
-  }
+  // A queued message is published only once the broker acknowledged it.
+  std::optional<std::int64_t> published;
+  if (entry.published_at && !outbox_id) published = to_millis(*entry.published_at);
+  stmt->bind(1, std::string_view(entry.recipient)).bind(2, std::string_view(entry.text)).bind(3, entry.jti);
   stmt->bind(4, std::string_view(entry.note_digest)).bind(5, std::int64_t{entry.receipt_requested ? 1 : 0});
-  if (outbox_id) {
-    stmt->bind(6, *outbox_id);
-  } else {
-    stmt->bind_null(6);
-  }
-  stmt->bind(7, to_millis(entry.queued_at));
-  if (entry.published_at && !outbox_id) {
-    stmt->bind(8, to_millis(*entry.published_at));
-  } else {
-    stmt->bind_null(8);
-  }
+  stmt->bind(6, outbox_id).bind(7, to_millis(entry.queued_at)).bind(8, published);
   if (auto done = stmt->run(); !done) return done.error();
   const auto id = db_.last_insert_rowid();
   if (auto committed = tx->commit(); !committed) return committed.error();
@@ -180,17 +168,13 @@ result<std::int64_t> outbox::queue_sent(std::int64_t sent_id, const outbox_entry
   std::lock_guard lock(mutex_);
   auto tx = transaction::begin(db_, durability::full);
   if (!tx) return tx.error();
-  auto stmt = db_.prepare("INSERT INTO outbox (recipient, topic, payload, created_at) VALUES (?1, ?2, ?3, ?4)");
-  if (!stmt) return stmt.error();
-  stmt->bind(1, std::string_view(entry.recipient)).bind(2, std::string_view(entry.topic)).bind_blob(3, entry.payload);
-  stmt->bind(4, to_millis(entry.created_at));
-  if (auto done = stmt->run(); !done) return done.error();
-  const auto id = db_.last_insert_rowid();
+  auto id = insert_entry(entry);
+  if (!id) return id.error();
   auto linked = db_.prepare("UPDATE sent_log SET outbox_id = ?2 WHERE id = ?1");
   if (!linked) return linked.error();
-  if (auto done = linked->bind(1, sent_id).bind(2, id).run(); !done) return done.error();
+  if (auto done = linked->bind(1, sent_id).bind(2, *id).run(); !done) return done.error();
   if (auto committed = tx->commit(); !committed) return committed.error();
-  return id;
+  return *id;
 }
 
 result<void> outbox::forget_sent(std::int64_t sent_id) {
@@ -252,16 +236,9 @@ result<std::vector<sent_entry>> outbox::list_sent(const sent_filter& filter) {
                           " FROM sent_log WHERE (?1 IS NULL OR recipient = ?1) AND (?2 IS NULL OR queued_at >= ?2)"
                           " ORDER BY id DESC LIMIT ?3) ORDER BY id");
   if (!stmt) return stmt.error();
-  if (filter.to) {
-    stmt->bind(1, std::string_view(*filter.to));
-  } else {
-    stmt->bind_null(1);
-  }
-  if (filter.since) {
-    stmt->bind(2, to_millis(*filter.since));
-  } else {
-    stmt->bind_null(2);
-  }
+  std::optional<std::int64_t> since;
+  if (filter.since) since = to_millis(*filter.since);
+  stmt->bind(1, filter.to).bind(2, since);
   stmt->bind(3, filter.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(filter.limit));
   std::vector<sent_entry> out;
   for (;;) {

@@ -114,6 +114,8 @@ class outbox {
 
  private:
   explicit outbox(database db) : db_(std::move(db)) {}
+  /// Inserts an outbox row (the caller holds the lock and a transaction); its id.
+  [[nodiscard]] result<std::int64_t> insert_entry(const outbox_entry& entry);
   database db_;
   std::mutex mutex_;
 };
