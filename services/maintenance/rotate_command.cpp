@@ -184,22 +184,7 @@ class rotate_commands {
       next_key = std::move(next->key);
       app_.out() << "Using the next key already made: " << paths(key_role::next).key.string() << '\n';
     } else {
-      identity::key_type type = crypto::kind_of(*current->key) == crypto::key_kind::ec_p256
-                                    ? identity::key_type::ec_p256
-                                    : identity::key_type::rsa_2048;
-      if (!key_type_text_.empty()) {
-        auto chosen = identity::parse_key_type(key_type_text_);
-        if (!chosen) return app_.error(exit_usage, "--key-type: " + chosen.error().message());
-        type = *chosen;
-      }
-      auto made = identity::generate_key(type);
-      if (!made) return app_.error(exit_identity_files, made.error().message());
-      auto certificate = new_certificate(**made);
-      if (!certificate) return app_.error(exit_identity_files, certificate.error().message());
-      if (auto written = write_pair(key_role::next, **made, **certificate); !written) {
-        return app_.error(exit_identity_files, written.error().detail);
-      }
-      next_key = std::move(made).value();
+      if (const int made = make_next_pair(current->key.get(), next_key); made != exit_success) return made;
     }
     rotation_state state;
     state.phase = rotation_phase::begun;
@@ -224,10 +209,13 @@ class rotate_commands {
     return exit_success;
   }
 
-  int begin_compromised(const context& c) {
-    auto current = identity::load_local_identity(crypto_path(), name());
-    identity::key_type type = identity::key_type::rsa_2048;
-    if (current && crypto::kind_of(*current->key) == crypto::key_kind::ec_p256) type = identity::key_type::ec_p256;
+  /// Makes the next key (the type of `current`, RSA without one, or
+  /// --key-type) and its certificate, written under the next names; returns
+  /// the exit code, its line printed on failure.
+  int make_next_pair(const EVP_PKEY* current, crypto::unique_evp_pkey& key) {
+    identity::key_type type = current != nullptr && crypto::kind_of(*current) == crypto::key_kind::ec_p256
+                                  ? identity::key_type::ec_p256
+                                  : identity::key_type::rsa_2048;
     if (!key_type_text_.empty()) {
       auto chosen = identity::parse_key_type(key_type_text_);
       if (!chosen) return app_.error(exit_usage, "--key-type: " + chosen.error().message());
@@ -237,9 +225,19 @@ class rotate_commands {
     if (!made) return app_.error(exit_identity_files, made.error().message());
     auto certificate = new_certificate(**made);
     if (!certificate) return app_.error(exit_identity_files, certificate.error().message());
-    // The new pair under the next names first: a crash leaves a key to go on with.
     if (auto written = write_pair(key_role::next, **made, **certificate); !written) {
       return app_.error(exit_identity_files, written.error().detail);
+    }
+    key = std::move(made).value();
+    return exit_success;
+  }
+
+  int begin_compromised(const context& c) {
+    auto current = identity::load_local_identity(crypto_path(), name());
+    // The new pair under the next names first: a crash leaves a key to go on with.
+    crypto::unique_evp_pkey new_key;
+    if (const int made = make_next_pair(current ? current->key.get() : nullptr, new_key); made != exit_success) {
+      return made;
     }
     const auto current_files = paths(key_role::current);
     const auto next_files = paths(key_role::next);
