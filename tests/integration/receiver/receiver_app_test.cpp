@@ -107,8 +107,9 @@ class ReceiverDaemon : public ::testing::Test {
 
   std::pair<int, std::string> send(const std::string& text, const std::string& to = "bob.example") {
     return run_app<sender::sender_app>(
-        {"danemq-sender", "--identity-name", "alice.example", "--crypto-path", keys->path().string(), "--mqtt-host",
-         broker.host(), "--mqtt-port", std::to_string(broker.port()), "send", to, text},
+        {"danemq-sender", "--identity-name", "alice.example", "--crypto-path", keys->path().string(), "--data-path",
+         sender_data.path().string(), "--mqtt-host", broker.host(), "--mqtt-port", std::to_string(broker.port()),
+         "send", to, text},
         sender::sender_dependencies{peers, false});
   }
 
@@ -122,6 +123,7 @@ class ReceiverDaemon : public ::testing::Test {
   static inline identity::local_identity* bob = nullptr;
   test::mosquitto_rig broker;
   test::temp_dir data;
+  test::temp_dir sender_data{"danemq-sender-data"};  // alice's sent log, never the default /data/
   std::shared_ptr<test::fake_peers> peers;
   receiver_settings settings;
   std::ostringstream output;
@@ -295,9 +297,9 @@ TEST_F(ReceiverDaemon, ServesPrometheusMetricsThatMoveAsMessagesAreAcceptedAndQu
 
   ASSERT_EQ(send("counted").first, 0);
   auto [code, said] = run_app<sender::sender_app>(
-      {"danemq-sender", "--identity-name", "alice.example", "--crypto-path", keys->path().string(), "--mqtt-host",
-       broker.host(), "--mqtt-port", std::to_string(broker.port()), "--format", "compat", "send", "bob.example",
-       "the original's format, refused"},
+      {"danemq-sender", "--identity-name", "alice.example", "--crypto-path", keys->path().string(), "--data-path",
+       sender_data.path().string(), "--mqtt-host", broker.host(), "--mqtt-port", std::to_string(broker.port()),
+       "--format", "compat", "send", "bob.example", "the original's format, refused"},
       sender::sender_dependencies{peers, false});
   ASSERT_EQ(code, 0) << said;
   ASSERT_TRUE(eventually([&] { return daemon->statistics() && daemon->statistics()->quarantined == 1; }));
