@@ -106,12 +106,14 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chr
   }
   auto count = parse_digits(text);
   if (!count) return fail(errc::invalid_setting, "is not a duration (a number with ms, s, m, h or d)");
-  if (*count > static_cast<std::uint64_t>(max.count()) / scale + 1) return fail(errc::invalid_setting, "is too long");
+  // The range in the units the table shows (10s..30d), whether the number
+  // overflows or is merely beyond it.
+  const auto out_of_range = [&] {
+    return fail(errc::invalid_setting, "is out of range (" + format_duration(min) + ".." + format_duration(max) + ")");
+  };
+  if (*count > static_cast<std::uint64_t>(max.count()) / scale + 1) return out_of_range();
   const std::chrono::milliseconds value(static_cast<std::int64_t>(*count * scale));
-  if (value < min || value > max) {
-    return fail(errc::invalid_setting,
-                "is out of range (" + std::to_string(min.count()) + " ms.." + std::to_string(max.count()) + " ms)");
-  }
+  if (value < min || value > max) return out_of_range();
   return value;
 }
 
