@@ -106,17 +106,26 @@ class world {
 
   /// Waits for the receiver's "Reading ..." line and its subscription.
   void wait_subscribed(const test::child_process& receiver, std::size_t connections = 1) const {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    if (!subscribed_within(receiver, 20s, connections)) {
+      ADD_FAILURE() << "receiver not subscribed:\n" << receiver.errors();
+    }
+  }
+
+  /// Whether the receiver logged `connections` connections and its
+  /// "Reading ..." line within `limit`.
+  [[nodiscard]] static bool subscribed_within(const test::child_process& receiver, std::chrono::milliseconds limit,
+                                              std::size_t connections = 1) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
       const auto log = receiver.errors();
       std::size_t seen = 0;
       for (auto at = log.find("MQTT connected"); at != std::string::npos; at = log.find("MQTT connected", at + 1)) {
         ++seen;
       }
-      if (seen >= connections && log.find("Reading ") != std::string::npos) return;
+      if (seen >= connections && log.find("Reading ") != std::string::npos) return true;
       std::this_thread::sleep_for(20ms);
     }
-    ADD_FAILURE() << "receiver not subscribed:\n" << receiver.errors();
+    return false;
   }
 
   /// Runs danemq-sender (or the alias `send_message`) as `who`.
