@@ -19,6 +19,7 @@
 #include "danemq/runtime/setting_wait.hpp"
 #include "dns_commands.hpp"
 #include "rotate_command.hpp"
+#include "mqtt_token_command.hpp"
 #include "watch_command.hpp"
 
 namespace danemq::maintenance {
@@ -92,6 +93,7 @@ maintenance_app::maintenance_app(std::ostream& out, std::ostream& err)
   register_dns_commands(*this);
   register_rotate_commands(*this);
   register_watch_command(*this);
+  register_mqtt_token_command(*this);
 }
 
 result<dns_settings> maintenance_app::dns_config() const {

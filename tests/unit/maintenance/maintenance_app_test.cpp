@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "danemq/identity/identity_files.hpp"
+#include "danemq/jose/mqtt_token.hpp"
 #include "support/process.hpp"
 
 namespace danemq::maintenance {
@@ -105,6 +106,30 @@ TEST_F(Maintenance, CsrMakesAKeyWhenThereIsNone) {
   ASSERT_EQ(csr.exit_code, exit_success) << csr.err;
   EXPECT_TRUE(std::filesystem::exists(paths.key));
   EXPECT_TRUE(std::filesystem::exists(paths.csr));
+}
+
+TEST_F(Maintenance, MqttTokenPrintsATokenTheIdentityKeyVerifies) {
+  ASSERT_EQ(run("create-selfsigned-id", {"--key-type", "ec-p256"}).exit_code, exit_success);
+  auto printed = run("mqtt-token", {"--audience", "broker.example.net"});
+  ASSERT_EQ(printed.exit_code, exit_success) << printed.err;
+  ASSERT_FALSE(printed.out.empty());
+  EXPECT_EQ(printed.out.back(), '\n');
+  auto token = jose::parse_mqtt_token(printed.out.substr(0, printed.out.size() - 1));
+  ASSERT_TRUE(token) << token.error().message();
+  EXPECT_EQ(token->claims.iss, name);
+  EXPECT_EQ(token->claims.aud, "broker.example.net");
+  auto local = identity::load_local_identity(dir.path(), name);
+  ASSERT_TRUE(local);
+  EXPECT_TRUE(jose::verify_mqtt_token(*token, *local->key));
+  EXPECT_TRUE(jose::check_mqtt_token_claims(*token, name, {"broker.example.net"}, std::chrono::system_clock::now()));
+}
+
+TEST_F(Maintenance, MqttTokenNeedsAnAudienceAndAKey) {
+  EXPECT_EQ(run("mqtt-token", {"--audience", "broker"}).exit_code, exit_identity_files);
+  ASSERT_EQ(run("create-selfsigned-id").exit_code, exit_success);
+  auto missing = run("mqtt-token");
+  EXPECT_EQ(missing.exit_code, exit_usage);
+  EXPECT_NE(missing.err.find("--audience"), std::string::npos) << missing.err;
 }
 
 TEST(MaintenanceSettings, MissingIdentityNameNamesTheVariable) {
