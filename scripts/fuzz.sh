@@ -38,9 +38,10 @@ declare -A corpus_of=(
   [config_env_fuzz]=config
   [receive_decision_fuzz]=receive
   [dnssec_answer_fuzz]=dnssec
+  [mqtt_token_fuzz]=mqtt_token
 )
 targets=("$@")
-((${#targets[@]})) || targets=(jose_message_fuzz dane_answer_fuzz dns_uri_fuzz config_env_fuzz receive_decision_fuzz dnssec_answer_fuzz)
+((${#targets[@]})) || targets=(jose_message_fuzz dane_answer_fuzz dns_uri_fuzz config_env_fuzz receive_decision_fuzz dnssec_answer_fuzz mqtt_token_fuzz)
 for target in "${targets[@]}"; do
   [[ -n "${corpus_of[$target]:-}" ]] || { echo "unknown fuzz target: $target" >&2; exit 2; }
 done

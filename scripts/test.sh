@@ -161,7 +161,7 @@ if wanted asan || wanted fuzz; then
     cmake --build build/asan -j "$jobs"
   else
     cmake --build build/asan -j "$jobs" --target jose_message_fuzz dane_answer_fuzz dns_uri_fuzz config_env_fuzz \
-      receive_decision_fuzz dnssec_answer_fuzz
+      receive_decision_fuzz dnssec_answer_fuzz mqtt_token_fuzz
   fi
 fi
 

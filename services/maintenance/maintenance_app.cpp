@@ -18,8 +18,8 @@
 #include "danemq/identity/tlsa_record.hpp"
 #include "danemq/runtime/setting_wait.hpp"
 #include "dns_commands.hpp"
-#include "rotate_command.hpp"
 #include "mqtt_token_command.hpp"
+#include "rotate_command.hpp"
 #include "watch_command.hpp"
 
 namespace danemq::maintenance {

@@ -324,6 +324,7 @@ void receiver_daemon::start_receiving() {
     return;
   }
   auto options = config::mqtt_client_options(service.mqtt, config::client_id_for(service, "receiver"));
+  config::use_dane_admission(options, service);
   options.clean_session = false;
   // A longer payload is refused where libmosquitto hands it over, never
   // copied; under MQTT 5 the broker does not even send it.

@@ -28,6 +28,7 @@ outbox_runner::~outbox_runner() {
 int outbox_runner::run() {
   auto options =
       config::mqtt_client_options(settings_.service.mqtt, config::client_id_for(settings_.service, "sender"));
+  config::use_dane_admission(options, settings_.service);
   // Nothing to resume on the broker: unacknowledged messages are in the outbox.
   options.clean_session = true;
   options.max_inflight = std::max(settings_.window, 1U);

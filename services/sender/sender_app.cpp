@@ -245,6 +245,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
 
   (void)std::signal(SIGPIPE, SIG_IGN);
   auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
+  config::use_dane_admission(options, service);
   options.clean_session = true;
   // Each broker of a list gets its share of the timeout, so that a silent
   // first node leaves time for the others.

@@ -132,7 +132,9 @@ bool mosquitto_rig::running() const {
 std::string mosquitto_rig::log() const {
   std::ifstream earlier(dir_.path() / "earlier.log");
   std::ostringstream text;
-  text << earlier.rdbuf();
+  // Inserting the buffer of a file that does not exist fails the stream, and
+  // then the current run's log would be lost too.
+  if (earlier) text << earlier.rdbuf();
   if (process_) text << process_->errors();
   return text.str();
 }

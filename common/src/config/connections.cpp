@@ -1,6 +1,8 @@
 #include "danemq/config/connections.hpp"
 
 #include "danemq/dane/discovery.hpp"
+#include "danemq/identity/identity_files.hpp"
+#include "danemq/jose/mqtt_token.hpp"
 
 namespace danemq::config {
 
@@ -32,6 +34,22 @@ mqtt::client_options mqtt_client_options(const mqtt_settings& settings, std::str
                                     settings.tls_key_file.string()};
   }
   return options;
+}
+
+void use_dane_admission(mqtt::client_options& options, const service_settings& settings) {
+  if (!settings.mqtt.dane_admission) return;
+  options.username = settings.identity_name;
+  options.password.clear();
+  const std::string audience = settings.mqtt.auth_audience.empty() ? options.host : settings.mqtt.auth_audience;
+  options.fresh_password = [name = settings.identity_name, audience,
+                            key_file = identity::identity_paths::of(settings.crypto_path, settings.identity_name).key,
+                            token = settings.identity_key]() -> result<std::string> {
+    auto key = identity::load_identity_key(key_file, token);
+    if (!key) return key.error();
+    const crypto::private_key signer =
+        key->outside ? crypto::private_key(*key->key, *key->outside) : crypto::private_key(*key->key);
+    return jose::make_mqtt_token(name, audience, signer, std::chrono::system_clock::now());
+  };
 }
 
 result<std::shared_ptr<dane::identity_source>> make_discovery(const service_settings& settings) {

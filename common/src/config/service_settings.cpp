@@ -140,6 +140,28 @@ option_table<mqtt_settings> mqtt_options() {
        .flag = "--mqtt-allow-plaintext-password",
        .value = boolean<S>(&S::allow_plaintext_password),
        .help = "send `MQTT_PASSWORD` without TLS to a broker that is not on loopback (anyone on the path reads it)"},
+      {.env = "MQTT_AUTH",
+       .flag = "--mqtt-auth",
+       .value = {.apply = [](S& s, std::string_view text) -> result<void> {
+                   if (text == "password") {
+                     s.dane_admission = false;
+                   } else if (text == "dane") {
+                     s.dane_admission = true;
+                   } else {
+                     return invalid("is not password or dane");
+                   }
+                   return ok();
+                 },
+                 .show = [](const S& s) { return std::string(s.dane_admission ? "dane" : "password"); },
+                 .type_name = "METHOD"},
+       .help = "how the broker admits us: `password` (`MQTT_USERNAME`, `MQTT_PASSWORD`, or none) or `dane` (user "
+               "`IDENTITY_NAME`, password a fresh token signed by the identity key at every connect, for a broker "
+               "with the danemq plugin)"},
+      {.env = "MQTT_AUTH_AUDIENCE",
+       .flag = "--mqtt-auth-audience",
+       .value = any_text<S>(&S::auth_audience),
+       .help = "with `MQTT_AUTH=dane`: the broker's name in the token (its `plugin_opt_audience`)",
+       .unset = "the first host of `MQTT_HOST`"},
   };
 }
 
@@ -391,6 +413,11 @@ result<void> check_consistency(const service_settings& settings) {
     return fail(
         errc::missing_setting,
         "MQTT_TLS_CA_FILE (--mqtt-tls-ca-file) is required with a client certificate: TLS needs the broker's CA");
+  }
+  if (mqtt.dane_admission && (!mqtt.username.empty() || !mqtt.password.empty())) {
+    return fail(errc::invalid_setting,
+                "MQTT_USERNAME and MQTT_PASSWORD must not be set with MQTT_AUTH=dane (the user name is "
+                "IDENTITY_NAME, the password a token)");
   }
   if (!mqtt.password.empty() && mqtt.username.empty()) {
     return fail(errc::missing_setting, "MQTT_USERNAME (--mqtt-username) is required with MQTT_PASSWORD");

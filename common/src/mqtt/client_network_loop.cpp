@@ -72,6 +72,16 @@ void client::begin_connect() {
   batch_bytes_ = 0;
   pending_subscriptions_.clear();
   session_present_ = false;
+  if (options_.fresh_password) {
+    auto password = options_.fresh_password();
+    const int set = password ? mosquitto_username_pw_set(handle_.get(), options_.username.c_str(), password->c_str())
+                             : MOSQ_ERR_INVAL;
+    if (set != MOSQ_ERR_SUCCESS) {
+      connection_lost("cannot make the password for " + current_broker_text() + ": " +
+                      (password ? std::string(mosquitto_strerror(set)) : password.error().message()));
+      return;
+    }
+  }
   // Every attempt is a fresh connect (libmosquitto's reconnect logic is not
   // used): a failed first connect_async is retried like any later one.
   errno = 0;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "danemq/jose/mqtt_token.hpp"
 #include "danemq/pkcs11/token_key.hpp"
 #include "support/e2e_support.hpp"
 #include "support/skip.hpp"
@@ -77,6 +78,16 @@ TEST_P(TokenIdentity, KeyMadeInTheTokenReceivesAndSendsWithFileKeyPeers) {
   ASSERT_TRUE(attributes) << attributes.error().message();
   EXPECT_FALSE(attributes->extractable);
   EXPECT_TRUE(attributes->sensitive);
+
+  // mqtt-token signs in the token: the key DANE publishes verifies it.
+  const auto printed = maintenance({"mqtt-token", "--audience", "broker.danemq.test"});
+  ASSERT_EQ(printed.exit_code, 0) << printed.err;
+  auto token = jose::parse_mqtt_token(printed.out.substr(0, printed.out.find('\n')));
+  ASSERT_TRUE(token) << token.error().message();
+  EXPECT_EQ(token->claims.iss, device);
+  auto published = w.discovery().discover(device);
+  ASSERT_TRUE(published) << published.error().message();
+  EXPECT_TRUE(jose::verify_mqtt_token(*token, *(*published)->keys.front().public_key));
 
   // alice (key file) -> the token device.
   auto receiver = w.start_receiver(device, token_env());

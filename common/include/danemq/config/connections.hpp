@@ -22,6 +22,14 @@ namespace danemq::config {
 /// caller adds subscriptions and decides on the session.
 [[nodiscard]] mqtt::client_options mqtt_client_options(const mqtt_settings& settings, std::string client_id);
 
+/// With MQTT_AUTH=dane: user name IDENTITY_NAME, and a password source
+/// that loads the identity key (file or PKCS#11 token, as the settings say)
+/// and signs a fresh admission token for MQTT_AUTH_AUDIENCE (default: the
+/// first broker's host) before every connect. The key is loaded at each
+/// connect, so a rotated key is used from the next connection on. Nothing
+/// otherwise.
+void use_dane_admission(mqtt::client_options& options, const service_settings& settings);
+
 /// DANE discovery as configured; failure invalid_setting naming the setting
 /// (an unreadable trust anchor, no usable resolver in resolv.conf).
 [[nodiscard]] result<std::shared_ptr<dane::identity_source>> make_discovery(const service_settings& settings);

@@ -49,6 +49,11 @@ struct mqtt_settings {
   /// MQTT_ALLOW_PLAINTEXT_PASSWORD: the password may cross the network without TLS.
   bool allow_plaintext_password{false};
   std::chrono::seconds keepalive{30};  ///< MQTT_KEEPALIVE
+  /// MQTT_AUTH=dane: the user name is IDENTITY_NAME and the password a fresh
+  /// admission token (jose/mqtt_token.hpp) at every connect.
+  bool dane_admission{false};
+  /// MQTT_AUTH_AUDIENCE: the broker's name in the token; empty: `host`.
+  std::string auth_audience;
 };
 
 struct service_settings {

@@ -86,6 +86,10 @@ struct client_options {
   std::optional<tls_options> tls;
   std::string username;
   std::string password;  ///< never logged
+  /// When set, asked for the password before every connect attempt (a
+  /// broker admission token is good for one connection); a failure is
+  /// reported as the attempt's failure and the attempt is retried later.
+  std::function<result<std::string>()> fresh_password;
   /// Subscribed again after every connect.
   std::vector<subscription> subscriptions;
   backoff_policy reconnect{};
