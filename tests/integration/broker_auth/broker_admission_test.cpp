@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -70,6 +72,88 @@ class silent_resolver {
   int socket_;
   unsigned short port_{0};
   int count_{0};
+};
+
+/// A DNS forwarder to `upstream` that holds every query naming a label "slow"
+/// for `delay` before forwarding it: one slow zone on an otherwise fast resolver.
+class slow_forwarder {
+ public:
+  slow_forwarder(const std::string& upstream, std::chrono::milliseconds delay)
+      : socket_(bound_socket(port_)),
+        upstream_port_(static_cast<unsigned short>(std::stoi(upstream.substr(upstream.rfind(':') + 1)))),
+        delay_(delay),
+        loop_([this] { serve(); }) {}
+  ~slow_forwarder() {
+    stopping_ = true;
+    loop_.join();
+    for (auto& query : queries_) query.join();
+    ::close(socket_);
+  }
+  slow_forwarder(const slow_forwarder&) = delete;
+  slow_forwarder& operator=(const slow_forwarder&) = delete;
+
+  [[nodiscard]] std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  static int bound_socket(unsigned short& port) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    auto* generic = reinterpret_cast<sockaddr*>(&address);
+    if (::bind(fd, generic, length) != 0 || ::getsockname(fd, generic, &length) != 0) {
+      throw std::runtime_error("forwarder: cannot bind");
+    }
+    timeval tick{0, 50'000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof tick);
+    port = ntohs(address.sin_port);
+    return fd;
+  }
+
+  void serve() {
+    while (!stopping_) {
+      std::string query(4096, '\0');
+      sockaddr_in client{};
+      socklen_t length = sizeof client;
+      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+      const auto got =
+          ::recvfrom(socket_, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&client), &length);
+      if (got <= 0) continue;
+      query.resize(static_cast<std::size_t>(got));
+      queries_.emplace_back([this, query, client] { forward(query, client); });
+    }
+  }
+
+  void forward(const std::string& query, sockaddr_in client) const {
+    if (query.find("\x04slow") != std::string::npos) std::this_thread::sleep_for(delay_);
+    const int upstream = ::socket(AF_INET, SOCK_DGRAM, 0);
+    timeval wait{3, 0};
+    ::setsockopt(upstream, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    sockaddr_in server{};
+    server.sin_family = AF_INET;
+    server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    server.sin_port = htons(upstream_port_);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    ::sendto(upstream, query.data(), query.size(), 0, reinterpret_cast<const sockaddr*>(&server), sizeof server);
+    std::string answer(65535, '\0');
+    const auto got = ::recv(upstream, answer.data(), answer.size(), 0);
+    if (got > 0) {
+      // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+      ::sendto(socket_, answer.data(), static_cast<std::size_t>(got), 0, reinterpret_cast<const sockaddr*>(&client),
+               sizeof client);
+    }
+    ::close(upstream);
+  }
+
+  unsigned short port_{0};
+  int socket_;
+  unsigned short upstream_port_;
+  std::chrono::milliseconds delay_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> queries_;  ///< touched by the serving thread only, joined after it
+  std::thread loop_;
 };
 
 class BrokerAdmission : public ::testing::Test {
@@ -301,6 +385,49 @@ TEST_F(BrokerAdmission, NamesOffTheAllowListAreRefusedWithoutAnyDnsQuery) {
   std::this_thread::sleep_for(200ms);
   EXPECT_GT(resolver.queries(), 0);
   EXPECT_NE(broker.log().find("did not finish within 200 ms"), std::string::npos) << broker.log();
+}
+
+TEST_F(BrokerAdmission, ASlowZoneDelaysOthersAtMostLookupWait) {
+  const std::chrono::milliseconds dns_delay = 3s;
+  slow_forwarder resolver(world_->dns->resolver(), dns_delay);
+  test::mosquitto_rig_options options;
+  options.persistence = false;
+  options.extra_config = plugin_config({{"audience", "localhost"},
+                                        {"allow_plaintext", "true"},
+                                        {"dns_resolver", resolver.address()},
+                                        {"dnssec_validation", "local"},
+                                        {"dnssec_trust_anchor", world_->dns->trust_anchor().string()}});
+  test::mosquitto_rig broker(options);
+  const std::string bob = "bob.danemq.test";
+  const auto publish_time = [&] {
+    const auto started = std::chrono::steady_clock::now();
+    const auto run = publish(bob, token(bob), bob + "/pub", "alice.danemq.test", broker);
+    EXPECT_EQ(run.exit_code, 0) << run.err << broker.log();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  };
+  // Warm bob's cache entry.
+  for (int attempt = 0; attempt < 10 && publish(bob, token(bob), bob + "/pub", "x", broker).exit_code != 0; ++attempt) {
+    std::this_thread::sleep_for(300ms);
+  }
+  std::chrono::milliseconds quiet{0};
+  for (int i = 0; i < 3; ++i) quiet = std::max(quiet, publish_time());
+  // A cold name in the slow zone connects while bob publishes.
+  std::thread cold([&] {
+    (void)publish("slow.danemq.test", token("mallory.danemq.test", "slow.danemq.test"), "slow.danemq.test", "x",
+                  broker);
+  });
+  std::this_thread::sleep_for(50ms);
+  std::chrono::milliseconds busy{0};
+  const auto until = std::chrono::steady_clock::now() + dns_delay;
+  while (std::chrono::steady_clock::now() < until) busy = std::max(busy, publish_time());
+  cold.join();
+  std::cout << "bob's slowest publish: " << quiet.count() << " ms alone, " << busy.count() << " ms during a "
+            << dns_delay.count() << " ms lookup of another name (lookup_wait 200 ms)\n";
+  RecordProperty("quiet_ms", static_cast<int>(quiet.count()));
+  RecordProperty("during_slow_lookup_ms", static_cast<int>(busy.count()));
+  // The broker waited for the slow lookup no longer than lookup_wait, not for the DNS delay.
+  EXPECT_LT(busy, quiet + 1500ms);
+  EXPECT_NE(broker.log().find("refused slow.danemq.test as slow.danemq.test"), std::string::npos) << broker.log();
 }
 
 TEST_F(BrokerAdmission, RevokingTheTlsaRecordRefusesNewConnectionsAndDropsTheLiveOne) {
