@@ -62,6 +62,9 @@ std::optional<std::size_t> longest_text(const identity::local_identity& me, dane
 int sender_app::chat(const sender_settings& given, const std::string& peer_text) {
   auto peer = identity::canonical_dns_name(peer_text);
   if (!peer) return error(exit_usage, "peer '" + peer_text + "': " + peer.error().message());
+  // First, before any thread starts (DNS, MQTT): they inherit the blocked
+  // signals, so that Ctrl-C reaches this loop and never kills the process mid-send.
+  runtime::stop_signals stops;
   auto settings = given;
   settings.wait = false;  // the delivery mark shows the receipt; a line never waits for it
   const auto& service = settings.service;
@@ -84,7 +87,6 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
   sealing.request_receipt = settings.receipts && settings.format == jose::message_format::v2;
   const auto limit = longest_text(*me, *peers, *peer, sealing);
 
-  runtime::stop_signals stops;
   const bool terminal = ::isatty(STDIN_FILENO) == 1;
   const auto say = [&](const std::string& line) { out_ << line << '\n' << std::flush; };
 
