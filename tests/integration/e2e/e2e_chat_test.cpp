@@ -157,6 +157,15 @@ TEST(EndToEndChat, TwoDevicesTalkBothWaysInTerminalsWithHistoryAndDeliveryMarks)
   EXPECT_EQ(tty.exit_status("alice"), "0\n");
   EXPECT_EQ(w.inbox("bob").size(), 2u);
   EXPECT_EQ(w.inbox("alice").size(), 2u);
+
+  // Without the device's receiver chat says where the peer's messages would
+  // come from; Ctrl-C leaves too.
+  tty.open("carol", chat_argv("alice"), w.env("carol"));
+  ASSERT_TRUE(tty.wait_for("carol", "-- chat with alice.danemq.test", 20s)) << tty.screen("carol");
+  EXPECT_NE(tty.screen("carol").find("no receiver database at"), std::string::npos) << tty.screen("carol");
+  tty.press("carol", "C-c");
+  EXPECT_TRUE(wait_until([&] { return tty.ended("carol"); }, 10s)) << tty.screen("carol");
+  EXPECT_EQ(tty.exit_status("carol"), "0\n");
 }
 
 TEST(EndToEndChat, APipeSendsEachLineAndLeavesAtItsEnd) {
