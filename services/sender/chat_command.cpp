@@ -159,6 +159,7 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
   };
 
   std::string typed;
+  std::string inbox_trouble;
   bool open_input = true;
   while (open_input && stops.received() == 0) {
     (void)stops.wait(chat_poll_interval, STDIN_FILENO);
@@ -181,8 +182,11 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
     }
     if (auto rows = incoming.poll(); rows) {
       for (const auto& entry : *rows) say(incoming_chat_line(entry));
-    } else {
-      error(exit_usage, "inbox " + receiver_db.string() + ": " + rows.error().message());
+      inbox_trouble.clear();
+    } else if (rows.error().message() != inbox_trouble) {
+      // Once per trouble, not every poll.
+      inbox_trouble = rows.error().message();
+      error(exit_usage, "inbox " + receiver_db.string() + ": " + inbox_trouble);
     }
     if (sent_log) {
       for (auto at = awaiting.begin(); at != awaiting.end();) {
