@@ -209,18 +209,32 @@ int receiver_app::follow_inbox(const receiver_settings& settings, const store::l
   runtime::stop_signals stops;
   store::inbox_follower follower(database_path(settings), filter);
   bool told_missing = false;
+  bool listed = false;
+  std::string trouble;
   while (stops.received() == 0) {
     auto rows = follower.poll();
-    if (!rows) return error("cannot read the inbox: " + rows.error().message());
+    if (!rows) {
+      // A database that cannot be read at all is an error, as for `inbox`;
+      // once following, a passing trouble (the daemon migrating it, a busy
+      // checkpoint) is said once and tried again.
+      if (!listed) return error("cannot read the inbox: " + rows.error().message());
+      if (rows.error().message() != trouble) {
+        trouble = rows.error().message();
+        error("cannot read the inbox (trying again): " + trouble);
+      }
+    } else {
+      listed = true;
+      trouble.clear();
+      for (const auto& entry : *rows) out_ << (settings.json_output ? inbox_json(entry) : inbox_line(entry)) << '\n';
+      out_.flush();
+      if (!out_) return exit_failure;  // the reader went away (a closed pipe)
+    }
     if (!follower.found() && !told_missing) {
       // The daemon creates it: waiting is what following means.
       err_ << "danemq-receiver: waiting for " << database_path(settings).string()
            << " (the daemon has not run yet with this DATA_PATH)\n";
       told_missing = true;
     }
-    for (const auto& entry : *rows) out_ << (settings.json_output ? inbox_json(entry) : inbox_line(entry)) << '\n';
-    out_.flush();
-    if (!out_) return exit_failure;  // the reader went away (a closed pipe)
     (void)stops.wait(follow_poll_interval);
   }
   return exit_success;
