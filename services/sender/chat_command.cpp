@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
-#include <map>
+#include <set>
 #include <sstream>
 
 #include "chat_view.hpp"
@@ -101,10 +102,17 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
     error(exit_success, "no receiver database at " + receiver_db.string() +
                             " yet: the peer's messages show once this device's danemq-receiver runs");
   }
+  // The sent log, read only: `send` makes it (with DATA_PATH's private
+  // permissions) when this device first sends.
   std::optional<store::outbox> sent_log;
-  if (auto opened = store::outbox::open(outbox_path(settings)); opened) {
-    sent_log.emplace(std::move(*opened));
-  }
+  const auto open_sent_log = [&] {
+    std::error_code ec;
+    if (sent_log || !std::filesystem::exists(outbox_path(settings), ec)) return;
+    if (auto opened = store::outbox::open(outbox_path(settings), store::open_options{.read_only = true}); opened) {
+      sent_log.emplace(std::move(*opened));
+    }
+  };
+  open_sent_log();
   std::vector<store::sent_entry> sent;
   if (sent_log) {
     if (auto rows = sent_log->list_sent(store::sent_filter{.to = *peer, .limit = chat_history_size}); rows) {
@@ -113,9 +121,9 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
   }
   for (const auto& line : chat_history(*received, sent, chat_history_size)) say(line);
   // Ours still waiting for a receipt: their delivery mark comes later.
-  std::map<std::int64_t, bool> awaiting;
+  std::set<std::int64_t> awaiting;
   for (const auto& entry : sent) {
-    if (entry.receipt_requested && !entry.delivered_at) awaiting[entry.id] = true;
+    if (entry.receipt_requested && !entry.delivered_at) awaiting.insert(entry.id);
   }
   if (terminal) {
     say("-- chat with " + *peer + ": type a line to send it; Ctrl-D or /quit leaves" +
@@ -146,14 +154,11 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
       code = code == exit_success ? sent_code : code;
       return true;
     }
-    if (!sent_log) {
-      // The first message from this DATA_PATH made the sent log.
-      if (auto opened = store::outbox::open(outbox_path(settings)); opened) sent_log.emplace(std::move(*opened));
-    }
+    open_sent_log();  // the first message from this DATA_PATH made it
     if (!id || !sent_log) return true;
     if (auto entry = sent_log->sent_by_id(*id); entry && *entry) {
       say(outgoing_chat_line(**entry));
-      if ((*entry)->receipt_requested) awaiting[*id] = true;
+      if ((*entry)->receipt_requested) awaiting.insert(*id);
     }
     return true;
   };
@@ -190,7 +195,7 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
     }
     if (sent_log) {
       for (auto at = awaiting.begin(); at != awaiting.end();) {
-        auto entry = sent_log->sent_by_id(at->first);
+        auto entry = sent_log->sent_by_id(*at);
         if (entry && *entry && (*entry)->delivered_at) {
           say(delivered_chat_line(**entry));
           at = awaiting.erase(at);
