@@ -9,6 +9,10 @@
 // the PUBACK), the worker pipeline, decryption, DANE (cached after the first
 // lookup), signature, replay check, the inbox commit, stdout.
 //
+// Then receipts: the same burst with both devices running (bob's receiver
+// and `danemq-sender run`, alice's receiver), without and with a receipt
+// asked for each message, and how fast the receipts come back.
+//
 // Then the replay memory: the same throughput with bob's replay memory empty
 // and holding 1 M live (sender, jti) pairs (written beforehand through the
 // store), one after the other in this run, and the disk bytes per pair.
@@ -44,6 +48,7 @@
 #include "danemq/log/log.hpp"
 #include "danemq/mqtt/client.hpp"
 #include "danemq/store/message_store.hpp"
+#include "danemq/store/outbox.hpp"
 #include "support/dns_rig.hpp"
 #include "support/mosquitto_rig.hpp"
 #include "support/test_peers.hpp"
@@ -64,7 +69,8 @@ using steady = std::chrono::steady_clock;
 /// A child process whose stdout lines are timestamped as they arrive.
 class timed_child {
  public:
-  timed_child(const std::string& program, const std::map<std::string, std::string>& env) {
+  timed_child(const std::string& program, const std::map<std::string, std::string>& env,
+              std::vector<std::string> args = {}) {
     int out[2];
     if (::pipe(out) != 0) die("pipe");
     std::vector<std::string> entries;
@@ -73,15 +79,17 @@ class timed_child {
     std::vector<char*> envp;
     for (auto& entry : entries) envp.push_back(entry.data());
     envp.push_back(nullptr);
-    std::string path = program;
-    char* argv[] = {path.data(), nullptr};
+    args.insert(args.begin(), program);
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(out[1], STDOUT_FILENO);
       const int null = ::open("/dev/null", O_WRONLY);
       if (std::getenv("E2E_BENCH_VERBOSE") == nullptr) ::dup2(null, STDERR_FILENO);
       ::close(out[0]);
-      ::execve(argv[0], argv, envp.data());
+      ::execve(argv[0], argv.data(), envp.data());
       _exit(127);
     }
     ::close(out[1]);
@@ -228,6 +236,14 @@ struct figures {
   double p99_ms{0};
   long peak_rss_kib{0};
   double raw_rate{0};
+  double confirmed_per_second{0};  ///< with receipts: the burst's messages over the time until the last was delivered
+};
+
+/// How a run treats receipts.
+enum class receipts_mode {
+  none,       ///< the receiver alone (the main table)
+  not_asked,  ///< both devices running (bob's `run`, alice's receiver), messages ask for no receipt
+  asked,      ///< the same, each message asks for one: bob seals a receipt, his `run` publishes it, alice verifies it
 };
 
 /// Writes `pairs` live replay pairs into a fresh receiver database at `path`
@@ -269,7 +285,7 @@ std::uintmax_t prefill_replay_memory(const std::filesystem::path& path, std::siz
 }
 
 figures run(identity::key_type type, int messages, int samples, std::size_t replay_pairs = 0,
-            std::uintmax_t* replay_bytes = nullptr) {
+            std::uintmax_t* replay_bytes = nullptr, receipts_mode receipts = receipts_mode::none) {
   test::temp_dir root("danemq-bench");
   const auto crypto_dir = root.path() / "identity";
   const auto alice = test::make_identity(crypto_dir, "alice.danemq.test", type);
@@ -289,19 +305,37 @@ figures run(identity::key_type type, int messages, int samples, std::size_t repl
     if (replay_bytes != nullptr) *replay_bytes = grew;
   }
 
-  timed_child receiver((test::binary_dir() / "danemq-receiver").string(),
-                       {{"REPLAY_MEMORY_SIZE", "3000000"},
-                        {"REQUIRE_SYNCED_CLOCK", "0"},  // a bench machine may report its clock unsynchronised
-                        {"IDENTITY_NAME", bob.name},
-                        {"CRYPTO_PATH", crypto_dir.string()},
-                        {"DATA_PATH", (root.path() / "bob").string()},
-                        {"MQTT_HOST", broker.host()},
-                        {"MQTT_PORT", std::to_string(broker.port())},
-                        {"DNS_RESOLVER", dns.resolver()},
-                        {"DNSSEC_VALIDATION", "resolver"},
-                        {"PKIX_CD", "0"},
-                        {"IDENTITY_RETRY_DELAY", "100ms"},
-                        {"LOG_LEVEL", "warning"}});
+  const auto env_of = [&](const identity::local_identity& who, const std::string& data) {
+    return std::map<std::string, std::string>{
+        {"REPLAY_MEMORY_SIZE", "3000000"},
+        {"REQUIRE_SYNCED_CLOCK", "0"},  // a bench machine may report its clock unsynchronised
+        {"IDENTITY_NAME", who.name},
+        {"CRYPTO_PATH", crypto_dir.string()},
+        {"DATA_PATH", (root.path() / data).string()},
+        {"MQTT_HOST", broker.host()},
+        {"MQTT_PORT", std::to_string(broker.port())},
+        {"DNS_RESOLVER", dns.resolver()},
+        {"DNSSEC_VALIDATION", "resolver"},
+        {"PKIX_CD", "0"},
+        {"IDENTITY_RETRY_DELAY", "100ms"},
+        {"OUTBOX_POLL_INTERVAL", "100ms"},
+        {"LOG_LEVEL", "warning"}};
+  };
+  timed_child receiver((test::binary_dir() / "danemq-receiver").string(), env_of(bob, "bob"));
+  // With receipts, each side is a device: bob's `run` publishes the receipts
+  // his receiver queues, alice's receiver verifies them into her sent log.
+  std::optional<timed_child> bobs_runner;
+  std::optional<timed_child> alices_receiver;
+  std::optional<store::outbox> alices_sent_log;
+  if (receipts != receipts_mode::none) {
+    bobs_runner.emplace((test::binary_dir() / "danemq-sender").string(), env_of(bob, "bob"),
+                        std::vector<std::string>{"run"});
+    alices_receiver.emplace((test::binary_dir() / "danemq-receiver").string(), env_of(alice, "alice"));
+    std::filesystem::create_directories(root.path() / "alice");
+    auto opened = store::outbox::open(root.path() / "alice" / "sender.db");
+    if (!opened) die("alice's sent log: " + opened.error().message());
+    alices_sent_log.emplace(std::move(*opened));
+  }
 
   dane::discovery_config config = dns.discovery_config();
   config.pkix_cd = false;
@@ -316,9 +350,28 @@ figures run(identity::key_type type, int messages, int samples, std::size_t repl
   if (!alice_client.start() || !alice_client.wait_connected(10s)) die("publisher cannot connect");
 
   const auto seal = [&](const std::string& text) {
-    auto wire = jose::seal(jose::message_to_send{bob.name, text}, alice, *peers);
-    if (!wire) die("seal: " + wire.error().message());
-    return std::vector<std::uint8_t>(wire->begin(), wire->end());
+    jose::seal_options sealing;
+    sealing.request_receipt = receipts == receipts_mode::asked;
+    auto sealed = jose::seal_note(jose::message_to_send{bob.name, text}, alice, *peers, sealing);
+    if (!sealed) die("seal: " + sealed.error().message());
+    if (sealed->jti && alices_sent_log) {
+      // As `send` logs it: the receipt finds it by jti and digest.
+      store::sent_entry logged;
+      logged.recipient = bob.name;
+      logged.text = text;
+      logged.jti = sealed->jti;
+      logged.note_digest = sealed->note_digest;
+      logged.receipt_requested = sealing.request_receipt;
+      logged.queued_at = std::chrono::system_clock::now();
+      if (auto id = alices_sent_log->record_sent(logged); !id) die("sent log: " + id.error().message());
+    }
+    return std::vector<std::uint8_t>(sealed->wire.begin(), sealed->wire.end());
+  };
+  const auto all_delivered = [&] {
+    auto rows = alices_sent_log->list_sent();
+    if (!rows) die("sent log: " + rows.error().message());
+    return std::all_of(rows->begin(), rows->end(),
+                       [](const store::sent_entry& row) { return row.delivered_at.has_value(); });
   };
   // Wait until bob is subscribed: a probe message comes back printed.
   const auto probe = seal("probe");
@@ -369,6 +422,16 @@ figures run(identity::key_type type, int messages, int samples, std::size_t repl
   out.messages_per_second = messages / seconds;
   out.per_receiver_cpu_second = messages / std::max(receiver.cpu_seconds() - cpu_before, 1e-3);
   out.peak_rss_kib = receiver.peak_rss_kib();
+  if (receipts == receipts_mode::asked) {
+    // Every message so far asked for a receipt (the probe, the latency samples, the burst).
+    while (!all_delivered()) {
+      if (steady::now() > deadline) die("receipts not all back within 300 s");
+      std::this_thread::sleep_for(20ms);
+    }
+    out.confirmed_per_second = messages / std::chrono::duration<double>(steady::now() - start).count();
+  }
+  if (bobs_runner) bobs_runner->stop();
+  if (alices_receiver) alices_receiver->stop();
   alice_client.stop();
   receiver.stop();
   out.raw_rate = raw_private_key_rate(*bob.key, type == identity::key_type::rsa_2048);
@@ -405,6 +468,25 @@ int main(int argc, char** argv) {
       "per rx CPU-s / ratio/CPU: messages per second of CPU the receiver itself used, i.e. its rate on one\n"
       "  dedicated core, over the raw rate.\n"
       "Targets: p50 < 5 ms on loopback; receiver peak RSS < 20 MiB.\n");
+  // Receipts: the same burst with both devices running, first asking for no
+  // receipt, then for one with each message; one after the other in this run.
+  std::printf("\nreceipts (RSA-2048, %d messages; both devices running: bob's receiver and `run`, alice's receiver)\n",
+              messages);
+  std::printf("%-22s %12s %16s %14s %10s\n", "", "messages/s", "per rx CPU-s", "confirmed/s", "p50 ms");
+  const auto without = run(identity::key_type::rsa_2048, messages, 50, 0, nullptr, receipts_mode::not_asked);
+  std::printf("%-22s %12.0f %16.0f %14s %10.2f\n", "without receipts", without.messages_per_second,
+              without.per_receiver_cpu_second, "-", without.p50_ms);
+  std::fflush(stdout);
+  const auto with = run(identity::key_type::rsa_2048, messages, 50, 0, nullptr, receipts_mode::asked);
+  std::printf("%-22s %12.0f %16.0f %14.0f %10.2f\n", "with receipts", with.messages_per_second,
+              with.per_receiver_cpu_second, with.confirmed_per_second, with.p50_ms);
+  std::printf(
+      "\nwith / without: messages/s %.3f, per rx CPU-s %.3f; confirmed/s: the burst over the time until alice's\n"
+      "  sent log had every receipt (each receipt: a signature by bob, an outbox row, a publish by his `run`,\n"
+      "  a decryption and a verification by alice's receiver).\n",
+      with.messages_per_second / without.messages_per_second,
+      with.per_receiver_cpu_second / without.per_receiver_cpu_second);
+  std::fflush(stdout);
   if (replay_pairs == 0) return 0;
 
   // The replay memory's cost: the same burst (P-256, where the private-key

@@ -14,12 +14,18 @@
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/log/log.hpp"
 #include "danemq/runtime/setting_wait.hpp"
+#include "danemq/runtime/stop_signals.hpp"
+#include "danemq/store/inbox_follower.hpp"
 #include "listing.hpp"
 
 namespace danemq::receiver {
 namespace {
 
 using clock = std::chrono::system_clock;
+
+/// How often `inbox --follow` looks for new rows: a message shows within this
+/// of being stored, for one indexed query per poll.
+constexpr std::chrono::milliseconds follow_poll_interval{200};
 
 bool is_missing_setting(const failure& why) {
   return why.code == make_error_code(config::errc::missing_setting);
@@ -68,6 +74,9 @@ int receiver_app::run(int argc, char** argv) {
                               "received at or after: a duration back (15m, 2h, 3d) or a UTC date/time");
     inbox_command->add_option("--from", from, "only messages from this sender (DNS name)");
     inbox_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
+    bool follow = false;
+    inbox_command->add_flag("--follow,-f", follow,
+                            "after the listing, print new messages as they arrive (like tail -f) until SIGINT/SIGTERM");
     auto* quarantine_command =
         cli.add_subcommand("quarantine", "list refused messages with their reason, oldest first");
     quarantine_command->require_subcommand(0, 1);
@@ -140,7 +149,7 @@ int receiver_app::run(int argc, char** argv) {
       if (!when) return error(when.error().detail);
       filter.since = *when;
     }
-    if (inbox_command->parsed()) return list_inbox(settings, filter);
+    if (inbox_command->parsed()) return follow ? follow_inbox(settings, filter) : list_inbox(settings, filter);
     if (show_command->parsed()) return show_quarantined(settings, quarantine_id, with_payload || settings.json_output);
     if (release_command->parsed()) return release_quarantined(settings, quarantine_id);
     if (purge_command->parsed()) return purge_quarantined(settings, purge_ids, before);
@@ -193,6 +202,41 @@ int receiver_app::list_inbox(const receiver_settings& settings, const store::lis
   if (!rows) return error("cannot read the inbox: " + rows.error().message());
   for (const auto& entry : *rows) out_ << (settings.json_output ? inbox_json(entry) : inbox_line(entry)) << '\n';
   out_.flush();
+  return exit_success;
+}
+
+int receiver_app::follow_inbox(const receiver_settings& settings, const store::listing_filter& filter) {
+  runtime::stop_signals stops;
+  store::inbox_follower follower(database_path(settings), filter);
+  bool told_missing = false;
+  bool listed = false;
+  std::string trouble;
+  while (stops.received() == 0) {
+    auto rows = follower.poll();
+    if (!rows) {
+      // A database that cannot be read at all is an error, as for `inbox`;
+      // once following, a passing trouble (the daemon migrating it, a busy
+      // checkpoint) is said once and tried again.
+      if (!listed) return error("cannot read the inbox: " + rows.error().message());
+      if (rows.error().message() != trouble) {
+        trouble = rows.error().message();
+        error("cannot read the inbox (trying again): " + trouble);
+      }
+    } else {
+      listed = true;
+      trouble.clear();
+      for (const auto& entry : *rows) out_ << (settings.json_output ? inbox_json(entry) : inbox_line(entry)) << '\n';
+      out_.flush();
+      if (!out_) return exit_failure;  // the reader went away (a closed pipe)
+    }
+    if (!follower.found() && !told_missing) {
+      // The daemon creates it: waiting is what following means.
+      err_ << "danemq-receiver: waiting for " << database_path(settings).string()
+           << " (the daemon has not run yet with this DATA_PATH)\n";
+      told_missing = true;
+    }
+    (void)stops.wait(follow_poll_interval);
+  }
   return exit_success;
 }
 

@@ -27,6 +27,8 @@ class receiver_app {
 
  private:
   int list_inbox(const receiver_settings& settings, const store::listing_filter& filter);
+  /// `inbox --follow`: the listing, then new rows as they arrive, until SIGINT/SIGTERM (exit 0).
+  int follow_inbox(const receiver_settings& settings, const store::listing_filter& filter);
   int list_quarantine(const receiver_settings& settings, const store::listing_filter& filter);
   int health(const receiver_settings& settings);
   int stats(const receiver_settings& settings, const std::optional<std::chrono::system_clock::time_point>& since);

@@ -122,6 +122,12 @@ int sender_app::run(int argc, char** argv) {
         ->type_name("DURATION|DATE");
     sent_command->add_option("--limit", sent_limit, "the newest N only")->type_name("N")->check(CLI::PositiveNumber);
     sent_command->add_flag("--json", sent_json, "one JSON object per line");
+    std::string peer;
+    auto* chat_command = cli.add_subcommand(
+        "chat",
+        "a conversation in the terminal: the history with PEER, then their new messages as they arrive (from this "
+        "device's running danemq-receiver) and each line typed, sent; Ctrl-D or /quit leaves");
+    chat_command->add_option("peer", peer, "the peer's identity (DNS name)")->required()->type_name("PEER");
     std::vector<const char*> pointers;
     pointers.reserve(args.size());
     for (const auto& arg : args) pointers.push_back(arg.c_str());
@@ -163,6 +169,7 @@ int sender_app::run(int argc, char** argv) {
       }
       return run_outbox(settings);
     }
+    if (chat_command->parsed()) return chat(settings, peer);
     if (text == "-") text.assign(std::istreambuf_iterator<char>(in_), std::istreambuf_iterator<char>());
     return send(settings, recipient, std::move(text));
   } catch (const std::exception& e) {
@@ -170,7 +177,8 @@ int sender_app::run(int argc, char** argv) {
   }
 }
 
-int sender_app::send(const sender_settings& settings, const std::string& recipient_text, std::string text) {
+int sender_app::send(const sender_settings& settings, const std::string& recipient_text, std::string text,
+                     std::optional<std::int64_t>* logged_id) {
   const auto& service = settings.service;
   auto recipient = identity::canonical_dns_name(recipient_text);
   if (!recipient) return error(exit_usage, "recipient '" + recipient_text + "': " + recipient.error().message());
@@ -233,6 +241,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   if (outbox) {
     if (auto id = outbox->record_sent(logged); id) {
       sent_id = *id;
+      if (logged_id != nullptr) *logged_id = *id;
     } else {
       spdlog::warn("sent log {}: {}", outbox_path(settings).string(), id.error().message());
     }

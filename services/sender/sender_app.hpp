@@ -5,7 +5,8 @@
 // (the original's `send_message <recipient> <message>` is an alias). With
 // --queue an unreachable broker is not a failure: the encrypted message waits
 // in the outbox, which `run` (the container's long-running process) delivers
-// in order, removing each entry only after its PUBACK.
+// in order, removing each entry only after its PUBACK. `chat` holds a
+// conversation in a terminal on top of `send` and the receiver's inbox.
 
 #include <cstdint>
 #include <iosfwd>
@@ -55,7 +56,11 @@ class sender_app {
   int run(int argc, char** argv);
 
  private:
-  int send(const sender_settings& settings, const std::string& recipient, std::string text);
+  /// `send`; `logged`, when given, gets the message's id in the sent log.
+  int send(const sender_settings& settings, const std::string& recipient, std::string text,
+           std::optional<std::int64_t>* logged = nullptr);
+  /// `chat PEER` (chat_command.cpp): the history, then the peer's new messages and each line typed, sent.
+  int chat(const sender_settings& settings, const std::string& peer);
   int run_outbox(const sender_settings& settings);
   /// The outbox for `outbox` and its subcommands: failure when there is no database at DATA_PATH.
   [[nodiscard]] static result<store::outbox> open_existing_outbox(const sender_settings& settings, bool read_only);

@@ -34,9 +34,11 @@ result<std::vector<inbox_entry>> outcome_tables::list_inbox(const listing_filter
   if (!*known) return out;
   auto stmt = db->prepare(
       "SELECT id, raw_id, sender, recipient, received_at, issued_at, jti, message, dnssec_secure, legacy FROM inbox "
-      "WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR sender = ?2) ORDER BY received_at, raw_id LIMIT ?3");
+      "WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR sender = ?2) AND (?4 IS NULL OR id > ?4) AND "
+      "(?5 IS NULL OR id <= ?5) ORDER BY received_at, raw_id LIMIT ?3");
   if (!stmt) return stmt.error();
   stmt->bind(1, since_millis(filter)).bind(2, filter.from).bind(3, limit_of(filter));
+  stmt->bind(4, filter.after_id).bind(5, filter.up_to_id);
   for (;;) {
     auto row = stmt->step();
     if (!row) return row.error();
@@ -55,6 +57,18 @@ result<std::vector<inbox_entry>> outcome_tables::list_inbox(const listing_filter
     out.push_back(std::move(entry));
   }
   return out;
+}
+
+result<std::int64_t> outcome_tables::last_inbox_id() {
+  auto db = db_.lock();
+  auto known = db->has_table("inbox");
+  if (!known) return known.error();
+  if (!*known) return std::int64_t{0};
+  auto stmt = db->prepare("SELECT coalesce(max(id), 0) FROM inbox");
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  return *row ? stmt->column_int64(0) : std::int64_t{0};
 }
 
 result<std::vector<quarantine_entry>> outcome_tables::list_quarantine(const listing_filter& filter) {

@@ -104,5 +104,53 @@ TEST_F(EndToEndCompat, DanemqReadsTheOriginalAsLegacyOnlyWhenAllowed) {
   EXPECT_EQ(bob->stop(), 0);
 }
 
+TEST_F(EndToEndCompat, TheOriginalGetsNoReceiptAndNoExtraMessageFromADanemqDevice) {
+  // The original's alice listens on her topic, as the original's receiver does.
+  std::mutex mutex;
+  std::vector<std::string> on_alices_topic;
+  mqtt::client_options options;
+  options.host = w.broker().host();
+  options.port = w.broker().port();
+  options.client_id = "original-alice";
+  options.subscriptions = {{"alice.danemq.test", 1}};
+  mqtt::client original_alice(options, [&](std::vector<mqtt::message>& batch) {
+    std::lock_guard lock(mutex);
+    for (auto& m : batch) on_alices_topic.emplace_back(m.payload.begin(), m.payload.end());
+    return ok();
+  });
+  ASSERT_TRUE(original_alice.start());
+  ASSERT_TRUE(original_alice.wait_connected(10s));
+  const auto heard = [&] {
+    std::lock_guard lock(mutex);
+    return on_alices_topic.size();
+  };
+  // bob's device: its receiver and the `run` that would send its receipts.
+  auto bob = w.start_receiver("bob", {{"ACCEPT_LEGACY", "1"}});
+  test::child_process bobs_runner({(test::binary_dir() / "danemq-sender").string(), "run"},
+                                  w.env("bob", {{"OUTBOX_POLL_INTERVAL", "100ms"}}));
+
+  const auto sealed = original("seal", "alice", "bob", "from the original", {"--to", "bob.danemq.test"});
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.err;
+  w.publish("bob", {sealed.out});
+  ASSERT_TRUE(w.wait_for_stored("bob", 1)) << bob->errors();
+  ASSERT_EQ(w.inbox("bob").size(), 1u);
+  EXPECT_TRUE(w.inbox("bob")[0].legacy);
+  std::this_thread::sleep_for(1500ms);  // fifteen rounds of bob's outbox
+  EXPECT_EQ(heard(), 0u) << "nothing for the original: no receipt, no message";
+  {
+    auto outbox = store::outbox::open(w.data_path("bob") / "sender.db", store::open_options{.read_only = true});
+    if (outbox) {
+      EXPECT_TRUE(outbox->oldest().value().empty()) << "nothing waits for it either";
+    }
+  }
+
+  // The listener hears what there is: a danemq alice's message gets its receipt here.
+  ASSERT_EQ(w.sender("alice", {"send", "bob.danemq.test", "from danemq"}).exit_code, 0);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (heard() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(heard(), 1u) << bobs_runner.errors();
+  original_alice.stop();
+}
+
 }  // namespace
 }  // namespace danemq::e2e

@@ -229,7 +229,8 @@ TEST_F(Sender, PrintsItsVersionAndThoseOfItsLibraries) {
 TEST_F(Sender, AMistypedSubcommandListsTheSubcommands) {
   auto mistyped = run({"sned", "bob.example", "hi"});
   EXPECT_EQ(mistyped.code, 1);
-  EXPECT_EQ(mistyped.err, "danemq-sender: unknown subcommand 'sned'; the subcommands are: send, run, outbox, sent\n");
+  EXPECT_EQ(mistyped.err,
+            "danemq-sender: unknown subcommand 'sned'; the subcommands are: send, run, outbox, sent, chat\n");
 }
 
 TEST_F(Sender, HelpOfASubcommandListsEverySettingThatAppliesWithItsValueType) {

@@ -68,6 +68,8 @@ struct listing_filter {
   std::optional<clock::time_point> since{};  ///< received at or after
   std::optional<std::string> from{};         ///< sender (inbox only)
   std::size_t limit{0};                      ///< 0: no limit
+  std::optional<std::int64_t> after_id{};    ///< inbox only: rows with a larger id (added later)
+  std::optional<std::int64_t> up_to_id{};    ///< inbox only: rows with this id or a smaller one
 };
 
 class outcome_tables {
@@ -77,6 +79,9 @@ class outcome_tables {
   /// Inbox rows in arrival order: by arrival time, then arrival sequence (raw
   /// id) among messages stored together (none from a database the daemon never wrote).
   [[nodiscard]] result<std::vector<inbox_entry>> list_inbox(const listing_filter& filter = {});
+  /// The largest inbox id (0 when the inbox is empty): ids only grow, so rows
+  /// with a larger one were added since (what `inbox --follow` prints).
+  [[nodiscard]] result<std::int64_t> last_inbox_id();
   /// Quarantine rows in arrival order (`from` is ignored: a refused message has no verified sender).
   [[nodiscard]] result<std::vector<quarantine_entry>> list_quarantine(const listing_filter& filter = {});
   /// Bytes the quarantine counts against QUARANTINE_MAX_BYTES.
