@@ -230,13 +230,20 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   // After the commit only: a receipt says the message is stored, and a
   // receipt we got changes our sent log once it is remembered against replay.
   const auto after_commit = [&] {
+    // The batch's receipts in one transaction of the sender's database (one
+    // fsync for the batch, as the inbox has).
+    std::vector<store::outbox_entry> receipts;
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      if (outcomes[i].what == fate::accepted && receipts_to_queue[i])
+        receipts.push_back(std::move(*receipts_to_queue[i]));
+    }
+    if (!receipts.empty() && options_.receipts) {
+      if (auto queued = options_.receipts->queue(receipts); !queued) {
+        spdlog::warn("{} receipt(s) not queued: {}", receipts.size(), queued.error().message());
+      }
+    }
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
       auto& outcome = outcomes[i];
-      if (outcome.what == fate::accepted && receipts_to_queue[i] && options_.receipts) {
-        if (auto queued = options_.receipts->queue(*receipts_to_queue[i]); !queued) {
-          spdlog::warn("receipt for message #{} not queued: {}", outcome.raw_id, queued.error().message());
-        }
-      }
       if (outcome.what == fate::receipt && outcome.receipt && options_.receipts) {
         if (auto marked = options_.receipts->delivered(outcome.receipt->first, outcome.receipt->second, clock::now());
             !marked) {

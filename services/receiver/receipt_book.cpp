@@ -31,13 +31,12 @@ result<void> sender_database_book::delivered(const std::string& signer, const jo
   return ok();
 }
 
-result<void> sender_database_book::queue(const store::outbox_entry& receipt) {
+result<void> sender_database_book::queue(std::span<const store::outbox_entry> receipts) {
+  if (receipts.empty()) return ok();
   std::lock_guard lock(mutex_);
   auto db = database(true);
   if (!db) return db.error();
-  auto queued = (*db)->enqueue(receipt);
-  if (!queued) return queued.error();
-  return ok();
+  return (*db)->enqueue(receipts);
 }
 
 }  // namespace danemq::receiver

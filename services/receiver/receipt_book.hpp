@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "danemq/core/result.hpp"
@@ -29,8 +30,8 @@ class receipt_book {
   /// Marks that message delivered (idempotent: the first receipt's time stays).
   [[nodiscard]] virtual result<void> delivered(const std::string& signer, const jose::receipt_claim& claim,
                                                std::chrono::system_clock::time_point at) = 0;
-  /// Queues a sealed receipt for delivery.
-  [[nodiscard]] virtual result<void> queue(const store::outbox_entry& receipt) = 0;
+  /// Queues sealed receipts for delivery, in one transaction.
+  [[nodiscard]] virtual result<void> queue(std::span<const store::outbox_entry> receipts) = 0;
 };
 
 /// The real one, on DATA_PATH/sender.db (opened when first needed; a device
@@ -41,7 +42,7 @@ class sender_database_book final : public receipt_book {
   result<bool> expected(const std::string& signer, const jose::receipt_claim& claim) override;
   result<void> delivered(const std::string& signer, const jose::receipt_claim& claim,
                          std::chrono::system_clock::time_point at) override;
-  result<void> queue(const store::outbox_entry& receipt) override;
+  result<void> queue(std::span<const store::outbox_entry> receipts) override;
 
  private:
   /// The open database; with `create` false, none when the file does not exist.

@@ -81,6 +81,17 @@ result<std::int64_t> outbox::enqueue(const outbox_entry& entry) {
   return *id;
 }
 
+result<void> outbox::enqueue(std::span<const outbox_entry> entries) {
+  if (entries.empty()) return ok();
+  std::lock_guard lock(mutex_);
+  auto tx = transaction::begin(db_, durability::full);
+  if (!tx) return tx.error();
+  for (const auto& entry : entries) {
+    if (auto id = insert_entry(entry); !id) return id.error();
+  }
+  return tx->commit();
+}
+
 result<std::vector<outbox_entry>> outbox::oldest(std::size_t limit) {
   std::lock_guard lock(mutex_);
   std::vector<outbox_entry> out;

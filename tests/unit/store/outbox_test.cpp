@@ -36,6 +36,25 @@ TEST(Outbox, KeepsEntriesInOrderAcrossAReopen) {
   EXPECT_LT((*all)[0].id, (*all)[1].id);
 }
 
+TEST(Outbox, EnqueuesABatchInOrderInOneGo) {
+  test::temp_dir dir;
+  auto box = outbox::open(dir.path() / "sender.db");
+  ASSERT_TRUE(box) << box.error().message();
+  ASSERT_TRUE(box->enqueue(entry("carol.example", "before")));
+  const std::vector<outbox_entry> batch = {entry("bob.example", "r0"), entry("dave.example", "r1"),
+                                           entry("bob.example", "r2")};
+  ASSERT_TRUE(box->enqueue(batch));
+  ASSERT_TRUE(box->enqueue(std::span<const outbox_entry>{}));
+  auto all = box->oldest();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 4u);
+  EXPECT_EQ((*all)[0].recipient, "carol.example");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ((*all)[i + 1].recipient, batch[i].recipient);
+    EXPECT_EQ(std::string((*all)[i + 1].payload.begin(), (*all)[i + 1].payload.end()), "r" + std::to_string(i));
+  }
+}
+
 TEST(Outbox, KeepsTheLastErrorAndARetryRequestForAnotherConnection) {
   test::temp_dir dir;
   auto runner = outbox::open(dir.path() / "sender.db");

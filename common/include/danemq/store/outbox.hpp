@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,8 @@ class outbox {
 
   /// Appends an entry, fsynced before returning; returns its id.
   [[nodiscard]] result<std::int64_t> enqueue(const outbox_entry& entry);
+  /// Appends entries in one transaction (all or none), fsynced once.
+  [[nodiscard]] result<void> enqueue(std::span<const outbox_entry> entries);
   /// Up to `limit` oldest entries (0: all), in order.
   [[nodiscard]] result<std::vector<outbox_entry>> oldest(std::size_t limit = 0);
   /// Removes an entry once the broker acknowledged it; failure not_found.
