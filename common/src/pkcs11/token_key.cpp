@@ -41,6 +41,8 @@ std::string rv_text(CK_RV rv) {
     case CKR_ATTRIBUTE_TYPE_INVALID: return "CKR_ATTRIBUTE_TYPE_INVALID";
     case CKR_TEMPLATE_INCONSISTENT: return "CKR_TEMPLATE_INCONSISTENT";
     case CKR_FUNCTION_FAILED: return "CKR_FUNCTION_FAILED";
+    case CKR_FUNCTION_NOT_SUPPORTED: return "CKR_FUNCTION_NOT_SUPPORTED";
+    case CKR_ATTRIBUTE_READ_ONLY: return "CKR_ATTRIBUTE_READ_ONLY";
     default: break;
   }
   std::array<char, 24> text{};

@@ -90,10 +90,10 @@ template <class Settings>
 /// receiver, the sender's `run`), as one row; empty: off. `command`: the
 /// subcommand it applies to (empty: the daemon itself).
 template <class Settings>
-[[nodiscard]] option<Settings> metrics_address_option(std::string Settings::*member, std::string command = {}) {
+[[nodiscard]] option<Settings> metrics_address_option(std::string Settings::*member, const std::string& command = {}) {
   return {.env = "METRICS_ADDRESS",
           .flag = "--metrics-address",
-          .command = std::move(command),
+          .command = command,
           .value = {.apply = [member](Settings& s, std::string_view text) -> result<void> {
                       const auto colon = text.rfind(':');
                       if (!text.empty() &&
