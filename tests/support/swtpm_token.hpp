@@ -21,15 +21,21 @@ namespace danemq::test {
 
 class swtpm_token {
  public:
+#if defined(__aarch64__)
+  static constexpr const char* module = "/usr/lib/aarch64-linux-gnu/pkcs11/libtpm2_pkcs11.so";
+  static constexpr const char* tcti = "/usr/lib/aarch64-linux-gnu/libtss2-tcti-swtpm.so.0";
+#else
   static constexpr const char* module = "/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so";
+  static constexpr const char* tcti = "/usr/lib/x86_64-linux-gnu/libtss2-tcti-swtpm.so.0";
+#endif
   static constexpr const char* label = "danemq";
   static constexpr const char* pin = "26041999";
 
   /// True when swtpm, tpm2-pkcs11 and p11tool are installed (Debian:
-  /// swtpm, libtpm2-pkcs11-1, gnutls-bin); tpm2-pkcs11's path is amd64's.
+  /// swtpm, libtpm2-pkcs11-1, libtss2-tcti-swtpm0, gnutls-bin).
   [[nodiscard]] static bool available() {
     return std::filesystem::exists("/usr/bin/swtpm") && std::filesystem::exists(module) &&
-           std::filesystem::exists("/usr/bin/p11tool");
+           std::filesystem::exists(tcti) && std::filesystem::exists("/usr/bin/p11tool");
   }
 
   swtpm_token() {
@@ -62,7 +68,9 @@ class swtpm_token {
     softhsm_token::write_pin_file(pin_file(), pin);
   }
 
-  [[nodiscard]] std::filesystem::path pin_file() const { return root_.path() / "pin"; }
+  [[nodiscard]] std::filesystem::path pin_file() const {
+    return root_.path() / "pin";
+  }
 
   /// "pkcs11:token=danemq;object=<object>".
   [[nodiscard]] static std::string uri(const std::string& object) {

@@ -7,6 +7,17 @@
 
 #include <gtest/gtest.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define DANEMQ_LEAK_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DANEMQ_LEAK_CHECKED 1
+#endif
+#endif
+#ifdef DANEMQ_LEAK_CHECKED
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "danemq/jose/jwe.hpp"
 #include "danemq/jose/jws.hpp"
 #include "danemq/pkcs11/token_key.hpp"
@@ -16,11 +27,32 @@
 namespace danemq::pkcs11 {
 namespace {
 
+/// tpm2-pkcs11 1.9.0 (Debian 12) leaks the ECDSA signature it decodes in
+/// each C_Sign (an ASN1_STRING); LeakSanitizer cannot name the module (no
+/// frame pointers in libcrypto, the module unloaded by then), so allocations
+/// are left out of the leak check for the span of one signature only.
+class module_leaks_ignored {
+ public:
+  module_leaks_ignored() {
+#ifdef DANEMQ_LEAK_CHECKED
+    __lsan_disable();
+#endif
+  }
+  ~module_leaks_ignored() {
+#ifdef DANEMQ_LEAK_CHECKED
+    __lsan_enable();
+#endif
+  }
+  module_leaks_ignored(const module_leaks_ignored&) = delete;
+  module_leaks_ignored& operator=(const module_leaks_ignored&) = delete;
+};
+
 class TpmTokenKey : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!test::swtpm_token::available()) {
-      DANEMQ_SKIP_UNLESS_CI("swtpm with tpm2-pkcs11 is not installed (swtpm, libtpm2-pkcs11-1, gnutls-bin)");
+      DANEMQ_SKIP_UNLESS_CI(
+          "swtpm with tpm2-pkcs11 is not installed (swtpm, libtpm2-pkcs11-1, libtss2-tcti-swtpm0, gnutls-bin)");
     }
     tpm_ = std::make_unique<test::swtpm_token>();
   }
@@ -43,8 +75,11 @@ TEST_F(TpmTokenKey, P256KeyMadeInTheTpmSignsThroughItAndRotatesThere) {
     EXPECT_TRUE(attributes->sensitive);
 
     const crypto::private_key signer(*key->public_key, *key->operations);
-    auto text = jose::sign_jws("signed in the TPM", signer, {"dns:tpm.example?type=TLSA", {}, {}, {}, false, {}},
-                               jose::serialization::compact);
+    auto text = [&] {
+      const module_leaks_ignored signing;
+      return jose::sign_jws("signed in the TPM", signer, {"dns:tpm.example?type=TLSA", {}, {}, {}, false, {}},
+                            jose::serialization::compact);
+    }();
     ASSERT_TRUE(text) << text.error().message();
     auto parsed = jose::parse_jws(*text);
     ASSERT_TRUE(parsed);
