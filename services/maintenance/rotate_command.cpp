@@ -196,10 +196,9 @@ class rotate_commands {
       auto next = token_fingerprint(key_role::next);
       if (!next) return app_.error(exit_identity_files, next.error().message());
       if (*next != state.new_key) {
-        return app_.error(exit_identity_files,
-                          "rotate commit: the token holds neither the current key nor the next "
-                          "one (" +
-                              next_token->key_uri + ")");
+        return app_.error(
+            exit_identity_files,
+            "rotate commit: the token holds neither the current key nor the next one (" + next_token->key_uri + ")");
       }
       if (auto moved = pkcs11::relabel_token_key(*next_token, current_token->key_uri); !moved) {
         return app_.error(exit_identity_files, "rotate commit: " + moved.error().message());
