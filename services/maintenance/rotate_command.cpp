@@ -9,6 +9,7 @@
 #include "danemq/identity/certificate.hpp"
 #include "danemq/identity/key.hpp"
 #include "danemq/identity/key_set.hpp"
+#include "danemq/pkcs11/token_key.hpp"
 #include "rotation_state.hpp"
 #include "tlsa_publication.hpp"
 
@@ -75,14 +76,30 @@ class rotate_commands {
   [[nodiscard]] identity::identity_paths paths(key_role role) const {
     return identity::key_paths(crypto_path(), name(), role);
   }
+  /// IDENTITY_KEY_URI and its login: with a URI every key of the set lives
+  /// in that token (identity::key_token), and only certificates are files.
+  [[nodiscard]] const pkcs11::token_settings& token() const { return app_.config().identity_key; }
+  [[nodiscard]] bool in_token() const { return !token().key_uri.empty(); }
+  /// Where a role's key is, for messages.
+  [[nodiscard]] std::string key_place(key_role role) const {
+    if (!in_token()) return paths(role).key.string();
+    auto role_token = identity::key_token(token(), role);
+    return role_token ? role_token->key_uri : token().key_uri;
+  }
+  [[nodiscard]] result<identity::key_set> load_keys() const {
+    return identity::load_key_set(crypto_path(), name(), token());
+  }
+  [[nodiscard]] result<identity::local_identity> load_current() const {
+    return identity::load_local_identity(crypto_path(), name(), token());
+  }
 
   /// Loads settings and state; on failure returns the exit code in `code`.
   std::optional<context> load(int& code) {
-    if (!app_.config().identity_key.key_uri.empty()) {
-      code = app_.error(exit_usage,
-                        "rotate works on keys in files; IDENTITY_KEY_URI names a key in a PKCS#11 token, which it "
-                        "cannot make or destroy yet");
-      return std::nullopt;
+    if (in_token()) {
+      if (auto parsed = pkcs11::parse_uri(token().key_uri); !parsed) {
+        code = app_.error(exit_usage, "IDENTITY_KEY_URI: " + parsed.error().detail);
+        return std::nullopt;
+      }
     }
     auto dns = app_.dns_config();
     if (!dns) {
@@ -124,18 +141,85 @@ class rotate_commands {
                                            true);
   }
 
+  /// Destroys a role's key (a file overwritten and unlinked, or the token's
+  /// objects) and removes its certificate; for a token key the certificate
+  /// goes first, so that no key set names a key that is gone.
   result<void> destroy_pair(key_role role) {
     const auto files = paths(role);
-    if (auto destroyed = identity::destroy_key_file(files.key); !destroyed) return destroyed;
+    if (!in_token()) {
+      if (auto destroyed = identity::destroy_key_file(files.key); !destroyed) return destroyed;
+    }
     std::error_code ec;
     std::filesystem::remove(files.certificate, ec);
     if (ec) return fail(identity::errc::file_unwritable, files.certificate.string() + ": " + ec.message());
-    return ok();
+    if (!in_token()) return ok();
+    auto role_token = identity::key_token(token(), role);
+    if (!role_token) return role_token.error();
+    return pkcs11::destroy_token_key(*role_token);
+  }
+
+  /// The fingerprint of the key the token holds for `role`; nothing when it
+  /// holds none (a switch under way).
+  result<std::optional<std::string>> token_fingerprint(key_role role) const {
+    auto role_token = identity::key_token(token(), role);
+    if (!role_token) return role_token.error();
+    auto key = pkcs11::open_token_key(*role_token);
+    if (!key && key.error().code == pkcs11::errc::key_not_found) return std::optional<std::string>();
+    if (!key) return key.error();
+    return std::optional<std::string>(fingerprint(*key->public_key));
+  }
+
+  /// Commit's switch inside the token, no key leaving it: the old key's
+  /// objects take the previous key's label and id (its certificate copied
+  /// first), the next key's take the current ones, and the next certificate
+  /// becomes the current one. Each step is skipped when done, so a commit
+  /// that stopped half-way goes on. Returns the exit code.
+  int switch_token_keys(const rotation_state& state) {
+    auto current_token = identity::key_token(token(), key_role::current);
+    auto next_token = identity::key_token(token(), key_role::next);
+    auto previous_token = identity::key_token(token(), key_role::previous);
+    if (!current_token || !next_token || !previous_token) return app_.error(exit_usage, "IDENTITY_KEY_URI is unusable");
+    auto current = token_fingerprint(key_role::current);
+    if (!current) return app_.error(exit_identity_files, current.error().message());
+    if (*current == state.old_key) {
+      auto certificate = identity::load_certificate(paths(key_role::current).certificate);
+      if (!certificate) return app_.error(exit_identity_files, certificate.error().message());
+      auto kept = identity::write_file_atomically(paths(key_role::previous).certificate, crypto::to_pem(**certificate),
+                                                  0644, app_.config().app_uid, true);
+      if (!kept) return app_.error(exit_identity_files, kept.error().detail);
+      if (auto moved = pkcs11::relabel_token_key(*current_token, previous_token->key_uri); !moved) {
+        return app_.error(exit_identity_files, "rotate commit: " + moved.error().message());
+      }
+      current = std::optional<std::string>();
+    }
+    if (!*current) {
+      auto next = token_fingerprint(key_role::next);
+      if (!next) return app_.error(exit_identity_files, next.error().message());
+      if (*next != state.new_key) {
+        return app_.error(
+            exit_identity_files,
+            "rotate commit: the token holds neither the current key nor the next one (" + next_token->key_uri + ")");
+      }
+      if (auto moved = pkcs11::relabel_token_key(*next_token, current_token->key_uri); !moved) {
+        return app_.error(exit_identity_files, "rotate commit: " + moved.error().message());
+      }
+      current = next;
+    }
+    if (*current != state.new_key) {
+      return app_.error(exit_identity_files, "rotate commit: " + current_token->key_uri +
+                                                 " is neither the old key nor the new one of this rotation");
+    }
+    if (auto next = identity::load_certificate(paths(key_role::next).certificate); next) {
+      auto written = identity::write_file_atomically(paths(key_role::current).certificate, crypto::to_pem(**next), 0644,
+                                                     app_.config().app_uid, true);
+      if (!written) return app_.error(exit_identity_files, written.error().detail);
+    }
+    return exit_success;
   }
 
   /// Publishes the key set as it is on disk now; exit code.
   int publish_key_set(const context& c, const char* what) {
-    auto keys = identity::load_key_set(crypto_path(), name());
+    auto keys = load_keys();
     if (!keys) return app_.error(exit_identity_files, keys.error().message());
     auto records = key_set_records(*keys);
     if (!records) return app_.error(exit_usage, records.error().message());
@@ -149,7 +233,7 @@ class rotate_commands {
     return exit_success;
   }
 
-  result<crypto::unique_x509> new_certificate(EVP_PKEY& key) {
+  result<crypto::unique_x509> new_certificate(const crypto::private_key& key) {
     return identity::make_self_signed_certificate(key, name(), app_.config().subject);
   }
 
@@ -174,15 +258,17 @@ class rotate_commands {
                          "; `rotate finish` destroys it then, and a new rotation may begin");
       }
     }
-    auto current = identity::load_local_identity(crypto_path(), name());
+    auto current = load_current();
     if (!current) return app_.error(exit_identity_files, current.error().message());
 
     // A begin that stopped after writing the next key goes on with it.
-    auto next = identity::load_local_identity(crypto_path(), name() + ".next");
+    auto next_token = identity::key_token(token(), key_role::next);
+    if (!next_token) return app_.error(exit_usage, next_token.error().message());
+    auto next = identity::load_local_identity(crypto_path(), name() + ".next", *next_token);
     crypto::unique_evp_pkey next_key;
     if (next) {
       next_key = std::move(next->key);
-      app_.out() << "Using the next key already made: " << paths(key_role::next).key.string() << '\n';
+      app_.out() << "Using the next key already made: " << key_place(key_role::next) << '\n';
     } else {
       if (const int made = make_next_pair(current->key.get(), next_key); made != exit_success) return made;
     }
@@ -195,7 +281,7 @@ class rotate_commands {
     state.new_key = fingerprint(*next_key);
     if (auto saved = save(*c, state); !saved) return app_.error(exit_identity_files, saved.error().detail);
     if (const int published = publish_key_set(*c, "rotate begin"); published != exit_success) return published;
-    if (auto keys = identity::load_key_set(crypto_path(), name()); keys) {
+    if (auto keys = load_keys(); keys) {
       const auto view = look_at_dns(c->dns, *keys);
       if (!view.error && view.secure && view.shows(key_role::current) && view.shows(key_role::next)) {
         state.seen_published_at = clock::now();
@@ -221,6 +307,7 @@ class rotate_commands {
       if (!chosen) return app_.error(exit_usage, "--key-type: " + chosen.error().message());
       type = *chosen;
     }
+    if (in_token()) return make_next_token_pair(type, key);
     auto made = identity::generate_key(type);
     if (!made) return app_.error(exit_identity_files, made.error().message());
     auto certificate = new_certificate(**made);
@@ -232,8 +319,29 @@ class rotate_commands {
     return exit_success;
   }
 
+  /// make_next_pair in the token: the key made there (non-extractable,
+  /// sensitive) beside the current one, or the one a begin that stopped
+  /// left there; its certificate signed by the token.
+  int make_next_token_pair(identity::key_type type, crypto::unique_evp_pkey& key) {
+    auto next_token = identity::key_token(token(), key_role::next);
+    if (!next_token) return app_.error(exit_usage, next_token.error().message());
+    auto made = pkcs11::open_token_key(*next_token);
+    if (!made && made.error().code == pkcs11::errc::key_not_found) {
+      made = pkcs11::generate_token_key(
+          *next_token, type == identity::key_type::ec_p256 ? crypto::key_kind::ec_p256 : crypto::key_kind::rsa, false);
+    }
+    if (!made) return app_.error(exit_identity_files, made.error().message());
+    auto certificate = new_certificate(crypto::private_key(*made->public_key, *made->operations));
+    if (!certificate) return app_.error(exit_identity_files, certificate.error().message());
+    auto written = identity::write_file_atomically(paths(key_role::next).certificate, crypto::to_pem(**certificate),
+                                                   0644, app_.config().app_uid, true);
+    if (!written) return app_.error(exit_identity_files, written.error().detail);
+    key = std::move(made->public_key);
+    return exit_success;
+  }
+
   int begin_compromised(const context& c) {
-    auto current = identity::load_local_identity(crypto_path(), name());
+    auto current = load_current();
     // The new pair under the next names first: a crash leaves a key to go on with.
     crypto::unique_evp_pkey new_key;
     if (const int made = make_next_pair(current ? current->key.get() : nullptr, new_key); made != exit_success) {
@@ -241,11 +349,22 @@ class rotate_commands {
     }
     const auto current_files = paths(key_role::current);
     const auto next_files = paths(key_role::next);
-    if (auto destroyed = identity::destroy_key_file(current_files.key); !destroyed) {
-      return app_.error(exit_identity_files, destroyed.error().detail);
-    }
     std::error_code ec;
-    std::filesystem::rename(next_files.key, current_files.key, ec);
+    if (in_token()) {
+      auto next_token = identity::key_token(token(), key_role::next);
+      if (!next_token) return app_.error(exit_usage, next_token.error().message());
+      if (auto destroyed = pkcs11::destroy_token_key(token()); !destroyed) {
+        return app_.error(exit_identity_files, destroyed.error().message());
+      }
+      if (auto moved = pkcs11::relabel_token_key(*next_token, token().key_uri); !moved) {
+        return app_.error(exit_identity_files, "cannot move the new key in place: " + moved.error().message());
+      }
+    } else {
+      if (auto destroyed = identity::destroy_key_file(current_files.key); !destroyed) {
+        return app_.error(exit_identity_files, destroyed.error().detail);
+      }
+      std::filesystem::rename(next_files.key, current_files.key, ec);
+    }
     if (!ec) std::filesystem::rename(next_files.certificate, current_files.certificate, ec);
     if (ec) return app_.error(exit_identity_files, "cannot move the new key in place: " + ec.message());
     if (auto destroyed = destroy_pair(key_role::previous); !destroyed) {
@@ -271,15 +390,24 @@ class rotate_commands {
       app_.out() << "Already committed (" << utc_text(*state.committed_at) << "); next: `rotate finish`\n";
       return exit_success;
     }
-    auto current_key = identity::load_private_key(paths(key_role::current).key);
-    if (!current_key) return app_.error(exit_identity_files, current_key.error().message());
-    // A commit that stopped after moving the new key in place goes on from there.
-    const bool switched = fingerprint(**current_key) == state.new_key;
+    // A commit that stopped after moving the new key in place goes on from
+    // there; in a token, also one that stopped between its two relabels.
+    std::optional<std::string> current_key;
+    if (in_token()) {
+      auto found = token_fingerprint(key_role::current);
+      if (!found) return app_.error(exit_identity_files, found.error().message());
+      current_key = *found;
+    } else {
+      auto loaded = identity::load_private_key(paths(key_role::current).key);
+      if (!loaded) return app_.error(exit_identity_files, loaded.error().message());
+      current_key = fingerprint(**loaded);
+    }
+    const bool switched = current_key == state.new_key || (in_token() && !current_key);
     if (!switched) {
-      auto keys = identity::load_key_set(crypto_path(), name());
+      auto keys = load_keys();
       if (!keys) return app_.error(exit_identity_files, keys.error().message());
       if (keys->find(key_role::next) == nullptr) {
-        return app_.error(exit_identity_files, paths(key_role::next).key.string() + " is missing");
+        return app_.error(exit_identity_files, key_place(key_role::next) + " is missing");
       }
       const auto view = look_at_dns(c->dns, *keys);
       if (view.error || !view.secure || !view.shows(key_role::current) || !view.shows(key_role::next)) {
@@ -296,18 +424,25 @@ class rotate_commands {
                        " s) after both records were seen published, so no sender encrypts from a cache that lacks "
                        "the next key");
       }
-      const auto* current = keys->find(key_role::current);
-      const auto* next = keys->find(key_role::next);
-      if (auto kept = write_pair(key_role::previous, *current->key, *current->certificate); !kept) {
-        return app_.error(exit_identity_files, kept.error().detail);
+      if (!in_token()) {
+        const auto* current = keys->find(key_role::current);
+        const auto* next = keys->find(key_role::next);
+        if (auto kept = write_pair(key_role::previous, *current->key, *current->certificate); !kept) {
+          return app_.error(exit_identity_files, kept.error().detail);
+        }
+        if (auto moved = write_pair(key_role::current, *next->key, *next->certificate); !moved) {
+          return app_.error(exit_identity_files, moved.error().detail);
+        }
       }
-      if (auto moved = write_pair(key_role::current, *next->key, *next->certificate); !moved) {
-        return app_.error(exit_identity_files, moved.error().detail);
+    }
+    if (in_token()) {
+      if (const int moved = switch_token_keys(state); moved != exit_success) return moved;
+    } else if (switched) {
+      if (auto next = identity::load_certificate(paths(key_role::next).certificate); next) {
+        auto written = identity::write_file_atomically(paths(key_role::current).certificate, crypto::to_pem(**next),
+                                                       0644, app_.config().app_uid, true);
+        if (!written) return app_.error(exit_identity_files, written.error().detail);
       }
-    } else if (auto next = identity::load_certificate(paths(key_role::next).certificate); next) {
-      auto written = identity::write_file_atomically(paths(key_role::current).certificate, crypto::to_pem(**next), 0644,
-                                                     app_.config().app_uid, true);
-      if (!written) return app_.error(exit_identity_files, written.error().detail);
     }
     // The next key now lives under the current names: its copy goes.
     if (auto removed = destroy_pair(key_role::next); !removed) {
@@ -318,9 +453,8 @@ class rotate_commands {
     state.max_age = c->rotation.max_age;
     if (auto saved = save(*c, state); !saved) return app_.error(exit_identity_files, saved.error().detail);
     app_.out() << "Committed: " << name() << " signs with the new key; the old one is kept as "
-               << paths(key_role::previous).key.string()
-               << " for decryption and its record stays published; `rotate finish` at " << utc_text(*state.finish_due())
-               << " (MESSAGE_MAX_AGE " << state.max_age.count() << " s)\n";
+               << key_place(key_role::previous) << " for decryption and its record stays published; `rotate finish` at "
+               << utc_text(*state.finish_due()) << " (MESSAGE_MAX_AGE " << state.max_age.count() << " s)\n";
     return exit_success;
   }
 
@@ -341,7 +475,7 @@ class rotate_commands {
                        std::to_string(state.max_age.count()) +
                        " s) after commit, while messages signed with the old key may still arrive");
       }
-      auto current = identity::load_local_identity(crypto_path(), name());
+      auto current = load_current();
       if (!current) return app_.error(exit_identity_files, current.error().message());
       auto records = key_set_records(identity::key_set_of(*current));
       if (!records) return app_.error(exit_usage, records.error().message());
@@ -375,7 +509,7 @@ class rotate_commands {
     int code = exit_success;
     auto c = load(code);
     if (!c) return code;
-    auto keys = identity::load_key_set(crypto_path(), name());
+    auto keys = load_keys();
     if (!keys) return app_.error(exit_identity_files, keys.error().message());
     const auto view = look_at_dns(c->dns, *keys);
     std::string phase = "idle";
@@ -406,7 +540,7 @@ class rotate_commands {
       nlohmann::json local = nlohmann::json::array();
       for (const auto& key : keys->keys) {
         local.push_back({{"role", std::string(identity::to_string(key.role))},
-                         {"key", key.paths.key.string()},
+                         {"key", key.outside ? key.outside->describe() : key.paths.key.string()},
                          {"sha256", fingerprint(*key.key)},
                          {"published", view.shows(key.role)}});
       }
@@ -420,7 +554,8 @@ class rotate_commands {
     auto& out = app_.out();
     out << "Rotation of " << name() << ": " << phase << '\n';
     for (const auto& key : keys->keys) {
-      out << "  " << identity::to_string(key.role) << ": " << key.paths.key.string() << " ("
+      out << "  " << identity::to_string(key.role) << ": "
+          << (key.outside ? key.outside->describe() : key.paths.key.string()) << " ("
           << (view.shows(key.role) ? "published" : "not published") << ")\n";
     }
     out << "DNS: " << describe(view) << '\n';
@@ -432,9 +567,9 @@ class rotate_commands {
     int code = exit_success;
     auto c = load(code);
     if (!c) return code;
-    auto current = identity::load_local_identity(crypto_path(), name());
+    auto current = load_current();
     if (!current) return app_.error(exit_identity_files, current.error().message());
-    auto certificate = new_certificate(*current->key);
+    auto certificate = new_certificate(current->private_key());
     if (!certificate) return app_.error(exit_identity_files, certificate.error().message());
     auto written = identity::write_file_atomically(current->paths.certificate, crypto::to_pem(**certificate), 0644,
                                                    app_.config().app_uid, true);

@@ -97,7 +97,7 @@ int receiver_daemon::run() {
   if (dependencies_.peers) {
     peers_ = dependencies_.peers;
   } else {
-    auto discovery = config::make_discovery(service);
+    auto discovery = config::make_discovery(service, metrics_ ? metrics_->dns_observer() : nullptr);
     if (!discovery) {
       spdlog::error("{}", discovery.error().message());
       return exit_failure;
@@ -487,6 +487,9 @@ void receiver_daemon::save_health() {
     if (auto mqtt = mqtt_statistics()) {
       levels.reconnects = mqtt->connection_losses;
       levels.suspected_takeovers = mqtt->suspected_takeovers;
+    }
+    if (store_) {
+      if (auto entries = store_->replay().size()) levels.replay_entries = *entries;
     }
     metrics_->levels(levels);
   }

@@ -1,8 +1,9 @@
 #pragma once
-// The receiver's Prometheus endpoint (METRICS_ADDRESS; off by default):
-// prometheus-cpp's pull exporter (civetweb) serves a registry that the daemon
-// updates as messages are stored and decided, and at each health record for
-// what is a level rather than an event (backlog, connection, identity).
+// The receiver's Prometheus metrics (METRICS_ADDRESS; off by default), served
+// by a metrics_endpoint: the daemon updates them as messages are stored and
+// decided, at each health record for what is a level rather than an event
+// (backlog, connection, identity, replay memory), and DANE discovery counts
+// its lookups through dns_observer().
 // Metric names follow Prometheus' conventions: danemq_..._total counters,
 // seconds, no unit in a gauge of things.
 
@@ -14,16 +15,19 @@
 #include <string>
 
 #include "danemq/core/result.hpp"
+#include "danemq/dane/lookup_observer.hpp"
 
 namespace prometheus {
-class Exposer;
-class Registry;
 class Counter;
 class Gauge;
 class Histogram;
 template <typename T>
 class Family;
 }  // namespace prometheus
+
+namespace danemq::metrics {
+class metrics_endpoint;
+}  // namespace danemq::metrics
 
 namespace danemq::receiver {
 
@@ -35,6 +39,7 @@ struct receiver_levels {
   std::uint64_t suspected_takeovers{0};
   bool identity_in_sync{false};
   bool paused{false};
+  std::size_t replay_entries{0};  ///< (sender, id) pairs the replay memory holds
 };
 
 class receiver_metrics {
@@ -53,12 +58,14 @@ class receiver_metrics {
   void quarantined(const std::string& reason);
   void deferred();
   void levels(const receiver_levels& now);
+  /// Counts DANE discovery's lookups by outcome and its cache hits (hand it
+  /// to dane::discovery::observe); it outlives this object if need be.
+  [[nodiscard]] std::shared_ptr<dane::lookup_observer> dns_observer() const { return dns_observer_; }
 
  private:
-  receiver_metrics();
+  explicit receiver_metrics(std::unique_ptr<metrics::metrics_endpoint> endpoint);
 
-  std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<metrics::metrics_endpoint> endpoint_;
   prometheus::Counter* received_{};
   prometheus::Counter* duplicates_{};
   prometheus::Counter* accepted_{};
@@ -71,6 +78,8 @@ class receiver_metrics {
   prometheus::Gauge* takeovers_{};
   prometheus::Gauge* identity_in_sync_{};
   prometheus::Gauge* paused_{};
+  prometheus::Gauge* replay_entries_{};
+  std::shared_ptr<dane::lookup_observer> dns_observer_;
   std::mutex quarantine_mutex_;  // Family::Add is thread-safe; the map of children is ours
   std::map<std::string, prometheus::Counter*> quarantine_reasons_;
 };

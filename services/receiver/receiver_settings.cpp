@@ -17,21 +17,7 @@ config::option_table<receiver_settings> receiver_options() {
            .value = config::switch_on<S>(&S::json_output),
            .help = "print messages and listings as one JSON object per line",
            .unset = "off"},
-          {.env = "METRICS_ADDRESS",
-           .flag = "--metrics-address",
-           .value = {.apply = [](S& s, std::string_view text) -> result<void> {
-                       const auto colon = text.rfind(':');
-                       if (!text.empty() && (colon == std::string_view::npos || colon == 0 ||
-                                             !config::parse_port(text.substr(colon + 1)))) {
-                         return config::invalid("is not host:port (e.g. 127.0.0.1:9464, [::1]:9464)");
-                       }
-                       s.metrics_address = std::string(text);
-                       return ok();
-                     },
-                     .show = [](const S& s) { return s.metrics_address; },
-                     .type_name = "HOST:PORT"},
-           .help = "address of the Prometheus endpoint (`/metrics`) of the daemon, e.g. `127.0.0.1:9464`; see Metrics",
-           .unset = "off"},
+          config::metrics_address_option<S>(&S::metrics_address),
           {.env = "ACCEPT_LEGACY",
            .flag = "--accept-legacy",
            .value = config::switch_on<S>(&S::accept_legacy),

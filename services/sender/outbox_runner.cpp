@@ -26,6 +26,15 @@ outbox_runner::~outbox_runner() {
 }
 
 int outbox_runner::run() {
+  if (!settings_.metrics_address.empty()) {
+    auto serving = sender_metrics::serve(settings_.metrics_address);
+    if (!serving) {
+      spdlog::error("{}", serving.error().detail);
+      return exit_usage;
+    }
+    metrics_ = std::move(*serving);
+    spdlog::info("metrics on http://{}/metrics", settings_.metrics_address);
+  }
   auto options =
       config::mqtt_client_options(settings_.service.mqtt, config::client_id_for(settings_.service, "sender"));
   config::use_dane_admission(options, settings_.service);
@@ -85,6 +94,7 @@ void outbox_runner::on_acknowledged(std::int64_t id, const result<void>& outcome
     if (outcome) {
       (void)outbox_.remove(id);
       ++delivered_;
+      if (metrics_) metrics_->delivered();
     }
     in_flight_.erase(it);
     if (in_flight_.empty() && std::all_of(republishing_.begin(), republishing_.end(),
@@ -107,6 +117,7 @@ void outbox_runner::on_acknowledged(std::int64_t id, const result<void>& outcome
     }
     // Counted once it is settling: whoever sees it delivered sees it unsettled.
     ++delivered_;
+    if (metrics_) metrics_->delivered();
   } else {
     (void)outbox_.note_attempt(id, outcome.error().message());
     const auto delay = refused_.next();
@@ -146,6 +157,7 @@ void outbox_runner::pump() {
   settle();
   note_past_horizon();
   fill();
+  export_levels();
   schedule();
   unsettled_ = settling_.size() + republishing_.size();
 }
@@ -187,6 +199,19 @@ void outbox_runner::note_past_horizon() {
         "old; it stays in the outbox and is delivered all the same",
         entry.id, entry.recipient, config::format_duration(settings_.max_age));
   }
+}
+
+void outbox_runner::export_levels() {
+  if (!metrics_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_levels_export_) return;
+  next_levels_export_ = now + settings_.poll_interval;
+  auto entries = outbox_.size();
+  auto oldest = outbox_.oldest(1);
+  if (!entries || !oldest) return;  // fill() reports it
+  std::optional<std::chrono::system_clock::duration> age;
+  if (!oldest->empty()) age = std::chrono::system_clock::now() - oldest->front().created_at;
+  metrics_->outbox(*entries, age);
 }
 
 void outbox_runner::settle() {
@@ -242,6 +267,7 @@ void outbox_runner::schedule() {
   consider(next_horizon_look_);
   consider(hold_until_);
   consider(next_request_check_);
+  if (metrics_) consider(next_levels_export_);
   for (const auto& [id, waiting] : settling_) consider(waiting.settled_at);
   if (!wake) return;
   timer_.expires_at(*wake);

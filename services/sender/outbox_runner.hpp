@@ -20,6 +20,7 @@
 #include "danemq/mqtt/client.hpp"
 #include "danemq/runtime/service_runtime.hpp"
 #include "danemq/store/outbox.hpp"
+#include "sender_metrics.hpp"
 #include "sender_settings.hpp"
 
 namespace danemq::sender {
@@ -74,6 +75,8 @@ class outbox_runner {
   void fill();
   /// Warns once per entry about those older than MESSAGE_MAX_AGE (kept all the same).
   void note_past_horizon();
+  /// Sets the outbox metrics (depth, oldest age), every OUTBOX_POLL_INTERVAL.
+  void export_levels();
   void settle();
   /// Takes an `outbox retry` request (polled every OUTBOX_POLL_INTERVAL):
   /// the back-offs end now.
@@ -87,6 +90,7 @@ class outbox_runner {
   runtime::service_runtime runtime_{std::chrono::seconds(1)};
   boost::asio::steady_timer timer_{runtime_.io()};
   std::unique_ptr<mqtt::client> client_;
+  std::unique_ptr<sender_metrics> metrics_;          // METRICS_ADDRESS; null when off
   std::map<std::int64_t, publishing> in_flight_;     // outbox entries published, by outbox id
   std::map<std::int64_t, settling> settling_;        // acknowledged within OUTBOX_SETTLE
   std::map<std::int64_t, publishing> republishing_;  // published again after a connection loss
@@ -95,6 +99,7 @@ class outbox_runner {
   std::set<std::int64_t> past_horizon_;                        // outbox ids already warned about
   std::chrono::steady_clock::time_point hold_until_{};
   std::chrono::steady_clock::time_point next_request_check_{};
+  std::chrono::steady_clock::time_point next_levels_export_{};
   backoff refused_{backoff_policy{std::chrono::seconds(1), std::chrono::seconds(60)}};
   std::atomic<std::uint64_t> delivered_{0};
   std::atomic<std::uint64_t> republished_{0};

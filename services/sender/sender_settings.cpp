@@ -53,6 +53,7 @@ config::option_table<sender_settings> sender_options() {
            .command = "send",
            .value = config::duration_in<S>(&S::wait_timeout, std::chrono::seconds(1), std::chrono::hours(24)),
            .help = "how long `send --wait` waits for the receipt"},
+          config::metrics_address_option<S>(&S::metrics_address, "run"),
           {.env = "OUTBOX_POLL_INTERVAL",
            .flag = "--poll-interval",
            .command = "run",

@@ -3,6 +3,7 @@
 // long to wait for the broker. Loaded once, immutable afterwards.
 
 #include <chrono>
+#include <string>
 
 #include "danemq/config/options.hpp"
 #include "danemq/config/service_settings.hpp"
@@ -26,6 +27,8 @@ struct sender_settings {
   bool wait{false};
   /// SEND_WAIT_TIMEOUT: how long `send --wait` waits for the receipt.
   std::chrono::milliseconds wait_timeout{std::chrono::seconds(30)};
+  /// METRICS_ADDRESS: host:port of `run`'s Prometheus endpoint; empty: none.
+  std::string metrics_address{};
   /// OUTBOX_POLL_INTERVAL: how often `run` looks for new outbox entries.
   std::chrono::milliseconds poll_interval{std::chrono::milliseconds(500)};
   /// OUTBOX_WINDOW: outbox messages published before their PUBACKs come back.

@@ -52,13 +52,15 @@ void use_dane_admission(mqtt::client_options& options, const service_settings& s
   };
 }
 
-result<std::shared_ptr<dane::identity_source>> make_discovery(const service_settings& settings) {
+result<std::shared_ptr<dane::identity_source>> make_discovery(const service_settings& settings,
+                                                              std::shared_ptr<dane::lookup_observer> observer) {
   auto made = dane::discovery::create(settings.dane);
   if (!made) {
     return fail(errc::invalid_setting,
                 "DNS settings (DNS_RESOLVER, DNSSEC_VALIDATION, DNSSEC_TRUST_ANCHOR, DNSSEC_TRUST_RESOLVER): " +
                     made.error().message());
   }
+  if (observer) (*made)->observe(std::move(observer));
   return std::shared_ptr<dane::identity_source>(std::move(*made));
 }
 

@@ -182,7 +182,10 @@ result<dane_identity_ptr> discovery::cached_identity(std::string_view requested)
     if (const auto* error = std::get_if<failure>(&outcome)) return *error;
     return std::get<dane_identity_ptr>(outcome);
   };
-  if (auto hit = cache_.find(name, steady::now())) return unpack(*hit);
+  if (auto hit = cache_.find(name, steady::now())) {
+    if (observer_) observer_->cache_hit();
+    return unpack(*hit);
+  }
 
   // Concurrent misses for one name share a single lookup.
   std::promise<cached_outcome> promise;
@@ -236,6 +239,10 @@ result<dane_identity_ptr> discovery::cached_identity(std::string_view requested)
   {
     std::lock_guard lock(in_flight_mutex_);
     in_flight_.erase(name);
+  }
+  if (observer_) {
+    const auto* error = std::get_if<failure>(&outcome);
+    observer_->looked_up(error != nullptr ? error->code : std::error_code());
   }
   promise.set_value(outcome);
   return unpack(outcome);

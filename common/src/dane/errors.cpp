@@ -1,6 +1,7 @@
 #include "danemq/dane/errors.hpp"
 
 #include "danemq/core/error_category.hpp"
+#include "danemq/dane/lookup_observer.hpp"
 
 namespace danemq::dane {
 namespace {
@@ -34,6 +35,32 @@ const char* describe(errc e) {
 const std::error_category& dane_category() noexcept {
   static const enum_error_category<errc> instance("dane", describe);
   return instance;
+}
+
+std::string_view outcome_name(std::error_code outcome) noexcept {
+  if (!outcome) return "ok";
+  if (outcome.category() != dane_category()) return "other";
+  switch (static_cast<errc>(outcome.value())) {
+    case errc::ok: return "ok";
+    case errc::bad_name: return "bad_name";
+    case errc::nxdomain: return "nxdomain";
+    case errc::nodata: return "nodata";
+    case errc::servfail: return "servfail";
+    case errc::timeout: return "timeout";
+    case errc::malformed_answer: return "malformed_answer";
+    case errc::network_error: return "network_error";
+    case errc::insecure: return "insecure";
+    case errc::bogus: return "bogus";
+    case errc::no_usable_record: return "no_usable_record";
+    case errc::no_match: return "no_match";
+    case errc::pkix_failed: return "pkix_failed";
+    case errc::bad_configuration: return "bad_configuration";
+    case errc::update_failed: return "update_failed";
+    case errc::malformed_record: return "malformed_record";
+    case errc::unsupported_record: return "unsupported_record";
+    case errc::lookup_throttled: return "lookup_throttled";
+  }
+  return "other";
 }
 
 }  // namespace danemq::dane

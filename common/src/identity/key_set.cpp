@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "danemq/identity/certificate.hpp"
@@ -41,7 +42,36 @@ result<held_key> load_pair(const identity_paths& paths, key_role role, bool allo
   return held_key{role, paths, std::move(key).value(), std::move(certificate).value()};
 }
 
+/// A next or previous key in the token beside the current one, with its
+/// certificate file; nothing while the token holds no such key (a rotation
+/// step under way).
+result<std::optional<held_key>> load_token_pair(const identity_paths& paths, key_role role,
+                                                const pkcs11::token_settings& current) {
+  auto token = key_token(current, role);
+  if (!token) return token.error();
+  auto key = pkcs11::open_token_key(*token);
+  if (!key && key.error().code == pkcs11::errc::key_not_found) return std::optional<held_key>();
+  if (!key) return key.error();
+  auto certificate = load_certificate(paths.certificate);
+  if (!certificate) return certificate.error();
+  if (!certificate_matches_key(**certificate, *key->public_key)) {
+    return fail(errc::key_mismatch,
+                paths.certificate.string() + " does not carry the public key of the token key " + token->key_uri);
+  }
+  return std::optional<held_key>(
+      held_key{role, paths, std::move(key->public_key), std::move(certificate).value(), std::move(key->operations)});
+}
+
 }  // namespace
+
+result<pkcs11::token_settings> key_token(const pkcs11::token_settings& current, key_role role) {
+  if (role == key_role::current || current.key_uri.empty()) return current;
+  auto uri = pkcs11::sibling_key_uri(current.key_uri, role == key_role::next ? ".next" : ".prev");
+  if (!uri) return uri.error();
+  pkcs11::token_settings out = current;
+  out.key_uri = std::move(*uri);
+  return out;
+}
 
 std::string_view to_string(key_role role) noexcept {
   switch (role) {
@@ -83,6 +113,13 @@ result<key_set> load_key_set(const std::filesystem::path& crypto_path, std::stri
                               std::move(current->certificate), std::move(current->outside_key)});
   for (const auto role : {key_role::next, key_role::previous}) {
     const auto paths = key_paths(crypto_path, name, role);
+    if (!token.key_uri.empty()) {
+      if (!file_present(paths.certificate)) continue;
+      auto pair = load_token_pair(paths, role, token);
+      if (!pair) return pair.error();
+      if (*pair) set.keys.push_back(std::move(**pair));
+      continue;
+    }
     if (!file_present(paths.key) || !file_present(paths.certificate)) continue;
     auto pair = load_pair(paths, role, allow_insecure_permissions);
     if (!pair) return pair.error();

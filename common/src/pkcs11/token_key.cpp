@@ -41,6 +41,8 @@ std::string rv_text(CK_RV rv) {
     case CKR_ATTRIBUTE_TYPE_INVALID: return "CKR_ATTRIBUTE_TYPE_INVALID";
     case CKR_TEMPLATE_INCONSISTENT: return "CKR_TEMPLATE_INCONSISTENT";
     case CKR_FUNCTION_FAILED: return "CKR_FUNCTION_FAILED";
+    case CKR_FUNCTION_NOT_SUPPORTED: return "CKR_FUNCTION_NOT_SUPPORTED";
+    case CKR_ATTRIBUTE_READ_ONLY: return "CKR_ATTRIBUTE_READ_ONLY";
     default: break;
   }
   std::array<char, 24> text{};
@@ -530,43 +532,64 @@ result<token_key> key_in(const std::shared_ptr<token_session>& token, CK_SESSION
   return token_key{std::move(public_key).value(), std::make_shared<token_operations>(token, selector, kind, size)};
 }
 
-result<std::pair<std::shared_ptr<token_session>, uri>> session_of(const token_settings& settings) {
+/// The token of a URI for one call: its mutex held and its session open
+/// (members in this order, so that the lock is released before the token goes).
+struct held_session {
+  std::shared_ptr<token_session> token;
+  uri selector;
+  std::unique_lock<std::mutex> lock;
+  CK_SESSION_HANDLE session{0};
+};
+
+/// What every call on the key of `settings` starts with. Failures of
+/// open_token_key before the key is looked for.
+result<held_session> hold_session(const token_settings& settings) {
   if (settings.key_uri.empty()) return fail(errc::bad_uri, "IDENTITY_KEY_URI is not set");
   auto selector = parse_uri(settings.key_uri);
   if (!selector) return fail(errc::bad_uri, "IDENTITY_KEY_URI: " + selector.error().detail);
   auto token = session_for(settings, *selector);
   if (!token) return token.error();
-  return std::pair{std::move(token).value(), std::move(selector).value()};
+  held_session held{std::move(token).value(), std::move(selector).value(), {}, 0};
+  held.lock = std::unique_lock(held.token->mutex());
+  auto session = held.token->session();
+  if (!session) return session.error();
+  held.session = *session;
+  return held;
+}
+
+/// The private and public key objects `selector` names; the caller holds the mutex.
+result<std::vector<CK_OBJECT_HANDLE>> key_objects(token_session& token, CK_SESSION_HANDLE session,
+                                                  const uri& selector) {
+  std::vector<CK_OBJECT_HANDLE> objects;
+  for (const CK_OBJECT_CLASS object_class : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
+    auto found = find_objects(token, session, object_class, selector);
+    if (!found) return found.error();
+    objects.insert(objects.end(), found->begin(), found->end());
+  }
+  return objects;
 }
 
 }  // namespace
 
 result<token_key> open_token_key(const token_settings& settings) {
-  auto opened = session_of(settings);
-  if (!opened) return opened.error();
-  auto& [token, selector] = *opened;
-  std::lock_guard lock(token->mutex());
-  auto session = token->session();
-  if (!session) return session.error();
-  return key_in(token, *session, selector);
+  auto held = hold_session(settings);
+  if (!held) return held.error();
+  return key_in(held->token, held->session, held->selector);
 }
 
 result<token_key> generate_token_key(const token_settings& settings, crypto::key_kind kind, bool replace) {
-  auto opened = session_of(settings);
-  if (!opened) return opened.error();
-  auto& [token, selector] = *opened;
-  std::lock_guard lock(token->mutex());
-  auto session = token->session();
-  if (!session) return session.error();
-  for (const CK_OBJECT_CLASS object_class : {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY}) {
-    auto existing = find_objects(*token, *session, object_class, selector);
-    if (!existing) return existing.error();
-    if (!existing->empty() && !replace) {
-      return fail(errc::key_exists,
-                  "the token already holds a key for " + to_string(selector) + " (use --force to replace it)");
-    }
-    for (const auto object : *existing) token->api().C_DestroyObject(*session, object);
+  auto held = hold_session(settings);
+  if (!held) return held.error();
+  auto& token = held->token;
+  const auto& selector = held->selector;
+  const CK_SESSION_HANDLE session = held->session;
+  auto existing = key_objects(*token, session, selector);
+  if (!existing) return existing.error();
+  if (!existing->empty() && !replace) {
+    return fail(errc::key_exists,
+                "the token already holds a key for " + to_string(selector) + " (use --force to replace it)");
   }
+  for (const auto object : *existing) token->api().C_DestroyObject(session, object);
 
   CK_BBOOL yes = CK_TRUE;
   CK_BBOOL no = CK_FALSE;
@@ -601,23 +624,22 @@ result<token_key> generate_token_key(const token_settings& settings, crypto::key
   CK_OBJECT_HANDLE public_object = 0;
   CK_OBJECT_HANDLE private_object = 0;
   const CK_RV rv =
-      token->api().C_GenerateKeyPair(*session, &mechanism, public_template.data(), public_template.size(),
+      token->api().C_GenerateKeyPair(session, &mechanism, public_template.data(), public_template.size(),
                                      private_template.data(), private_template.size(), &public_object, &private_object);
   if (rv != CKR_OK) {
     if (session_lost(rv)) token->drop();
     return fail(errc::operation_failed, token->describe() + ": C_GenerateKeyPair: " + rv_text(rv));
   }
-  return key_in(token, *session, selector);
+  return key_in(token, session, selector);
 }
 
 result<private_key_attributes> inspect_private_key(const token_settings& settings) {
-  auto opened = session_of(settings);
-  if (!opened) return opened.error();
-  auto& [token, selector] = *opened;
-  std::lock_guard lock(token->mutex());
-  auto session = token->session();
-  if (!session) return session.error();
-  auto found = find_objects(*token, *session, CKO_PRIVATE_KEY, selector);
+  auto held = hold_session(settings);
+  if (!held) return held.error();
+  auto& token = held->token;
+  const auto& selector = held->selector;
+  const CK_SESSION_HANDLE session = held->session;
+  auto found = find_objects(*token, session, CKO_PRIVATE_KEY, selector);
   if (!found) return found.error();
   if (found->size() != 1) return fail(errc::key_not_found, "no single private key matches " + to_string(selector));
   private_key_attributes out;
@@ -626,11 +648,64 @@ result<private_key_attributes> inspect_private_key(const token_settings& setting
                                                        {CKA_NEVER_EXTRACTABLE, &out.never_extractable},
                                                        {CKA_TOKEN, &out.on_token}};
   for (const auto& [type, field] : flags) {
-    auto value = flag_of(*token, *session, found->front(), type);
+    auto value = flag_of(*token, session, found->front(), type);
     if (!value) return value.error();
     *field = *value;
   }
   return out;
+}
+
+result<std::string> sibling_key_uri(std::string_view key_uri, std::string_view suffix) {
+  auto selector = parse_uri(key_uri);
+  if (!selector) return fail(errc::bad_uri, "IDENTITY_KEY_URI: " + selector.error().detail);
+  if (selector->object) *selector->object += suffix;
+  if (selector->id) selector->id->insert(selector->id->end(), suffix.begin(), suffix.end());
+  return to_string(*selector);
+}
+
+result<void> relabel_token_key(const token_settings& settings, std::string_view to_uri) {
+  auto target = parse_uri(to_uri);
+  if (!target) return fail(errc::bad_uri, std::string(to_uri) + ": " + target.error().detail);
+  auto held = hold_session(settings);
+  if (!held) return held.error();
+  auto& token = *held->token;
+  auto objects = key_objects(token, held->session, held->selector);
+  if (!objects) return objects.error();
+  if (objects->empty()) return fail(errc::key_not_found, "no key object matches " + to_string(held->selector));
+  auto taken = key_objects(token, held->session, *target);
+  if (!taken) return taken.error();
+  if (!taken->empty()) return fail(errc::key_exists, "the token already holds a key for " + to_string(*target));
+  std::string label = target->object.value_or("");
+  bytes id = target->id.value_or(bytes{});
+  std::vector<CK_ATTRIBUTE> names;
+  if (target->object) names.push_back({CKA_LABEL, label.data(), label.size()});
+  if (target->id) names.push_back({CKA_ID, id.data(), id.size()});
+  for (const auto object : *objects) {
+    const CK_RV rv = token.api().C_SetAttributeValue(held->session, object, names.data(), names.size());
+    if (rv != CKR_OK) {
+      if (session_lost(rv)) token.drop();
+      return fail(errc::operation_failed, token.describe() + ": C_SetAttributeValue (" + to_string(held->selector) +
+                                              " to " + to_string(*target) + "): " + rv_text(rv));
+    }
+  }
+  return ok();
+}
+
+result<void> destroy_token_key(const token_settings& settings) {
+  auto held = hold_session(settings);
+  if (!held) return held.error();
+  auto& token = *held->token;
+  auto objects = key_objects(token, held->session, held->selector);
+  if (!objects) return objects.error();
+  for (const auto object : *objects) {
+    const CK_RV rv = token.api().C_DestroyObject(held->session, object);
+    if (rv != CKR_OK) {
+      if (session_lost(rv)) token.drop();
+      return fail(errc::operation_failed,
+                  token.describe() + ": C_DestroyObject (" + to_string(held->selector) + "): " + rv_text(rv));
+    }
+  }
+  return ok();
 }
 
 }  // namespace danemq::pkcs11

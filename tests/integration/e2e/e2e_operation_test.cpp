@@ -1,7 +1,7 @@
 // End to end, what the README promises about running the receiver: `health`
 // turns unhealthy once the daemon is gone (the image's HEALTHCHECK rests on
-// it), a warning for MQTT_QOS 0 or 2, and the switch to APP_UID when started
-// as root.
+// it), a warning for MQTT_QOS 0 or 2, the switch to APP_UID when started
+// as root, and the metrics of its DNS lookups against real DNSSEC.
 
 #include <signal.h>
 #include <unistd.h>
@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "support/e2e_support.hpp"
+#include "support/metrics_scrape.hpp"
 #include "support/skip.hpp"
 
 namespace danemq::e2e {
@@ -53,6 +54,40 @@ TEST(ReceiverHealth, TurnsUnhealthyWhenTheDaemonDies) {
   EXPECT_EQ(answer.exit_code, 1) << answer.out << answer.err;
   EXPECT_EQ(answer.out.rfind("unhealthy: ", 0), 0u) << answer.out;
   EXPECT_NE(answer.out.find("daemon not running"), std::string::npos) << answer.out;
+}
+
+TEST(ReceiverMetrics, CountDnsLookupsByOutcomeAndCacheHits) {
+  world w;
+  const auto port = test::free_port();
+  auto bob = w.start_receiver("bob", {{"METRICS_ADDRESS", "127.0.0.1:" + std::to_string(port)}});
+  const auto before = test::scrape(port);
+  ASSERT_FALSE(before.empty()) << bob->errors();
+  EXPECT_EQ(test::sample(before, "danemq_dns_cache_hits_total"), 0) << before;
+  EXPECT_EQ(test::sample(before, "danemq_replay_memory_entries"), 0) << before;
+
+  for (int i = 0; i < 2; ++i) {
+    auto sent = w.sender("alice", {"send", "bob.danemq.test", "counted #" + std::to_string(i)});
+    ASSERT_EQ(sent.exit_code, 0) << sent.err;
+    ASSERT_TRUE(w.wait_for_stored("bob", static_cast<std::size_t>(i) + 1)) << bob->errors();
+  }
+  // mallory has keys but no TLSA record: a proven NXDOMAIN.
+  ASSERT_EQ(w.sender("mallory", {"send", "bob.danemq.test", "unknown"}).exit_code, 0);
+  ASSERT_TRUE(w.wait_for_stored("bob", 3)) << bob->errors();
+
+  std::string after;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  do {
+    after = test::scrape(port);
+    if (test::sample(after, "danemq_replay_memory_entries") == 2) break;
+    std::this_thread::sleep_for(100ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  // The receiver's check of its own identity may have been the first lookup.
+  const auto lookups_before = std::max(0.0, test::sample(before, "danemq_dns_lookups_total{outcome=\"ok\"}"));
+  EXPECT_GT(test::sample(after, "danemq_dns_lookups_total{outcome=\"ok\"}"), lookups_before) << after;
+  EXPECT_GE(test::sample(after, "danemq_dns_cache_hits_total"), 1) << "alice's second message" << after;
+  EXPECT_GE(test::sample(after, "danemq_dns_lookups_total{outcome=\"nxdomain\"}"), 1) << after;
+  EXPECT_EQ(test::sample(after, "danemq_replay_memory_entries"), 2) << after;
+  EXPECT_EQ(bob->stop(), 0);
 }
 
 TEST(ReceiverQos, WarnsAtQos0And2ButNotAt1) {

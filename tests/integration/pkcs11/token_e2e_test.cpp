@@ -4,9 +4,14 @@
 // update (publish-tlsa), and messages go both ways with file-key peers. No
 // file in CRYPTO_PATH holds the key. A wrong PIN, a missing token and a
 // missing module are one-line errors with the documented exit codes, and
-// the receiver waits for its token instead of exiting, losing nothing.
+// the receiver waits for its token instead of exiting, losing nothing. A
+// rotation stays inside the token: begin, commit and finish while messages
+// keep arriving, the old key object destroyed at the end.
 
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
 
 #include "danemq/jose/mqtt_token.hpp"
 #include "danemq/pkcs11/token_key.hpp"
@@ -113,6 +118,106 @@ INSTANTIATE_TEST_SUITE_P(KeyTypes, TokenIdentity,
                          [](const auto& info) {
                            return info.param == identity::key_type::ec_p256 ? "P256" : "Rsa2048";
                          });
+
+class TokenRotation : public TokenIdentity {};
+
+TEST_P(TokenRotation, BeginCommitFinishInsideTheTokenWhileMessagesKeepArriving) {
+  const std::map<std::string, std::string> rotation{{"TLSA_TTL", "2"}, {"MESSAGE_MAX_AGE", "10s"}};
+  const auto type = std::string(identity::to_string(GetParam()));
+  ASSERT_EQ(maintenance({"create-selfsigned-id", "--key-type", type, "--key-uri", test::softhsm_token::uri(device)})
+                .exit_code,
+            0);
+  ASSERT_EQ(maintenance({"publish-tlsa"}, rotation).exit_code, 0);
+  auto& w = *world_;
+  w.dns().flush(test::dns_rig::signed_zone);
+  auto receiver = w.start_receiver(device, token_env({{"MESSAGE_MAX_AGE", "10s"}, {"DANE_CACHE_MAX_TTL", "2s"}}));
+  const auto receiver_pid = receiver->pid();
+  const auto to_old_key = w.seal("alice", device, "sealed before begin");
+  const auto run_phase = [&](const std::string& phase) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (true) {
+      auto result = maintenance({"rotate", phase}, rotation);
+      if (result.exit_code != 4 || std::chrono::steady_clock::now() > deadline) return result;
+      std::this_thread::sleep_for(250ms);
+    }
+  };
+  const auto token_of = [&](const std::string& object) {
+    return pkcs11::token_settings{test::softhsm_token::uri(object), test::softhsm_token::module, token_->pin_file()};
+  };
+
+  // alice writes every 200 ms, each message sealed to what DNS publishes then.
+  std::atomic<bool> sending{true};
+  std::atomic<int> sent{0};
+  std::thread traffic([&] {
+    while (sending) {
+      w.publish(device, {w.seal("alice", device, "tick " + std::to_string(sent.load()))});
+      ++sent;
+      std::this_thread::sleep_for(200ms);
+    }
+  });
+  struct joiner {
+    std::atomic<bool>& sending;
+    std::thread& thread;
+    ~joiner() {
+      sending = false;
+      if (thread.joinable()) thread.join();
+    }
+  } const join_traffic{sending, traffic};
+
+  const auto begun = maintenance({"rotate", "begin"}, rotation);
+  ASSERT_EQ(begun.exit_code, 0) << begun.out << begun.err;
+  auto next = pkcs11::inspect_private_key(token_of(device + ".next"));
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_FALSE(next->extractable);
+  EXPECT_TRUE(next->sensitive);
+  EXPECT_EQ(maintenance({"rotate", "begin"}, rotation).exit_code, 4);
+
+  const auto committed = run_phase("commit");
+  ASSERT_EQ(committed.exit_code, 0) << committed.out << committed.err;
+  EXPECT_NE(committed.out.find(test::softhsm_token::uri(device + ".prev")), std::string::npos) << committed.out;
+  EXPECT_EQ(pkcs11::open_token_key(token_of(device + ".next")).error().code,
+            make_error_code(pkcs11::errc::key_not_found));
+  ASSERT_TRUE(pkcs11::open_token_key(token_of(device + ".prev")));
+  w.publish(device, {to_old_key});  // decrypted by the previous key, still in the token
+  const auto status = maintenance({"rotate", "status"}, rotation);
+  EXPECT_NE(status.out.find("previous: " + test::softhsm_token::uri(device + ".prev")), std::string::npos)
+      << status.out << status.err;
+
+  const auto finished = run_phase("finish");
+  ASSERT_EQ(finished.exit_code, 0) << finished.out << finished.err;
+  std::this_thread::sleep_for(1s);
+  sending = false;
+  traffic.join();
+  const auto destroyed = run_phase("finish");
+  ASSERT_EQ(destroyed.exit_code, 0) << destroyed.out << destroyed.err;
+  EXPECT_EQ(pkcs11::open_token_key(token_of(device + ".prev")).error().code,
+            make_error_code(pkcs11::errc::key_not_found));
+  EXPECT_FALSE(std::filesystem::exists(w.crypto_path() / (device + ".prev.crt.pem")));
+
+  const auto expected = static_cast<std::size_t>(sent.load()) + 1;
+  ASSERT_GT(sent.load(), 20);
+  EXPECT_TRUE(w.wait_for_stored(device, expected, 30s)) << receiver->errors();
+  EXPECT_EQ(w.inbox(device).size(), expected);
+  EXPECT_TRUE(w.quarantine(device).empty()) << w.quarantine(device).front().reason.line();
+  const auto texts = texts_of(w.inbox(device));
+  EXPECT_NE(std::find(texts.begin(), texts.end(), "sealed before begin"), texts.end());
+  EXPECT_EQ(receiver->pid(), receiver_pid);
+  EXPECT_NE(receiver->errors().find("identity keys reloaded"), std::string::npos) << receiver->errors();
+
+  // The new key signs and DNS publishes it alone; still no key in a file.
+  w.dns().flush(test::dns_rig::signed_zone);
+  const auto checked = maintenance({"check"});
+  EXPECT_EQ(checked.exit_code, 0) << checked.out << checked.err;
+  EXPECT_EQ(checked.out.find("[1]"), std::string::npos) << checked.out;
+  for (const auto& entry : std::filesystem::directory_iterator(w.crypto_path())) {
+    if (entry.path().filename().string().rfind(device, 0) == 0) {
+      EXPECT_EQ(entry.path().filename().string(), device + ".crt.pem");
+    }
+  }
+  EXPECT_EQ(receiver->stop(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(P256, TokenRotation, ::testing::Values(identity::key_type::ec_p256));
 
 class TokenFailures : public TokenIdentity {};
 

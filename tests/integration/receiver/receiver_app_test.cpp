@@ -1,9 +1,6 @@
 #include "receiver_app.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +13,7 @@
 #include <thread>
 
 #include "sender_app.hpp"
+#include "support/metrics_scrape.hpp"
 #include "support/mosquitto_rig.hpp"
 #include "support/release_databases.hpp"
 #include "support/test_peers.hpp"
@@ -254,36 +252,8 @@ TEST_F(ReceiverDaemon, QuarantineShowReleaseAndPurgeTakeTheListedId) {
   EXPECT_EQ(receiver_command({"quarantine", "purge"}).first, 1) << "ids or --before";
 }
 
-/// GET http://127.0.0.1:<port>/metrics, the body; empty when it cannot connect.
-std::string scrape(unsigned short port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return {};
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) {
-    const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
-      char buffer[4096];
-      for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0;)
-        response.append(buffer, static_cast<std::size_t>(n));
-    }
-  }
-  ::close(fd);
-  const auto body = response.find("\r\n\r\n");
-  return body == std::string::npos ? std::string() : response.substr(body + 4);
-}
-
-/// The value of the sample line that starts with `name` (labels included), or -1.
-double sample(const std::string& metrics, const std::string& name) {
-  std::istringstream lines(metrics);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
-  }
-  return -1;
-}
+using test::sample;
+using test::scrape;
 
 TEST_F(ReceiverDaemon, ServesPrometheusMetricsThatMoveAsMessagesAreAcceptedAndQuarantined) {
   const auto port = test::free_port();
@@ -293,6 +263,7 @@ TEST_F(ReceiverDaemon, ServesPrometheusMetricsThatMoveAsMessagesAreAcceptedAndQu
   const auto before = scrape(port);
   ASSERT_FALSE(before.empty()) << "no answer on " << settings.metrics_address;
   EXPECT_EQ(sample(before, "danemq_messages_accepted_total"), 0) << before;
+  EXPECT_EQ(sample(before, "danemq_replay_memory_entries"), 0) << before;
   EXPECT_NE(before.find("# TYPE danemq_processing_duration_seconds histogram"), std::string::npos) << before;
 
   ASSERT_EQ(send("counted").first, 0);
@@ -311,6 +282,9 @@ TEST_F(ReceiverDaemon, ServesPrometheusMetricsThatMoveAsMessagesAreAcceptedAndQu
   EXPECT_EQ(sample(after, "danemq_messages_received_total"), 2) << after;
   EXPECT_EQ(sample(after, "danemq_processing_duration_seconds_count"), 1) << after;
   EXPECT_NE(after.find("danemq_messages_quarantined_total{reason=\"jose:"), std::string::npos) << after;
+  ASSERT_TRUE(eventually([&] { return sample(scrape(port), "danemq_replay_memory_entries") == 1; }))
+      << "the accepted message is remembered against replay\n"
+      << scrape(port);
   stop();
 
   // The same without Prometheus: stats, from the database.

@@ -10,9 +10,12 @@
 
 #include <condition_variable>
 #include <sstream>
+#include <thread>
 
 #include "danemq/store/outbox.hpp"
+#include "support/metrics_scrape.hpp"
 #include "support/mosquitto_rig.hpp"
+#include "support/process.hpp"
 #include "support/test_peers.hpp"
 
 namespace danemq::sender {
@@ -295,6 +298,49 @@ TEST_F(Sender, QueuesWhenTheBrokerIsUnreachableAndRunDeliversInOrder) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(open_for_bob(got[i]), "queued " + std::to_string(i));
   EXPECT_EQ(runner.delivered(), 6u);
   EXPECT_EQ(outbox_size(), 0u);
+}
+
+TEST_F(Sender, RunServesTheOutboxDepthAndOldestAgeAsMetrics) {
+  broker.stop();
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(run({"--queue", "send", "bob.example", "waiting"}).code, 0);
+  auto box = store::outbox::open(data.path() / "sender.db");
+  ASSERT_TRUE(box);
+  sender_settings settings;
+  settings.service.identity_name = "alice.example";
+  settings.service.data_path = data.path();
+  settings.service.mqtt.host = broker.host();
+  settings.service.mqtt.port = broker.port();
+  settings.poll_interval = 50ms;
+  const auto port = test::free_port();
+  settings.metrics_address = "127.0.0.1:" + std::to_string(port);
+  outbox_runner runner(settings, *box);
+  std::thread running([&] { (void)runner.run(); });
+  const auto scraped_within = [&](auto condition) {
+    for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;) {
+      if (condition(test::scrape(port))) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  };
+  // The broker is down: both wait, and the oldest ages.
+  double first_age = -1;
+  EXPECT_TRUE(scraped_within([&](const std::string& now) {
+    first_age = test::sample(now, "danemq_outbox_oldest_age_seconds");
+    return test::sample(now, "danemq_outbox_messages") == 2 && first_age > 0;
+  })) << test::scrape(port);
+  EXPECT_TRUE(scraped_within([&](const std::string& now) {
+    return test::sample(now, "danemq_outbox_oldest_age_seconds") > first_age;
+  })) << test::scrape(port);
+  EXPECT_EQ(test::sample(test::scrape(port), "danemq_outbox_delivered_total"), 0);
+
+  broker.start();
+  EXPECT_TRUE(scraped_within([](const std::string& now) {
+    return test::sample(now, "danemq_outbox_messages") == 0 &&
+           test::sample(now, "danemq_outbox_oldest_age_seconds") == 0 &&
+           test::sample(now, "danemq_outbox_delivered_total") == 2;
+  })) << test::scrape(port);
+  runner.request_stop();
+  running.join();
 }
 
 /// Captures what is logged through the default logger while alive (read it once the loggers stopped).

@@ -89,5 +89,18 @@ TEST(KeyFiles, StampChangesWithTheFilesAndDestroyRemovesTheKey) {
   EXPECT_TRUE(destroy_key_file(next_key)) << "a missing file is already destroyed";
 }
 
+TEST(KeyToken, PutsTheNextAndPreviousKeysBesideTheCurrentOneInItsToken) {
+  const pkcs11::token_settings current{"pkcs11:token=danemq;object=bob", "/lib/module.so", "/run/pin"};
+  auto next = key_token(current, key_role::next);
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_EQ(next->key_uri, "pkcs11:token=danemq;object=bob.next");
+  EXPECT_EQ(next->module, current.module);
+  EXPECT_EQ(next->pin_file, current.pin_file);
+  EXPECT_EQ(key_token(current, key_role::previous)->key_uri, "pkcs11:token=danemq;object=bob.prev");
+  EXPECT_EQ(key_token(current, key_role::current)->key_uri, current.key_uri);
+  EXPECT_EQ(key_token({}, key_role::next)->key_uri, "") << "a key file has no token";
+  EXPECT_FALSE(key_token({"file:bob", {}, {}}, key_role::next));
+}
+
 }  // namespace
 }  // namespace danemq::identity

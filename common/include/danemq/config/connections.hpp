@@ -10,6 +10,7 @@
 #include "danemq/config/service_settings.hpp"
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
+#include "danemq/dane/lookup_observer.hpp"
 #include "danemq/mqtt/client.hpp"
 
 namespace danemq::config {
@@ -30,8 +31,10 @@ namespace danemq::config {
 /// otherwise.
 void use_dane_admission(mqtt::client_options& options, const service_settings& settings);
 
-/// DANE discovery as configured; failure invalid_setting naming the setting
-/// (an unreadable trust anchor, no usable resolver in resolv.conf).
-[[nodiscard]] result<std::shared_ptr<dane::identity_source>> make_discovery(const service_settings& settings);
+/// DANE discovery as configured, its lookups told to `observer` (metrics;
+/// null: nobody); failure invalid_setting naming the setting (an unreadable
+/// trust anchor, no usable resolver in resolv.conf).
+[[nodiscard]] result<std::shared_ptr<dane::identity_source>> make_discovery(
+    const service_settings& settings, std::shared_ptr<dane::lookup_observer> observer = nullptr);
 
 }  // namespace danemq::config

@@ -91,6 +91,30 @@ template <class Settings>
               "horizon: keep the broker's session expiry at least as long; `rotate finish` waits this long "
               "after `commit`)"};
 }
+/// METRICS_ADDRESS, the Prometheus endpoint of a long-running daemon (the
+/// receiver, the sender's `run`), as one row; empty: off. `command`: the
+/// subcommand it applies to (empty: the daemon itself).
+template <class Settings>
+[[nodiscard]] option<Settings> metrics_address_option(std::string Settings::*member, const std::string& command = {}) {
+  return {.env = "METRICS_ADDRESS",
+          .flag = "--metrics-address",
+          .command = command,
+          .value = {.apply = [member](Settings& s, std::string_view text) -> result<void> {
+                      const auto colon = text.rfind(':');
+                      if (!text.empty() &&
+                          (colon == std::string_view::npos || colon == 0 || !parse_port(text.substr(colon + 1)))) {
+                        return invalid("is not host:port (e.g. 127.0.0.1:9464, [::1]:9464)");
+                      }
+                      s.*member = std::string(text);
+                      return ok();
+                    },
+                    .show = [member](const Settings& s) { return s.*member; },
+                    .type_name = "HOST:PORT"},
+          .help =
+              "address of the Prometheus endpoint (`/metrics`) of the receiver daemon and of `danemq-sender run`, "
+              "e.g. `127.0.0.1:9464`; see Metrics",
+          .unset = "off"};
+}
 /// The rows of a key in a PKCS#11 token (IDENTITY_KEY_URI, PKCS11_MODULE,
 /// PKCS11_PIN_FILE), for every program that uses the identity key.
 [[nodiscard]] option_table<pkcs11::token_settings> token_key_options();

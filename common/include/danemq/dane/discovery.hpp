@@ -37,6 +37,7 @@
 #include "danemq/dane/errors.hpp"
 #include "danemq/dane/identity_cache.hpp"
 #include "danemq/dane/identity_source.hpp"
+#include "danemq/dane/lookup_observer.hpp"
 #include "danemq/dane/lookup_throttle.hpp"
 #include "danemq/dane/pkix_cd.hpp"
 #include "danemq/dane/resolver.hpp"
@@ -138,6 +139,9 @@ class discovery final : public identity_source {
     lookup_throttle::statistics throttle;
   };
   [[nodiscard]] statistics stats() const;
+  /// From now on `observer` hears of each cache hit and uncached lookup of
+  /// discover() and confirm_certificate(); call it before the first lookup.
+  void observe(std::shared_ptr<lookup_observer> observer) { observer_ = std::move(observer); }
   void clear_cache();
   [[nodiscard]] const server_address& resolver() const noexcept { return resolver_->options().server; }
   [[nodiscard]] const discovery_config& config() const noexcept { return config_; }
@@ -160,6 +164,7 @@ class discovery final : public identity_source {
   std::mutex in_flight_mutex_;
   std::map<std::string, std::shared_future<cached_outcome>, std::less<>> in_flight_;
   mutable std::atomic<std::uint64_t> lookups_{0};
+  std::shared_ptr<lookup_observer> observer_;  // metrics; null: nobody counts
 };
 
 }  // namespace danemq::dane

@@ -65,13 +65,22 @@ struct key_set {
 /// pair half written by a rotation in progress is left out until complete).
 /// A next or previous pair that is present but unreadable, corrupt or
 /// mismatched fails the whole load, naming the file.
-/// The current key comes from the PKCS#11 token when `token.key_uri` is set
-/// (rotation keeps the next and previous keys in files).
+/// With `token.key_uri` set every key lives in that PKCS#11 token: the
+/// current one as the URI names it, the next and previous ones beside it
+/// (key_token); a next or previous certificate whose key the token does not
+/// hold (a rotation step under way) is left out.
 [[nodiscard]] result<key_set> load_key_set(const std::filesystem::path& crypto_path, std::string_view name,
                                            bool allow_insecure_permissions = false);
 [[nodiscard]] result<key_set> load_key_set(const std::filesystem::path& crypto_path, std::string_view name,
                                            const pkcs11::token_settings& token,
                                            bool allow_insecure_permissions = false);
+
+/// Where a role's key lives in the token of the current key `current`: the
+/// same token and login, its object label and id with ".next" or ".prev"
+/// appended (pkcs11::sibling_key_uri); `current` itself for the current role
+/// and for keys in files (no URI).
+/// Failure pkcs11 bad_uri.
+[[nodiscard]] result<pkcs11::token_settings> key_token(const pkcs11::token_settings& current, key_role role);
 
 /// A copy of the current key as a local_identity (for signing and for APIs
 /// that take one); keys and certificates are shared by reference count.

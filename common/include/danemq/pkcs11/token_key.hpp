@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "danemq/core/result.hpp"
 #include "danemq/crypto/openssl.hpp"
@@ -49,6 +50,23 @@ struct token_key {
 /// key of that label or id is refused (key_exists) unless `replace`, which
 /// destroys it first. Failures of open_token_key, plus operation_failed.
 [[nodiscard]] result<token_key> generate_token_key(const token_settings& settings, crypto::key_kind kind, bool replace);
+
+/// The URI of the key beside `key_uri`'s in a rotation: the same token, its
+/// object label and id with `suffix` appended (".next" turns
+/// `pkcs11:token=danemq;object=abc` into `...;object=abc.next`). Failure bad_uri.
+[[nodiscard]] result<std::string> sibling_key_uri(std::string_view key_uri, std::string_view suffix);
+
+/// Gives the private and public key objects the URI of `settings` names the
+/// label and id of `to_uri` (C_SetAttributeValue): how a rotation switches
+/// keys without a key leaving the token. Failures of open_token_key,
+/// key_not_found when no object is named, key_exists when `to_uri` names
+/// objects already, bad_uri, operation_failed.
+[[nodiscard]] result<void> relabel_token_key(const token_settings& settings, std::string_view to_uri);
+
+/// Destroys the private and public key objects the URI names
+/// (C_DestroyObject); none named is success. Failures of open_token_key
+/// before the key is looked for, operation_failed.
+[[nodiscard]] result<void> destroy_token_key(const token_settings& settings);
 
 /// What the token says of the private key object.
 struct private_key_attributes {
