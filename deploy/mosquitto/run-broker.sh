@@ -107,7 +107,10 @@ if [[ "$auth" == dane ]]; then
   [[ -r "$plugin" ]] || die "the plugin $plugin is missing"
   make_development_tls "$tls" "$name"
   if [[ -n "${BROKER_CA_EXPORT_DIR:-}" && -f "$tls/ca.crt" ]]; then
-    cp "$tls/ca.crt" "$BROKER_CA_EXPORT_DIR/ca.crt.tmp" && mv "$BROKER_CA_EXPORT_DIR/ca.crt.tmp" "$BROKER_CA_EXPORT_DIR/ca.crt"
+    # Not fatal: the broker serves clients that have the CA in other ways too.
+    { cp "$tls/ca.crt" "$BROKER_CA_EXPORT_DIR/ca.crt.tmp" &&
+      mv "$BROKER_CA_EXPORT_DIR/ca.crt.tmp" "$BROKER_CA_EXPORT_DIR/ca.crt"; } ||
+      echo "run-broker: could not copy ca.crt to $BROKER_CA_EXPORT_DIR" >&2
   fi
   if ((as_root)); then chown -R mosquitto: "$tls"; fi
   { render "$here/mosquitto.conf.in" && render "$here/listener-dane.conf.in"; } >"$config"
