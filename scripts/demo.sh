@@ -155,6 +155,10 @@ pids+=($!)
 wait_for 60 "bob's receiver in sync with DNS" "$work/receiver.log" \
   grep -q "Reading .*$bob.key.pem" "$work/receiver.out" "$work/receiver.log"
 grep -h "Reading .*$bob.key.pem" "$work/receiver.out" "$work/receiver.log" | head -n 1
+# Admitted by the broker (a cold lookup may make it retry), then subscribed.
+wait_for 60 "bob's receiver admitted by the broker" "$work/receiver.log" \
+  grep -q "MQTT connected to .* as $bob/receiver" "$work/receiver.out" "$work/receiver.log"
+grep -h "MQTT connected to .* as $bob/receiver" "$work/receiver.out" "$work/receiver.log" | head -n 1
 
 say "$alice sends HELLO THERE to $bob"
 as_device "$alice" show danemq-sender send "$bob" "HELLO THERE"
