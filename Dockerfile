@@ -4,7 +4,9 @@
 #   maintenance   identity tools, watches DNS against it      danemq-maintenance watch
 #   sender        sends messages, flushes the outbox          danemq-sender run
 #   receiver      receives, verifies, stores messages         danemq-receiver
-#   broker        local Mosquitto (docker-compose `local`)    run-broker.sh
+#   broker        local Mosquitto admitting devices by DANE   run-broker.sh
+#                 identity (danemq_mosquitto_auth.so, TLS;
+#                 docker-compose `local`)
 #   dns           local Knot + Unbound with a DNSSEC-signed   run-dns.sh
 #                 test zone (docker-compose `local`)
 #
@@ -15,7 +17,8 @@
 #
 # Every Debian package comes from a list in deps/ through
 # scripts/install-deps.sh: deps/build.txt (build stage), deps/runtime.txt
-# (service images), deps/servers.txt (broker and dns). Nothing is named here.
+# (service images and the broker's plugin), deps/servers.txt (broker and dns).
+# Nothing is named here.
 
 ARG DEBIAN_RELEASE=bookworm
 
@@ -71,18 +74,36 @@ ARG APP_UID=1000
 RUN groupadd --gid "${APP_UID}" danemq \
  && useradd --uid "${APP_UID}" --gid danemq --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin danemq \
- && mkdir -p /var/lib/danemq/broker /var/lib/danemq/dns \
+ && mkdir -p /var/lib/danemq/broker /var/lib/danemq/broker-ca /var/lib/danemq/dns \
  && chown -R "${APP_UID}:${APP_UID}" /var/lib/danemq
 COPY deploy/mosquitto/ /opt/danemq/mosquitto/
 COPY deploy/dns/ /opt/danemq/dns/
 USER ${APP_UID}:${APP_UID}
 
 FROM servers AS broker
+# The admission plugin from the build stage's `cmake --install`, and the
+# libraries it loads: those of the services (deps/runtime.txt).
+USER root
+COPY deps/runtime.txt /tmp/danemq-deps/deps/runtime.txt
+COPY scripts/install-deps.sh /tmp/danemq-deps/scripts/install-deps.sh
+RUN /tmp/danemq-deps/scripts/install-deps.sh runtime && rm -rf /tmp/danemq-deps /var/lib/apt/lists/*
+COPY --from=build /staging/usr/local/lib/danemq/ /usr/local/lib/danemq/
+RUN if ldd /usr/local/lib/danemq/danemq_mosquitto_auth.so | grep "not found"; then \
+      echo "a library of the plugin is missing from deps/runtime.txt" >&2; exit 1; \
+    fi
+ARG APP_UID=1000
+USER ${APP_UID}:${APP_UID}
+# The TLS listener's development CA is made in the state volume at first
+# start; its certificate (only) is copied to BROKER_CA_EXPORT_DIR for the
+# clients. BROKER_NAME and the plugin's DNS settings come from the compose file.
 ENV BROKER_STATE_DIR=/var/lib/danemq/broker \
     BROKER_LISTEN=0.0.0.0 \
-    BROKER_PORT=1883
-VOLUME ["/var/lib/danemq/broker"]
-EXPOSE 1883/tcp
+    BROKER_PORT=8883 \
+    BROKER_AUTH=dane \
+    BROKER_AUTH_PLUGIN=/usr/local/lib/danemq/danemq_mosquitto_auth.so \
+    BROKER_CA_EXPORT_DIR=/var/lib/danemq/broker-ca
+VOLUME ["/var/lib/danemq/broker", "/var/lib/danemq/broker-ca"]
+EXPOSE 8883/tcp
 CMD ["/opt/danemq/mosquitto/run-broker.sh"]
 
 FROM servers AS dns

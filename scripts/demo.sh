@@ -3,15 +3,19 @@
 #
 # Installs what is missing (apt), builds the three services (Release, in
 # build/demo), then, in a temporary directory and on free loopback ports:
-# starts a Mosquitto broker and a DNSSEC-signed test zone (Knot, validated by
-# Unbound; deploy/ holds their configs), creates the identities alice and bob
-# in that zone, publishes their TLSA records by TSIG-signed dynamic update,
-# starts bob's receiver, sends HELLO THERE from alice, shows bob's line and
-# bob's `check` report, and stops everything it started.
+# starts a DNSSEC-signed test zone (Knot, validated by Unbound) and a
+# Mosquitto broker that admits devices by their DANE identity (the
+# danemq_mosquitto_auth.so plugin, on a TLS listener with a development CA;
+# deploy/ holds their configs), creates the identities alice and bob in that
+# zone, publishes their TLSA records by TSIG-signed dynamic update, starts
+# bob's receiver, sends HELLO THERE from alice, shows bob's line, a client
+# without a valid token refused, the broker's admissions and bob's `check`
+# report, and stops everything it started.
 #
 # Environment: DEMO_BIN_DIR=<dir> uses the executables in <dir> instead of
-# installing and building (the test suite runs the demo on its own build);
-# DEMO_KEEP=1 keeps the temporary directory (logs, identities, databases).
+# installing and building (the test suite runs the demo on its own build),
+# and the plugin in <dir>/../lib; DEMO_KEEP=1 keeps the temporary directory
+# (logs, identities, databases).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,12 +41,14 @@ else
   scripts/install-deps.sh build test
   cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DDANEMQ_WERROR=OFF \
     -DDANEMQ_BUILD_TESTS=OFF -DDANEMQ_BUILD_BENCH=OFF -DDANEMQ_BUILD_FUZZ=OFF >/dev/null
-  cmake --build build/demo --target danemq-maintenance danemq-sender danemq-receiver
+  cmake --build build/demo --target danemq-maintenance danemq-sender danemq-receiver danemq_mosquitto_auth
   bin="$root/build/demo/bin"
 fi
 for program in danemq-maintenance danemq-sender danemq-receiver; do
   [[ -x "$bin/$program" ]] || die "$bin/$program was not built"
 done
+plugin="$(cd "$bin/../lib" 2>/dev/null && pwd)/danemq_mosquitto_auth.so"
+[[ -f "$plugin" ]] || die "$plugin (the broker plugin) was not built"
 export PATH="$bin:$PATH"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/danemq-demo.XXXXXX")"
@@ -97,22 +103,30 @@ wait_for() { # wait_for <seconds> <what> <log> <command...>
   done
 }
 
-say "Starting a local MQTT broker and a DNSSEC-signed zone ($zone) on 127.0.0.1"
-BROKER_STATE_DIR="$work/broker" BROKER_PORT="$mqtt_port" \
-  deploy/mosquitto/run-broker.sh >"$work/broker.log" 2>&1 &
-pids+=($!)
+say "Starting a DNSSEC-signed zone ($zone) and an MQTT broker admitting devices by DNS, on 127.0.0.1"
 tsig="hmac-sha256:danemq-demo:$(openssl rand -base64 32)"
 DNS_STATE_DIR="$work/dns" DNS_ZONE="$zone" DNS_UPDATE_TSIG="$tsig" \
   KNOT_PORT="$knot_port" UNBOUND_PORT="$unbound_port" \
   deploy/dns/run-dns.sh >"$work/dns.log" 2>&1 &
 pids+=($!)
-wait_for 20 "the broker listening" "$work/broker.log" grep -q "running" "$work/broker.log"
+# The broker's plugin validates the zone from its trust anchor, which the DNS
+# server writes once it is ready (run-broker.sh waits for it); its TLS
+# certificate comes from a development CA made in $work/broker/tls.
+broker_name="broker.$zone"
+BROKER_STATE_DIR="$work/broker" BROKER_PORT="$mqtt_port" BROKER_AUTH=dane BROKER_NAME="$broker_name" \
+  BROKER_AUTH_PLUGIN="$plugin" BROKER_DNS_RESOLVER="127.0.0.1:$unbound_port" \
+  BROKER_DNSSEC_VALIDATION=local BROKER_DNSSEC_TRUST_ANCHOR="$work/dns/trust-anchor" \
+  deploy/mosquitto/run-broker.sh >"$work/broker.log" 2>&1 &
+pids+=($!)
 wait_for 40 "the DNS servers answering" "$work/dns.log" test -f "$work/dns/ready"
-echo "broker 127.0.0.1:$mqtt_port; resolver 127.0.0.1:$unbound_port (validating); zone updates 127.0.0.1:$knot_port (TSIG)"
+wait_for 20 "the broker listening" "$work/broker.log" grep -q "running" "$work/broker.log"
+echo "broker $broker_name at 127.0.0.1:$mqtt_port (TLS, admission by DANE); resolver 127.0.0.1:$unbound_port (validating); zone updates 127.0.0.1:$knot_port (TSIG)"
 
 # The settings every service of a device reads (the original's variables and
-# the DNS ones), as docker-compose.local.yml's stack sets them.
-export MQTT_HOST=127.0.0.1 MQTT_PORT="$mqtt_port"
+# the DNS ones), as docker-compose.local.yml's stack sets them: the receiver
+# and the sender log in with a token signed by their identity key.
+export MQTT_HOST=127.0.0.1 MQTT_PORT="$mqtt_port" MQTT_TLS_CA_FILE="$work/broker/tls/ca.crt"
+export MQTT_AUTH=dane MQTT_AUTH_AUDIENCE="$broker_name"
 export DNS_RESOLVER="127.0.0.1:$unbound_port" DNSSEC_VALIDATION=resolver
 as_device() { # as_device <name> <command...>: runs a command with that device's identity
   local name="$1"
@@ -141,6 +155,10 @@ pids+=($!)
 wait_for 60 "bob's receiver in sync with DNS" "$work/receiver.log" \
   grep -q "Reading .*$bob.key.pem" "$work/receiver.out" "$work/receiver.log"
 grep -h "Reading .*$bob.key.pem" "$work/receiver.out" "$work/receiver.log" | head -n 1
+# Admitted by the broker (a cold lookup may make it retry), then subscribed.
+wait_for 60 "bob's receiver admitted by the broker" "$work/receiver.log" \
+  grep -q "MQTT connected to .* as $bob/receiver" "$work/receiver.out" "$work/receiver.log"
+grep -h "MQTT connected to .* as $bob/receiver" "$work/receiver.out" "$work/receiver.log" | head -n 1
 
 say "$alice sends HELLO THERE to $bob"
 as_device "$alice" show danemq-sender send "$bob" "HELLO THERE"
@@ -149,6 +167,17 @@ say "$bob's receiver prints"
 wait_for 30 "the message at bob's receiver" "$work/receiver.log" \
   grep -q "^$alice says: HELLO THERE$" "$work/receiver.out"
 grep "^$alice says: HELLO THERE$" "$work/receiver.out"
+
+say "A client without a valid token is refused"
+if refused="$(show mosquitto_pub -h 127.0.0.1 -p "$mqtt_port" --cafile "$MQTT_TLS_CA_FILE" -u "$alice" \
+  -i "$alice/forged" -P not-a-token -t "$bob" -m FORGED 2>&1)"; then
+  echo "$refused"
+  die "the broker admitted a client without a valid token"
+fi
+echo "$refused"
+
+say "The broker admitted and refused by DNS"
+grep -E "danemq auth: (admitted|refused)" "$work/broker.log" | sed -E 's/^[0-9]+: //'
 
 say "$bob's identity against DNS (check)"
 as_device "$bob" show danemq-maintenance check

@@ -262,6 +262,37 @@ class LocalStack(unittest.TestCase):
         self.assertEqual(algorithm, "hmac-sha256")
         self.assertTrue(key_name and len(secret) >= 40, "a 256-bit base64 secret")
 
+    def test_the_broker_admits_the_services_by_dns_over_tls(self):
+        services = self.local["services"]
+        broker = services["broker"]
+        broker_env = {**files.stage_env(self.dockerfile, "broker"),
+                      **{k: str(v) for k, v in broker["environment"].items() if v is not None}}
+        self.assertEqual(broker_env["BROKER_AUTH"], "dane")
+        broker_mounts = {m.split(":")[1]: m.split(":") for m in broker["volumes"]}
+        # The plugin asks the stack's resolver and validates the zone from
+        # the anchor the DNS server writes in its volume, read-only here.
+        self.assertEqual(broker_env["BROKER_DNS_RESOLVER"], services["receiver"]["environment"]["DNS_RESOLVER"])
+        self.assertEqual(broker_env["BROKER_DNSSEC_VALIDATION"], "local",
+                         "the plugin trusts a resolver's AD bit on loopback only")
+        dns_state = files.stage_env(self.dockerfile, "dns")["DNS_STATE_DIR"]
+        self.assertEqual(broker_env["BROKER_DNSSEC_TRUST_ANCHOR"], f"{dns_state}/trust-anchor")
+        self.assertEqual(broker_mounts[dns_state][0], "dns-data")
+        self.assertEqual(broker_mounts[dns_state][-1], "ro")
+        ca_export = broker_env["BROKER_CA_EXPORT_DIR"]
+        self.assertEqual(broker_mounts[ca_export][0], "broker-ca")
+        for name in ("receiver", "sender"):
+            env = services[name]["environment"]
+            self.assertEqual(env["MQTT_AUTH"], "dane", name)
+            # The token's audience (default: the first host of MQTT_HOST) is the broker's name.
+            self.assertEqual(env.get("MQTT_AUTH_AUDIENCE") or env["MQTT_HOST"].split(",")[0], broker_env["BROKER_NAME"])
+            mounts = {m.split(":")[1]: m.split(":") for m in services[name]["volumes"]}
+            ca_dir, ca_file = env["MQTT_TLS_CA_FILE"].rsplit("/", 1)
+            self.assertEqual(ca_file, "ca.crt", name)
+            self.assertEqual(mounts[ca_dir][0], "broker-ca", f"{name} does not see the broker's CA")
+            self.assertEqual(mounts[ca_dir][-1], "ro", name)
+            self.assertIn("broker", services[name].get("depends_on", {}), f"{name}: the broker fills broker-ca first")
+        self.assertNotIn("broker-ca", {m.split(":")[0] for m in services["maintenance"].get("volumes", [])})
+
     def test_the_local_env_file_needs_no_profile(self):
         self.assertNotIn("COMPOSE_PROFILES", files.read_env_file(LOCAL_ENV))
 

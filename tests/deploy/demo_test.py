@@ -1,7 +1,9 @@
 """scripts/demo.sh on this build (DEMO_BIN_DIR: no install, no build): it
-must show bob's `alice.danemq.test says: HELLO THERE` line and a passing
-`check`, exit 0, and leave nothing behind — no process it started, no
-temporary directory — also when it is stopped midway."""
+must show bob's `alice.danemq.test says: HELLO THERE` line, the broker
+admitting bob's receiver and alice's sender by DNS (over TLS, through the
+plugin) and refusing a client without a valid token, and a passing `check`,
+exit 0, and leave nothing behind — no process it started, no temporary
+directory — also when it is stopped midway."""
 
 import os
 import signal
@@ -62,6 +64,16 @@ class Demo(unittest.TestCase):
         self.assertTrue(any("bob.danemq.test" in line for line in lines[lines.index("$ danemq-maintenance check"):]),
                         output)
         self.assertNotIn("hmac-sha256:", output, "the TSIG secret was printed")
+        # Admission by DNS: the services logged in through the plugin, and a
+        # client whose password is no token was turned away.
+        self.assertIn("danemq auth: admitted bob.danemq.test/receiver as bob.danemq.test from 127.0.0.1", lines,
+                      output)
+        self.assertTrue(any(line.startswith("danemq auth: admitted alice.danemq.test/send-") for line in lines), output)
+        self.assertIn("Connection error: Connection Refused: not authorised.", lines, output)
+        self.assertTrue(any(line.startswith("danemq auth: refused alice.danemq.test/forged as alice.danemq.test")
+                            for line in lines), output)
+        self.assertFalse(any(line.startswith("danemq auth: admitted alice.danemq.test/forged") for line in lines),
+                         output)
         self.assert_nothing_left()
 
     def test_stopped_midway_it_still_stops_everything(self):

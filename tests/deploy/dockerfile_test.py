@@ -19,6 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import deploy_files as files  # noqa: E402
 
 INSTALL_DEPS = "scripts/install-deps.sh"
+# The broker's admission plugin, as `cmake --install` places it under the prefix.
+PLUGIN_DIR = "lib/danemq"
+PLUGIN = "danemq_mosquitto_auth.so"
 # Runtime libraries of a sanitizer build (this suite also runs under ASan+UBSan).
 SANITIZER_PACKAGES = {"libasan8", "libubsan1", "libtsan2", "liblsan0"}
 
@@ -127,13 +130,16 @@ class DockerfileStructure(unittest.TestCase):
                                   f"{stage.name} line {instruction.line}: packages named outside deps/")
                 for match in re.finditer(r"\S*install-deps\.sh((?:\s+[a-z]+)+)", command):
                     lists_by_stage.setdefault(stage.name, []).extend(match.group(1).split())
-        self.assertEqual(lists_by_stage, {"build": ["build"], "runtime": ["runtime"], "servers": ["servers"]})
+        # The broker adds the services' libraries for its plugin.
+        self.assertEqual(lists_by_stage, {"build": ["build"], "runtime": ["runtime"], "servers": ["servers"],
+                                          "broker": ["runtime"]})
         for lists in lists_by_stage.values():
             for name in lists:
                 self.assertTrue((files.SOURCE_DIR / "deps" / f"{name}.txt").is_file(), name)
 
     def test_each_stage_copies_the_lists_it_installs(self):
-        for stage_name, list_name in (("build", "build"), ("runtime", "runtime"), ("servers", "servers")):
+        for stage_name, list_name in (("build", "build"), ("runtime", "runtime"), ("servers", "servers"),
+                                      ("broker", "runtime")):
             copies = " ".join(i.arguments for i in self.dockerfile.stage(stage_name).all("COPY"))
             self.assertRegex(copies, rf"deps/(\s|$)|deps/{list_name}\.txt", stage_name)
             self.assertIn(INSTALL_DEPS, copies, stage_name)
@@ -147,6 +153,18 @@ class DockerfileStructure(unittest.TestCase):
         self.assertRegex(commands, r"cmake --install /build --prefix /usr/local")
         runtime_copies = " ".join(i.arguments for i in self.dockerfile.stage("runtime").all("COPY"))
         self.assertIn("--from=build /staging/usr/local/ /usr/local/", runtime_copies)
+
+    def test_broker_ships_the_plugin_from_the_build_stage_and_runs_it(self):
+        copies = " ".join(i.arguments for i in self.dockerfile.stage("broker").all("COPY"))
+        self.assertIn(f"--from=build /staging/usr/local/{PLUGIN_DIR}/ /usr/local/{PLUGIN_DIR}/", copies)
+        env = files.stage_env(self.dockerfile, "broker")
+        self.assertEqual(env["BROKER_AUTH"], "dane")
+        self.assertEqual(env["BROKER_AUTH_PLUGIN"], f"/usr/local/{PLUGIN_DIR}/{PLUGIN}")
+        checks = " ".join(i.arguments for i in self.dockerfile.stage("broker").all("RUN"))
+        self.assertIn(f"ldd /usr/local/{PLUGIN_DIR}/{PLUGIN}", checks, "the image build must check its libraries")
+        # run-broker.sh's own default is the image's path.
+        script = (files.SOURCE_DIR / "deploy" / "mosquitto" / "run-broker.sh").read_text()
+        self.assertIn(f"BROKER_AUTH_PLUGIN:-/usr/local/{PLUGIN_DIR}/{PLUGIN}", script)
 
     def test_service_images_run_as_a_non_root_user(self):
         runtime_args = files.stage_args(self.dockerfile.stage("runtime"))
@@ -236,11 +254,14 @@ class BuiltExecutables(unittest.TestCase):
         for alias, target in aliases.items():
             self.assertEqual((bin_dir / alias).resolve(), (bin_dir / target).resolve(), alias)
 
-    def test_runtime_list_covers_every_library_the_services_load(self):
+    def test_install_puts_the_broker_plugin_where_the_broker_image_takes_it(self):
+        self.assertTrue((self.prefix / PLUGIN_DIR / PLUGIN).is_file(), f"{PLUGIN} is not installed in {PLUGIN_DIR}/")
+
+    def test_runtime_list_covers_every_library_the_services_and_the_plugin_load(self):
         covered = depends_closure(files.read_deps_list("runtime")) | required_packages() | SANITIZER_PACKAGES
         needed = {}  # library -> the executables loading it
-        for executable in files.EXECUTABLES:
-            done = run(["ldd", str(self.prefix / "bin" / executable)])
+        for executable in [f"bin/{name}" for name in files.EXECUTABLES] + [f"{PLUGIN_DIR}/{PLUGIN}"]:
+            done = run(["ldd", str(self.prefix / executable)])
             self.assertEqual(done.returncode, 0, done.stderr)
             for line in done.stdout.splitlines():
                 self.assertNotIn("not found", line, f"{executable}: {line.strip()}")

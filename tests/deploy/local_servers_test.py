@@ -2,7 +2,9 @@
 started by their own scripts on free loopback ports: the DNS zone is signed
 and validated, accepts TSIG-signed TLSA updates and nothing else, and keeps
 its records and keys across a restart; the broker keeps a persistent
-session's queued messages across a restart."""
+session's queued messages across a restart; with BROKER_AUTH=dane it listens
+with TLS only, with a development CA made at its first start and kept (or a
+certificate put there in its place), and refuses clients without a token."""
 
 import subprocess
 import sys
@@ -145,6 +147,100 @@ class LocalBroker(unittest.TestCase):
         self.broker = rig.LocalBroker(self.state, port=self.broker.port)
         delivered = self.subscribe(1, 10)
         self.assertEqual(delivered.stdout.strip(), "HELLO THERE", delivered.stderr + self.broker.output())
+
+
+@unittest.skipUnless(files.BINARY_DIR, "needs DANEMQ_BINARY_DIR (run through ctest)")
+class LocalBrokerAdmittingByDane(unittest.TestCase):
+    def setUp(self):
+        self.temp = tempfile.TemporaryDirectory(prefix="danemq-broker-")
+        Path(self.temp.name).chmod(0o755)  # Mosquitto started as root drops to its own user
+        self.state = Path(self.temp.name) / "broker"
+        self.export = Path(self.temp.name) / "broker-ca"
+        self.export.mkdir()
+        self.export.chmod(0o777)
+        # Nothing answers there: these clients are refused before any lookup matters.
+        self.env = {"BROKER_AUTH": "dane", "BROKER_NAME": "broker.danemq.test",
+                    "BROKER_AUTH_PLUGIN": str(files.BINARY_DIR / "lib" / "danemq_mosquitto_auth.so"),
+                    "BROKER_DNS_RESOLVER": f"127.0.0.1:{rig.free_port()}", "BROKER_DNSSEC_VALIDATION": "resolver",
+                    "BROKER_CA_EXPORT_DIR": str(self.export)}
+        self.broker = None
+
+    def tearDown(self):
+        if self.broker:
+            self.broker.stop()
+        self.temp.cleanup()
+
+    def start(self, port=None):
+        self.broker = rig.LocalBroker(self.state, port=port, env=self.env)
+
+    def publish(self, *options):
+        return subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-t", "bob.danemq.test",
+                               "-m", "FORGED", *options], capture_output=True, text=True, timeout=30)
+
+    def test_makes_a_development_ca_once_and_keeps_it(self):
+        self.start()
+        tls = self.state / "tls"
+        ca = (tls / "ca.crt").read_text()
+        self.assertEqual((self.export / "ca.crt").read_text(), ca, "the clients' copy of the CA")
+        self.assertEqual(sorted(p.name for p in self.export.iterdir()), ["ca.crt"], "a key was exported")
+        for name in ("broker.danemq.test", "127.0.0.1"):
+            done = subprocess.run(["openssl", "verify", "-CAfile", str(tls / "ca.crt"),
+                                   *(["-verify_ip", name] if name[0].isdigit() else ["-verify_hostname", name]),
+                                   str(tls / "broker.crt")], capture_output=True, text=True, timeout=30)
+            self.assertEqual(done.returncode, 0, f"{name}: {done.stdout}{done.stderr}")
+        certificate = (tls / "broker.crt").read_text()
+        self.assertEqual(self.broker.stop(), 0, self.broker.output())
+        self.start(port=self.broker.port)
+        self.assertEqual((tls / "ca.crt").read_text(), ca, "the CA changed at a restart")
+        self.assertEqual((tls / "broker.crt").read_text(), certificate, "the certificate changed at a restart")
+
+    def test_uses_a_certificate_put_in_place_of_the_development_one(self):
+        self.start()
+        tls = self.state / "tls"
+        self.assertEqual(self.broker.stop(), 0, self.broker.output())
+        # Another CA and certificate, as a user would bring them.
+        other = Path(self.temp.name) / "other"
+        other.mkdir()
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                        "-days", "30", "-subj", "/CN=broker.danemq.test", "-addext",
+                        "subjectAltName=DNS:broker.danemq.test,IP:127.0.0.1", "-keyout", str(other / "broker.key"),
+                        "-out", str(other / "broker.crt")], check=True, capture_output=True, timeout=30)
+        for name in ("broker.crt", "broker.key"):
+            (tls / name).write_bytes((other / name).read_bytes())
+        (tls / "ca.crt").write_bytes((other / "broker.crt").read_bytes())
+        (tls / "broker.names").unlink()
+        self.env["BROKER_NAME"] = "renamed.danemq.test"  # would remake a development certificate
+        self.start(port=self.broker.port)
+        self.assertEqual((tls / "broker.crt").read_bytes(), (other / "broker.crt").read_bytes())
+        done = self.publish("--cafile", str(other / "broker.crt"), "-u", "alice.danemq.test",
+                            "-i", "alice.danemq.test/x", "-P", "not-a-token")
+        self.assertIn("not authorised", done.stdout + done.stderr, "the TLS handshake failed with the user's CA")
+
+    def test_listens_with_tls_only_and_refuses_clients_without_a_token(self):
+        self.start()
+        ca = str(self.state / "tls" / "ca.crt")
+        anonymous = self.publish("--cafile", ca)
+        self.assertNotEqual(anonymous.returncode, 0, "an anonymous client was admitted")
+        self.assertIn("not authorised", anonymous.stdout + anonymous.stderr)
+        forged = self.publish("--cafile", ca, "-u", "alice.danemq.test", "-i", "alice.danemq.test/x", "-P", "x.y.z")
+        self.assertNotEqual(forged.returncode, 0, "a client without a valid token was admitted")
+        self.assertIn("not authorised", forged.stdout + forged.stderr)
+        plaintext = self.publish("-u", "alice.danemq.test", "-P", "x.y.z")
+        self.assertNotEqual(plaintext.returncode, 0, "the listener spoke plain MQTT")
+        self.assertIn("danemq auth: refused alice.danemq.test/x as alice.danemq.test", self.broker.output())
+
+    def test_refuses_to_start_without_its_settings_or_its_plugin(self):
+        for missing, expected in (("BROKER_NAME", "BROKER_NAME"), ("BROKER_DNS_RESOLVER", "BROKER_DNS_RESOLVER"),
+                                  ("BROKER_AUTH_PLUGIN", "plugin")):
+            env = {**self.env, "BROKER_STATE_DIR": str(self.state)}
+            if missing == "BROKER_AUTH_PLUGIN":
+                env[missing] = str(Path(self.temp.name) / "missing.so")
+            else:
+                del env[missing]
+            done = subprocess.run([str(rig.RUN_BROKER)], env=files.clean_env(**env), capture_output=True, text=True,
+                                  timeout=30)
+            self.assertNotEqual(done.returncode, 0, missing)
+            self.assertIn(expected, done.stderr, missing)
 
 
 if __name__ == "__main__":

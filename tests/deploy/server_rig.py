@@ -122,12 +122,13 @@ class LocalDns(Server):
 class LocalBroker(Server):
     """Mosquitto through run-broker.sh on a free loopback port."""
 
-    def __init__(self, state_dir, wrap=(), listen="127.0.0.1", port=None):
+    def __init__(self, state_dir, wrap=(), listen="127.0.0.1", port=None, env=None):
         self.state_dir = Path(state_dir)
         self.listen = listen
         self.port = port or free_port()
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        env = {"BROKER_STATE_DIR": str(self.state_dir), "BROKER_LISTEN": listen, "BROKER_PORT": str(self.port)}
+        env = {**(env or {}), "BROKER_STATE_DIR": str(self.state_dir), "BROKER_LISTEN": listen,
+               "BROKER_PORT": str(self.port)}
         super().__init__([*wrap, str(RUN_BROKER)], env, fresh_log(self.state_dir))
         self.wait_for(lambda: f"port {self.port}" in self.output() and "running" in self.output(), 20,
                       "run-broker.sh listening")

@@ -5,7 +5,9 @@ commands, environment, user, volumes and health check — each service in its
 own network namespace joined to a bridge by a veth pair, the broker and the
 DNS server (the local stack's own scripts) in another namespace at the
 compose file's fixed addresses, the identity directory shared between a
-device's services. Two devices, alice and bob, go through the README's
+device's services. The broker admits the services by their DANE identity
+over TLS (the plugin from the same `cmake --install`, the development CA it
+makes, the DNS server's trust anchor), as the compose file wires it. Two devices, alice and bob, go through the README's
 steps: up, create_selfsigned_id, generate_tlsa, publish-tlsa, receiver in
 sync (its log line and its health check), send_message, the message printed
 by bob's receiver only, check.
@@ -205,9 +207,32 @@ class Topology(unittest.TestCase):
                                     k not in ("DNS_STATE_DIR", "DNS_LISTEN")})
         cls.cleanups.append(cls.dns.stop)
         broker_env = files.stage_env(cls.dockerfile, "broker")
+        # The broker's volumes as directories: its own, the CA it exports
+        # (shared with the devices' services) and the DNS server's, whose
+        # trust anchor it reads.
+        (cls.work / "broker-ca").mkdir()
+        os.chown(cls.work / "broker-ca", cls.uid, cls.uid)
+        cls.shared_volumes = {"broker-data": cls.work / "broker", "broker-ca": cls.work / "broker-ca",
+                              "dns-data": cls.work / "dns"}
+        broker_env.update({k: str(v) for k, v in services["broker"]["environment"].items() if v is not None})
+        broker_env = cls.map_volumes(broker_env, services["broker"]["volumes"], cls.shared_volumes)
+        # The image's /usr/local is this build's install prefix.
+        broker_env["BROKER_AUTH_PLUGIN"] = str(cls.prefix) + broker_env["BROKER_AUTH_PLUGIN"][len("/usr/local"):]
         cls.broker = rig.LocalBroker(cls.work / "broker", wrap=wrap, listen=broker_env["BROKER_LISTEN"],
-                                     port=int(broker_env["BROKER_PORT"]))
+                                     port=int(broker_env["BROKER_PORT"]),
+                                     env={k: v for k, v in broker_env.items() if k.startswith("BROKER_")})
         cls.cleanups.append(cls.broker.stop)
+
+    @staticmethod
+    def map_volumes(env, mounts, directories):
+        """env with the paths under each mount (compose's `volume:/path[:mode]`) moved to the volume's directory."""
+        env = dict(env)
+        for mount in mounts:
+            volume, path = mount.split(":")[0], mount.split(":")[1].rstrip("/")
+            for key, value in list(env.items()):
+                if value == path or value.startswith(path + "/"):
+                    env[key] = str(directories[volume]) + value[len(path):]
+        return env
 
     @classmethod
     def service_env(cls, device, service):
@@ -216,11 +241,9 @@ class Topology(unittest.TestCase):
         env.update(files.stage_env(cls.dockerfile, service))
         compose_env = cls.compose[device]["services"][service]["environment"]
         env.update({key: str(value) for key, value in compose_env.items() if value is not None})
-        for volume in ("identity", "data"):
-            mount = f"/{volume}"
-            for key, value in list(env.items()):
-                if value == mount or value.startswith(mount + "/"):
-                    env[key] = str(cls.volumes[device, volume]) + value[len(mount):]
+        directories = {**cls.shared_volumes, "identity": cls.volumes[device, "identity"],
+                       "data": cls.volumes[device, "data"]}
+        env = cls.map_volumes(env, cls.compose[device]["services"][service]["volumes"], directories)
         for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if key in os.environ:
                 env[key] = os.environ[key]
@@ -233,7 +256,8 @@ class Topology(unittest.TestCase):
     def container_argv(cls, device, service, argv):
         """A command in the service's namespace, as the image's non-root user."""
         mounts = [m.split(":")[1].rstrip("/") for m in cls.compose[device]["services"][service]["volumes"]]
-        assert sorted(mounts) == ["/data", "/identity"], mounts
+        expected = ["/broker-ca", "/data", "/identity"] if service in ("receiver", "sender") else ["/data", "/identity"]
+        assert sorted(mounts) == expected, mounts
         return ["ip", "netns", "exec", cls.service_namespace[device, service], "setpriv", f"--reuid={cls.uid}",
                 f"--regid={cls.uid}", "--clear-groups", "--", *argv]
 
@@ -316,6 +340,13 @@ class Topology(unittest.TestCase):
         for device in DEVICES:
             checked = self.run_in(device, "maintenance", "danemq-maintenance", "check")
             self.assertEqual(checked.returncode, 0, checked.stdout + checked.stderr)
+
+        # the services logged in through the plugin, as their identities, over TLS
+        for device in DEVICES:
+            for client in ("receiver", "sender"):
+                self.assertRegex(self.broker.output(),
+                                 rf"danemq auth: admitted {re.escape(device)}/{client}\S* as {re.escape(device)} from ")
+        self.assertNotIn("danemq auth: denied", self.broker.output())
 
         # every client reached the broker over the bridge, from a service's own namespace
         connections = re.findall(r"New connection from (\S+?):\d+ on port", self.broker.output())
