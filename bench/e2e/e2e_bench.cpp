@@ -9,19 +9,27 @@
 // the PUBACK), the worker pipeline, decryption, DANE (cached after the first
 // lookup), signature, replay check, the inbox commit, stdout.
 //
+// Also in the same run: the receiver's peak RSS with the metrics endpoint on
+// (what it costs), the receiver's rate on messages that ask for a receipt
+// (a second private-key operation per message, on each side), and a one-off
+// `danemq-sender send` next to a one-off `mosquitto_pub -q 1` to the same
+// broker (median wall time and CPU time of the process, alternated).
+//
 // Then the replay memory: the same throughput with bob's replay memory empty
 // and holding 1 M live (sender, jti) pairs (written beforehand through the
 // store), one after the other in this run, and the disk bytes per pair.
 //
-// Usage: e2e_bench [messages for throughput, default 2000] [latency samples, default 300]
+// Usage: e2e_bench [messages for throughput, default 3000] [latency samples, default 300]
 //        [replay memory pairs for the comparison, default 1000000; 0: skip it]
-// DATA_DIR=<dir> puts the receiver's database there (default: $TMPDIR).
+// DATA_DIR=<dir> puts the receiver's database there (default: $TMPDIR);
+// E2E_BENCH_ONE_OFF=<n>: one-off sends timed (default 21; 0: none).
 
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +42,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -214,12 +223,93 @@ double raw_private_key_rate(const EVP_PKEY& key, bool rsa) {
   return done / elapsed;
 }
 
+/// ECDSA P-256 (ES256) signature verifications per second on one core: the
+/// other per-message operation for a P-256 sender, which no cache removes.
+double raw_es256_verify_rate(const EVP_PKEY& key) {
+  const std::string signed_text(400, 'x');  // about a v2 note's protected header and payload
+  std::vector<unsigned char> signature(128);
+  std::size_t size = signature.size();
+  {
+    crypto::unique_evp_md_ctx sign(EVP_MD_CTX_new());
+    if (EVP_DigestSignInit(sign.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key)) <= 0 ||
+        EVP_DigestSign(sign.get(), signature.data(), &size, reinterpret_cast<const unsigned char*>(signed_text.data()),
+                       signed_text.size()) <= 0) {
+      die("ES256 sign");
+    }
+    signature.resize(size);
+  }
+  const auto once = [&] {
+    crypto::unique_evp_md_ctx verify(EVP_MD_CTX_new());
+    if (EVP_DigestVerifyInit(verify.get(), nullptr, EVP_sha256(), nullptr, const_cast<EVP_PKEY*>(&key)) <= 0 ||
+        EVP_DigestVerify(verify.get(), signature.data(), signature.size(),
+                         reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size()) != 1) {
+      die("ES256 verify");
+    }
+  };
+  for (int i = 0; i < 20; ++i) once();
+  timespec start{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+  int done = 0;
+  double elapsed = 0;
+  while (elapsed < 1.0) {
+    for (int i = 0; i < 20; ++i) once();
+    done += 20;
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    elapsed = static_cast<double>(now.tv_sec - start.tv_sec) + static_cast<double>(now.tv_nsec - start.tv_nsec) / 1e9;
+  }
+  return done / elapsed;
+}
+
+/// Wall and CPU (user + system) time of one run of a program, in milliseconds.
+struct process_time {
+  double wall_ms{0};
+  double cpu_ms{0};
+};
+
+process_time time_process(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  std::vector<std::string> entries;
+  for (char** e = environ; *e != nullptr; ++e) entries.emplace_back(*e);
+  for (const auto& [key, value] : env) entries.push_back(key + "=" + value);
+  std::vector<char*> envp;
+  for (auto& entry : entries) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> copies = args;
+  std::vector<char*> argv;
+  for (auto& arg : copies) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const auto start = steady::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, STDOUT_FILENO);
+    if (std::getenv("E2E_BENCH_VERBOSE") == nullptr) ::dup2(null, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  if (::wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    die(args[0] + " failed (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+  }
+  const auto wall = std::chrono::duration<double, std::milli>(steady::now() - start).count();
+  const auto cpu = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + t.tv_usec / 1e3; };
+  return process_time{wall, cpu(usage.ru_utime) + cpu(usage.ru_stime)};
+}
+
 double percentile(std::vector<double> values, double p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
   const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
   return values[std::min(index, values.size() - 1)];
 }
+
+struct one_off_figures {
+  double send_wall_ms{0};
+  double send_cpu_ms{0};
+  double pub_wall_ms{0};
+  double pub_cpu_ms{0};
+};
 
 struct figures {
   double messages_per_second{0};
@@ -228,6 +318,16 @@ struct figures {
   double p99_ms{0};
   long peak_rss_kib{0};
   double raw_rate{0};
+  double raw_verify_rate{0};  ///< P-256: ES256 verifications per second on one core
+  std::optional<one_off_figures> one_off;
+};
+
+struct run_options {
+  bool metrics{false};   ///< METRICS_ADDRESS set: what the endpoint costs
+  bool receipts{false};  ///< every message asks for a signed receipt
+  int one_off_sends{0};  ///< one-off sends (and as many mosquitto_pub) timed after the burst
+  std::size_t replay_pairs{0};
+  std::uintmax_t* replay_bytes{nullptr};
 };
 
 /// Writes `pairs` live replay pairs into a fresh receiver database at `path`
@@ -268,8 +368,9 @@ std::uintmax_t prefill_replay_memory(const std::filesystem::path& path, std::siz
   return size_of() - empty;
 }
 
-figures run(identity::key_type type, int messages, int samples, std::size_t replay_pairs = 0,
-            std::uintmax_t* replay_bytes = nullptr) {
+figures run(identity::key_type type, int messages, int samples, const run_options& how = {}) {
+  const auto replay_pairs = how.replay_pairs;
+  const auto replay_bytes = how.replay_bytes;
   test::temp_dir root("danemq-bench");
   const auto crypto_dir = root.path() / "identity";
   const auto alice = test::make_identity(crypto_dir, "alice.danemq.test", type);
@@ -289,19 +390,21 @@ figures run(identity::key_type type, int messages, int samples, std::size_t repl
     if (replay_bytes != nullptr) *replay_bytes = grew;
   }
 
-  timed_child receiver((test::binary_dir() / "danemq-receiver").string(),
-                       {{"REPLAY_MEMORY_SIZE", "3000000"},
-                        {"REQUIRE_SYNCED_CLOCK", "0"},  // a bench machine may report its clock unsynchronised
-                        {"IDENTITY_NAME", bob.name},
-                        {"CRYPTO_PATH", crypto_dir.string()},
-                        {"DATA_PATH", (root.path() / "bob").string()},
-                        {"MQTT_HOST", broker.host()},
-                        {"MQTT_PORT", std::to_string(broker.port())},
-                        {"DNS_RESOLVER", dns.resolver()},
-                        {"DNSSEC_VALIDATION", "resolver"},
-                        {"PKIX_CD", "0"},
-                        {"IDENTITY_RETRY_DELAY", "100ms"},
-                        {"LOG_LEVEL", "warning"}});
+  std::map<std::string, std::string> receiver_env{
+      {"REPLAY_MEMORY_SIZE", "3000000"},
+      {"REQUIRE_SYNCED_CLOCK", "0"},  // a bench machine may report its clock unsynchronised
+      {"IDENTITY_NAME", bob.name},
+      {"CRYPTO_PATH", crypto_dir.string()},
+      {"DATA_PATH", (root.path() / "bob").string()},
+      {"MQTT_HOST", broker.host()},
+      {"MQTT_PORT", std::to_string(broker.port())},
+      {"DNS_RESOLVER", dns.resolver()},
+      {"DNSSEC_VALIDATION", "resolver"},
+      {"PKIX_CD", "0"},
+      {"IDENTITY_RETRY_DELAY", "100ms"},
+      {"LOG_LEVEL", "warning"}};
+  if (how.metrics) receiver_env["METRICS_ADDRESS"] = "127.0.0.1:" + std::to_string(test::free_port());
+  timed_child receiver((test::binary_dir() / "danemq-receiver").string(), receiver_env);
 
   dane::discovery_config config = dns.discovery_config();
   config.pkix_cd = false;
@@ -315,8 +418,10 @@ figures run(identity::key_type type, int messages, int samples, std::size_t repl
   mqtt::client alice_client(options, [](std::vector<mqtt::message>&) { return danemq::ok(); });
   if (!alice_client.start() || !alice_client.wait_connected(10s)) die("publisher cannot connect");
 
+  jose::seal_options sealing;
+  sealing.request_receipt = how.receipts;
   const auto seal = [&](const std::string& text) {
-    auto wire = jose::seal(jose::message_to_send{bob.name, text}, alice, *peers);
+    auto wire = jose::seal(jose::message_to_send{bob.name, text}, alice, *peers, sealing);
     if (!wire) die("seal: " + wire.error().message());
     return std::vector<std::uint8_t>(wire->begin(), wire->end());
   };
@@ -370,15 +475,46 @@ figures run(identity::key_type type, int messages, int samples, std::size_t repl
   out.per_receiver_cpu_second = messages / std::max(receiver.cpu_seconds() - cpu_before, 1e-3);
   out.peak_rss_kib = receiver.peak_rss_kib();
   alice_client.stop();
+
+  if (how.one_off_sends > 0) {
+    // Alternated, so that the machine's load weighs on both alike.
+    const std::map<std::string, std::string> sender_env{{"IDENTITY_NAME", alice.name},
+                                                        {"CRYPTO_PATH", crypto_dir.string()},
+                                                        {"DATA_PATH", (root.path() / "alice").string()},
+                                                        {"MQTT_HOST", broker.host()},
+                                                        {"MQTT_PORT", std::to_string(broker.port())},
+                                                        {"DNS_RESOLVER", dns.resolver()},
+                                                        {"DNSSEC_VALIDATION", "resolver"},
+                                                        {"PKIX_CD", "0"},
+                                                        {"LOG_LEVEL", "warning"}};
+    const std::string text = "one-off";
+    const std::string same_size(seal(text).size(), 'x');
+    std::vector<double> send_wall, send_cpu, pub_wall, pub_cpu;
+    for (int i = 0; i < how.one_off_sends; ++i) {
+      const auto sent =
+          time_process({(test::binary_dir() / "danemq-sender").string(), "send", bob.name, text}, sender_env);
+      const auto published =
+          time_process({"/usr/bin/mosquitto_pub", "-h", broker.host(), "-p", std::to_string(broker.port()), "-q", "1",
+                        "-t", "bench/one-off", "-m", same_size},
+                       {});
+      send_wall.push_back(sent.wall_ms);
+      send_cpu.push_back(sent.cpu_ms);
+      pub_wall.push_back(published.wall_ms);
+      pub_cpu.push_back(published.cpu_ms);
+    }
+    out.one_off = one_off_figures{percentile(send_wall, 0.5), percentile(send_cpu, 0.5), percentile(pub_wall, 0.5),
+                                  percentile(pub_cpu, 0.5)};
+  }
   receiver.stop();
   out.raw_rate = raw_private_key_rate(*bob.key, type == identity::key_type::rsa_2048);
+  if (type == identity::key_type::ec_p256) out.raw_verify_rate = raw_es256_verify_rate(*alice.key);
   return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int messages = argc > 1 ? std::atoi(argv[1]) : 2000;
+  const int messages = argc > 1 ? std::atoi(argv[1]) : 3000;
   const int samples = argc > 2 ? std::atoi(argv[2]) : 300;
   const long replay_pairs = argc > 3 ? std::atol(argv[3]) : 1'000'000;
   if (messages < 1 || samples < 1 || replay_pairs < 0 || replay_pairs > 2'000'000) {
@@ -390,21 +526,44 @@ int main(int argc, char** argv) {
               messages, samples);
   std::printf("%-10s %12s %16s %10s %10s %14s %22s %8s %8s\n", "keys", "messages/s", "per rx CPU-s", "p50 ms", "p99 ms",
               "peak RSS MiB", "raw private-key ops/s", "ratio", "ratio/CPU");
-  for (const auto type : {identity::key_type::rsa_2048, identity::key_type::ec_p256}) {
-    const auto f = run(type, messages, samples);
-    std::printf("%-10s %12.0f %16.0f %10.2f %10.2f %14.1f %22.0f %8.2f %8.2f\n",
-                type == identity::key_type::rsa_2048 ? "RSA-2048" : "P-256", f.messages_per_second,
-                f.per_receiver_cpu_second, f.p50_ms, f.p99_ms, static_cast<double>(f.peak_rss_kib) / 1024.0, f.raw_rate,
-                f.messages_per_second / f.raw_rate, f.per_receiver_cpu_second / f.raw_rate);
+  const auto row = [](const char* name, const figures& f, double bound) {
+    std::printf("%-10s %12.0f %16.0f %10.2f %10.2f %14.1f %22.0f %8.2f %8.2f\n", name, f.messages_per_second,
+                f.per_receiver_cpu_second, f.p50_ms, f.p99_ms, static_cast<double>(f.peak_rss_kib) / 1024.0, bound,
+                f.messages_per_second / bound, f.per_receiver_cpu_second / bound);
     std::fflush(stdout);
-  }
+  };
+  const int one_off_sends = std::getenv("E2E_BENCH_ONE_OFF") ? std::atoi(std::getenv("E2E_BENCH_ONE_OFF")) : 21;
+  const auto rsa = run(identity::key_type::rsa_2048, messages, samples, run_options{.one_off_sends = one_off_sends});
+  row("RSA-2048", rsa, rsa.raw_rate);
+  const auto p256 = run(identity::key_type::ec_p256, messages, samples);
+  // A P-256 message costs one ECDH derivation and one ES256 verification.
+  const double p256_bound = 1.0 / (1.0 / p256.raw_rate + 1.0 / p256.raw_verify_rate);
+  row("P-256", p256, p256_bound);
+  const auto receipts = run(identity::key_type::rsa_2048, messages, 20, run_options{.receipts = true});
+  row("RSA+rcpt", receipts, receipts.raw_rate);
+  const auto metrics = run(identity::key_type::rsa_2048, messages, 20, run_options{.metrics = true});
+  row("RSA+metr", metrics, metrics.raw_rate);
   std::printf(
-      "\nraw: one core, RSA-2048 OAEP-SHA256 decryption / P-256 ECDH, measured in this run.\n"
-      "ratio: end-to-end messages/s over the raw rate (target for RSA-2048: >= 0.75); the publisher,\n"
-      "  Mosquitto and the receiver share this machine's cores.\n"
+      "\nraw: one core, measured in this run: RSA-2048 OAEP-SHA256 decryption; for P-256 the bound of one ECDH\n"
+      "  derivation (%.0f/s) and one ES256 verification (%.0f/s) per message.\n"
+      "ratio: end-to-end messages/s over the raw rate; the publisher, Mosquitto and the receiver share this\n"
+      "  machine's cores.\n"
       "per rx CPU-s / ratio/CPU: messages per second of CPU the receiver itself used, i.e. its rate on one\n"
-      "  dedicated core, over the raw rate.\n"
-      "Targets: p50 < 5 ms on loopback; receiver peak RSS < 20 MiB.\n");
+      "  dedicated core, over the raw rate. Targets: RSA-2048 >= 0.80, P-256 >= 0.60.\n"
+      "RSA+rcpt: every message asks for a receipt (the receiver signs and encrypts one more note per message).\n"
+      "RSA+metr: METRICS_ADDRESS set; the endpoint costs %+.1f MiB of peak RSS (target without it: < 10 MiB).\n"
+      "Targets: p50 < 5 ms on loopback.\n",
+      p256.raw_rate, p256.raw_verify_rate, static_cast<double>(metrics.peak_rss_kib - rsa.peak_rss_kib) / 1024.0);
+  if (rsa.one_off) {
+    const auto& o = *rsa.one_off;
+    std::printf(
+        "\none-off, median of %d each, alternated (same broker; the send includes DNS, signing, encryption,\n"
+        "its sent log and the PUBACK):\n"
+        "  %-32s %8.1f ms wall %8.1f ms CPU\n  %-32s %8.1f ms wall %8.1f ms CPU\n"
+        "  send / mosquitto_pub: %.2f wall, %.2f CPU (target < 3)\n",
+        one_off_sends, "danemq-sender send", o.send_wall_ms, o.send_cpu_ms, "mosquitto_pub -q 1", o.pub_wall_ms,
+        o.pub_cpu_ms, o.send_wall_ms / o.pub_wall_ms, o.send_cpu_ms / std::max(o.pub_cpu_ms, 0.01));
+  }
   if (replay_pairs == 0) return 0;
 
   // The replay memory's cost: the same burst (P-256, where the private-key
@@ -416,7 +575,8 @@ int main(int argc, char** argv) {
   std::printf("%-22d %12.0f %16.0f\n", 0, empty.messages_per_second, empty.per_receiver_cpu_second);
   std::fflush(stdout);
   std::uintmax_t bytes = 0;
-  const auto held = run(identity::key_type::ec_p256, messages, 20, static_cast<std::size_t>(replay_pairs), &bytes);
+  const auto held = run(identity::key_type::ec_p256, messages, 20,
+                        run_options{.replay_pairs = static_cast<std::size_t>(replay_pairs), .replay_bytes = &bytes});
   std::printf("%-22ld %12.0f %16.0f\n", replay_pairs, held.messages_per_second, held.per_receiver_cpu_second);
   std::printf(
       "\nthroughput with %ld pairs / empty: %.3f (per rx CPU-s: %.3f); target >= 0.95\n"
