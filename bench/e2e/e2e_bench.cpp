@@ -22,7 +22,9 @@
 // Usage: e2e_bench [messages for throughput, default 3000] [latency samples, default 300]
 //        [replay memory pairs for the comparison, default 1000000; 0: skip it]
 // DATA_DIR=<dir> puts the receiver's database there (default: $TMPDIR);
-// E2E_BENCH_ONE_OFF=<n>: one-off sends timed (default 21; 0: none).
+// E2E_BENCH_ONE_OFF=<n>: one-off sends timed (default 21; 0: none);
+// E2E_BENCH_RECEIVER / E2E_BENCH_SENDER=<path>: measure these programs instead
+// of the ones built beside the bench (e.g. an earlier build's).
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -270,6 +272,13 @@ double raw_es256_verify_rate(const EVP_PKEY& key) {
   return done / elapsed;
 }
 
+/// The program to measure: the one built beside the bench, or the one the
+/// environment names (e.g. an earlier build, for a before/after comparison).
+std::string program(const char* name, const char* override_variable) {
+  if (const char* path = std::getenv(override_variable); path != nullptr && *path != '\0') return path;
+  return (test::binary_dir() / name).string();
+}
+
 /// Wall and CPU (user + system) time of one run of a program, in milliseconds.
 struct process_time {
   double wall_ms{0};
@@ -414,7 +423,7 @@ figures run(identity::key_type type, int messages, int samples, const run_option
       {"IDENTITY_RETRY_DELAY", "100ms"},
       {"LOG_LEVEL", "warning"}};
   if (how.metrics) receiver_env["METRICS_ADDRESS"] = "127.0.0.1:" + std::to_string(test::free_port());
-  timed_child receiver((test::binary_dir() / "danemq-receiver").string(), receiver_env);
+  timed_child receiver(program("danemq-receiver", "E2E_BENCH_RECEIVER"), receiver_env);
 
   dane::discovery_config config = dns.discovery_config();
   config.pkix_cd = false;
@@ -505,7 +514,7 @@ figures run(identity::key_type type, int messages, int samples, const run_option
     std::vector<double> send_wall, send_cpu, pub_wall, pub_cpu;
     for (int i = 0; i < how.one_off_sends; ++i) {
       const auto sent =
-          time_process({(test::binary_dir() / "danemq-sender").string(), "send", bob.name, text}, sender_env);
+          time_process({program("danemq-sender", "E2E_BENCH_SENDER"), "send", bob.name, text}, sender_env);
       const auto published =
           time_process({"/usr/bin/mosquitto_pub", "-h", broker.host(), "-p", std::to_string(broker.port()), "-q", "1",
                         "-t", "bench/one-off", "-m", same_size},
