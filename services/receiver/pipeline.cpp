@@ -16,13 +16,15 @@ constexpr std::chrono::seconds database_retry{1};
 }  // namespace
 
 pipeline::pipeline(boost::asio::io_context& io, store::message_store& store, message_decider& processor,
-                   const pipeline_options& options, outcome_handler on_outcome, pause_handler pause)
+                   const pipeline_options& options, outcome_handler on_outcome, pause_handler pause,
+                   group_handler after_group)
     : io_(io),
       store_(store),
       processor_(processor),
       options_(options),
       on_outcome_(std::move(on_outcome)),
       pause_(std::move(pause)),
+      after_group_(std::move(after_group)),
       workers_(std::max(1U, options_.workers)),
       retry_timer_(io),
       hold_timer_(io),
@@ -154,7 +156,7 @@ void pipeline::work(const store::pending_message& message, bool ordered) {
       release(message.raw_id, ordered, std::nullopt);
     }
     commit_ready_.notify_one();
-    done(message.raw_id, was_untried, fate::unchanged);
+    done({finished_message{message.raw_id, was_untried, fate::unchanged}});
   };
   if (stopping_) return give_up();
   auto decided = processor_.decide(message, &stopping_);
@@ -220,28 +222,36 @@ void pipeline::commit_loop() {
     decisions.reserve(group.size());
     for (auto& queued : group) decisions.push_back(std::move(queued.decided));
     const auto outcomes = processor_.record(std::move(decisions));
+    std::vector<finished_message> finished;
+    finished.reserve(outcomes.size());
     for (std::size_t i = 0; i < outcomes.size(); ++i) {
       if (on_outcome_) on_outcome_(outcomes[i]);
-      done(outcomes[i].raw_id, group[i].was_untried, outcomes[i].what);
+      finished.push_back(finished_message{outcomes[i].raw_id, group[i].was_untried, outcomes[i].what});
     }
+    if (after_group_ && !outcomes.empty()) after_group_();
+    done(std::move(finished));
   }
 }
 
-void pipeline::done(std::int64_t raw_id, bool was_untried, fate what) {
+void pipeline::done(std::vector<finished_message> messages) {
+  if (messages.empty()) return;
   {
     std::lock_guard lock(mutex_);
-    switch (what) {
-      case fate::accepted: ++stats_.accepted; break;
-      case fate::quarantined: ++stats_.quarantined; break;
-      case fate::deferred: ++stats_.deferred; break;
-      case fate::unchanged: ++stats_.unchanged; break;
-      case fate::receipt: ++stats_.receipts; break;
+    for (const auto& one : messages) {
+      switch (one.what) {
+        case fate::accepted: ++stats_.accepted; break;
+        case fate::quarantined: ++stats_.quarantined; break;
+        case fate::deferred: ++stats_.deferred; break;
+        case fate::unchanged: ++stats_.unchanged; break;
+        case fate::receipt: ++stats_.receipts; break;
+      }
     }
   }
-  boost::asio::post(io_, [this, raw_id, was_untried, what] { finished(raw_id, was_untried, what); });
+  const auto count = messages.size();
+  boost::asio::post(io_, [this, messages = std::move(messages)] { finished(messages); });
   {
     std::lock_guard lock(mutex_);
-    --busy_;
+    busy_ -= count;
   }
   idle_.notify_all();
 }
@@ -255,20 +265,28 @@ void pipeline::stop_committer() {
   if (committer_.joinable()) committer_.join();
 }
 
-void pipeline::finished(std::int64_t raw_id, bool was_untried, fate what) {
-  in_flight_.erase(raw_id);
-  if (was_untried && what != fate::unchanged) {
-    backlog_ -= std::min<std::size_t>(backlog_.load(), 1);
-    update_pause();
+void pipeline::finished(const std::vector<finished_message>& messages) {
+  bool refused = false;
+  bool deferred = false;
+  for (const auto& one : messages) {
+    in_flight_.erase(one.raw_id);
+    if (one.was_untried && one.what != fate::unchanged) {
+      backlog_ -= std::min<std::size_t>(backlog_.load(), 1);
+      update_pause();
+    }
+    refused = refused || one.what == fate::unchanged;
+    deferred = deferred || one.what == fate::deferred;
   }
   if (stopping_) return;
-  if (what == fate::unchanged) {
-    // The database refused the outcome (disk full?): do not spin on it.
+  if (refused) {
+    // The database refused an outcome (disk full?): do not spin on it.
     hold();
     return;
   }
-  if (what == fate::deferred) schedule_retry();
-  fill();
+  if (deferred) schedule_retry();
+  // Loaded again once half the room is free, not at every finished message:
+  // one query loads many, while the other half keeps the workers busy.
+  if (in_flight_.size() <= options_.in_flight / 2) fill();
 }
 
 void pipeline::rescan() {

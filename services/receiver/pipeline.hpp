@@ -57,12 +57,15 @@ class pipeline {
  public:
   using outcome_handler = std::function<void(const processing_outcome&)>;
   using pause_handler = std::function<void(bool paused)>;
+  using group_handler = std::function<void()>;
 
   /// `on_outcome` runs on the committer thread after the outcome is recorded,
-  /// in arrival order; `pause` is told when reading from the broker must
-  /// pause or may resume.
+  /// in arrival order; `after_group`, when given, after the outcomes of one
+  /// transaction (e.g. to flush what they printed, once for the group);
+  /// `pause` is told when reading from the broker must pause or may resume.
   pipeline(boost::asio::io_context& io, store::message_store& store, message_decider& processor,
-           const pipeline_options& options, outcome_handler on_outcome, pause_handler pause);
+           const pipeline_options& options, outcome_handler on_outcome, pause_handler pause,
+           group_handler after_group = {});
   ~pipeline();
   pipeline(const pipeline&) = delete;
   pipeline& operator=(const pipeline&) = delete;
@@ -105,9 +108,18 @@ class pipeline {
   /// With commit_mutex_: queues the held decisions that waited order_wait.
   void release_overdue();
   void commit_loop();
-  void done(std::int64_t raw_id, bool was_untried, fate what);
+  // A message whose outcome is known (recorded, or given up for now).
+  struct finished_message {
+    std::int64_t raw_id{0};
+    bool was_untried{false};
+    fate what{fate::unchanged};
+  };
+  /// From a worker or the committer: counts the messages and hands them to
+  /// the io thread in one post (a transaction's worth at a time).
+  void done(std::vector<finished_message> messages);
   void stop_committer();
-  void finished(std::int64_t raw_id, bool was_untried, fate what);
+  /// On the io thread: takes them out of flight and loads more.
+  void finished(const std::vector<finished_message>& messages);
   void update_pause();
 
   boost::asio::io_context& io_;
@@ -116,6 +128,7 @@ class pipeline {
   pipeline_options options_;
   outcome_handler on_outcome_;
   pause_handler pause_;
+  group_handler after_group_;
   boost::asio::thread_pool workers_;
   boost::asio::steady_timer retry_timer_;  // the next parked message is due
   boost::asio::steady_timer hold_timer_;   // the database failed: try again later

@@ -305,6 +305,10 @@ void receiver_daemon::start_receiving() {
       [this](const processing_outcome& outcome) { on_outcome(outcome); },
       [this](bool paused) {
         if (auto* client = client_view_.load(std::memory_order_acquire)) client->set_paused(paused);
+      },
+      [this] {
+        std::lock_guard lock(out_mutex_);
+        out_ << std::flush;
       });
   pipeline_view_.store(pipeline_.get(), std::memory_order_release);
   if (!dependencies_.clock_synchronised) dependencies_.clock_synchronised = system_clock_synchronised;
@@ -414,7 +418,8 @@ void receiver_daemon::on_outcome(const processing_outcome& outcome) {
       const auto& entry = *outcome.accepted;
       {
         std::lock_guard lock(out_mutex_);
-        out_ << (settings_.json_output ? inbox_json(entry) : says_line(entry)) << '\n' << std::flush;
+        // Flushed once for the transaction's outcomes (after_group below).
+        out_ << (settings_.json_output ? inbox_json(entry) : says_line(entry)) << '\n';
       }
       spdlog::debug("message #{} from {} accepted{}", outcome.raw_id, entry.sender, entry.legacy ? " (legacy)" : "");
       std::lock_guard lock(state_mutex_);

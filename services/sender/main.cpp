@@ -1,4 +1,6 @@
 // danemq-sender: parse configuration, build the app, run it.
+#include <openssl/crypto.h>
+
 #include <iostream>
 
 #include "danemq/crypto/openssl.hpp"
@@ -6,6 +8,10 @@
 #include "sender_app.hpp"
 
 int main(int argc, char** argv) {
+  // No OpenSSL clean-up at exit: freeing its tables one by one is a good part
+  // of a one-off send's CPU time, and the process's memory goes anyway (the
+  // keys were freed, and cleansed, when their owners went).
+  (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
   // Private keys are parsed into OpenSSL's secure heap (locked, guarded, not
   // in core dumps) from the start.
   (void)danemq::crypto::enable_secure_heap();

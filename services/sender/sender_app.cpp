@@ -189,6 +189,26 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
                      std::string(settings.receipts ? "MESSAGE_FORMAT=compat (the original's format) has none"
                                                    : "RECEIPTS=0 asks for none"));
   }
+  // The broker connection is made on the client's thread while the key is
+  // read, the recipient looked up, the message sealed and logged: the
+  // publish still waits for all of that, the connection does not.
+  (void)std::signal(SIGPIPE, SIG_IGN);
+  auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
+  config::use_dane_admission(options, service);
+  options.clean_session = true;
+  // Each broker of a list gets its share of the timeout, so that a silent
+  // first node leaves time for the others.
+  options.connect_timeout =
+      std::max(std::chrono::milliseconds(1000), settings.timeout / static_cast<int>(1 + options.more_brokers.size()));
+  // Nothing listening, or a refused login, will not change within the
+  // timeout: only a broker that does not answer is worth waiting for (every
+  // broker of a list must have refused). Except with MQTT_AUTH=dane: a broker
+  // that has not looked our name up yet refuses the first login and admits
+  // the next one, once its lookup is done.
+  options.give_up_when_refused = !service.mqtt.dane_admission;
+  mqtt::client client(options, [](std::vector<mqtt::message>&) { return ok(); });
+  const auto started = client.start();  // a failure is reported where the broker is needed
+  const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
   auto me = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
   if (!me) return error(exit_usage, "local identity in " + service.crypto_path.string() + ": " + me.error().message());
   std::shared_ptr<dane::identity_source> peers = dependencies_.peers;
@@ -252,23 +272,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
     return error(exit_broker, why);
   };
 
-  (void)std::signal(SIGPIPE, SIG_IGN);
-  auto options = config::mqtt_client_options(service.mqtt, one_shot_client_id(settings));
-  config::use_dane_admission(options, service);
-  options.clean_session = true;
-  // Each broker of a list gets its share of the timeout, so that a silent
-  // first node leaves time for the others.
-  options.connect_timeout =
-      std::max(std::chrono::milliseconds(1000), settings.timeout / static_cast<int>(1 + options.more_brokers.size()));
-  // Nothing listening, or a refused login, will not change within the
-  // timeout: only a broker that does not answer is worth waiting for (every
-  // broker of a list must have refused). Except with MQTT_AUTH=dane: a broker
-  // that has not looked our name up yet refuses the first login and admits
-  // the next one, once its lookup is done.
-  options.give_up_when_refused = !service.mqtt.dane_admission;
-  mqtt::client client(options, [](std::vector<mqtt::message>&) { return ok(); });
-  if (auto started = client.start(); !started) return error(exit_usage, "MQTT: " + started.error().message());
-  const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
+  if (!started) return error(exit_usage, "MQTT: " + started.error().message());
   if (!client.wait_connected(settings.timeout)) {
     const auto why = std::string(client.broker_count() > 1 ? "every broker (" : "broker ") +
                      config::broker_list_text(service.mqtt) + (client.broker_count() > 1 ? ")" : "") +

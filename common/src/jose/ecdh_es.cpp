@@ -29,6 +29,39 @@ void append_length_prefixed(crypto::bytes& out, std::span<const std::uint8_t> da
   out.insert(out.end(), data.begin(), data.end());
 }
 
+/// A P-256 public key from its uncompressed point, built from scratch: the
+/// group is made anew from the curve's name each time.
+crypto::unique_evp_pkey p256_key_from_point(crypto::bytes& point) {
+  std::array<OSSL_PARAM, 3> params{
+      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("P-256"), 0),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
+      OSSL_PARAM_construct_end()};
+  const crypto::unique_evp_pkey_ctx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.data()) != 1) {
+    return nullptr;
+  }
+  return crypto::unique_evp_pkey(raw);
+}
+
+/// A P-256 public key (the curve's generator) made once: a key read from a
+/// message is a copy of it with the message's point, which halves the cost
+/// of reading it (the group is copied, not built from the curve's name);
+/// null if it could not be made.
+const EVP_PKEY* p256_template() {
+  static const crypto::unique_evp_pkey key = [] {
+    // The generator's uncompressed point (SEC 2, secp256r1).
+    crypto::bytes generator{0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5,
+                            0x63, 0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4,
+                            0xa1, 0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a,
+                            0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33,
+                            0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
+    return p256_key_from_point(generator);
+  }();
+  return key.get();
+}
+
 }  // namespace
 
 result<crypto::bytes> ecdh_es_content_key(const crypto::private_key& private_key, const EVP_PKEY& ephemeral_key,
@@ -85,18 +118,19 @@ result<crypto::unique_evp_pkey> p256_public_key_from_jwk(std::string_view jwk_js
   crypto::bytes point{0x04};
   point.insert(point.end(), x->begin(), x->end());
   point.insert(point.end(), y->begin(), y->end());
-  std::array<OSSL_PARAM, 3> params{
-      OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>("P-256"), 0),
-      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point.data(), point.size()),
-      OSSL_PARAM_construct_end()};
-  const crypto::unique_evp_pkey_ctx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-  EVP_PKEY* raw = nullptr;
-  if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
-      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.data()) != 1) {
+  crypto::unique_evp_pkey key;
+  if (const auto* model = p256_template()) {
+    // OpenSSL only reads the key it copies.
+    key.reset(EVP_PKEY_dup(const_cast<EVP_PKEY*>(model)));
+    // Refuses a point that is not on the curve, like fromdata.
+    if (key && EVP_PKEY_set1_encoded_public_key(key.get(), point.data(), point.size()) != 1) key.reset();
+  } else {
+    key = p256_key_from_point(point);
+  }
+  if (!key) {
     ERR_clear_error();
     return fail(errc::bad_format, "epk is not a point of P-256");
   }
-  crypto::unique_evp_pkey key(raw);
   // On the curve and not the point at infinity: against invalid-curve attacks
   // on our static key. P-256's cofactor is 1, so every such point has the
   // group's prime order and the full check (a scalar multiplication) adds nothing.

@@ -184,6 +184,12 @@ result<message_store> message_store::open(const std::filesystem::path& path, con
   }
   auto version = migrate(*db, migrations);
   if (!version) return version.error();
+  if (!options.read_only) {
+    // Half SQLite's default page cache: what the daemon touches per message
+    // is the end of a few tables and indexes, and a page it misses is in the
+    // kernel's cache. Measured by bench/e2e: 1 MiB less peak RSS, no slower.
+    if (auto cache = db->exec("PRAGMA cache_size=-1024"); !cache) return cache.error();
+  }
   if (options.read_only) {
     // A listing before the daemon ever ran: an empty database is not an error,
     // but a file with other tables is not ours.

@@ -293,6 +293,10 @@ result<database> database::open(const std::filesystem::path& path, const open_op
     if (auto wal = db.exec("PRAGMA journal_mode=WAL"); !wal) return wal.error();
     if (auto fk = db.exec("PRAGMA foreign_keys=ON"); !fk) return fk.error();
     if (auto sync = db.exec("PRAGMA synchronous=FULL"); !sync) return sync.error();
+    if (options.keep_log_at_close) {
+      const int rc = sqlite3_db_config(db.db_.get(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      if (rc != SQLITE_OK) return sqlite_failure(rc, "keeping the log at close", db.db_.get());
+    }
   }
   return db;
 }

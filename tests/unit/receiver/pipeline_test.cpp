@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -291,6 +292,50 @@ TEST_F(Pipeline, LoadsNoMoreThanItsInFlightBoundAndPausesReadingWhileTheBacklogI
   std::sort(committed.begin(), committed.end());
   EXPECT_EQ(committed, ids);  // each once
   EXPECT_EQ(pending(), 0U);
+}
+
+TEST_F(Pipeline, RunsTheGroupHandlerOnceAfterTheOutcomesOfEachTransaction) {
+  decider->open();
+  const auto ids = store_messages(50);
+  std::mutex mutex;
+  std::size_t outcomes = 0;
+  std::vector<std::size_t> outcomes_at_group;  // outcomes seen when each group handler ran
+  on_io([&] {
+    line = std::make_unique<pipeline>(
+        io, *db, *decider, pipeline_options{.workers = 4, .in_flight = 16, .backlog_limit = 1000},
+        [&](const processing_outcome&) {
+          std::lock_guard lock(mutex);
+          ++outcomes;
+        },
+        [](bool) {},
+        [&] {
+          std::lock_guard lock(mutex);
+          outcomes_at_group.push_back(outcomes);
+        });
+    ASSERT_TRUE(line->start());
+  });
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return !outcomes_at_group.empty() && outcomes_at_group.back() == ids.size();
+  }));
+  on_io([this] { (void)line->stop(60s); });
+  on_io([this] { line.reset(); });
+  std::lock_guard lock(mutex);
+  // One call a transaction, each after at least one new outcome: the last
+  // printed line is flushed with its group, and no group is flushed twice.
+  EXPECT_LE(outcomes_at_group.size(), ids.size());
+  EXPECT_GT(outcomes_at_group.front(), 0U);
+  EXPECT_EQ(std::adjacent_find(outcomes_at_group.begin(), outcomes_at_group.end(), std::greater_equal<>()),
+            outcomes_at_group.end());
+}
+
+TEST_F(Pipeline, LoadsAgainAtHalfTheRoomAlsoWithRoomForOne) {
+  decider->open();
+  const auto ids = store_messages(5);
+  start(pipeline_options{.workers = 2, .in_flight = 1, .backlog_limit = 1000});
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() == ids.size(); }));
+  EXPECT_EQ(decider->committed(), ids);
+  EXPECT_EQ(decider->max_loaded(), 1);
 }
 
 TEST_F(Pipeline, StopWithWorkInFlightLosesNothingAndCommitsNothingTwice) {

@@ -45,6 +45,12 @@ enum class durability { full, normal };
 struct open_options {
   bool read_only{false};  ///< open for reading only (listing commands, health)
   std::chrono::milliseconds busy_timeout{std::chrono::seconds(5)};  ///< wait this long for another writer
+  /// Leave the write-ahead log in place at close instead of checkpointing it
+  /// into the database and deleting it: a short-lived process (a one-off
+  /// send) then pays no checkpoint and, at its next start, no new log (each
+  /// costs fsyncs). Nothing committed is less durable: the log is fsynced as
+  /// before and checkpointed by a later commit.
+  bool keep_log_at_close{false};
 };
 
 /// The failure for SQLite result code `code` (primary or extended), with `what`
