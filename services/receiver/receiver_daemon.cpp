@@ -291,6 +291,7 @@ void receiver_daemon::start_receiving() {
   processing.open.max_age = settings_.max_age;
   processing.open.max_clock_skew = settings_.max_clock_skew;
   processing.retry_limit = settings_.lookup_retry_limit;
+  processing.crash_limit = static_cast<int>(settings_.crash_limit);
   processing.unknown_sender_retry_limit = settings_.lookup_retry_limit_unknown;
   processing.answer_receipts = settings_.receipts;
   // The device's sender database, shared with its `danemq-sender run`.

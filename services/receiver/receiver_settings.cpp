@@ -79,6 +79,11 @@ config::option_table<receiver_settings> receiver_options() {
            .flag = "--backlog",
            .value = config::count_in<S>(&S::backlog_limit, 1, 10'000'000),
            .help = "unprocessed stored messages at which reading from the broker pauses, to resume at half"},
+          {.env = "PROCESSING_CRASH_LIMIT",
+           .flag = "--processing-crash-limit",
+           .value = config::count_in<S>(&S::crash_limit, 1, 1000),
+           .help = "times a message's processing may begin without an outcome (the receiver died each time) before "
+                   "it is quarantined (jose:20 processing failed repeatedly)"},
           {.env = "REPLAY_MEMORY_SIZE",
            .flag = "--replay-memory-size",
            .value = config::count_in<S>(&S::replay_capacity, 1000, 100'000'000),

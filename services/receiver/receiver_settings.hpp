@@ -41,6 +41,9 @@ struct receiver_settings {
   unsigned workers{8};              ///< RECEIVER_WORKERS: messages processed at once (decryption, DNS, verification)
   std::size_t queue_size{128};      ///< RECEIVER_QUEUE_SIZE: messages held in memory for processing
   std::size_t backlog_limit{2048};  ///< RECEIVER_BACKLOG: stored-but-unprocessed messages before reading pauses
+  /// PROCESSING_CRASH_LIMIT: begun processings without an outcome (the
+  /// receiver died each time) after which a message is quarantined (jose:20).
+  unsigned crash_limit{3};
   std::size_t replay_capacity{1'000'000};  ///< REPLAY_MEMORY_SIZE: bound of the replay memory
   std::size_t replay_per_sender{700'000};  ///< REPLAY_MEMORY_PER_SENDER: one sender's share of it
   /// QUARANTINE_MAX_AGE / QUARANTINE_MAX_BYTES: the quarantine's retention.
