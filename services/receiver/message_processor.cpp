@@ -242,8 +242,7 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
         spdlog::warn("{} receipt(s) not queued: {}", receipts.size(), queued.error().message());
       }
     }
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
-      auto& outcome = outcomes[i];
+    for (const auto& outcome : outcomes) {
       if (outcome.what == fate::receipt && outcome.receipt && options_.receipts) {
         if (auto marked = options_.receipts->delivered(outcome.receipt->first, outcome.receipt->second, clock::now());
             !marked) {
