@@ -7,6 +7,9 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <cstddef>
+#include <map>
 #include <set>
 
 #include "support/e2e_support.hpp"
@@ -84,12 +87,26 @@ TEST_F(RabbitMqCluster, AThousandMessagesArriveOnceEachWhileTheReceiversNodeIsKi
   for (const auto& text : expected) EXPECT_EQ(got.count(text), 1u) << text;
   EXPECT_TRUE(w.quarantine("bob").empty()) << w.quarantine("bob").front().reason.line();
   EXPECT_EQ(w.pending("bob"), 0u);
-  // Each sender's own messages keep their order across the failover.
-  std::vector<std::string> alice_seen;
+  // Each sender's own messages keep their order, except those the dead node
+  // had delivered without an acknowledgement: another node delivers them
+  // again after later ones (README, "Other brokers"). At most one receive
+  // window of them is out of place: the rest is one increasing run.
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < from_alice.size(); ++i) position[from_alice[i]] = i;
+  std::vector<std::size_t> tails;  // longest increasing subsequence of alice's positions
   for (const auto& entry : inbox) {
-    if (entry.sender == "alice.danemq.test") alice_seen.push_back(entry.message);
+    if (entry.sender != "alice.danemq.test") continue;
+    const auto at = position.at(entry.message);
+    const auto slot = std::lower_bound(tails.begin(), tails.end(), at);
+    if (slot == tails.end()) {
+      tails.push_back(at);
+    } else {
+      *slot = at;
+    }
   }
-  EXPECT_EQ(alice_seen, from_alice);
+  constexpr std::size_t receive_window = 128;  // more than a node has delivered unacknowledged
+  EXPECT_GE(tails.size() + receive_window, from_alice.size())
+      << from_alice.size() - tails.size() << " of alice's messages out of their order";
 }
 
 TEST_F(RabbitMqCluster, AOneOffSendGoesToTheNextNodeAndFailsOnlyWhenEveryNodeIsDown) {
