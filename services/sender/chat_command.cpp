@@ -75,17 +75,11 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
 
   auto me = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
   if (!me) return error(exit_usage, "local identity in " + service.crypto_path.string() + ": " + me.error().message());
-  std::shared_ptr<dane::identity_source> peers = dependencies_.peers;
-  if (!peers) {
-    // One discovery for the whole conversation: its cache spares a lookup per line.
-    auto discovery = config::make_discovery(service);
-    if (!discovery) return error(exit_usage, discovery.error().detail);
-    peers = *discovery;
-  }
-  jose::seal_options sealing;
-  sealing.format = settings.format;
-  sealing.max_message_size = service.max_message_size;
-  sealing.request_receipt = settings.receipts && settings.format == jose::message_format::v2;
+  // One source for the whole conversation: its cache spares a lookup per line.
+  auto source = peer_source(service);
+  if (!source) return error(exit_usage, source.error().detail);
+  const auto& peers = *source;
+  const auto sealing = sealing_for(settings);
   const auto limit = longest_text(*me, *peers, *peer, sealing);
 
   const bool terminal = ::isatty(STDIN_FILENO) == 1;

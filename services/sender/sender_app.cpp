@@ -70,6 +70,19 @@ int sender_app::error(exit_code code, const std::string& message) {
   return code;
 }
 
+result<std::shared_ptr<dane::identity_source>> sender_app::peer_source(const config::service_settings& service) const {
+  if (dependencies_.peers) return dependencies_.peers;
+  return config::make_discovery(service);
+}
+
+jose::seal_options sender_app::sealing_for(const sender_settings& settings) {
+  jose::seal_options sealing;
+  sealing.format = settings.format;
+  sealing.max_message_size = settings.service.max_message_size;
+  sealing.request_receipt = settings.receipts && settings.format == jose::message_format::v2;
+  return sealing;
+}
+
 int sender_app::wait_for_setting(const std::string& missing) {
   (void)runtime::wait_for_missing_setting(err_, "danemq-sender", missing);
   return exit_usage;
@@ -182,7 +195,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   const auto& service = settings.service;
   auto recipient = identity::canonical_dns_name(recipient_text);
   if (!recipient) return error(exit_usage, "recipient '" + recipient_text + "': " + recipient.error().message());
-  const bool ask_receipt = settings.receipts && settings.format == jose::message_format::v2;
+  const bool ask_receipt = sealing_for(settings).request_receipt;
   if (settings.wait && !ask_receipt) {
     return error(exit_usage,
                  "--wait needs a receipt, and " +
@@ -211,16 +224,10 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
   auto me = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
   if (!me) return error(exit_usage, "local identity in " + service.crypto_path.string() + ": " + me.error().message());
-  std::shared_ptr<dane::identity_source> peers = dependencies_.peers;
-  if (!peers) {
-    auto discovery = config::make_discovery(service);
-    if (!discovery) return error(exit_usage, discovery.error().detail);
-    peers = *discovery;
-  }
-  jose::seal_options sealing;
-  sealing.format = settings.format;
-  sealing.max_message_size = service.max_message_size;
-  sealing.request_receipt = ask_receipt;
+  auto source = peer_source(service);
+  if (!source) return error(exit_usage, source.error().detail);
+  const auto& peers = *source;
+  const auto sealing = sealing_for(settings);
   store::sent_entry logged;
   logged.recipient = *recipient;
   logged.text = text;

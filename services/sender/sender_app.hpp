@@ -74,6 +74,13 @@ class sender_app {
   int list_sent(const sender_settings& settings, const std::optional<std::string>& to,
                 const std::optional<std::string>& since, std::size_t limit, bool json);
   int error(exit_code code, const std::string& message);
+  /// The recipients' identities: the injected source, or DANE discovery as
+  /// configured (failure: the setting at fault).
+  [[nodiscard]] result<std::shared_ptr<dane::identity_source>> peer_source(
+      const config::service_settings& service) const;
+  /// How `send` and `chat` seal: the format, the size limit, and a receipt
+  /// asked for when RECEIPTS is on and the format has one (v2).
+  [[nodiscard]] static jose::seal_options sealing_for(const sender_settings& settings);
   /// A required setting of `run` is missing: waits for SIGTERM, saying so once a minute; exit_usage.
   int wait_for_setting(const std::string& missing);
 
