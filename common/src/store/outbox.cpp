@@ -142,12 +142,13 @@ result<void> outbox::remove(std::int64_t id) {
 std::string sent_entry::state() const {
   if (delivered_at) return "delivered";
   if (published_at) return "published";
-  return "queued";
+  if (outbox_id) return "queued";
+  return "unconfirmed";
 }
 
-result<std::int64_t> outbox::record_sent(sent_entry entry, const outbox_entry* queued) {
+result<std::int64_t> outbox::record_sent(sent_entry entry, const outbox_entry* queued, durability level) {
   std::lock_guard lock(mutex_);
-  auto tx = transaction::begin(db_, durability::full);
+  auto tx = transaction::begin(db_, queued != nullptr ? durability::full : level);
   if (!tx) return tx.error();
   std::optional<std::int64_t> outbox_id;
   if (queued != nullptr) {
@@ -173,6 +174,7 @@ result<std::int64_t> outbox::record_sent(sent_entry entry, const outbox_entry* q
 
 result<void> outbox::mark_published(std::int64_t sent_id, std::chrono::system_clock::time_point at) {
   std::lock_guard lock(mutex_);
+  if (auto set = db_.set_durability(durability::full); !set) return set.error();
   auto stmt = db_.prepare("UPDATE sent_log SET published_at = ?2 WHERE id = ?1");
   if (!stmt) return stmt.error();
   stmt->bind(1, sent_id).bind(2, to_millis(at));

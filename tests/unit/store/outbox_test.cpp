@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "danemq/store/migrations.hpp"
 #include "support/process.hpp"
 #include "support/release_databases.hpp"
@@ -102,6 +105,56 @@ TEST(Outbox, NeverReusesAnIdSoOrderSurvivesRemovals) {
   ASSERT_TRUE(box->remove(*a));
   auto b = box->enqueue(entry("bob.example", "b"));
   EXPECT_GT(*b, *a);
+}
+
+TEST(SentLog, EachStateFromLoggedToDeliveredAndAnInterruptedSendIsUnconfirmed) {
+  test::temp_dir dir;
+  const auto logged = [](const std::string& text) {
+    sent_entry sent;
+    sent.recipient = "bob.example";
+    sent.text = text;
+    sent.jti = "jti-" + text;
+    sent.note_digest = "digest-" + text;
+    sent.receipt_requested = true;
+    sent.queued_at = std::chrono::system_clock::now();
+    return sent;
+  };
+  {
+    auto box = outbox::open(dir.path() / "sender.db");
+    ASSERT_TRUE(box) << box.error().message();
+    // A one-off send: logged without an fsync, then published.
+    auto published = box->record_sent(logged("published"), nullptr, durability::normal);
+    ASSERT_TRUE(published) << published.error().message();
+    ASSERT_TRUE(box->mark_published(*published, std::chrono::system_clock::now()));
+    // One whose process was killed before the broker acknowledged it.
+    auto interrupted = box->record_sent(logged("interrupted"), nullptr, durability::normal);
+    ASSERT_TRUE(interrupted);
+    // One that waits in the outbox, and one that came back receipted.
+    auto waiting = entry("bob.example", "queued");
+    auto queued = box->record_sent(logged("queued"), &waiting);
+    ASSERT_TRUE(queued);
+    auto delivered = box->record_sent(logged("delivered"), nullptr, durability::normal);
+    ASSERT_TRUE(delivered);
+    ASSERT_TRUE(box->mark_published(*delivered, std::chrono::system_clock::now()));
+    auto marked =
+        box->mark_delivered("bob.example", "jti-delivered", "digest-delivered", std::chrono::system_clock::now());
+    ASSERT_TRUE(marked);
+    EXPECT_TRUE(*marked);
+  }
+  // What a reopening process (the next `sent`) sees.
+  auto again = outbox::open(dir.path() / "sender.db");
+  ASSERT_TRUE(again);
+  auto rows = again->list_sent();
+  ASSERT_TRUE(rows) << rows.error().message();
+  std::map<std::string, std::string> states;
+  for (const auto& row : *rows) states[row.text] = row.state();
+  EXPECT_EQ(states, (std::map<std::string, std::string>{{"published", "published"},
+                                                        {"interrupted", "unconfirmed"},
+                                                        {"queued", "queued"},
+                                                        {"delivered", "delivered"}}));
+  auto size = again->size();
+  ASSERT_TRUE(size);
+  EXPECT_EQ(*size, 1u) << "only the queued one is in the outbox";
 }
 
 TEST(Outbox, RefusesADatabaseOfANewerProgram) {

@@ -49,7 +49,9 @@ struct sent_entry {
   std::optional<std::chrono::system_clock::time_point> delivered_at{};  ///< a verified receipt arrived
   std::optional<std::int64_t> outbox_id{};                              ///< while it waits in the outbox
 
-  /// queued, published or delivered.
+  /// queued (waiting in the outbox), published, delivered, or unconfirmed:
+  /// a one-off send logged and not (yet) acknowledged by the broker, in
+  /// progress or interrupted (it may or may not have reached the broker).
   [[nodiscard]] std::string state() const;
 };
 
@@ -91,11 +93,15 @@ class outbox {
   // ---- the sent log ----
   /// Records a message as sent (published_at set) or queued (outbox_id set);
   /// returns its id. With `queued` the outbox entry is written in the same
-  /// transaction, and `entry.outbox_id` is ignored.
-  [[nodiscard]] result<std::int64_t> record_sent(sent_entry entry, const outbox_entry* queued = nullptr);
+  /// transaction, and `entry.outbox_id` is ignored. `level` normal (no
+  /// fsync) is for a row a later full commit makes durable before anyone is
+  /// told (a one-off send's row before its publish); a queued entry is
+  /// always committed in full.
+  [[nodiscard]] result<std::int64_t> record_sent(sent_entry entry, const outbox_entry* queued = nullptr,
+                                                 durability level = durability::full);
   /// A one-off send is logged before it is published (its receipt may come
   /// back before the PUBACK does); then published, queued, or forgotten
-  /// when it failed for good.
+  /// when it failed for good. Committed in full: it makes the row durable too.
   [[nodiscard]] result<void> mark_published(std::int64_t sent_id, std::chrono::system_clock::time_point at);
   /// Puts the logged message into the outbox (one transaction); returns the outbox id.
   [[nodiscard]] result<std::int64_t> queue_sent(std::int64_t sent_id, const outbox_entry& entry);
