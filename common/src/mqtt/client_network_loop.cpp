@@ -99,8 +99,40 @@ void client::begin_connect() {
     connection_lost("cannot connect to " + current_broker_text() + ": " + why);
     return;
   }
+  // Over TLS the ClientHello is written inside the connect: a refusal that
+  // came back at once is seen by that write, and libmosquitto reports only
+  // that the handshake wants to write again.
+  const int written = errno;
+  if (options_.tls && (written == ECONNREFUSED || written == EHOSTUNREACH || written == ENETUNREACH)) {
+    attempt_refused_ = written == ECONNREFUSED;
+    connection_lost("cannot connect to " + current_broker_text() + ": " + std::strerror(written));
+    return;
+  }
   connect_deadline_ = std::chrono::steady_clock::now() + options_.connect_timeout;
   set_phase(phase::connecting);
+}
+
+bool client::connection_may_be_good(int fd) {
+  // The TCP connect failed (nothing listens, no route) or the broker hung up
+  // before the CONNACK: over TLS the handshake would hide it, reporting only
+  // that it wants to write again, for ever.
+  int error = 0;
+  socklen_t size = sizeof error;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0) {
+    attempt_refused_ = error == ECONNREFUSED;
+    connection_lost(std::string("connection failed: ") + std::strerror(error));
+    return false;
+  }
+  sockaddr_storage peer{};
+  socklen_t peer_size = sizeof peer;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0 && errno == ENOTCONN) {
+    attempt_refused_ = true;
+    // Its error went to the handshake's first write, which libmosquitto keeps to itself.
+    connection_lost("connection failed: " + current_broker_text() +
+                    " refused or dropped the connection before it was established");
+    return false;
+  }
+  return true;  // hung up with data still to read: the CONNACK's refusal, read next
 }
 
 void client::service_connection() {
@@ -144,6 +176,7 @@ void client::service_connection() {
     (void)!::read(wake_fd_, &count, sizeof count);
   }
   if (stop_requested_) return;
+  if (phase_ == phase::connecting && (fds[0].revents & (POLLERR | POLLHUP)) != 0 && !connection_may_be_good(fd)) return;
   const bool readable = (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0;
   const bool writable = (fds[0].revents & POLLOUT) != 0;
   // During the TLS handshake only loop_read drives SSL_connect, whichever way
@@ -194,9 +227,11 @@ bool client::read_pass() {
       connection_lost(refusal_, true);
       return false;
     }
+    // Read on while more is there, once the CONNACK came: before, one pass
+    // per poll (a TLS handshake on a dead socket reads "nothing yet" for ever).
     const int fd = mosquitto_socket(h);
-    if (fd < 0 || batch_.size() >= options_.max_batch || batch_bytes_ >= options_.max_batch_bytes ||
-        !readable_now(fd)) {
+    if (fd < 0 || phase_ == phase::connecting || stop_requested_ || batch_.size() >= options_.max_batch ||
+        batch_bytes_ >= options_.max_batch_bytes || !readable_now(fd)) {
       return true;
     }
   }

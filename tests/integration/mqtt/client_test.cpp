@@ -370,6 +370,72 @@ TEST_F(MqttTls, RefusesABrokerSignedByAnotherCa) {
   EXPECT_NE(receiver.last_error().find("certificate verify failed"), std::string::npos) << receiver.last_error();
 }
 
+TEST_F(MqttTls, ReconnectsAfterTheBrokerWasDownAndItsAttemptsWereRefused) {
+  auto options = options_for(broker, "bob.example/receiver", protocol_version::v311, {{"bob.example", 1}});
+  options.tls = tls_options{broker.tls().ca_cert, broker.tls().client_cert, broker.tls().client_key};
+  options.reconnect = backoff_policy{20ms, 200ms, 2.0, 0.1};
+  collector got;
+  std::atomic<int> connects{0};
+  client receiver(options, got.handler(), [&](const connection_event& event) { connects += event.connected ? 1 : 0; });
+  ASSERT_TRUE(receiver.start());
+  ASSERT_TRUE(receiver.wait_connected(10s)) << receiver.last_error();
+  broker.stop();
+  // Down long enough for attempts to be refused (nothing listens).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (receiver.last_error().find("efused") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_NE(receiver.last_error().find("efused"), std::string::npos) << receiver.last_error();
+  std::this_thread::sleep_for(300ms);
+  broker.start();
+  const auto back = std::chrono::steady_clock::now() + 10s;
+  while (connects < 2 && std::chrono::steady_clock::now() < back) std::this_thread::sleep_for(20ms);
+  ASSERT_GE(connects.load(), 2) << receiver.last_error();
+  auto publisher_options = options;
+  publisher_options.client_id = "alice.example/sender";
+  publisher_options.subscriptions.clear();
+  client publisher(publisher_options, got.handler());
+  ASSERT_TRUE(publisher.start());
+  ASSERT_TRUE(publisher.wait_connected(10s)) << publisher.last_error();
+  ASSERT_TRUE(publisher.publish("bob.example", bytes_of("after the outage"), 1).get());
+  ASSERT_TRUE(got.wait_for(1));
+  EXPECT_EQ(got.texts().back(), "after the outage");
+}
+
+TEST_F(MqttTls, AOneOffGivesUpAtOnceAndStopsWhenNothingListens) {
+  broker.stop();
+  auto options = options_for(broker, "alice.example/send", protocol_version::v311);
+  options.tls = tls_options{broker.tls().ca_cert, broker.tls().client_cert, broker.tls().client_key};
+  options.give_up_when_refused = true;
+  const auto started = std::chrono::steady_clock::now();
+  {
+    client sender(options, [](std::vector<message>&) { return ok(); });
+    ASSERT_TRUE(sender.start());
+    EXPECT_FALSE(sender.wait_connected(10s));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+    EXPECT_TRUE(sender.gave_up()) << sender.last_error();
+    // Refused: the connect's own error, or (when the TLS handshake's first
+    // write took it) that the connection ended before it was established.
+    EXPECT_NE(sender.last_error().find("efused"), std::string::npos) << sender.last_error();
+    sender.stop();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s) << "stopped, not spinning";
+}
+
+TEST_F(MqttTls, StopsAtOnceWhileItsAttemptsAreRefused) {
+  broker.stop();
+  auto options = options_for(broker, "bob.example/receiver", protocol_version::v311, {{"bob.example", 1}});
+  options.tls = tls_options{broker.tls().ca_cert, broker.tls().client_cert, broker.tls().client_key};
+  options.reconnect = backoff_policy{20ms, 100ms, 2.0, 0.1};
+  client receiver(options, [](std::vector<message>&) { return ok(); });
+  ASSERT_TRUE(receiver.start());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_NE(receiver.last_error().find("efused"), std::string::npos) << receiver.last_error();
+  const auto stopping = std::chrono::steady_clock::now();
+  receiver.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 3s);
+}
+
 }  // namespace
 }  // namespace danemq::mqtt
 

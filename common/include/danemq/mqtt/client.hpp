@@ -252,6 +252,9 @@ class client {
   void begin_connect();
   void service_connection();
   [[nodiscard]] bool read_pass();
+  /// While connecting, the socket reported an error or a hang-up: true when
+  /// the connection may still be good (data to read), else it is given up.
+  [[nodiscard]] bool connection_may_be_good(int fd);
   [[nodiscard]] bool deliver_batch();
   [[nodiscard]] result<void> store_batch();
   void send_publishes();
