@@ -128,12 +128,12 @@ decision message_processor::decide(const store::pending_message& message, const 
     record.replay.push_back(store::replay_entry{opened->sender, *opened->jti, *opened->replay_expires_at});
   }
   record.entry = entry;
+  if (opened->receipt_requested && options_.answer_receipts && options_.receipts) {
+    record.then = make_receipt(*opened, peers);
+  }
   decision out;
   out.outcome = processing_outcome{fate::accepted, message.raw_id, message.attempts, std::move(entry), {}, {}};
   out.record = std::move(record);
-  if (opened->receipt_requested && options_.answer_receipts && options_.receipts) {
-    out.receipt_to_queue = make_receipt(*opened, peers);
-  }
   return out;
 }
 
@@ -156,12 +156,19 @@ decision message_processor::receipt_decision(const store::pending_message& messa
   record.entry.sender = opened.sender;
   // A receipt is remembered like a message: a replayed one is refused.
   record.replay.push_back(store::replay_entry{opened.sender, *opened.jti, *opened.replay_expires_at});
+  store::hand_off delivered;
+  delivered.what = store::hand_off::kind::mark_delivered;
+  delivered.peer = opened.sender;
+  delivered.jti = claim.jti;
+  delivered.note_digest = claim.of;
+  delivered.at = clock::now();
+  record.then = std::move(delivered);
   out.record = std::move(record);
   return out;
 }
 
-std::optional<store::outbox_entry> message_processor::make_receipt(const jose::opened_message& opened,
-                                                                   dane::identity_source& peers) {
+std::optional<store::hand_off> message_processor::make_receipt(const jose::opened_message& opened,
+                                                               dane::identity_source& peers) {
   jose::seal_options sealing;
   sealing.format = jose::message_format::v2;
   sealing.max_message_size = options_.open.max_message_size;
@@ -173,12 +180,13 @@ std::optional<store::outbox_entry> message_processor::make_receipt(const jose::o
     spdlog::warn("no receipt for {}'s message {}: {}", opened.sender, *opened.jti, sealed.error().message());
     return std::nullopt;
   }
-  store::outbox_entry entry;
-  entry.recipient = opened.sender;
-  entry.topic = options_.topic_of ? options_.topic_of(opened.sender) : opened.sender;
-  entry.payload.assign(sealed->wire.begin(), sealed->wire.end());
-  entry.created_at = clock::now();
-  return entry;
+  store::hand_off receipt;
+  receipt.what = store::hand_off::kind::send_receipt;
+  receipt.peer = opened.sender;
+  receipt.topic = options_.topic_of ? options_.topic_of(opened.sender) : opened.sender;
+  receipt.payload.assign(sealed->wire.begin(), sealed->wire.end());
+  receipt.at = clock::now();
+  return receipt;
 }
 
 decision message_processor::retry_or_quarantine(const store::pending_message& message, const failure& why,
@@ -216,9 +224,7 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   outcomes.reserve(decisions.size());
   std::vector<store::outcome_record> records;
   std::vector<std::size_t> recorded_index;
-  std::vector<std::optional<store::outbox_entry>> receipts_to_queue;
   for (auto& one : decisions) {
-    receipts_to_queue.push_back(std::move(one.receipt_to_queue));
     if (one.record) {
       recorded_index.push_back(outcomes.size());
       records.push_back(std::move(*one.record));
@@ -227,30 +233,6 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   }
   if (records.empty()) return outcomes;
   auto stored = store_.record(records);
-  // After the commit only: a receipt says the message is stored, and a
-  // receipt we got changes our sent log once it is remembered against replay.
-  const auto after_commit = [&] {
-    // The batch's receipts in one transaction of the sender's database (one
-    // fsync for the batch, as the inbox has).
-    std::vector<store::outbox_entry> receipts;
-    for (std::size_t i = 0; i < outcomes.size(); ++i) {
-      if (outcomes[i].what == fate::accepted && receipts_to_queue[i])
-        receipts.push_back(std::move(*receipts_to_queue[i]));
-    }
-    if (!receipts.empty() && options_.receipts) {
-      if (auto queued = options_.receipts->queue(receipts); !queued) {
-        spdlog::warn("{} receipt(s) not queued: {}", receipts.size(), queued.error().message());
-      }
-    }
-    for (const auto& outcome : outcomes) {
-      if (outcome.what == fate::receipt && outcome.receipt && options_.receipts) {
-        if (auto marked = options_.receipts->delivered(outcome.receipt->first, outcome.receipt->second, clock::now());
-            !marked) {
-          spdlog::warn("receipt #{} not recorded in the sent log: {}", outcome.raw_id, marked.error().message());
-        }
-      }
-    }
-  };
   if (!stored) {
     for (const auto index : recorded_index) {
       outcomes[index].what = fate::unchanged;
@@ -293,7 +275,9 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
     outcome.reason = result.error();
     outcome.accepted.reset();
   }
-  after_commit();
+  // After the commit only: a receipt says the message is stored, and a
+  // receipt we got changes our sent log once it is remembered against replay.
+  hand_over();
   if (replays.empty()) return outcomes;
   auto quarantined = store_.record(replays);
   for (std::size_t i = 0; i < replays.size(); ++i) {
@@ -314,6 +298,46 @@ processing_outcome message_processor::process(const store::pending_message& mess
   std::vector<decision> one;
   one.push_back(decide(message, cancelled));
   return record(std::move(one)).front();
+}
+
+void message_processor::hand_over() {
+  if (!options_.receipts) return;
+  // A bounded round: the receipts in one transaction of the sender's
+  // database (one fsync for them, as the inbox has one for the batch).
+  constexpr std::size_t round = 512;
+  auto work = store_.hand_offs(round);
+  if (!work) {
+    spdlog::warn("receipts to hand over: {}", work.error().message());
+    return;
+  }
+  if (work->empty()) return;
+  std::vector<std::int64_t> done;
+  std::vector<store::outbox_entry> receipts;
+  std::vector<std::int64_t> receipt_ids;
+  for (const auto& one : *work) {
+    if (one.what == store::hand_off::kind::send_receipt) {
+      receipts.push_back(store::outbox_entry{0, one.peer, one.topic, one.payload, one.at, 0});
+      receipt_ids.push_back(one.id);
+      continue;
+    }
+    const jose::receipt_claim claim{one.note_digest, one.jti};
+    if (auto marked = options_.receipts->delivered(one.peer, claim, one.at); !marked) {
+      spdlog::warn("receipt from {} for {} not recorded in the sent log yet: {}", one.peer, one.jti,
+                   marked.error().message());
+      continue;
+    }
+    done.push_back(one.id);
+  }
+  if (!receipts.empty()) {
+    if (auto queued = options_.receipts->queue(receipts); queued) {
+      done.insert(done.end(), receipt_ids.begin(), receipt_ids.end());
+    } else {
+      spdlog::warn("{} receipt(s) not queued yet: {}", receipts.size(), queued.error().message());
+    }
+  }
+  if (auto finished = store_.finish_hand_offs(done); !finished) {
+    spdlog::warn("receipts handed over, not yet forgotten: {}", finished.error().message());
+  }
 }
 
 }  // namespace danemq::receiver

@@ -71,9 +71,9 @@ struct processing_outcome {
 /// What decide() concluded, before it is recorded.
 struct decision {
   processing_outcome outcome;                   ///< as it will be once recorded
-  std::optional<store::outcome_record> record;  ///< absent: nothing to record (stopping)
-  /// accepted: our receipt for it, queued once the message is stored.
-  std::optional<store::outbox_entry> receipt_to_queue{};
+  std::optional<store::outcome_record> record;  ///< absent: nothing to record (stopping); its `then`:
+                                                ///< our receipt for an accepted message, or the sent
+                                                ///< message a verified receipt marks delivered
 };
 
 /// The two steps the pipeline runs for each stored message: deciding on a
@@ -133,6 +133,12 @@ class message_processor final : public message_decider {
   /// tried once more. Set before the first decide().
   void set_key_refresh(std::function<bool()> refresh) { refresh_keys_ = std::move(refresh); }
 
+  /// Does the work recorded outcomes left for the sender's database (queues
+  /// our receipts, marks sent messages delivered) and forgets it once done;
+  /// what fails stays for the next call. record() calls it after each
+  /// commit; the receiver once at start, for what a crash left.
+  void hand_over();
+
   /// decide() and record() for one message.
   [[nodiscard]] processing_outcome process(const store::pending_message& message,
                                            const std::atomic<bool>* cancelled = nullptr);
@@ -141,8 +147,8 @@ class message_processor final : public message_decider {
   /// A verified receipt: expected (we sent its signer the note it names) or quarantined.
   [[nodiscard]] decision receipt_decision(const store::pending_message& message, const jose::opened_message& opened);
   /// Our receipt for an accepted message that asked for one; none when it cannot be made (logged).
-  [[nodiscard]] std::optional<store::outbox_entry> make_receipt(const jose::opened_message& opened,
-                                                                dane::identity_source& peers);
+  [[nodiscard]] std::optional<store::hand_off> make_receipt(const jose::opened_message& opened,
+                                                            dane::identity_source& peers);
   [[nodiscard]] decision retry_or_quarantine(const store::pending_message& message, const failure& why,
                                              std::chrono::milliseconds limit);
 

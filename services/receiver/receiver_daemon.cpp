@@ -300,6 +300,9 @@ void receiver_daemon::start_receiving() {
   processing.retry = settings_.lookup_retry();
   processor_ = std::make_unique<message_processor>(keys_, *peers_, *store_, processing);
   processor_->set_key_refresh([this] { return reload_keys(false); });
+  // Receipts to queue and sent messages to mark delivered that a crash left
+  // between the inbox's commit and the sender's database.
+  processor_->hand_over();
   pipeline_ = std::make_unique<pipeline>(
       runtime_.io(), *store_, *processor_,
       pipeline_options{settings_.workers, settings_.queue_size, settings_.backlog_limit},

@@ -138,8 +138,24 @@ END;
 ALTER TABLE raw_messages ADD COLUMN processing_started INTEGER NOT NULL DEFAULT 0;
 )sql";
 
+// Version 5: the work an outcome leaves for the sender's database (a
+// receipt to queue, a sent message to mark delivered), committed with the
+// outcome and removed once done, so a crash between the two loses neither.
+constexpr std::string_view version_5 = R"sql(
+CREATE TABLE hand_off (
+  id INTEGER PRIMARY KEY,
+  what INTEGER NOT NULL,
+  peer TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  payload BLOB NOT NULL,
+  jti TEXT NOT NULL,
+  note_digest TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+)sql";
+
 constexpr std::array migrations = {migration{1, version_1}, migration{2, version_2}, migration{3, version_3},
-                                   migration{4, version_4}};
+                                   migration{4, version_4}, migration{5, version_5}};
 static_assert(migrations.size() == message_store::schema_version);
 
 /// PRAGMA quick_check: a writer must not start on damaged pages (it would
@@ -252,11 +268,63 @@ result<std::vector<result<std::int64_t>>> message_store::record(std::span<const 
     auto part = savepoint::begin(*db, "outcome");
     if (!part) return part.error();
     auto recorded = record_one(db, one, now);
+    if (recorded && one.then) {
+      if (auto noted = add_hand_off(db, *one.then); !noted) recorded = noted.error();
+    }
     if (auto ended = recorded ? part->release() : part->roll_back(); !ended) return ended.error();
     outcomes.push_back(std::move(recorded));
   }
   if (auto committed = tx->commit(); !committed) return committed.error();
   return outcomes;
+}
+
+result<void> message_store::add_hand_off(locked_database& db, const hand_off& work) {
+  auto stmt = db->prepare(
+      "INSERT INTO hand_off (what, peer, topic, payload, jti, note_digest, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, std::int64_t{work.what == hand_off::kind::send_receipt ? 1 : 2}).bind(2, std::string_view(work.peer));
+  stmt->bind(3, std::string_view(work.topic)).bind_blob(4, work.payload).bind(5, std::string_view(work.jti));
+  stmt->bind(6, std::string_view(work.note_digest)).bind(7, to_millis(work.at));
+  return stmt->run();
+}
+
+result<std::vector<hand_off>> message_store::hand_offs(std::size_t limit) {
+  auto db = db_->lock();
+  auto stmt =
+      db->prepare("SELECT id, what, peer, topic, payload, jti, note_digest, at FROM hand_off ORDER BY id LIMIT ?1");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, static_cast<std::int64_t>(limit));
+  std::vector<hand_off> out;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    hand_off work;
+    work.id = stmt->column_int64(0);
+    work.what = stmt->column_int64(1) == 1 ? hand_off::kind::send_receipt : hand_off::kind::mark_delivered;
+    work.peer = stmt->column_text(2);
+    work.topic = stmt->column_text(3);
+    work.payload = stmt->column_blob(4);
+    work.jti = stmt->column_text(5);
+    work.note_digest = stmt->column_text(6);
+    work.at = from_millis(stmt->column_int64(7));
+    out.push_back(std::move(work));
+  }
+  return out;
+}
+
+result<void> message_store::finish_hand_offs(std::span<const std::int64_t> ids) {
+  if (ids.empty()) return ok();
+  auto db = db_->lock();
+  auto tx = transaction::begin(*db, durability::normal);
+  if (!tx) return tx.error();
+  auto stmt = db->prepare("DELETE FROM hand_off WHERE id = ?1");
+  if (!stmt) return stmt.error();
+  for (const auto id : ids) {
+    stmt->reset();
+    if (auto done = stmt->bind(1, id).run(); !done) return done.error();
+  }
+  return tx->commit();
 }
 
 }  // namespace danemq::store

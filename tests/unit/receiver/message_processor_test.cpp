@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <set>
+#include <span>
+
 #include "support/process.hpp"
 #include "support/release_databases.hpp"
 #include "support/test_peers.hpp"
@@ -397,6 +400,61 @@ TEST_F(MessageProcessor, ProcessesWhatTheFirstReleaseLeftPendingAfterTheUpgrade)
   for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(inbox[i].message, texts[i]);
   EXPECT_EQ(*upgraded->raw().pending_count(), 0u);
   EXPECT_EQ(*upgraded->replay().size(), texts.size());
+}
+
+/// The sender's database as the receiver sees it, in memory; `working`
+/// false makes every write fail (a crash, a full disk).
+class fake_book final : public receipt_book {
+ public:
+  result<bool> expected(const std::string& signer, const jose::receipt_claim& claim) override {
+    return sent.contains({signer, claim.jti});
+  }
+  result<void> delivered(const std::string& signer, const jose::receipt_claim& claim,
+                         std::chrono::system_clock::time_point) override {
+    if (!working) return fail(store::errc::statement_failed, "sender.db unwritable");
+    delivered_to.push_back(signer + " " + claim.jti);
+    return ok();
+  }
+  result<void> queue(std::span<const store::outbox_entry> receipts) override {
+    if (!working) return fail(store::errc::statement_failed, "sender.db unwritable");
+    for (const auto& one : receipts) queued.push_back(one.recipient);
+    return ok();
+  }
+  bool working{true};
+  std::set<std::pair<std::string, std::string>> sent;
+  std::vector<std::string> queued;
+  std::vector<std::string> delivered_to;
+};
+
+TEST_F(MessageProcessor, AReceiptAndADeliveryMarkLeftByACrashAreHandedOverAtTheNextStart) {
+  auto book = std::make_shared<fake_book>();
+  book->working = false;  // the receiver dies between the inbox's commit and the sender's database
+  options.answer_receipts = true;
+  options.receipts = book;
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  jose::seal_options asking;
+  asking.request_receipt = true;
+  ASSERT_EQ(processor->process(arrive(seal(*alice, "bob.example", "please confirm", asking))).what, fate::accepted);
+  // A receipt for what bob sent carol.
+  auto to_carol = jose::seal_note(jose::message_to_send{"carol.example", "hi carol"}, *bob, peers, asking);
+  ASSERT_TRUE(to_carol);
+  book->sent.insert({"carol.example", to_carol->jti.value()});
+  jose::seal_options receipt;
+  receipt.receipt = jose::receipt_claim{to_carol->note_digest, to_carol->jti.value()};
+  ASSERT_EQ(processor->process(arrive(seal(*carol, "bob.example", "", receipt))).what, fate::receipt);
+  EXPECT_TRUE(book->queued.empty());
+  EXPECT_TRUE(book->delivered_to.empty());
+  EXPECT_EQ(store->hand_offs(10)->size(), 2u) << "kept in the receiver's database";
+
+  // The next start, with the sender's database writable again.
+  book->working = true;
+  processor = std::make_unique<message_processor>(*bob, peers, *store, options);
+  processor->hand_over();
+  EXPECT_EQ(book->queued, std::vector<std::string>{"alice.example"});
+  EXPECT_EQ(book->delivered_to, std::vector<std::string>{"carol.example " + to_carol->jti.value()});
+  EXPECT_TRUE(store->hand_offs(10)->empty()) << "forgotten once done";
+  processor->hand_over();
+  EXPECT_EQ(book->queued.size(), 1u) << "handed over once";
 }
 
 }  // namespace

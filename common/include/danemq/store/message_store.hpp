@@ -31,6 +31,25 @@
 
 namespace danemq::store {
 
+/// Work in the sender's database (DATA_PATH/sender.db) that an outcome
+/// calls for: written in the outcome's own transaction, so a receiver that
+/// dies between that commit and the work finds it at its next start
+/// (message_store::hand_offs) instead of losing it.
+struct hand_off {
+  enum class kind {
+    send_receipt,    ///< our receipt for an accepted message: queue it in the outbox
+    mark_delivered,  ///< a verified receipt: mark the message it names delivered in the sent log
+  };
+  std::int64_t id{0};  ///< set by message_store::hand_offs
+  kind what{kind::send_receipt};
+  std::string peer;                            ///< send_receipt: its recipient; mark_delivered: the receipt's signer
+  std::string topic;                           ///< send_receipt
+  std::vector<std::uint8_t> payload;           ///< send_receipt: the sealed receipt
+  std::string jti;                             ///< mark_delivered: the message the receipt names
+  std::string note_digest;                     ///< mark_delivered
+  std::chrono::system_clock::time_point at{};  ///< when the outcome was decided
+};
+
 /// One decided outcome for message_store::record.
 struct outcome_record {
   /// receipt: a verified receipt, remembered against replay, not in the inbox.
@@ -43,6 +62,7 @@ struct outcome_record {
   int attempts{0};                       ///< defer: attempts so far, this one included
   clock::time_point next_attempt_at{};   ///< defer
   clock::time_point first_failure_at{};  ///< defer
+  std::optional<hand_off> then{};        ///< accept, receipt: work left for the sender's database
 };
 
 struct message_store_limits {
@@ -68,7 +88,7 @@ struct message_summary {
 class message_store {
  public:
   /// The schema version this program writes (PRAGMA user_version).
-  static constexpr int schema_version = 4;
+  static constexpr int schema_version = 5;
 
   /// Opens or creates <path> and brings it to schema_version (read-only:
   /// checks it only). Failure: the database errors; schema_mismatch for a
@@ -101,6 +121,12 @@ class message_store {
 
   [[nodiscard]] raw_queue& raw() { return raw_; }
   [[nodiscard]] outcome_tables& outcomes() { return outcomes_; }
+  /// The oldest `limit` hand-offs recorded and not yet finished.
+  [[nodiscard]] result<std::vector<hand_off>> hand_offs(std::size_t limit);
+  /// Forgets hand-offs done (no fsync: one redone after a power cut is a
+  /// receipt queued twice, or a message marked delivered again).
+  [[nodiscard]] result<void> finish_hand_offs(std::span<const std::int64_t> ids);
+
   [[nodiscard]] replay_table& replay() { return replay_; }
   [[nodiscard]] health_record& health() { return health_; }
   [[nodiscard]] quarantine_actions& quarantine() { return quarantine_; }
@@ -113,6 +139,7 @@ class message_store {
   message_store(std::unique_ptr<shared_database> db, const message_store_limits& limits);
   [[nodiscard]] result<std::int64_t> record_one(locked_database& db, const outcome_record& record,
                                                 clock::time_point now);
+  [[nodiscard]] static result<void> add_hand_off(locked_database& db, const hand_off& work);
 
   std::unique_ptr<shared_database> db_;  // on the heap: the tables keep a reference across moves
   raw_queue raw_;
