@@ -17,6 +17,7 @@
 
 #include "chat_view.hpp"
 #include "danemq/config/connections.hpp"
+#include "danemq/core/display_text.hpp"
 #include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/message.hpp"
@@ -131,6 +132,14 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) return true;
     if (line == "/quit") return false;
+    if (line.starts_with("//")) {
+      line.erase(0, 1);  // a line that begins with / is sent as //...
+    } else if (line.front() == '/') {
+      error(exit_usage, "unknown chat command " + core::escape_for_display(line.substr(0, line.find(' '))) +
+                            ", not sent: /quit leaves; begin a line with // to send one that starts with /");
+      code = code == exit_success ? exit_usage : code;
+      return true;
+    }
     if (limit && line.size() > *limit) {
       const auto characters = character_count(line);
       error(exit_usage, "line of " + std::to_string(characters) + " characters" +

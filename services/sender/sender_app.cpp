@@ -259,7 +259,9 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
     if (waiting && *waiting > 0) {
       // Behind earlier queued messages: publishing now would overtake them.
       return queue_message(settings, *outbox, logged, std::nullopt, topic, wire,
-                           std::to_string(*waiting) + " earlier messages are waiting in the outbox");
+                           std::to_string(*waiting) +
+                               (*waiting == 1 ? " earlier message is" : " earlier messages are") +
+                               " waiting in the outbox");
     }
   }
 
@@ -453,7 +455,7 @@ int sender_app::cancel_outbox(const sender_settings& settings, const std::vector
   for (const auto id : ids) {
     // A message already in flight in `run` may still be delivered: removed
     // here, its acknowledgement finds nothing to remove.
-    if (auto removed = outbox->remove(id); removed) {
+    if (auto removed = outbox->cancel(id); removed) {
       out_ << "cancelled #" << id << '\n';
     } else if (removed.error().code == make_error_code(store::errc::not_found)) {
       code = error(exit_usage, "no outbox entry #" + std::to_string(id) + " (delivered or cancelled already?)");

@@ -40,10 +40,10 @@ class Demo(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="danemq-demo-test-")
         Path(self.tmp.name).chmod(0o755)
-        # REQUIRE_SYNCED_CLOCK=0: build machines often report their clock as
-        # not synchronised although it is right, and the receiver would wait.
-        self.env = dict(os.environ, DEMO_BIN_DIR=str(files.BINARY_DIR / "bin"), TMPDIR=self.tmp.name,
-                        REQUIRE_SYNCED_CLOCK="0")
+        # As a user runs it: the demo itself copes with a clock the kernel
+        # reports as not synchronised (build machines often do).
+        self.env = dict(os.environ, DEMO_BIN_DIR=str(files.BINARY_DIR / "bin"), TMPDIR=self.tmp.name)
+        self.env.pop("REQUIRE_SYNCED_CLOCK", None)
 
     def tearDown(self):
         for pid in processes_mentioning(self.tmp.name):

@@ -139,6 +139,21 @@ result<void> outbox::remove(std::int64_t id) {
   return tx->commit();
 }
 
+result<void> outbox::cancel(std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  // In full: a cancel lost to a power cut would send what the user withdrew.
+  auto tx = transaction::begin(db_, durability::full);
+  if (!tx) return tx.error();
+  auto stmt = db_.prepare("DELETE FROM outbox WHERE id = ?1");
+  if (!stmt) return stmt.error();
+  if (auto done = stmt->bind(1, id).run(); !done) return done.error();
+  if (db_.changes() != 1) return fail(errc::not_found, "outbox entry " + std::to_string(id));
+  auto logged = db_.prepare("DELETE FROM sent_log WHERE outbox_id = ?1");
+  if (!logged) return logged.error();
+  if (auto done = logged->bind(1, id).run(); !done) return done.error();
+  return tx->commit();
+}
+
 std::string sent_entry::state() const {
   if (delivered_at) return "delivered";
   if (published_at) return "published";

@@ -202,6 +202,13 @@ TEST(EndToEndChat, APipeSendsEachLineAndLeavesAtItsEnd) {
   ASSERT_TRUE(w.wait_for_stored("bob", 2));
   EXPECT_EQ(texts_of(w.inbox("bob")), (std::vector<std::string>{"one", "two"}));
 
+  // A typo of /quit never reaches the peer; // sends a line that begins with /.
+  auto slashes = chat("/qiut\n//etc/hosts\n");
+  EXPECT_EQ(slashes.exit_code, 1) << slashes.err;
+  EXPECT_NE(slashes.err.find("unknown chat command /qiut, not sent"), std::string::npos) << slashes.err;
+  ASSERT_TRUE(w.wait_for_stored("bob", 3)) << slashes.err;
+  EXPECT_EQ(w.inbox("bob").back().message, "/etc/hosts");
+
   // A line that does not fit is refused with the real limit, which fits exactly.
   auto refused = chat(std::string(2000, 'x') + "\n", {{"MAX_MESSAGE_SIZE", "2K"}});
   EXPECT_EQ(refused.exit_code, 1) << refused.err;
@@ -216,10 +223,10 @@ TEST(EndToEndChat, APipeSendsEachLineAndLeavesAtItsEnd) {
   EXPECT_EQ(exact.exit_code, 1) << exact.err;
   EXPECT_NE(exact.err.find("line of " + std::to_string(longest + 1) + " characters not sent"), std::string::npos)
       << exact.err;
-  ASSERT_TRUE(w.wait_for_stored("bob", 3)) << exact.err;
+  ASSERT_TRUE(w.wait_for_stored("bob", 4)) << exact.err;
   EXPECT_EQ(w.inbox("bob").back().message, std::string(longest, 'y'));
   std::this_thread::sleep_for(500ms);
-  EXPECT_EQ(w.inbox("bob").size(), 3u);
+  EXPECT_EQ(w.inbox("bob").size(), 4u);
 }
 
 TEST(EndToEndInbox, FollowPrintsNewMessagesOfOneSenderEscapedOneALineUntilSigterm) {

@@ -157,6 +157,34 @@ TEST(SentLog, EachStateFromLoggedToDeliveredAndAnInterruptedSendIsUnconfirmed) {
   EXPECT_EQ(*size, 1u) << "only the queued one is in the outbox";
 }
 
+TEST(SentLog, ACancelledMessageLeavesTheOutboxAndTheSentLog) {
+  test::temp_dir dir;
+  auto box = outbox::open(dir.path() / "sender.db");
+  ASSERT_TRUE(box) << box.error().message();
+  for (const std::string text : {"kept", "withdrawn"}) {
+    sent_entry sent;
+    sent.recipient = "bob.example";
+    sent.text = text;
+    sent.note_digest = "digest-" + text;
+    sent.queued_at = std::chrono::system_clock::now();
+    auto waiting = entry("bob.example", text);
+    ASSERT_TRUE(box->record_sent(sent, &waiting));
+  }
+  auto waiting = box->oldest();
+  ASSERT_TRUE(waiting);
+  ASSERT_EQ(waiting->size(), 2u);
+  ASSERT_TRUE(box->cancel(waiting->back().id));
+  auto again = box->cancel(waiting->back().id);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, make_error_code(errc::not_found));
+  auto rows = box->list_sent();
+  ASSERT_TRUE(rows);
+  ASSERT_EQ(rows->size(), 1u) << "a withdrawn message was never sent";
+  EXPECT_EQ(rows->front().text, "kept");
+  EXPECT_EQ(rows->front().state(), "queued");
+  EXPECT_EQ(box->oldest()->size(), 1u);
+}
+
 TEST(Outbox, RefusesADatabaseOfANewerProgram) {
   test::temp_dir dir;
   {

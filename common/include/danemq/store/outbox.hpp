@@ -86,6 +86,9 @@ class outbox {
   [[nodiscard]] result<std::vector<outbox_entry>> oldest(std::size_t limit = 0);
   /// Removes an entry once the broker acknowledged it; failure not_found.
   [[nodiscard]] result<void> remove(std::int64_t id);
+  /// Removes an entry that will not be sent (`outbox cancel`), with its
+  /// sent-log row: it was never sent. Failure not_found.
+  [[nodiscard]] result<void> cancel(std::int64_t id);
   /// Counts one more publish attempt.
   [[nodiscard]] result<void> note_attempt(std::int64_t id, const std::string& error);
   [[nodiscard]] result<std::size_t> size();
