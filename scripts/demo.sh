@@ -136,7 +136,7 @@ export REQUIRE_SYNCED_CLOCK="${REQUIRE_SYNCED_CLOCK:-0}"
 as_device() { # as_device <name> <command...>: runs a command with that device's identity
   local name="$1"
   shift
-  mkdir -p "$work/$name/identity" "$work/$name/data"
+  install -d -m 0700 "$work/$name" "$work/$name/identity" "$work/$name/data"
   IDENTITY_NAME="$name" CRYPTO_PATH="$work/$name/identity/" DATA_PATH="$work/$name/data/" "$@"
 }
 
@@ -158,11 +158,11 @@ IDENTITY_NAME="$bob" CRYPTO_PATH="$work/$bob/identity/" DATA_PATH="$work/$bob/da
   danemq-receiver >"$work/receiver.out" 2>"$work/receiver.log" &
 pids+=($!)
 wait_for 60 "bob's receiver in sync with DNS" "$work/receiver.log" \
-  grep -q "Reading .*$bob.key.pem" "$work/receiver.out" "$work/receiver.log"
+  grep -qs "Reading .*$bob.key.pem" "$work/receiver.out" "$work/receiver.log"
 grep -h "Reading .*$bob.key.pem" "$work/receiver.out" "$work/receiver.log" | head -n 1
 # Admitted by the broker (a cold lookup may make it retry), then subscribed.
 wait_for 60 "bob's receiver admitted by the broker" "$work/receiver.log" \
-  grep -q "MQTT connected to .* as $bob/receiver" "$work/receiver.out" "$work/receiver.log"
+  grep -qs "MQTT connected to .* as $bob/receiver" "$work/receiver.out" "$work/receiver.log"
 grep -h "MQTT connected to .* as $bob/receiver" "$work/receiver.out" "$work/receiver.log" | head -n 1
 
 say "$alice sends HELLO THERE to $bob"

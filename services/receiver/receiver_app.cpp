@@ -68,12 +68,14 @@ int receiver_app::run(int argc, char** argv) {
     std::string from;
     // Signed, so that CLI11 refuses -1 instead of wrapping it; 0 (not given): all.
     long long limit = 0;
-    const CLI::Range at_least_one(1LL, std::numeric_limits<long long>::max());
+    const auto at_least_one = config::at_least_one();
     auto* inbox_command = cli.add_subcommand("inbox", "list accepted messages, oldest first");
     inbox_command->add_option("--since", since,
                               "received at or after: a duration back (15m, 2h, 3d) or a UTC date/time");
     inbox_command->add_option("--from", from, "only messages from this sender (DNS name)");
-    inbox_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
+    inbox_command->add_option("--limit", limit, "the newest N only (listed oldest first)")
+        ->check(at_least_one)
+        ->type_name("COUNT");
     bool follow = false;
     inbox_command->add_flag("--follow,-f", follow,
                             "after the listing, print new messages as they arrive (like tail -f) until SIGINT/SIGTERM");
@@ -81,7 +83,9 @@ int receiver_app::run(int argc, char** argv) {
         cli.add_subcommand("quarantine", "list refused messages with their reason, oldest first");
     quarantine_command->require_subcommand(0, 1);
     quarantine_command->add_option("--since", since, "received at or after: a duration back or a UTC date/time");
-    quarantine_command->add_option("--limit", limit, "at most this many")->check(at_least_one)->type_name("COUNT");
+    quarantine_command->add_option("--limit", limit, "the newest N only (listed oldest first)")
+        ->check(at_least_one)
+        ->type_name("COUNT");
     std::int64_t quarantine_id = 0;
     bool with_payload = false;
     std::vector<std::int64_t> purge_ids;
@@ -116,7 +120,8 @@ int receiver_app::run(int argc, char** argv) {
       cli.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
       if (auto unknown = config::unknown_subcommand(cli); unknown && e.get_exit_code() != 0) return error(*unknown);
-      return cli.exit(e, out_, err_) == 0 ? exit_success : exit_failure;
+      if (e.get_exit_code() == 0) return cli.exit(e, out_, err_) == 0 ? exit_success : exit_failure;
+      return error(config::parse_failure_line(e));
     }
     // The quarantine subcommands are listings too: they need DATA_PATH only.
     const bool listing =

@@ -133,7 +133,7 @@ int sender_app::run(int argc, char** argv) {
     sent_command->add_option("--to", sent_to, "only those to this identity")->type_name("NAME");
     sent_command->add_option("--since", sent_since, "queued at or after: a duration back (15m, 2h, 3d) or a UTC date")
         ->type_name("DURATION|DATE");
-    sent_command->add_option("--limit", sent_limit, "the newest N only")->type_name("N")->check(CLI::PositiveNumber);
+    sent_command->add_option("--limit", sent_limit, "the newest N only")->type_name("N")->check(config::at_least_one());
     sent_command->add_flag("--json", sent_json, "one JSON object per line");
     std::string peer;
     auto* chat_command = cli.add_subcommand(
@@ -149,7 +149,8 @@ int sender_app::run(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       if (auto unknown = config::unknown_subcommand(cli); unknown && e.get_exit_code() != 0)
         return error(exit_usage, *unknown);
-      return cli.exit(e, out_, err_) == 0 ? exit_success : exit_usage;
+      if (e.get_exit_code() == 0) return cli.exit(e, out_, err_) == 0 ? exit_success : exit_usage;
+      return error(exit_usage, config::parse_failure_line(e));
     }
     sender_settings settings;
     // `run` is long-running: without a required setting it waits rather than
@@ -236,8 +237,7 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   auto sealed = jose::seal_note(jose::message_to_send{*recipient, std::move(text)}, *me, *peers, sealing);
   if (!sealed) {
     const auto code = exit_code_for_seal_failure(sealed.error());
-    return error(code, (code == exit_recipient ? "recipient " + *recipient + " not usable: " : std::string()) +
-                           sealed.error().message());
+    return error(code, (code == exit_recipient ? "recipient not usable: " : std::string()) + sealed.error().message());
   }
   const auto& wire = sealed->wire;
   logged.jti = sealed->jti;

@@ -19,7 +19,9 @@ using clock = std::chrono::system_clock;
 /// A failed DANE lookup of a peer as one of our errors: the receiver must
 /// tell a temporary DNS failure (retry later) from a refusal.
 failure lookup_failure(const failure& cause, std::string_view role, std::string_view name) {
-  const std::string detail = std::string(role) + " " + std::string(name) + ": " + cause.message();
+  // The name once: the lookup's own detail is often that name again.
+  const std::string detail = std::string(role) + " " + std::string(name) + ": " +
+                             (cause.detail == name ? cause.code.message() : cause.message());
   if (cause.code.category() == dane::dane_category()) {
     switch (static_cast<dane::errc>(cause.code.value())) {
       case dane::errc::nxdomain:

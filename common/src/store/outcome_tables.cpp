@@ -33,9 +33,10 @@ result<std::vector<inbox_entry>> outcome_tables::list_inbox(const listing_filter
   if (!known) return known.error();
   if (!*known) return out;
   auto stmt = db->prepare(
-      "SELECT id, raw_id, sender, recipient, received_at, issued_at, jti, message, dnssec_secure, legacy FROM inbox "
-      "WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR sender = ?2) AND (?4 IS NULL OR id > ?4) AND "
-      "(?5 IS NULL OR id <= ?5) ORDER BY received_at, raw_id LIMIT ?3");
+      "SELECT * FROM (SELECT id, raw_id, sender, recipient, received_at, issued_at, jti, message, dnssec_secure, "
+      "legacy FROM inbox WHERE (?1 IS NULL OR received_at >= ?1) AND (?2 IS NULL OR sender = ?2) AND "
+      "(?4 IS NULL OR id > ?4) AND (?5 IS NULL OR id <= ?5) ORDER BY received_at DESC, raw_id DESC LIMIT ?3) "
+      "ORDER BY received_at, raw_id");
   if (!stmt) return stmt.error();
   stmt->bind(1, since_millis(filter)).bind(2, filter.from).bind(3, limit_of(filter));
   stmt->bind(4, filter.after_id).bind(5, filter.up_to_id);
@@ -77,8 +78,9 @@ result<std::vector<quarantine_entry>> outcome_tables::list_quarantine(const list
   auto known = db->has_table("quarantine");
   if (!known) return known.error();
   if (!*known) return out;
-  auto stmt = db->prepare("SELECT " + std::string(detail::quarantine_columns) +
-                          " FROM quarantine WHERE (?1 IS NULL OR received_at >= ?1) ORDER BY raw_id LIMIT ?2");
+  auto stmt = db->prepare("SELECT * FROM (SELECT " + std::string(detail::quarantine_columns) +
+                          " FROM quarantine WHERE (?1 IS NULL OR received_at >= ?1) ORDER BY raw_id DESC LIMIT ?2) "
+                          "ORDER BY raw_id");
   if (!stmt) return stmt.error();
   stmt->bind(1, since_millis(filter)).bind(2, limit_of(filter));
   for (;;) {

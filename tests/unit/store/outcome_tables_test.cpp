@@ -64,7 +64,12 @@ TEST_F(OutcomeTables, FiltersTheInboxBySenderAndTime) {
   }
   EXPECT_EQ(tables().list_inbox(listing_filter{.from = "alice.example"})->size(), 2u);
   EXPECT_EQ(tables().list_inbox(listing_filter{.since = t0 + 2min})->size(), 2u);
-  EXPECT_EQ(tables().list_inbox(listing_filter{.limit = 3})->size(), 3u);
+  // A limit keeps the newest, listed oldest first.
+  auto newest = tables().list_inbox(listing_filter{.limit = 3});
+  ASSERT_TRUE(newest);
+  ASSERT_EQ(newest->size(), 3u);
+  EXPECT_EQ((*newest)[0].message, "m1");
+  EXPECT_EQ((*newest)[2].message, "m3");
 }
 
 TEST_F(OutcomeTables, ListsTheInboxByArrivalTimeThenArrivalSequence) {
@@ -97,9 +102,10 @@ TEST_F(OutcomeTables, FiltersTheQuarantineByTimeAndIgnoresTheSender) {
   for (const auto id : ids) ASSERT_TRUE(record_alone(*store, quarantine(id)));
   EXPECT_EQ(tables().list_quarantine(listing_filter{.since = t0 + 1min})->size(), 2u);
   EXPECT_EQ(tables().list_quarantine(listing_filter{.from = "nobody.example"})->size(), 3u);
-  auto first = tables().list_quarantine(listing_filter{.limit = 1});
-  ASSERT_EQ(first->size(), 1u);
-  EXPECT_EQ((*first)[0].raw_id, ids[0]) << "arrival order";
+  auto newest = tables().list_quarantine(listing_filter{.limit = 2});
+  ASSERT_EQ(newest->size(), 2u);
+  EXPECT_EQ((*newest)[0].raw_id, ids[1]) << "the newest two, in arrival order";
+  EXPECT_EQ((*newest)[1].raw_id, ids[2]);
 }
 
 /// Stores and quarantines `count` messages of `size` bytes received `age` ago; their raw ids.

@@ -59,6 +59,24 @@ class settings_formatter : public CLI::Formatter {
   }
 };
 
+/// A COUNT option's check: a whole number, 1 or more (CLI11's Range would
+/// name its bounds, up to 9223372036854775807, in the error).
+[[nodiscard]] inline CLI::Validator at_least_one() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        long long value = 0;
+        if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a whole number";
+        return value >= 1 ? std::string() : "must be 1 or more, not " + text;
+      },
+      "1 OR MORE");
+}
+
+/// A failed parse as the one line the programs print: CLI11's reason
+/// without its second line ("Run with --help for more information.").
+[[nodiscard]] inline std::string parse_failure_line(const CLI::ParseError& failure) {
+  return std::string(failure.what()) + " (see --help)";
+}
+
 /// When a parse failed on a word that names no subcommand ("sned"), the
 /// line that says so and lists the subcommands; nothing otherwise.
 [[nodiscard]] inline std::optional<std::string> unknown_subcommand(const CLI::App& app) {

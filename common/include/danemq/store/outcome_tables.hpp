@@ -67,7 +67,7 @@ inline constexpr std::uint64_t quarantine_row_allowance = 128;
 struct listing_filter {
   std::optional<clock::time_point> since{};  ///< received at or after
   std::optional<std::string> from{};         ///< sender (inbox only)
-  std::size_t limit{0};                      ///< 0: no limit
+  std::size_t limit{0};                      ///< 0: no limit; else the newest `limit`, oldest first
   std::optional<std::int64_t> after_id{};    ///< inbox only: rows with a larger id (added later)
   std::optional<std::int64_t> up_to_id{};    ///< inbox only: rows with this id or a smaller one
 };
