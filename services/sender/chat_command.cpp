@@ -81,7 +81,13 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
   if (!source) return error(exit_usage, source.error().detail);
   const auto& peers = *source;
   const auto sealing = sealing_for(settings);
-  const auto limit = longest_text(*me, *peers, *peer, sealing);
+  // Said at once, not at the first line typed: a peer we cannot seal for
+  // (not in DNS, not DNSSEC-secure, a lookup failing).
+  auto probe = jose::seal_note(jose::message_to_send{*peer, ""}, *me, *peers, sealing);
+  if (!probe && probe.error().code != make_error_code(jose::errc::too_large)) {
+    error(exit_success, "peer not usable now: " + probe.error().message() + "; each line says so until it is");
+  }
+  const auto limit = probe ? longest_text(*me, *peers, *peer, sealing) : std::nullopt;
 
   const bool terminal = ::isatty(STDIN_FILENO) == 1;
   const auto say = [&](const std::string& line) { out_ << line << '\n' << std::flush; };

@@ -202,6 +202,12 @@ TEST(EndToEndChat, APipeSendsEachLineAndLeavesAtItsEnd) {
   ASSERT_TRUE(w.wait_for_stored("bob", 2));
   EXPECT_EQ(texts_of(w.inbox("bob")), (std::vector<std::string>{"one", "two"}));
 
+  // A peer that is not in DNS is said at the start, not at the first line.
+  auto unknown = test::run_command(chat_argv("nobody"), w.env("alice"), "", 60s);
+  EXPECT_EQ(unknown.exit_code, 0) << unknown.err;
+  EXPECT_NE(unknown.err.find("peer not usable now: "), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("nobody.danemq.test"), std::string::npos) << unknown.err;
+
   // A typo of /quit never reaches the peer; // sends a line that begins with /.
   auto slashes = chat("/qiut\n//etc/hosts\n");
   EXPECT_EQ(slashes.exit_code, 1) << slashes.err;
