@@ -216,10 +216,11 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
       std::max(std::chrono::milliseconds(1000), settings.timeout / static_cast<int>(1 + options.more_brokers.size()));
   // Nothing listening, or a refused login, will not change within the
   // timeout: only a broker that does not answer is worth waiting for (every
-  // broker of a list must have refused). Except with MQTT_AUTH=dane: a broker
-  // that has not looked our name up yet refuses the first login and admits
-  // the next one, once its lookup is done.
-  options.give_up_when_refused = !service.mqtt.dane_admission;
+  // broker of a list must have refused). Except a refused login with
+  // MQTT_AUTH=dane: a broker that has not looked our name up yet refuses the
+  // first login and admits the next one, once its lookup is done.
+  options.give_up_when_refused = true;
+  options.retry_refused_login = service.mqtt.dane_admission;
   mqtt::client client(options, [](std::vector<mqtt::message>&) { return ok(); });
   const auto started = client.start();  // a failure is reported where the broker is needed
   const auto deadline = std::chrono::steady_clock::now() + settings.timeout;

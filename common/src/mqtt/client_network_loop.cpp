@@ -214,7 +214,8 @@ bool client::read_pass() {
                                                    : std::string("connection failed: ") + mosquitto_strerror(rc);
       if (rc == MOSQ_ERR_ERRNO && saved_errno == EPROTO && !log_error_.empty()) why += " (" + log_error_ + ")";
       attempt_refused_ =
-          phase_ == phase::connecting && (!refusal_.empty() || (rc == MOSQ_ERR_ERRNO && saved_errno == ECONNREFUSED));
+          phase_ == phase::connecting && ((!refusal_.empty() && !options_.retry_refused_login) ||
+                                          (refusal_.empty() && rc == MOSQ_ERR_ERRNO && saved_errno == ECONNREFUSED));
       // Messages read before the failure are worth storing although their
       // PUBACKs cannot be sent any more: the broker delivers them again and
       // the copies are recognised.
@@ -223,7 +224,7 @@ bool client::read_pass() {
       return false;
     }
     if (!refusal_.empty()) {
-      attempt_refused_ = phase_ == phase::connecting;
+      attempt_refused_ = phase_ == phase::connecting && !options_.retry_refused_login;
       connection_lost(refusal_, true);
       return false;
     }

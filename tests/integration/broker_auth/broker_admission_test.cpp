@@ -345,6 +345,14 @@ TEST_F(BrokerAdmission, TheServicesConnectWithTokensAndReconnectAfterABrokerRest
   EXPECT_NE(world_->broker->log().find("as carol.danemq.test"), std::string::npos);
 
   world_->broker->stop();
+  // Down long enough that the receiver's attempts are refused (over TLS the
+  // refusal is hidden from libmosquitto's handshake), and a one-off send
+  // meanwhile ends at once with exit 3.
+  EXPECT_TRUE(bob->wait_for_output("efused", 20s, true)) << bob->errors();
+  const auto down = std::chrono::steady_clock::now();
+  auto refused = send("while the broker is down");
+  EXPECT_EQ(refused.exit_code, 3) << refused.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - down, 10s) << refused.err;
   world_->broker->start();
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   std::size_t connections = 0;

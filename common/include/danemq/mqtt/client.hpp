@@ -113,6 +113,10 @@ struct client_options {
   /// port, or the broker refuses the login) is final. The client stops
   /// trying, and wait_connected() returns false at once; see gave_up().
   bool give_up_when_refused{false};
+  /// With give_up_when_refused: a refused login is tried again until the
+  /// command's own timeout (a broker admitting by DNS refuses a first login
+  /// it has not looked up yet); only a refused connection is final.
+  bool retry_refused_login{false};
 };
 
 /// What reaches the client of a payload over client_options::max_payload.
