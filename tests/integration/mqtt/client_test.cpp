@@ -1,6 +1,7 @@
 #include "danemq/mqtt/client.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -327,6 +328,15 @@ TEST(MqttClientOptions, RefusesWhatCannotWork) {
   EXPECT_NE(missing.error().detail.find("/no/such/ca.pem"), std::string::npos);
 }
 
+/// This process's CPU time (all threads).
+std::chrono::microseconds process_cpu_time() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const auto seconds = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec;
+  const auto micros = usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+  return std::chrono::seconds(seconds) + std::chrono::microseconds(micros);
+}
+
 class MqttTls : public ::testing::Test {
  protected:
   test::mosquitto_rig broker{test::mosquitto_rig_options{.tls = true, .require_client_certificate = true}};
@@ -422,6 +432,25 @@ TEST_F(MqttTls, AOneOffGivesUpAtOnceAndStopsWhenNothingListens) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s) << "stopped, not spinning";
 }
 
+TEST_F(MqttTls, ATlsClientOfAPlainListenerFailsItsAttemptAndStops) {
+  test::mosquitto_rig plain;
+  auto options = options_for(plain, "bob.example/receiver", protocol_version::v311, {{"bob.example", 1}});
+  options.tls = tls_options{broker.tls().ca_cert, broker.tls().client_cert, broker.tls().client_key};
+  options.connect_timeout = 2s;
+  client receiver(options, [](std::vector<message>&) { return ok(); });
+  const auto started = std::chrono::steady_clock::now();
+  const auto cpu_before = process_cpu_time();
+  ASSERT_TRUE(receiver.start());
+  EXPECT_FALSE(receiver.wait_connected(4s));
+  EXPECT_FALSE(receiver.last_error().empty());
+  // Waiting, not spinning on a socket that will never handshake (4 s of wall time).
+  EXPECT_LT(process_cpu_time() - cpu_before, 2s);
+  const auto stopping = std::chrono::steady_clock::now();
+  receiver.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 3s);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << receiver.last_error();
+}
+
 TEST_F(MqttTls, StopsAtOnceWhileItsAttemptsAreRefused) {
   broker.stop();
   auto options = options_for(broker, "bob.example/receiver", protocol_version::v311, {{"bob.example", 1}});
@@ -429,8 +458,10 @@ TEST_F(MqttTls, StopsAtOnceWhileItsAttemptsAreRefused) {
   options.reconnect = backoff_policy{20ms, 100ms, 2.0, 0.1};
   client receiver(options, [](std::vector<message>&) { return ok(); });
   ASSERT_TRUE(receiver.start());
+  const auto cpu_before = process_cpu_time();
   std::this_thread::sleep_for(500ms);
   EXPECT_NE(receiver.last_error().find("efused"), std::string::npos) << receiver.last_error();
+  EXPECT_LT(process_cpu_time() - cpu_before, 400ms) << "retrying with its back-off, not spinning";
   const auto stopping = std::chrono::steady_clock::now();
   receiver.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, 3s);
