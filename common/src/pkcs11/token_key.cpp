@@ -145,6 +145,43 @@ result<std::string> read_pin(const std::filesystem::path& path) {
   return pin;
 }
 
+/// A PIN file as it was when its PIN was refused: while it is unchanged,
+/// that PIN is not offered again. A smart card or a TPM locks its user PIN
+/// after a few wrong ones, and the services retry an unavailable key (the
+/// receiver once a minute, at every start): one typo in the PIN file must not
+/// spend those tries. Process-wide, as key sets are reopened.
+struct pin_file_state {
+  dev_t device{};
+  ino_t inode{};
+  off_t size{};
+  std::int64_t modified_ns{};
+  friend bool operator==(const pin_file_state&, const pin_file_state&) = default;
+};
+
+std::optional<pin_file_state> state_of(const std::filesystem::path& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return pin_file_state{info.st_dev, info.st_ino, info.st_size,
+                        static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec};
+}
+
+std::mutex refused_pins_mutex;
+std::map<std::string, pin_file_state> refused_pins;  // PIN file path → its state when refused
+
+bool refused_before(const std::filesystem::path& path) {
+  const auto state = state_of(path);
+  std::lock_guard lock(refused_pins_mutex);
+  const auto found = refused_pins.find(path.string());
+  return state && found != refused_pins.end() && found->second == *state;
+}
+
+void remember_refused(const std::filesystem::path& path) {
+  const auto state = state_of(path);
+  if (!state) return;
+  std::lock_guard lock(refused_pins_mutex);
+  refused_pins[path.string()] = *state;
+}
+
 /// DER of the P-256 curve's OID, as CKA_EC_PARAMS holds it.
 constexpr std::array<std::uint8_t, 10> p256_parameters{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
 
@@ -176,6 +213,23 @@ class token_session {
       if ((info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0 && pin_file_.empty()) {
         rv = api().C_Login(opened, CKU_USER, nullptr, 0);
       } else {
+        // Never spend a token's last PIN try, nor the same wrong PIN twice
+        // (another process, or a person, may have got it wrong already).
+        std::string refusal;
+        if ((info.flags & CKF_USER_PIN_LOCKED) != 0) {
+          refusal = "its user PIN is locked (CKF_USER_PIN_LOCKED): unlock it with the security officer's PIN";
+        } else if ((info.flags & CKF_USER_PIN_FINAL_TRY) != 0) {
+          refusal =
+              "one more wrong PIN would lock it (CKF_USER_PIN_FINAL_TRY): not tried; log in once by hand with "
+              "the right PIN (e.g. pkcs11-tool --login) to reset the count";
+        } else if (refused_before(pin_file_)) {
+          refusal = "it refused the PIN of PKCS11_PIN_FILE " + pin_file_.string() +
+                    "; not offered again until that file changes (a token locks after a few wrong PINs)";
+        }
+        if (!refusal.empty()) {
+          api().C_CloseSession(opened);
+          return fail(errc::pin_unusable, describe() + ": " + refusal);
+        }
         auto pin = read_pin(pin_file_);
         if (!pin) {
           api().C_CloseSession(opened);
@@ -189,6 +243,7 @@ class token_session {
         api().C_CloseSession(opened);
         if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_EXPIRED || rv == CKR_PIN_INVALID ||
             rv == CKR_PIN_LEN_RANGE) {
+          remember_refused(pin_file_);
           return fail(errc::pin_unusable, describe() + " refuses the PIN of PKCS11_PIN_FILE " + pin_file_.string() +
                                               " (" + rv_text(rv) + ")");
         }

@@ -168,5 +168,28 @@ TEST_F(TokenKey, WrongPinMissingTokenAndMissingModuleAreOneLineErrors) {
   }
 }
 
+TEST_F(TokenKey, AWrongPinIsNotOfferedAgainUntilThePinFileChanges) {
+  ASSERT_TRUE(generate_token_key(settings("pin.example"), crypto::key_kind::ec_p256, false));
+  const auto pin_file = token_->directory() / "typo-pin";
+  test::softhsm_token::write_pin_file(pin_file, "11111111");
+  auto typo = settings("pin.example");
+  typo.pin_file = pin_file;
+  auto first = open_token_key(typo);
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().code, make_error_code(errc::pin_unusable));
+  EXPECT_NE(first.error().message().find("refuses the PIN"), std::string::npos) << first.error().message();
+  // A retry (the receiver's, once a minute) does not spend another of the token's tries.
+  auto again = open_token_key(typo);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, make_error_code(errc::pin_unusable));
+  EXPECT_NE(again.error().message().find("not offered again until that file changes"), std::string::npos)
+      << again.error().message();
+  // The PIN file corrected: tried, and good.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  test::softhsm_token::write_pin_file(pin_file, test::softhsm_token::pin);
+  auto fixed = open_token_key(typo);
+  ASSERT_TRUE(fixed) << fixed.error().message();
+}
+
 }  // namespace
 }  // namespace danemq::pkcs11
