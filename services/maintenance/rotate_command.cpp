@@ -1,5 +1,8 @@
 #include "rotate_command.hpp"
 
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -91,6 +94,18 @@ class rotate_commands {
   }
   [[nodiscard]] result<identity::local_identity> load_current() const {
     return identity::load_local_identity(crypto_path(), name(), token());
+  }
+
+  /// renew and rotate make self-signed certificates, published as DANE-EE
+  /// (3 0 0): applied to a CA-signed identity (PKIX-CD, usage 4) they would
+  /// replace its CA's certificate and its record without a word. Refused.
+  int refuse_ca_signed(const identity::local_identity& current, const std::string& command) {
+    X509* certificate = current.certificate.get();
+    if (certificate == nullptr || X509_check_issued(certificate, certificate) == X509_V_OK) return exit_success;
+    return app_.error(exit_usage, command + ": the certificate of " + name() +
+                                      " is signed by a CA (PKIX-CD, TLSA usage 4), and " + command +
+                                      " makes a self-signed one published as 3 0 0; for a new key or new dates, make "
+                                      "a new CSR (create-id-csr) and have the CA sign it");
   }
 
   /// Loads settings and state; on failure returns the exit code in `code`.
@@ -260,6 +275,7 @@ class rotate_commands {
     }
     auto current = load_current();
     if (!current) return app_.error(exit_identity_files, current.error().message());
+    if (const int refused = refuse_ca_signed(*current, "rotate begin"); refused != exit_success) return refused;
 
     // A begin that stopped after writing the next key goes on with it.
     auto next_token = identity::key_token(token(), key_role::next);
@@ -569,6 +585,7 @@ class rotate_commands {
     if (!c) return code;
     auto current = load_current();
     if (!current) return app_.error(exit_identity_files, current.error().message());
+    if (const int refused = refuse_ca_signed(*current, "renew"); refused != exit_success) return refused;
     auto certificate = new_certificate(current->private_key());
     if (!certificate) return app_.error(exit_identity_files, certificate.error().message());
     auto written = identity::write_file_atomically(current->paths.certificate, crypto::to_pem(**certificate), 0644,

@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/jose/mqtt_token.hpp"
 #include "support/process.hpp"
+#include "support/test_certificates.hpp"
 
 namespace danemq::maintenance {
 namespace {
@@ -55,6 +57,38 @@ TEST_F(Maintenance, CreatesAnIdentityWithPrivateKeyMode0600) {
   EXPECT_TRUE(identity::load_local_identity(dir.path(), name));
   EXPECT_EQ(slurp(paths.key).find("PRIVATE KEY"), std::string("-----BEGIN ").size());
   EXPECT_EQ(created.out.find("PRIVATE"), std::string::npos) << "key material must never be printed";
+}
+
+TEST_F(Maintenance, RenewAndRotateRefuseACaSignedIdentityAndLeaveItAsItIs) {
+  dane::testing::certificate_spec authority;
+  authority.common_name = "Test CA";
+  authority.is_ca = true;
+  const auto ca = dane::testing::make_certificate(authority);
+  dane::testing::certificate_spec device;
+  device.common_name = name;
+  device.dns_names = {name};
+  const auto leaf = dane::testing::make_certificate(device, &ca);
+  {
+    std::ofstream key(paths.key);
+    key << crypto::private_key_to_pem(*leaf.key);
+  }
+  ::chmod(paths.key.c_str(), 0600);
+  {
+    std::ofstream certificate(paths.certificate);
+    certificate << crypto::to_pem(*leaf.cert);
+  }
+  const auto before = slurp(paths.certificate);
+  for (const auto& command : {std::vector<std::string>{"renew"}, std::vector<std::string>{"rotate", "begin"}}) {
+    std::vector<std::string> args{"danemq-maintenance"};
+    args.insert(args.end(), command.begin(), command.end());
+    args.insert(args.end(), {"--identity-name", name, "--crypto-path", dir.path().string()});
+    const auto refused = run_app(args);
+    EXPECT_EQ(refused.exit_code, exit_usage) << refused.err;
+    EXPECT_NE(refused.err.find("is signed by a CA (PKIX-CD"), std::string::npos) << refused.err;
+    EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+    EXPECT_EQ(slurp(paths.certificate), before) << "the CA's certificate is kept";
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / (name + ".next.key.pem")));
+  }
 }
 
 TEST_F(Maintenance, GenerateTlsaPrintsTheOriginalsLine) {
