@@ -1,7 +1,7 @@
 #include "rotate_command.hpp"
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -101,7 +101,14 @@ class rotate_commands {
   /// replace its CA's certificate and its record without a word. Refused.
   int refuse_ca_signed(const identity::local_identity& current, const std::string& command) {
     X509* certificate = current.certificate.get();
-    if (certificate == nullptr || X509_check_issued(certificate, certificate) == X509_V_OK) return exit_success;
+    // Self-signed: issued by its own subject and signed by its own key
+    // (X509_check_issued would also want keyCertSign, which a leaf lacks).
+    if (certificate == nullptr ||
+        (X509_NAME_cmp(X509_get_issuer_name(certificate), X509_get_subject_name(certificate)) == 0 &&
+         X509_verify(certificate, X509_get0_pubkey(certificate)) == 1)) {
+      return exit_success;
+    }
+    ERR_clear_error();  // the failed self-signature check's
     return app_.error(exit_usage, command + ": the certificate of " + name() +
                                       " is signed by a CA (PKIX-CD, TLSA usage 4), and " + command +
                                       " makes a self-signed one published as 3 0 0; for a new key or new dates, make "
