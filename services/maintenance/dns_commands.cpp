@@ -9,6 +9,7 @@
 #include "danemq/dane/discovery.hpp"
 #include "danemq/dane/dns_update.hpp"
 #include "danemq/dane/trust.hpp"
+#include "danemq/identity/dns_name.hpp"
 #include "danemq/identity/identity_files.hpp"
 #include "danemq/identity/tlsa_record.hpp"
 #include "lookup_report.hpp"
@@ -102,6 +103,10 @@ class dns_commands {
   }
 
   int lookup() {
+    // Not a DNS name at all: a usage error, before any DNS (exit 3 is for what DNS says).
+    if (auto name = identity::canonical_dns_name(lookup_name_); !name) {
+      return app_.error(exit_usage, "lookup '" + lookup_name_ + "': " + name.error().message());
+    }
     auto settings = load();
     if (!settings) return app_.error(exit_usage, settings.error().detail);
     auto source = dane::discovery::create(settings->discovery);

@@ -91,6 +91,13 @@ TEST_F(Maintenance, RenewAndRotateRefuseACaSignedIdentityAndLeaveItAsItIs) {
   }
 }
 
+TEST_F(Maintenance, LookupOfSomethingThatIsNoDnsNameIsAUsageError) {
+  const auto refused = run_app({"danemq-maintenance", "lookup", "bad name!"});
+  EXPECT_EQ(refused.exit_code, exit_usage) << refused.err;
+  EXPECT_NE(refused.err.find("lookup 'bad name!': invalid DNS name"), std::string::npos) << refused.err;
+  EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+}
+
 TEST_F(Maintenance, GenerateTlsaPrintsTheOriginalsLine) {
   ASSERT_EQ(run("create-selfsigned-id").exit_code, exit_success);
   auto tlsa = run("generate-tlsa");
