@@ -6,6 +6,7 @@
 
 #include "danemq/config/connections.hpp"
 #include "danemq/crypto/openssl.hpp"
+#include "danemq/jose/errors.hpp"
 #include "danemq/log/log.hpp"
 #include "listing.hpp"
 
@@ -439,6 +440,14 @@ void receiver_daemon::on_outcome(const processing_outcome& outcome) {
       enforce_retention();
       break;
     case fate::deferred:
+      if (outcome.reason->code == make_error_code(jose::errc::key_unavailable)) {
+        // Every message waits for the key: health says so (until one is accepted).
+        spdlog::warn("message #{}: {}; retry {} at {}", outcome.raw_id, outcome.reason->message(), outcome.attempts + 1,
+                     iso_time(*outcome.next_attempt));
+        std::lock_guard lock(state_mutex_);
+        processing_halted_ = "identity key unavailable, messages wait: " + outcome.reason->message();
+        break;
+      }
       spdlog::info("message #{}: {}; retry {} at {}", outcome.raw_id, outcome.reason->message(), outcome.attempts + 1,
                    iso_time(*outcome.next_attempt));
       break;

@@ -267,7 +267,34 @@ TEST_P(TokenFailures, WrongPinMissingTokenAndMissingModuleAreOneLineErrorsAndThe
   ASSERT_TRUE(w.wait_for_stored(device, texts.size(), 30s)) << receiver.errors();
   EXPECT_EQ(texts_of(w.inbox(device)), texts);
   EXPECT_TRUE(w.quarantine(device).empty());
+
+  // The token goes away while the receiver runs: what arrives waits, and
+  // health says why (a supervisor that restarts unhealthy services, such as
+  // Balena's, then restarts it).
+  const auto tokens = token_->directory() / "tokens";
+  const auto away = token_->directory() / "tokens.away";
+  std::filesystem::rename(tokens, away);
+  w.publish(device, {w.seal("alice", device, "while the token was away")});
+  std::string health;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto asked = w.receiver_command(device, {"health"});
+    health = asked.out + asked.err;
+    if (health.find("identity key unavailable") != std::string::npos) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_NE(health.find("identity key unavailable, messages wait"), std::string::npos) << health << receiver.errors();
+  EXPECT_EQ(w.inbox(device).size(), texts.size()) << "waits, not accepted";
+  EXPECT_TRUE(w.quarantine(device).empty()) << "and never quarantined for it";
+  EXPECT_EQ(w.pending(device), 1u);
   EXPECT_EQ(receiver.stop(), 0);
+  // The token back and the receiver started again: delivered.
+  std::filesystem::rename(away, tokens);
+  test::child_process again({(test::binary_dir() / "danemq-receiver").string()},
+                            w.env(device, token_env({{"PKCS11_PIN_FILE", pin_file.string()}})));
+  ASSERT_TRUE(w.wait_for_stored(device, texts.size() + 1, 30s)) << again.errors();
+  EXPECT_EQ(w.inbox(device).back().message, "while the token was away");
+  EXPECT_EQ(again.stop(), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(P256, TokenFailures, ::testing::Values(identity::key_type::ec_p256));
