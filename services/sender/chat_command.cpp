@@ -36,7 +36,8 @@ constexpr std::chrono::milliseconds chat_poll_interval{200};
 /// message to `peer` fits in MAX_MESSAGE_SIZE, found by sealing: the size
 /// grows with the text alone, so a binary search over the length gives the
 /// real limit rather than an estimate. Nothing when there is no limit or the
-/// peer cannot be sealed for (send then says why).
+/// peer cannot be sealed for (send then says why). The empty text is known
+/// to fit (the caller sealed it).
 std::optional<std::size_t> longest_text(const identity::local_identity& me, dane::identity_source& peers,
                                         const std::string& peer, const jose::seal_options& sealing) {
   if (sealing.max_message_size == 0) return std::nullopt;
@@ -46,8 +47,6 @@ std::optional<std::size_t> longest_text(const identity::local_identity& me, dane
     if (sealed.error().code == make_error_code(jose::errc::too_large)) return false;
     return std::nullopt;
   };
-  auto empty = fits(0);
-  if (!empty || !*empty) return std::nullopt;
   std::size_t good = 0;
   std::size_t bad = sealing.max_message_size;  // the text alone would fill it
   while (bad - good > 1) {
@@ -74,12 +73,11 @@ int sender_app::chat(const sender_settings& given, const std::string& peer_text)
   // interleave with it. Warnings and errors still show.
   if (spdlog::get_level() < spdlog::level::warn) spdlog::set_level(spdlog::level::warn);
 
-  auto me = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
-  if (!me) return error(exit_usage, "local identity in " + service.crypto_path.string() + ": " + me.error().message());
   // One source for the whole conversation: its cache spares a lookup per line.
-  auto source = peer_source(service);
-  if (!source) return error(exit_usage, source.error().detail);
-  const auto& peers = *source;
+  auto parts = sending_parts_for(service);
+  if (!parts) return error(exit_usage, parts.error().detail);
+  const auto* me = &parts->me;
+  const auto& peers = parts->peers;
   const auto sealing = sealing_for(settings);
   // Said at once, not at the first line typed: a peer we cannot seal for
   // (not in DNS, not DNSSEC-secure, a lookup failing).

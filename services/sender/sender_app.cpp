@@ -75,6 +75,16 @@ result<std::shared_ptr<dane::identity_source>> sender_app::peer_source(const con
   return config::make_discovery(service);
 }
 
+result<sender_app::sending_parts> sender_app::sending_parts_for(const config::service_settings& service) const {
+  auto me = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
+  if (!me) {
+    return failure{me.error().code, "local identity in " + service.crypto_path.string() + ": " + me.error().message()};
+  }
+  auto peers = peer_source(service);
+  if (!peers) return peers.error();
+  return sending_parts{std::move(*me), std::move(*peers)};
+}
+
 jose::seal_options sender_app::sealing_for(const sender_settings& settings) {
   jose::seal_options sealing;
   sealing.format = settings.format;
@@ -224,11 +234,10 @@ int sender_app::send(const sender_settings& settings, const std::string& recipie
   mqtt::client client(options, [](std::vector<mqtt::message>&) { return ok(); });
   const auto started = client.start();  // a failure is reported where the broker is needed
   const auto deadline = std::chrono::steady_clock::now() + settings.timeout;
-  auto me = identity::load_local_identity(service.crypto_path, service.identity_name, service.identity_key);
-  if (!me) return error(exit_usage, "local identity in " + service.crypto_path.string() + ": " + me.error().message());
-  auto source = peer_source(service);
-  if (!source) return error(exit_usage, source.error().detail);
-  const auto& peers = *source;
+  auto parts = sending_parts_for(service);
+  if (!parts) return error(exit_usage, parts.error().detail);
+  const auto* me = &parts->me;
+  const auto& peers = parts->peers;
   const auto sealing = sealing_for(settings);
   store::sent_entry logged;
   logged.recipient = *recipient;

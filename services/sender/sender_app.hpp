@@ -17,6 +17,7 @@
 
 #include "danemq/core/result.hpp"
 #include "danemq/dane/identity_source.hpp"
+#include "danemq/identity/identity_files.hpp"
 #include "danemq/mqtt/client.hpp"
 #include "danemq/store/outbox.hpp"
 #include "outbox_runner.hpp"
@@ -78,6 +79,13 @@ class sender_app {
   /// configured (failure: the setting at fault).
   [[nodiscard]] result<std::shared_ptr<dane::identity_source>> peer_source(
       const config::service_settings& service) const;
+  /// What `send` and `chat` seal with: our identity and the recipients'
+  /// source (failure: the identity files or the setting at fault, as printed).
+  struct sending_parts {
+    identity::local_identity me;
+    std::shared_ptr<dane::identity_source> peers;
+  };
+  [[nodiscard]] result<sending_parts> sending_parts_for(const config::service_settings& service) const;
   /// How `send` and `chat` seal: the format, the size limit, and a receipt
   /// asked for when RECEIPTS is on and the format has one (v2).
   [[nodiscard]] static jose::seal_options sealing_for(const sender_settings& settings);

@@ -121,17 +121,21 @@ result<std::vector<outbox_entry>> outbox::oldest(std::size_t limit) {
   return out;
 }
 
-result<void> outbox::remove(std::int64_t id) {
-  std::lock_guard lock(mutex_);
-  // Losing this delete to a power cut only means one more publish of a message
-  // the receiver recognises as a copy: no fsync needed.
-  if (auto set = db_.set_durability(durability::normal); !set) return set.error();
-  auto tx = transaction::begin(db_, durability::normal);
-  if (!tx) return tx.error();
+result<void> outbox::delete_entry(std::int64_t id) {
   auto stmt = db_.prepare("DELETE FROM outbox WHERE id = ?1");
   if (!stmt) return stmt.error();
   if (auto done = stmt->bind(1, id).run(); !done) return done.error();
   if (db_.changes() != 1) return fail(errc::not_found, "outbox entry " + std::to_string(id));
+  return ok();
+}
+
+result<void> outbox::remove(std::int64_t id) {
+  std::lock_guard lock(mutex_);
+  // Losing this delete to a power cut only means one more publish of a message
+  // the receiver recognises as a copy: no fsync needed.
+  auto tx = transaction::begin(db_, durability::normal);
+  if (!tx) return tx.error();
+  if (auto deleted = delete_entry(id); !deleted) return deleted.error();
   auto published = db_.prepare("UPDATE sent_log SET published_at = ?2, outbox_id = NULL WHERE outbox_id = ?1");
   if (!published) return published.error();
   published->bind(1, id).bind(2, to_millis(std::chrono::system_clock::now()));
@@ -144,10 +148,7 @@ result<void> outbox::cancel(std::int64_t id) {
   // In full: a cancel lost to a power cut would send what the user withdrew.
   auto tx = transaction::begin(db_, durability::full);
   if (!tx) return tx.error();
-  auto stmt = db_.prepare("DELETE FROM outbox WHERE id = ?1");
-  if (!stmt) return stmt.error();
-  if (auto done = stmt->bind(1, id).run(); !done) return done.error();
-  if (db_.changes() != 1) return fail(errc::not_found, "outbox entry " + std::to_string(id));
+  if (auto deleted = delete_entry(id); !deleted) return deleted.error();
   auto logged = db_.prepare("DELETE FROM sent_log WHERE outbox_id = ?1");
   if (!logged) return logged.error();
   if (auto done = logged->bind(1, id).run(); !done) return done.error();

@@ -128,6 +128,8 @@ class outbox {
   explicit outbox(database db) : db_(std::move(db)) {}
   /// Inserts an outbox row (the caller holds the lock and a transaction); its id.
   [[nodiscard]] result<std::int64_t> insert_entry(const outbox_entry& entry);
+  /// Deletes one entry inside the caller's transaction; failure not_found.
+  [[nodiscard]] result<void> delete_entry(std::int64_t id);
   database db_;
   std::mutex mutex_;
 };
