@@ -224,8 +224,10 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   outcomes.reserve(decisions.size());
   std::vector<store::outcome_record> records;
   std::vector<std::size_t> recorded_index;
+  bool hands_off = false;
   for (auto& one : decisions) {
     if (one.record) {
+      hands_off = hands_off || one.record->then.has_value();
       recorded_index.push_back(outcomes.size());
       records.push_back(std::move(*one.record));
     }
@@ -277,7 +279,8 @@ std::vector<processing_outcome> message_processor::record(std::vector<decision> 
   }
   // After the commit only: a receipt says the message is stored, and a
   // receipt we got changes our sent log once it is remembered against replay.
-  hand_over();
+  // Not a query per batch when there is nothing to hand over.
+  if (hands_off || hand_offs_left_) hand_over();
   if (replays.empty()) return outcomes;
   auto quarantined = store_.record(replays);
   for (std::size_t i = 0; i < replays.size(); ++i) {
@@ -308,8 +311,10 @@ void message_processor::hand_over() {
   auto work = store_.hand_offs(round);
   if (!work) {
     spdlog::warn("receipts to hand over: {}", work.error().message());
+    hand_offs_left_ = true;
     return;
   }
+  hand_offs_left_ = false;
   if (work->empty()) return;
   std::vector<std::int64_t> done;
   std::vector<store::outbox_entry> receipts;
@@ -337,7 +342,10 @@ void message_processor::hand_over() {
   }
   if (auto finished = store_.finish_hand_offs(done); !finished) {
     spdlog::warn("receipts handed over, not yet forgotten: {}", finished.error().message());
+    hand_offs_left_ = true;
   }
+  // What failed, or a round's worth more, is tried after the next commit.
+  hand_offs_left_ = hand_offs_left_ || done.size() < work->size() || work->size() == round;
 }
 
 }  // namespace danemq::receiver

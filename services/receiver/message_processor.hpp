@@ -158,6 +158,8 @@ class message_processor final : public message_decider {
   store::message_store& store_;
   processor_options options_;
   std::function<bool()> refresh_keys_;
+  /// Hand-offs may wait in the store (unknown at start; some failed; a full round).
+  bool hand_offs_left_{true};
 };
 
 }  // namespace danemq::receiver
