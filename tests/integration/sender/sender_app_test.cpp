@@ -486,8 +486,11 @@ TEST_F(Sender, OutboxRetryWakesTheRunnerOutOfItsBackOff) {
   settings.poll_interval = 50ms;
   outbox_runner runner(settings, *box);
   std::thread running([&] { (void)runner.run(); });
-  // Failed connects make the back-off grow: 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s.
-  std::this_thread::sleep_for(6500ms);
+  // Failed connects make the back-off grow: attempts at about 0.2, 0.6, 1.4,
+  // 3.0, 6.2 and then 12.6 s. Midway between the last two (a slower attempt
+  // under a sanitizer may come later than 6.2 s, and must not be the one
+  // that finds the broker back).
+  std::this_thread::sleep_for(8000ms);
   broker.start();
   subscriber bob_topic(broker, "bob.example");
   auto retried = run({"outbox", "retry"});
