@@ -52,8 +52,10 @@ class asked_name_recorder final : public dane::identity_source {
 
 decision message_processor::decide(const store::pending_message& message, const std::atomic<bool>* cancelled) {
   // Marked before anything of the message is parsed: a message that crashes
-  // the receiver cannot crash it at every start.
-  auto unfinished = store_.raw().begin_processing(message.raw_id);
+  // the receiver cannot crash it at every start. A load marks its messages
+  // in one transaction (message.marked), except those that were being
+  // processed at a crash: each of those is marked here, alone.
+  auto unfinished = message.marked ? result<int>(message.unfinished) : store_.raw().begin_processing(message.raw_id);
   if (!unfinished) {
     decision out;
     out.outcome = processing_outcome{fate::unchanged, message.raw_id, message.attempts, {}, unfinished.error(), {}};

@@ -75,6 +75,7 @@ void pipeline::update_pause() {
 
 void pipeline::fill() {
   if (stopping_ || !judging_) return;
+  next_suspect();  // one may have waited for judging to resume
   if (std::chrono::steady_clock::now() < hold_until_) return;
   if (in_flight_.size() >= options_.in_flight) return;
   const auto now = clock::now();
@@ -93,29 +94,58 @@ void pipeline::fill() {
   }
   // Then what arrived since the last load (at start: the whole backlog), in order.
   const auto room = options_.in_flight - in_flight_.size() - loaded.size();
+  auto newest = loaded_up_to_;
   if (room > 0) {
     auto fresh = store_.raw().pending_after(loaded_up_to_, now, room);
     if (!fresh) return read_failed(fresh.error());
     for (auto& message : *fresh) {
-      loaded_up_to_ = std::max(loaded_up_to_, message.raw_id);
+      newest = std::max(newest, message.raw_id);
       loaded.push_back(std::move(message));
     }
   }
+  // One mark for the load: each message's processing begins (durably against
+  // a crash) before any of it is parsed. A message that was being processed
+  // at a crash is marked alone when its turn comes, and processed alone.
+  std::vector<std::int64_t> to_mark;
+  for (const auto& message : loaded) {
+    if (message.unfinished == 0) to_mark.push_back(message.raw_id);
+  }
+  if (auto marked = store_.raw().begin_processing_all(to_mark); !marked) return read_failed(marked.error());
+  loaded_up_to_ = newest;
   for (std::size_t i = 0; i < loaded.size(); ++i) {
     auto& message = loaded[i];
     in_flight_.insert(message.raw_id);
-    {
-      std::lock_guard lock(mutex_);
-      ++busy_;
-    }
     // New arrivals are recorded in arrival order; retries whenever decided.
     const bool ordered = i >= retries;
     if (ordered) {
       std::lock_guard lock(commit_mutex_);
       undecided_.insert(message.raw_id);
     }
-    boost::asio::post(workers_, [this, ordered, message = std::move(message)] { work(message, ordered); });
+    if (message.unfinished > 0) {
+      suspects_.push_back(queued_message{std::move(message), ordered});
+      continue;
+    }
+    message.marked = true;
+    post_work(std::move(message), ordered);
   }
+  next_suspect();
+}
+
+void pipeline::post_work(store::pending_message message, bool ordered) {
+  {
+    std::lock_guard lock(mutex_);
+    ++busy_;
+    if (message.marked) unstarted_.insert(message.raw_id);
+  }
+  boost::asio::post(workers_, [this, ordered, message = std::move(message)] { work(message, ordered); });
+}
+
+void pipeline::next_suspect() {
+  if (suspect_running_ != 0 || suspects_.empty() || stopping_ || !judging_) return;
+  auto next = std::move(suspects_.front());
+  suspects_.pop_front();
+  suspect_running_ = next.message.raw_id;
+  post_work(std::move(next.message), next.ordered);
 }
 
 void pipeline::read_failed(const failure& why) {
@@ -150,6 +180,14 @@ void pipeline::schedule_retry() {
 
 void pipeline::work(const store::pending_message& message, bool ordered) {
   const bool was_untried = message.attempts == 0;
+  bool begun = false;
+  {
+    // Stopping, a marked message that is not begun stays in unstarted_: stop()
+    // takes its mark back with the others'.
+    std::lock_guard lock(mutex_);
+    begun = !stopping_;
+    if (begun) unstarted_.erase(message.raw_id);
+  }
   const auto give_up = [&] {
     {
       std::lock_guard lock(commit_mutex_);
@@ -158,7 +196,7 @@ void pipeline::work(const store::pending_message& message, bool ordered) {
     commit_ready_.notify_one();
     done({finished_message{message.raw_id, was_untried, fate::unchanged}});
   };
-  if (stopping_) return give_up();
+  if (!begun) return give_up();
   auto decided = processor_.decide(message, &stopping_);
   if (!decided.record) return give_up();  // cancelled: nothing to record, the message stays pending
   {
@@ -270,6 +308,7 @@ void pipeline::finished(const std::vector<finished_message>& messages) {
   bool deferred = false;
   for (const auto& one : messages) {
     in_flight_.erase(one.raw_id);
+    if (one.raw_id == suspect_running_) suspect_running_ = 0;
     if (one.was_untried && one.what != fate::unchanged) {
       backlog_ -= std::min<std::size_t>(backlog_.load(), 1);
       update_pause();
@@ -278,6 +317,7 @@ void pipeline::finished(const std::vector<finished_message>& messages) {
     deferred = deferred || one.what == fate::deferred;
   }
   if (stopping_) return;
+  next_suspect();
   if (refused) {
     // The database refused an outcome (disk full?): do not spin on it.
     hold();
@@ -312,7 +352,13 @@ bool pipeline::stop(std::chrono::milliseconds grace) {
   hold_timer_.cancel();
   std::unique_lock lock(mutex_);
   const bool all_done = idle_.wait_for(lock, grace, [this] { return busy_ == 0; });
+  // Loaded and marked, never begun: not tries that crashed.
+  const std::vector<std::int64_t> unstarted(unstarted_.begin(), unstarted_.end());
+  unstarted_.clear();
   lock.unlock();
+  if (auto taken_back = store_.raw().abandon_processing_all(unstarted); !taken_back) {
+    spdlog::warn("{} messages not begun keep a processing mark: {}", unstarted.size(), taken_back.error().message());
+  }
   if (all_done) {
     workers_.stop();
     workers_.join();

@@ -97,6 +97,10 @@ class pipeline {
   };
 
   void fill();
+  /// On the io thread: hands a loaded message to the workers.
+  void post_work(store::pending_message message, bool ordered);
+  /// On the io thread: hands the next suspect to the workers when none is busy.
+  void next_suspect();
   void read_failed(const failure& why);
   /// Loads nothing for a while after the database failed, then scans again.
   void hold();
@@ -135,6 +139,15 @@ class pipeline {
 
   // io thread only
   std::set<std::int64_t> in_flight_;
+  // Loaded messages that were being processed when the receiver crashed or
+  // was killed, processed one at a time so that a message that crashes it
+  // collects the marks and the others do not (pending_message::unfinished).
+  struct queued_message {
+    store::pending_message message;
+    bool ordered{false};
+  };
+  std::deque<queued_message> suspects_;
+  std::int64_t suspect_running_{0};                     // raw id, 0 when none
   std::int64_t loaded_up_to_{0};                        // highest raw id ever loaded: newer ones are new arrivals
   bool retry_scan_needed_{false};                       // parked or refused messages may be due
   std::chrono::steady_clock::time_point hold_until_{};  // after a database failure
@@ -145,7 +158,8 @@ class pipeline {
   std::atomic<bool> paused_{false};
   mutable std::mutex mutex_;
   std::condition_variable idle_;
-  std::size_t busy_{0};  // loaded and not yet recorded (or given up)
+  std::size_t busy_{0};               // handed to the workers and not yet recorded (or given up)
+  std::set<std::int64_t> unstarted_;  // marked by the load, not begun by a worker
   pipeline_statistics stats_;
 
   std::mutex commit_mutex_;

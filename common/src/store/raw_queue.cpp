@@ -45,7 +45,8 @@ result<raw_outcome> store_refused(database& db, const incoming_message& message)
   return outcome;
 }
 
-constexpr std::string_view pending_columns = "id, topic, payload, received_at, attempts, first_failure_at";
+constexpr std::string_view pending_columns =
+    "id, topic, payload, received_at, attempts, first_failure_at, processing_started";
 
 /// Reads the pending_columns.
 pending_message pending_from(const statement& row) {
@@ -56,6 +57,7 @@ pending_message pending_from(const statement& row) {
   message.received_at = from_millis(row.column_int64(3));
   message.attempts = static_cast<int>(row.column_int64(4));
   if (auto first = row.column_optional_int64(5)) message.first_failure_at = from_millis(*first);
+  message.unfinished = static_cast<int>(row.column_int64(6));
   return message;
 }
 
@@ -186,14 +188,33 @@ result<int> raw_queue::begin_processing(std::int64_t raw_id) {
   return earlier;
 }
 
+result<void> raw_queue::begin_processing_all(std::span<const std::int64_t> raw_ids) {
+  return update_each(raw_ids,
+                     "UPDATE raw_messages SET processing_started = processing_started + 1 WHERE id = ?1 AND state = 0");
+}
+
 result<void> raw_queue::abandon_processing(std::int64_t raw_id) {
+  return abandon_processing_all(std::span<const std::int64_t>(&raw_id, 1));
+}
+
+result<void> raw_queue::abandon_processing_all(std::span<const std::int64_t> raw_ids) {
+  return update_each(
+      raw_ids,
+      "UPDATE raw_messages SET processing_started = max(processing_started - 1, 0) WHERE id = ?1 AND state = 0");
+}
+
+result<void> raw_queue::update_each(std::span<const std::int64_t> raw_ids, std::string_view sql) {
+  if (raw_ids.empty()) return ok();
   auto db = db_.lock();
+  // Not fsynced, as begin_processing.
   auto tx = transaction::begin(*db, durability::normal);
   if (!tx) return tx.error();
-  auto unmark = db->prepare(
-      "UPDATE raw_messages SET processing_started = max(processing_started - 1, 0) WHERE id = ?1 AND state = 0");
-  if (!unmark) return unmark.error();
-  if (auto done = unmark->bind(1, raw_id).run(); !done) return done.error();
+  auto update = db->prepare(sql);
+  if (!update) return update.error();
+  for (const auto raw_id : raw_ids) {
+    update->reset();
+    if (auto done = update->bind(1, raw_id).run(); !done) return done.error();
+  }
   return tx->commit();
 }
 

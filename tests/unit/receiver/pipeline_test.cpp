@@ -37,10 +37,31 @@ class fake_decider final : public message_decider {
   explicit fake_decider(store::message_store& store) : store_(store) {}
 
   decision decide(const store::pending_message& message, const std::atomic<bool>* cancelled) override {
+    // Messages marked alone (not by their load), counted while in here.
+    struct unmarked_count {
+      fake_decider& self;
+      bool counted;
+      unmarked_count(fake_decider& decider, bool unmarked) : self(decider), counted(unmarked) {
+        raise(self.most_deciding_, ++self.all_deciding_);
+        if (counted) raise(self.most_unmarked_deciding_, ++self.unmarked_deciding_);
+      }
+      ~unmarked_count() {
+        --self.all_deciding_;
+        if (counted) --self.unmarked_deciding_;
+      }
+      static void raise(std::atomic<int>& most, int now) {
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+      }
+      unmarked_count(const unmarked_count&) = delete;
+      unmarked_count& operator=(const unmarked_count&) = delete;
+    } in_here(*this, !message.marked);
     std::unique_lock lock(mutex_);
     ++deciding_;
     ++loaded_;
     max_loaded_ = std::max(max_loaded_, loaded_);
+    seen_.push_back(seen_message{message.raw_id, message.unfinished, message.marked});
     while (message.raw_id >= held_from_ && !open_ && !(cancelled != nullptr && cancelled->load())) {
       changed_.wait_for(lock, 2ms);  // the pipeline's cancel flag does not notify
     }
@@ -134,6 +155,16 @@ class fake_decider final : public message_decider {
     std::lock_guard lock(mutex_);
     return max_loaded_;
   }
+  /// A message as decide() got it.
+  struct seen_message {
+    std::int64_t raw_id{0};
+    int unfinished{0};
+    bool marked{false};
+  };
+  [[nodiscard]] std::vector<seen_message> seen() const {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
 
  private:
   store::message_store& store_;
@@ -148,6 +179,13 @@ class fake_decider final : public message_decider {
   std::int64_t slow_until_{0};
   std::int64_t defer_id_{0};
   std::vector<std::int64_t> committed_;
+  std::vector<seen_message> seen_;
+  std::atomic<int> unmarked_deciding_{0};
+  std::atomic<int> all_deciding_{0};
+
+ public:
+  std::atomic<int> most_unmarked_deciding_{0};
+  std::atomic<int> most_deciding_{0};
 };
 
 class Pipeline : public ::testing::Test {
@@ -211,6 +249,17 @@ class Pipeline : public ::testing::Test {
   std::vector<bool> pause_calls() {
     std::lock_guard lock(pauses_mutex);
     return pauses;
+  }
+
+  /// Each pending message's unfinished processing marks, in arrival order.
+  std::vector<int> marks() {
+    std::vector<int> out;
+    auto loaded = db->raw().pending_after(0, std::chrono::system_clock::now() + 1h, 1000);
+    EXPECT_TRUE(loaded);
+    if (loaded) {
+      for (const auto& one : *loaded) out.push_back(one.unfinished);
+    }
+    return out;
   }
 
   std::size_t pending() {
@@ -363,6 +412,56 @@ TEST_F(Pipeline, StopWithWorkInFlightLosesNothingAndCommitsNothingTwice) {
   std::sort(committed.begin(), committed.end());
   EXPECT_EQ(committed, ids);
   EXPECT_EQ(pending(), 0U);
+}
+
+TEST_F(Pipeline, ALoadMarksItsMessagesBegunAndAStopTakesBackTheMarksOfThoseNeverBegun) {
+  const auto ids = store_messages(6);
+  // Every message waits at the gate: one worker holds the first, the others wait their turn.
+  start(pipeline_options{.workers = 1, .in_flight = 6, .backlog_limit = 1000});
+  ASSERT_TRUE(eventually([&] { return decider->deciding() == 1; }));
+  EXPECT_EQ(marks(), std::vector<int>(6, 1)) << "marked by the load, before any is parsed";
+  const auto first = decider->seen();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(first[0].marked) << "decide() does not mark it again";
+  EXPECT_EQ(first[0].unfinished, 0);
+
+  bool all_finished = false;
+  on_io([&] { all_finished = line->stop(60s); });
+  EXPECT_TRUE(all_finished);
+  on_io([&] { line.reset(); });
+  // The one begun keeps its mark (the real decider takes it back itself when
+  // cancelled; this one does not): a stop is no crash for the five never begun.
+  EXPECT_EQ(marks(), (std::vector<int>{1, 0, 0, 0, 0, 0}));
+}
+
+// Reproduced with the marks of a whole load: a message that crashed the
+// receiver three times would have taken every message loaded with it to the
+// quarantine. Those that were being processed at a crash go one at a time.
+TEST_F(Pipeline, MessagesBeingProcessedAtACrashAreProcessedOneAtATimeAndTheOthersAsUsual) {
+  const auto ids = store_messages(10);
+  ASSERT_TRUE(db->raw().begin_processing_all(std::vector<std::int64_t>(ids.begin(), ids.begin() + 4)));
+  ASSERT_TRUE(db->raw().begin_processing_all(std::vector<std::int64_t>{ids[1]}));
+  decider->open();
+  decider->slow_until(ids.back() + 20);  // long enough for the workers to overlap
+  start(pipeline_options{.workers = 4, .in_flight = 16, .backlog_limit = 1000});
+  ASSERT_TRUE(eventually([&] { return decider->committed().size() == ids.size(); }));
+  EXPECT_EQ(decider->committed(), ids) << "in arrival order all the same";
+
+  int suspects = 0;
+  for (const auto& one : decider->seen()) {
+    const auto index = std::find(ids.begin(), ids.end(), one.raw_id) - ids.begin();
+    if (index < 4) {
+      ++suspects;
+      EXPECT_FALSE(one.marked) << "#" << index << " is marked alone, by decide()";
+      EXPECT_EQ(one.unfinished, index == 1 ? 2 : 1) << "#" << index;
+    } else {
+      EXPECT_TRUE(one.marked) << "#" << index << " was marked with its load";
+      EXPECT_EQ(one.unfinished, 0);
+    }
+  }
+  EXPECT_EQ(suspects, 4);
+  EXPECT_EQ(decider->most_unmarked_deciding_.load(), 1) << "never two of them at once";
+  EXPECT_GT(decider->most_deciding_.load(), 1) << "the others still go to several workers at once";
 }
 
 }  // namespace

@@ -218,6 +218,33 @@ TEST_F(RawQueue, CountsProcessingBegunWithoutAnOutcomeUntilOneIsRecorded) {
   EXPECT_EQ(gone.error().code, make_error_code(errc::not_found));
 }
 
+TEST_F(RawQueue, MarksAndUnmarksTheProcessingOfALoadInOneGoAndReportsTheMarksItLoads) {
+  const auto ids = store_all(*store, {incoming("bob", "one"), incoming("bob", "two"), incoming("bob", "three")});
+  ASSERT_EQ(ids.size(), 3u);
+  const auto unfinished = [&] {
+    std::vector<int> marks;
+    auto loaded = queue().pending_after(0, clock::now(), 10);
+    EXPECT_TRUE(loaded);
+    if (loaded) {
+      for (const auto& one : *loaded) marks.push_back(one.unfinished);
+    }
+    return marks;
+  };
+  EXPECT_EQ(unfinished(), (std::vector<int>{0, 0, 0}));
+  ASSERT_TRUE(queue().begin_processing_all(std::vector<std::int64_t>{ids[0], ids[2]}));
+  EXPECT_EQ(unfinished(), (std::vector<int>{1, 0, 1}));
+  ASSERT_TRUE(queue().begin_processing_all(std::vector<std::int64_t>{ids[2]}));
+  EXPECT_EQ(unfinished(), (std::vector<int>{1, 0, 2}));
+  ASSERT_TRUE(queue().abandon_processing_all(std::vector<std::int64_t>{ids[0], ids[1], ids[2]}));
+  EXPECT_EQ(unfinished(), (std::vector<int>{0, 0, 1})) << "never below 0";
+
+  ASSERT_TRUE(record_alone(*store, quarantine(ids[2])));
+  ASSERT_TRUE(queue().begin_processing_all(std::vector<std::int64_t>{ids[1], ids[2]}))
+      << "a message no longer pending is skipped";
+  EXPECT_EQ(unfinished(), (std::vector<int>{0, 1}));
+  EXPECT_EQ(*queue().begin_processing(ids[1]), 1);
+}
+
 TEST_F(RawQueue, KeepsTheProcessingMarkAcrossAReopen) {
   const auto ids = store_all(*store, {incoming("bob", "crashes us")});
   ASSERT_EQ(ids.size(), 1u);

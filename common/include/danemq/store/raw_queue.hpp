@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "danemq/core/result.hpp"
@@ -61,6 +62,13 @@ struct pending_message {
   clock::time_point received_at{};
   int attempts{0};                                      ///< earlier attempts that ended in a temporary failure
   std::optional<clock::time_point> first_failure_at{};  ///< when the first of those happened
+  /// Beginnings of its processing without an outcome when it was read: a
+  /// message that was being processed when the receiver crashed (or was
+  /// killed) has one or more.
+  int unfinished{0};
+  /// This try's beginning is already marked (begin_processing_all), so
+  /// begin_processing is not called again for it.
+  bool marked{false};
 };
 
 /// How a raw message left the queue.
@@ -104,9 +112,16 @@ class raw_queue {
   /// that crashed the receiver that many times. Failure not_found when it is
   /// not pending.
   [[nodiscard]] result<int> begin_processing(std::int64_t raw_id);
+  /// begin_processing for many pending messages in one transaction (no
+  /// fsync, like begin_processing): the messages a load hands to the workers,
+  /// none of which had an unfinished beginning. A message no longer pending
+  /// is skipped.
+  [[nodiscard]] result<void> begin_processing_all(std::span<const std::int64_t> raw_ids);
   /// Takes back the mark of a processing abandoned without an outcome (the
   /// receiver is stopping): that try did not crash.
   [[nodiscard]] result<void> abandon_processing(std::int64_t raw_id);
+  /// abandon_processing for many, in one transaction.
+  [[nodiscard]] result<void> abandon_processing_all(std::span<const std::int64_t> raw_ids);
 
   // Inside the caller's transaction, with its lock:
 
@@ -125,6 +140,9 @@ class raw_queue {
                                   const std::string& last_error);
 
  private:
+  /// Runs `sql`, whose one parameter is a raw id, for each of `raw_ids` in one transaction.
+  [[nodiscard]] result<void> update_each(std::span<const std::int64_t> raw_ids, std::string_view sql);
+
   shared_database& db_;
 };
 
