@@ -5,13 +5,20 @@
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
+#include <openssl/decoder.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509.h>
 
+#include <algorithm>
 #include <limits>
+#include <memory>
+#include <optional>
+#include <span>
 #include <stdexcept>
+#include <string>
 
 #include "danemq/core/error_category.hpp"
 
@@ -183,7 +190,82 @@ result<unique_x509> certificate_from_pem(std::string_view pem) {
   return cert;
 }
 
+namespace {
+
+/// The key type and DER structure of an unencrypted PEM private key whose
+/// type is plain from its label (and, for PKCS #8, its algorithm), so that
+/// OpenSSL's decoder is asked for that one type instead of trying every
+/// decoder of every key type it has: a third of the time a one-off `send`
+/// spent reading its key. Nothing when it is not plain: the general path.
+struct key_form {
+  const char* type;
+  const char* structure;
+};
+
+std::optional<key_form> form_of(std::string_view label, std::span<const unsigned char> der) {
+  if (label == "RSA PRIVATE KEY") return key_form{"RSA", "type-specific"};
+  if (label == "EC PRIVATE KEY") return key_form{"EC", "type-specific"};
+  if (label != "PRIVATE KEY") return std::nullopt;
+  const unsigned char* cursor = der.data();
+  std::unique_ptr<PKCS8_PRIV_KEY_INFO, decltype(&PKCS8_PRIV_KEY_INFO_free)> info(
+      d2i_PKCS8_PRIV_KEY_INFO(nullptr, &cursor, static_cast<long>(der.size())), PKCS8_PRIV_KEY_INFO_free);
+  const ASN1_OBJECT* algorithm = nullptr;
+  if (!info || PKCS8_pkey_get0(&algorithm, nullptr, nullptr, nullptr, info.get()) != 1) return std::nullopt;
+  switch (OBJ_obj2nid(algorithm)) {
+    case NID_rsaEncryption: return key_form{"RSA", "PrivateKeyInfo"};
+    case NID_X9_62_id_ecPublicKey: return key_form{"EC", "PrivateKeyInfo"};
+    default: return std::nullopt;
+  }
+}
+
+/// The first PEM block of `pem` decoded as its label says, or nothing (the
+/// caller then reads it the general way, which also says what is wrong).
+unique_evp_pkey private_key_of_plain_form(std::string_view pem) {
+  auto bio = read_only_bio(pem);
+  if (!bio) return nullptr;
+  char* name = nullptr;
+  char* header = nullptr;
+  unsigned char* data = nullptr;
+  long length = 0;
+  // In the secure heap, as PEM_read_bio_PrivateKey keeps it.
+  if (PEM_read_bio_ex(bio.get(), &name, &header, &data, &length, PEM_FLAG_SECURE | PEM_FLAG_EAY_COMPATIBLE) != 1) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  const std::string label(name);
+  const bool encrypted = header != nullptr && *header != '\0';
+  OPENSSL_secure_free(name);
+  OPENSSL_secure_free(header);
+  struct cleared_bytes {
+    unsigned char* data;
+    std::size_t size;
+    cleared_bytes(unsigned char* bytes, std::size_t length) : data(bytes), size(length) {}
+    cleared_bytes(const cleared_bytes&) = delete;
+    cleared_bytes& operator=(const cleared_bytes&) = delete;
+    ~cleared_bytes() { OPENSSL_secure_clear_free(data, size); }
+  } der(data, static_cast<std::size_t>(std::max(length, 0L)));
+  const std::span<const unsigned char> bytes(der.data, der.size);
+  if (encrypted) return nullptr;
+  const auto form = form_of(label, bytes);
+  if (!form) return nullptr;
+  EVP_PKEY* key = nullptr;
+  std::unique_ptr<OSSL_DECODER_CTX, decltype(&OSSL_DECODER_CTX_free)> decoder(
+      OSSL_DECODER_CTX_new_for_pkey(&key, "DER", form->structure, form->type, EVP_PKEY_KEYPAIR, nullptr, nullptr),
+      OSSL_DECODER_CTX_free);
+  const unsigned char* cursor = bytes.data();
+  std::size_t left = bytes.size();
+  if (!decoder || OSSL_DECODER_from_data(decoder.get(), &cursor, &left) != 1 || left != 0) {
+    EVP_PKEY_free(key);
+    ERR_clear_error();
+    return nullptr;
+  }
+  return unique_evp_pkey(key);
+}
+
+}  // namespace
+
 result<unique_evp_pkey> private_key_from_pem(std::string_view pem) {
+  if (auto key = private_key_of_plain_form(pem)) return key;
   auto bio = read_only_bio(pem);
   if (!bio) return fail(errc::bad_pem, "private key PEM too large");
   // An empty passphrase callback: an encrypted key fails instead of prompting on a tty.

@@ -4,10 +4,15 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <functional>
+#include <memory>
+#include <string>
 
 namespace danemq::crypto {
 namespace {
@@ -47,6 +52,61 @@ TEST(Pem, PrivateKeyRoundTrips) {
   ASSERT_TRUE(parsed);
   EXPECT_TRUE(same_public_key(**parsed, *key));
   EXPECT_EQ(kind_of(**parsed), key_kind::ec_p256);
+}
+
+namespace {
+
+std::string pem_written(const std::function<int(BIO*)>& write) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio || write(bio.get()) != 1) return {};
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(size));
+}
+
+}  // namespace
+
+// Each form a key file may take is read, the plain ones by the short path
+// (its type asked of the decoder), the others the general way.
+TEST(Pem, ReadsEveryFormOfAnRsaOrP256KeyAndRefusesAnEncryptedOne) {
+  for (const bool rsa : {true, false}) {
+    unique_evp_pkey key(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
+    ASSERT_TRUE(key);
+    const std::string pkcs8 = private_key_to_pem(*key);
+    const std::string traditional = pem_written([&](BIO* bio) {
+      return PEM_write_bio_PrivateKey_traditional(bio, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    });
+    const std::string with_parameters =
+        rsa ? traditional
+            : "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" + traditional;
+    ASSERT_NE(pkcs8.find("BEGIN PRIVATE KEY"), std::string::npos);
+    ASSERT_NE(traditional.find(rsa ? "BEGIN RSA PRIVATE KEY" : "BEGIN EC PRIVATE KEY"), std::string::npos);
+    for (const auto* pem : {&pkcs8, &traditional, &with_parameters}) {
+      auto parsed = private_key_from_pem(*pem);
+      ASSERT_TRUE(parsed) << *pem;
+      EXPECT_TRUE(same_public_key(**parsed, *key));
+      EXPECT_EQ(kind_of(**parsed), rsa ? key_kind::rsa : key_kind::ec_p256);
+    }
+    char passphrase[] = "secret";
+    const std::string encrypted = pem_written([&](BIO* bio) {
+      return PEM_write_bio_PKCS8PrivateKey(bio, key.get(), EVP_aes_256_cbc(), passphrase, 6, nullptr, nullptr);
+    });
+    ASSERT_NE(encrypted.find("BEGIN ENCRYPTED PRIVATE KEY"), std::string::npos);
+    auto refused = private_key_from_pem(encrypted);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, errc::bad_pem);
+    EXPECT_EQ(ERR_peek_error(), 0UL) << "no error left behind";
+  }
+  // A label that does not match its contents is not read as the label says.
+  unique_evp_pkey ec(EVP_EC_gen("P-256"));
+  std::string mislabelled = pem_written([&](BIO* bio) {
+    return PEM_write_bio_PrivateKey_traditional(bio, ec.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  });
+  const std::string from = "EC PRIVATE KEY";
+  for (auto at = mislabelled.find(from); at != std::string::npos; at = mislabelled.find(from)) {
+    mislabelled.replace(at, from.size(), "RSA PRIVATE KEY");
+  }
+  EXPECT_FALSE(private_key_from_pem(mislabelled));
 }
 
 // With the secure heap up, the numbers of a parsed private key live in it,
