@@ -75,8 +75,8 @@ void pipeline::update_pause() {
 
 void pipeline::fill() {
   if (stopping_ || !judging_) return;
-  next_suspect();  // one may have waited for judging to resume
   if (std::chrono::steady_clock::now() < hold_until_) return;
+  next_suspect();  // one may have waited for judging to resume, or for the hold to end
   if (in_flight_.size() >= options_.in_flight) return;
   const auto now = clock::now();
   std::vector<store::pending_message> loaded;
@@ -317,12 +317,13 @@ void pipeline::finished(const std::vector<finished_message>& messages) {
     deferred = deferred || one.what == fate::deferred;
   }
   if (stopping_) return;
-  next_suspect();
   if (refused) {
-    // The database refused an outcome (disk full?): do not spin on it.
+    // The database refused an outcome (disk full?): do not spin on it (the
+    // next suspect, too, waits for the fill after the hold).
     hold();
     return;
   }
+  next_suspect();
   if (deferred) schedule_retry();
   // Loaded again once half the room is free, not at every finished message:
   // one query loads many, while the other half keeps the workers busy.

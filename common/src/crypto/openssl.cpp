@@ -195,8 +195,8 @@ namespace {
 /// The key type and DER structure of an unencrypted PEM private key whose
 /// type is plain from its label (and, for PKCS #8, its algorithm), so that
 /// OpenSSL's decoder is asked for that one type instead of trying every
-/// decoder of every key type it has: a third of the time a one-off `send`
-/// spent reading its key. Nothing when it is not plain: the general path.
+/// decoder of every key type it has, which was most of what reading its key
+/// cost a one-off `send`. Nothing when it is not plain: the general path.
 struct key_form {
   const char* type;
   const char* structure;
