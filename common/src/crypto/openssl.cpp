@@ -5,7 +5,6 @@
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
-#include <openssl/decoder.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -207,8 +206,7 @@ std::optional<key_form> form_of(std::string_view label, std::span<const unsigned
   if (label == "EC PRIVATE KEY") return key_form{"EC", "type-specific"};
   if (label != "PRIVATE KEY") return std::nullopt;
   const unsigned char* cursor = der.data();
-  std::unique_ptr<PKCS8_PRIV_KEY_INFO, decltype(&PKCS8_PRIV_KEY_INFO_free)> info(
-      d2i_PKCS8_PRIV_KEY_INFO(nullptr, &cursor, static_cast<long>(der.size())), PKCS8_PRIV_KEY_INFO_free);
+  unique_pkcs8_info info(d2i_PKCS8_PRIV_KEY_INFO(nullptr, &cursor, static_cast<long>(der.size())));
   const ASN1_OBJECT* algorithm = nullptr;
   if (!info || PKCS8_pkey_get0(&algorithm, nullptr, nullptr, nullptr, info.get()) != 1) return std::nullopt;
   switch (OBJ_obj2nid(algorithm)) {
@@ -249,9 +247,8 @@ unique_evp_pkey private_key_of_plain_form(std::string_view pem) {
   const auto form = form_of(label, bytes);
   if (!form) return nullptr;
   EVP_PKEY* key = nullptr;
-  std::unique_ptr<OSSL_DECODER_CTX, decltype(&OSSL_DECODER_CTX_free)> decoder(
-      OSSL_DECODER_CTX_new_for_pkey(&key, "DER", form->structure, form->type, EVP_PKEY_KEYPAIR, nullptr, nullptr),
-      OSSL_DECODER_CTX_free);
+  unique_decoder_ctx decoder(
+      OSSL_DECODER_CTX_new_for_pkey(&key, "DER", form->structure, form->type, EVP_PKEY_KEYPAIR, nullptr, nullptr));
   const unsigned char* cursor = bytes.data();
   std::size_t left = bytes.size();
   if (!decoder || OSSL_DECODER_from_data(decoder.get(), &cursor, &left) != 1 || left != 0) {

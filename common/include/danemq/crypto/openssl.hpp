@@ -3,6 +3,7 @@
 // here for the whole project, plus the few conversions every module needs
 // (PEM/DER, hex, SHA-2 digests) and the error queue turned into text.
 
+#include <openssl/decoder.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/param_build.h>
@@ -73,6 +74,12 @@ struct ossl_param_deleter {
 struct ecdsa_sig_deleter {
   void operator()(ECDSA_SIG* p) const noexcept { ECDSA_SIG_free(p); }
 };
+struct pkcs8_info_deleter {
+  void operator()(PKCS8_PRIV_KEY_INFO* p) const noexcept { PKCS8_PRIV_KEY_INFO_free(p); }
+};
+struct decoder_ctx_deleter {
+  void operator()(OSSL_DECODER_CTX* p) const noexcept { OSSL_DECODER_CTX_free(p); }
+};
 
 using unique_evp_pkey = std::unique_ptr<EVP_PKEY, evp_pkey_deleter>;
 using unique_evp_pkey_ctx = std::unique_ptr<EVP_PKEY_CTX, evp_pkey_ctx_deleter>;
@@ -91,6 +98,8 @@ using unique_general_names = std::unique_ptr<GENERAL_NAMES, general_names_delete
 using unique_ecdsa_sig = std::unique_ptr<ECDSA_SIG, ecdsa_sig_deleter>;
 using unique_ossl_param_bld = std::unique_ptr<OSSL_PARAM_BLD, ossl_param_bld_deleter>;
 using unique_ossl_param = std::unique_ptr<OSSL_PARAM, ossl_param_deleter>;
+using unique_pkcs8_info = std::unique_ptr<PKCS8_PRIV_KEY_INFO, pkcs8_info_deleter>;
+using unique_decoder_ctx = std::unique_ptr<OSSL_DECODER_CTX, decoder_ctx_deleter>;
 
 using bytes = std::vector<std::uint8_t>;
 
