@@ -439,18 +439,17 @@ void receiver_daemon::on_outcome(const processing_outcome& outcome) {
       spdlog::warn("message #{} quarantined: {}", outcome.raw_id, outcome.reason->message());
       enforce_retention();
       break;
-    case fate::deferred:
-      if (outcome.reason->code == make_error_code(jose::errc::key_unavailable)) {
+    case fate::deferred: {
+      const bool key_away = outcome.reason->code == make_error_code(jose::errc::key_unavailable);
+      spdlog::log(key_away ? spdlog::level::warn : spdlog::level::info, "message #{}: {}; retry {} at {}",
+                  outcome.raw_id, outcome.reason->message(), outcome.attempts + 1, iso_time(*outcome.next_attempt));
+      if (key_away) {
         // Every message waits for the key: health says so (until one is accepted).
-        spdlog::warn("message #{}: {}; retry {} at {}", outcome.raw_id, outcome.reason->message(), outcome.attempts + 1,
-                     iso_time(*outcome.next_attempt));
         std::lock_guard lock(state_mutex_);
         processing_halted_ = "identity key unavailable, messages wait: " + outcome.reason->message();
-        break;
       }
-      spdlog::info("message #{}: {}; retry {} at {}", outcome.raw_id, outcome.reason->message(), outcome.attempts + 1,
-                   iso_time(*outcome.next_attempt));
       break;
+    }
     case fate::unchanged:
       spdlog::error("message #{}: could not record the outcome: {}; it stays stored and is processed again",
                     outcome.raw_id, outcome.reason ? outcome.reason->message() : std::string("unknown"));
